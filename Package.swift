@@ -1,0 +1,74 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// doralog: DORA metrics and MTTR from deploy, alert and rollback events.
+///
+/// The folder tree is the architecture: one module per concern, C libraries behind
+/// `systemLibrary` targets that exactly one Swift module imports.
+let package = Package(
+    name: "doralog",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "doralog", targets: ["doralog"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C libraries: a module map and a one-line shim each.
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
+
+        // The event model of spec/events.md: strict JSON, validation, compact binary form.
+        .target(name: "DoraEvents"),
+        // The append-only zstd event log: segments, blocks, recovery, id index, dead letters.
+        .target(
+            name: "DoraEventLog",
+            dependencies: ["DoraEvents", "CZstd", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Pure metric computation of spec/metrics.md and spec/bands.md (no I/O).
+        .target(name: "DoraMetrics", dependencies: ["DoraEvents"]),
+        // Renderers of a report value (JSON, Markdown).
+        .target(name: "DoraReports", dependencies: ["DoraMetrics"]),
+        // Composition: file ingestion now; Kafka ingestion, replay and services later.
+        .target(
+            name: "DoraPipeline",
+            dependencies: ["DoraEvents", "DoraEventLog", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Deterministic, seeded generator of realistic event streams.
+        .target(name: "DoraGenerator", dependencies: ["DoraEvents"]),
+        // argument-parser commands only.
+        .target(
+            name: "DoraCLI",
+            dependencies: [
+                "DoraEvents", "DoraEventLog", "DoraMetrics", "DoraReports", "DoraGenerator", "DoraPipeline",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "doralog", dependencies: ["DoraCLI"]),
+
+        // Test support shared by every test target.
+        .target(
+            name: "DoraTestSupport",
+            dependencies: ["DoraEvents", "DoraEventLog"],
+            path: "Tests/DoraTestSupport"
+        ),
+        .testTarget(name: "DoraEventsTests", dependencies: ["DoraEvents", "DoraTestSupport"]),
+        .testTarget(name: "DoraEventLogTests", dependencies: ["DoraEventLog", "DoraTestSupport"]),
+        .testTarget(
+            name: "DoraMetricsTests",
+            dependencies: ["DoraMetrics", "DoraReports", "DoraGenerator", "DoraTestSupport"]
+        ),
+        .testTarget(name: "DoraPipelineTests", dependencies: ["DoraPipeline", "DoraEventLog", "DoraTestSupport"]),
+        .testTarget(
+            name: "DoraCLITests",
+            dependencies: ["DoraEventLog", "DoraGenerator", "DoraTestSupport"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

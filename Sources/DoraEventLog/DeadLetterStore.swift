@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DoraEvents
+
+/// Where one input message came from: a file line, or a Kafka topic/partition/offset.
+public enum MessageSource: Sendable, Hashable, CustomStringConvertible {
+    case file(path: String, line: Int)
+    case kafka(topic: String, partition: Int32, offset: Int64, key: [UInt8]?)
+
+    public var description: String {
+        switch self {
+        case .file(let path, let line): return "\(path):\(line)"
+        case .kafka(let topic, let partition, let offset, _): return "\(topic)/\(partition)@\(offset)"
+        }
+    }
+}
+
+/// The dead-letter store: every rejected message with its reason, source and exact bytes,
+/// in `dead-letters.jsonl` beside the segments (one JSON object per line).
+///
+/// Invariants: append-only; a line is durable before the block of the same append is written;
+/// a torn last line (a crash mid-write) is cut when the store is opened.
+final class DeadLetterStore {
+    static let fileName = "dead-letters.jsonl"
+    private let file: PosixFile
+
+    init(directory: String) throws(EventLogError) {
+        let path = directory + "/" + Self.fileName
+        file = try PosixFile.open(path, flags: O_RDWR | O_CREAT | O_APPEND)
+        let size = try file.size
+        if size > 0 {
+            // Cut a torn last line: everything after the last newline.
+            let tailStart = max(0, size - (1 << 20) - 64)
+            let tail = try file.read(at: tailStart, count: size - tailStart)
+            if tail.last != 0x0A {
+                let keep = tail.lastIndex(of: 0x0A).map { tailStart + $0 + 1 } ?? (tailStart == 0 ? 0 : size)
+                try file.truncate(to: keep)
+                try file.sync()
+            }
+        }
+    }
+
+    /// Appends the dead-letter line of one rejection to `out`.
+    static func appendLine(_ error: EventError, source: MessageSource, raw: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        var line = "{\"reason\":" + JSONText.quoted(error.code.rawValue)
+        line += ",\"message\":" + JSONText.quoted(error.message)
+        if let field = error.field { line += ",\"field\":" + JSONText.quoted(field) }
+        switch source {
+        case .file(let path, let lineNumber):
+            line += ",\"source\":{\"file\":" + JSONText.quoted(path) + ",\"line\":\(lineNumber)}"
+        case .kafka(let topic, let partition, let offset, let key):
+            line += ",\"source\":{\"topic\":" + JSONText.quoted(topic) + ",\"partition\":\(partition),\"offset\":\(offset)"
+            if let key { line += ",\"key_base64\":\"" + key.withUnsafeBytes { Base64.encode($0) } + "\"" }
+            line += "}"
+        }
+        line += ",\"bytes\":\(raw.count),\"raw_base64\":\"" + Base64.encode(raw) + "\"}\n"
+        out.append(contentsOf: line.utf8)
+    }
+
+    /// Writes and fsyncs dead-letter lines.
+    func write(_ lines: [UInt8]) throws(EventLogError) {
+        guard !lines.isEmpty else { return }
+        try file.write(lines)
+        try file.sync()
+    }
+}
+
+/// Standard base64 (RFC 4648, with padding).
+enum Base64 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var i = 0
+        while i + 3 <= bytes.count {
+            let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+            for s in [18, 12, 6, 0] { out.append(alphabet[Int(v >> UInt32(s) & 63)]) }
+            i += 3
+        }
+        let rest = bytes.count - i
+        if rest > 0 {
+            var v = UInt32(bytes[i]) << 16
+            if rest == 2 { v |= UInt32(bytes[i + 1]) << 8 }
+            out.append(alphabet[Int(v >> 18 & 63)])
+            out.append(alphabet[Int(v >> 12 & 63)])
+            out.append(rest == 2 ? alphabet[Int(v >> 6 & 63)] : 0x3D)
+            out.append(0x3D)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

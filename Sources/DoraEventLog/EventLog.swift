@@ -1,0 +1,376 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DoraEvents
+public import Logging
+
+/// The append-only event log, opened for writing: the source of truth of doralog.
+///
+/// Invariants:
+/// - an event id is stored at most once (the id index survives restarts, rebuilt if lost);
+/// - `append` returns only once its block (and its dead letters) are fsynced: what it
+///   acknowledges survives a crash; a crash loses at most the append in flight;
+/// - on open, a torn tail is cut (logged with the bytes dropped); damage anywhere else stops
+///   the open with the segment and byte offset, never skipped;
+/// - one writer per directory (an exclusive lock on `DIR/lock`).
+/// Not `Sendable`: it has one owner (the ingest loop), which calls it from one thread at a time.
+public final class EventLog {
+    public let directory: String
+    public let configuration: LogConfiguration
+    /// Counts over the whole log, from its block headers.
+    public private(set) var totals = LogTotals()
+    /// Per Kafka topic-partition, the next offset after the last message made durable.
+    public private(set) var partitionOffsets: [TopicPartition: Int64] = [:]
+
+    private let logger: Logger
+    private let lock: PosixFile
+    private var current: PosixFile
+    private var currentNumber: UInt32
+    private var currentSize: Int
+    private var currentBlocks: [BlockLocation] = []
+    private var currentOffsets: [TopicPartition: Int64] = [:]
+    private var idIndex: IDIndex
+    private let deadLetters: DeadLetterStore
+    /// Set after a failed write or fsync: the file's state is unknown, so no further append.
+    private var failure: EventLogError?
+
+    private let encoder: BlockEncoder
+    /// Ids prepared but not yet committed (pipelined appends in flight), oldest first.
+    private var inFlight: [FingerprintSet] = []
+    /// Buffers of committed appends, reused by the next `prepare` (no fresh pages per batch).
+    private var spare: (records: [UInt8], raw: [UInt8])?
+
+    /// Opens (creating if missing) the log in `directory`, recovering from a crash.
+    /// - Throws: `EventLogError` when the directory cannot be used, another process writes
+    ///   to it, or a segment is damaged anywhere but its torn tail.
+    public init(
+        directory: String, configuration: LogConfiguration = LogConfiguration(),
+        logger: Logger = Logger(label: "doralog.log")
+    ) throws(EventLogError) {
+        self.directory = directory
+        self.configuration = try configuration.validated()
+        self.logger = logger
+        try PosixFile.makeDirectory(directory)
+        lock = try PosixFile.open(directory + "/lock", flags: O_RDWR | O_CREAT)
+        guard flock(lock.descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            throw EventLogError(
+                .io, "another process is writing to this log; stop it or use another directory", file: directory)
+        }
+        encoder = BlockEncoder(level: Int32(configuration.zstdLevel))
+        deadLetters = try DeadLetterStore(directory: directory)
+
+        var numbers = try Self.segmentNumbers(in: directory)
+        if numbers.isEmpty {
+            try Self.createSegment(number: 1, directory: directory)
+            numbers = [1]
+        }
+        // Sealed segments: their sidecars (rebuilt when missing or stale).
+        var sealed: [(SegmentIndexFile, String)] = []
+        for number in numbers.dropLast() {
+            let (index, path) = try Self.loadOrRebuildSidecar(number: number, directory: directory, logger: logger)
+            sealed.append((index, path))
+        }
+        let expected = sealed.reduce(0) { $0 + $1.0.fingerprintCount }
+        idIndex = IDIndex(bitsPerID: configuration.bloomBitsPerID, expectedCount: expected + 1_000_000)
+        for (index, path) in sealed {
+            idIndex.addRun(
+                try FingerprintRun(path: path, offset: index.fingerprintOffset, count: index.fingerprintCount),
+                alreadyCounted: false)
+            for b in index.blocks { totals.add(b) }
+            for o in index.offsets { partitionOffsets[TopicPartition(topic: o.topic, partition: o.partition)] = o.nextOffset }
+        }
+        // The last segment: scan every block, cut a torn tail.
+        currentNumber = numbers.last!
+        let path = directory + "/" + LogFormat.segmentName(currentNumber)
+        PosixFile.remove(directory + "/" + LogFormat.indexName(currentNumber))
+        try Self.repairTornSegmentHeader(path: path, number: currentNumber, logger: logger)
+        let scanner = try SegmentScanner(path: path)
+        let decompressor = ZstdDecompressor()
+        var scratch: [UInt8] = []
+        var blocks: [BlockLocation] = []
+        var index = idIndex
+        var totals = self.totals
+        var offsets = partitionOffsets
+        var currentOffsets: [TopicPartition: Int64] = [:]
+        let outcome = try scanner.scan { (checked) throws(EventLogError) in
+            try checked.forEachRecord(using: decompressor, scratch: &scratch) { event, _ in
+                index.insertActive(IDFingerprint(id: event.id))
+            }
+            let location = checked.location(segment: scanner.segmentNumber)
+            blocks.append(location)
+            totals.add(location)
+            for o in checked.header.offsets {
+                let key = TopicPartition(topic: o.topic, partition: o.partition)
+                offsets[key] = o.nextOffset
+                currentOffsets[key] = o.nextOffset
+            }
+        }
+        if let damage = outcome.damage {
+            guard outcome.isTail else {
+                throw EventLogError(
+                    .corruptBlock,
+                    "damaged block in the middle of the log (\(damage.message)); an intact block follows at byte "
+                        + "\(outcome.nextIntact ?? -1). Run `doralog verify` and restore this segment from a copy or re-ingest from source",
+                    file: path, byteOffset: outcome.validEnd)
+            }
+            let file = try PosixFile.open(path, flags: O_WRONLY)
+            try file.truncate(to: outcome.validEnd)
+            try file.sync()
+            logger.warning(
+                "cut the torn tail of the log: \(scanner.fileSize - outcome.validEnd) bytes dropped after the last complete block",
+                metadata: ["log.segment": "\(path)", "log.offset": "\(outcome.validEnd)", "log.reason": "\(damage.message)"])
+        }
+        idIndex = index
+        self.totals = totals
+        partitionOffsets = offsets
+        self.currentOffsets = currentOffsets
+        currentBlocks = blocks
+        currentSize = outcome.validEnd
+        current = try PosixFile.open(path, flags: O_WRONLY | O_APPEND)
+    }
+
+    /// Whether an event with this id is stored.
+    public func contains(id: String) -> Bool {
+        idIndex.contains(IDFingerprint(id: id))
+    }
+
+    /// The number of the segment being written.
+    public var activeSegment: UInt32 { currentNumber }
+
+    // MARK: - Append
+
+    /// Validates, de-duplicates and stores a batch of messages, durably.
+    ///
+    /// Each message ends as exactly one of stored, duplicate (its id is stored already, or
+    /// earlier in this batch) or rejected (to the dead-letter store with its reason). The
+    /// events and `offsets` are written in one block, fsynced before this returns.
+    /// - Parameter offsets: Kafka positions this batch completes, stored with it atomically.
+    /// - Throws: `EventLogError` on an I/O failure; the log then refuses further appends
+    ///   (reopen it: recovery cuts whatever the failed write left).
+    public func append(_ batch: MessageBatch, offsets: [PartitionOffset] = []) throws(EventLogError) -> AppendSummary {
+        let prepared = try prepare(batch, offsets: offsets)
+        let block = try encoder.encode(prepared)
+        try commit(prepared, block: block)
+        return prepared.summary
+    }
+
+    /// Stage 1 of an append, on the owner's thread: parse, validate and de-duplicate.
+    /// The ids it accepts count as stored for later `prepare` calls until committed.
+    /// Large batches are decoded in two halves on two threads; de-duplication then runs in
+    /// message order, so the result is the same as decoding one message after another.
+    func prepare(_ batch: MessageBatch, offsets: [PartitionOffset]) throws(EventLogError) -> PreparedAppend {
+        if let failure { throw EventLogError(.io, "the log failed earlier (\(failure.message)); reopen it", file: directory) }
+        var p = PreparedAppend()
+        if let spare {
+            p.records = spare.records
+            p.raw = spare.raw
+            self.spare = nil
+            p.records.removeAll(keepingCapacity: true)
+            p.raw.removeAll(keepingCapacity: true)
+        }
+        p.summary.read = batch.count
+        p.records.reserveCapacity(batch.byteCount / 2)
+        p.raw.reserveCapacity(batch.byteCount + batch.count)
+        p.records.append(EventBinaryCodec.version)
+
+        let chunks = DecodedChunk.decode(batch)
+        var pending = FingerprintSet(minimumCapacity: batch.count)
+        let index = idIndex
+        let inFlight = self.inFlight
+        batch.bytes.withUnsafeBytes { all in
+            for chunk in chunks {
+                p.deadLetters += chunk.deadLetters
+                p.summary.rejected += chunk.rejected
+                var recordStart = 0
+                for j in 0..<chunk.fingerprints.count {
+                    let recordEnd = chunk.recordEnds[j]
+                    defer { recordStart = recordEnd }
+                    let fingerprint = chunk.fingerprints[j]
+                    if pending.contains(fingerprint) || inFlight.contains(where: { $0.contains(fingerprint) })
+                        || index.contains(fingerprint)
+                    {
+                        p.summary.duplicates += 1
+                        continue
+                    }
+                    pending.insert(fingerprint)
+                    p.fingerprints.append(fingerprint)
+                    let message = UnsafeRawBufferPointer(rebasing: all[batch.ranges[Int(chunk.messages[j])]])
+                    EventBinaryCodec.writeUnsigned(UInt64(message.count), into: &p.records)
+                    p.records += chunk.records[recordStart..<recordEnd]
+                    p.raw.append(contentsOf: message)
+                    p.raw.append(0x0A)
+                    p.minTime = min(p.minTime, chunk.times[j])
+                    p.maxTime = max(p.maxTime, chunk.times[j])
+                    p.summary.stored += 1
+                }
+            }
+        }
+        self.inFlight.append(pending)
+        p.offsets = offsets.filter {
+            partitionOffsets[TopicPartition(topic: $0.topic, partition: $0.partition)] != $0.nextOffset
+        }
+        return p
+    }
+
+    /// Stage 3 of an append, on the owner's thread, in prepare order: make it durable.
+    func commit(_ p: consuming PreparedAppend, block: [UInt8]) throws(EventLogError) {
+        if let failure { throw EventLogError(.io, "the log failed earlier (\(failure.message)); reopen it", file: directory) }
+        do {
+            try deadLetters.write(p.deadLetters)
+            if !block.isEmpty { try writeBlock(block, p) }
+        } catch {
+            failure = error
+            throw error
+        }
+        for fingerprint in p.fingerprints { idIndex.insertActive(fingerprint) }
+        inFlight.removeFirst()
+        for o in p.offsets {
+            let key = TopicPartition(topic: o.topic, partition: o.partition)
+            partitionOffsets[key] = o.nextOffset
+            currentOffsets[key] = o.nextOffset
+        }
+        totals.stored += p.summary.stored
+        totals.duplicates += p.summary.duplicates
+        totals.rejected += p.summary.rejected
+        spare = (p.records, p.raw)
+    }
+
+    /// A fresh encoder (stage 2), for a pipeline's worker thread.
+    func makeEncoder() -> BlockEncoder { BlockEncoder(level: Int32(configuration.zstdLevel)) }
+
+    private func writeBlock(_ block: [UInt8], _ p: PreparedAppend) throws(EventLogError) {
+        if currentSize > LogFormat.segmentHeaderBytes && currentSize + block.count > configuration.segmentBytes {
+            try roll()
+        }
+        let offset = currentSize
+        do {
+            try current.write(block)
+            try current.sync()
+        } catch {
+            // Leave no partial block behind if we can; recovery would cut it anyway.
+            try? current.truncate(to: offset)
+            throw error
+        }
+        currentSize += block.count
+        currentBlocks.append(
+            BlockLocation(
+                segment: currentNumber, offset: offset, totalBytes: block.count, recordCount: p.summary.stored,
+                duplicates: p.summary.duplicates, rejected: p.summary.rejected,
+                minTime: Timestamp(microseconds: p.summary.stored > 0 ? p.minTime : 0),
+                maxTime: Timestamp(microseconds: p.summary.stored > 0 ? p.maxTime : 0)))
+    }
+
+    /// Starts the next segment, then seals the current one with its sidecar.
+    private func roll() throws(EventLogError) {
+        let next = currentNumber + 1
+        try Self.createSegment(number: next, directory: directory)
+        let sealedNumber = currentNumber
+        let sorted = idIndex.active.sorted()
+        let offsets = currentOffsets.sorted { $0.key < $1.key }.map {
+            PartitionOffset(topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value)
+        }
+        let sidecar = SegmentIndexFile.encode(
+            segmentNumber: sealedNumber, segmentBytes: currentSize, blocks: currentBlocks, offsets: offsets,
+            sortedFingerprints: sorted)
+        let sidecarPath = directory + "/" + LogFormat.indexName(sealedNumber)
+        try PosixFile.writeAtomically(sidecar, to: sidecarPath, directory: directory)
+        guard let loaded = SegmentIndexFile.load(path: sidecarPath, segmentNumber: sealedNumber, segmentBytes: currentSize) else {
+            throw EventLogError(.io, "the id index just written does not read back", file: sidecarPath)
+        }
+        idIndex.sealActive(into: try FingerprintRun(path: sidecarPath, offset: loaded.fingerprintOffset, count: loaded.fingerprintCount))
+        current = try PosixFile.open(directory + "/" + LogFormat.segmentName(next), flags: O_WRONLY | O_APPEND)
+        currentNumber = next
+        currentSize = LogFormat.segmentHeaderBytes
+        currentBlocks = []
+        currentOffsets = [:]
+        logger.info("started a new segment", metadata: ["log.segment": "\(LogFormat.segmentName(next))"])
+    }
+
+    // MARK: - Opening helpers
+
+    static func segmentNumbers(in directory: String) throws(EventLogError) -> [UInt32] {
+        let numbers = try PosixFile.list(directory).compactMap(LogFormat.segmentNumber(fromName:)).sorted()
+        for (i, n) in numbers.enumerated() where i > 0 && n != numbers[i - 1] + 1 {
+            throw EventLogError(
+                .badSegment, "segment \(numbers[i - 1] + 1) is missing between \(numbers[i - 1]) and \(n); restore it from a copy",
+                file: directory)
+        }
+        return numbers
+    }
+
+    /// Creates a segment holding only its header, durably (file and directory fsynced).
+    static func createSegment(number: UInt32, directory: String) throws(EventLogError) {
+        let path = directory + "/" + LogFormat.segmentName(number)
+        let file = try PosixFile.open(path, flags: O_WRONLY | O_CREAT | O_EXCL)
+        try file.write(LogFormat.encodeSegmentHeader(number: number, createdMicroseconds: wallClockMicroseconds()))
+        try file.sync()
+        try PosixFile.syncDirectory(directory)
+    }
+
+    /// A crash while creating the last segment can leave its header torn: rewrite it then.
+    static func repairTornSegmentHeader(path: String, number: UInt32, logger: Logger) throws(EventLogError) {
+        let file = try PosixFile.open(path, flags: O_RDWR)
+        let size = try file.size
+        guard size < LogFormat.segmentHeaderBytes else { return }
+        try file.truncate(to: 0)
+        try file.write(LogFormat.encodeSegmentHeader(number: number, createdMicroseconds: wallClockMicroseconds()))
+        try file.sync()
+        logger.warning("rewrote the torn header of the newest segment (\(size) bytes were there)", metadata: ["log.segment": "\(path)"])
+    }
+
+    static func loadOrRebuildSidecar(
+        number: UInt32, directory: String, logger: Logger
+    ) throws(EventLogError) -> (SegmentIndexFile, String) {
+        let segmentPath = directory + "/" + LogFormat.segmentName(number)
+        let path = directory + "/" + LogFormat.indexName(number)
+        let size = try PosixFile.open(segmentPath, flags: O_RDONLY).size
+        if let index = SegmentIndexFile.load(path: path, segmentNumber: number, segmentBytes: size) {
+            return (index, path)
+        }
+        logger.notice("rebuilding the index of a sealed segment", metadata: ["log.segment": "\(segmentPath)"])
+        let scanner = try SegmentScanner(path: segmentPath)
+        let decompressor = ZstdDecompressor()
+        var scratch: [UInt8] = []
+        var fingerprints: [IDFingerprint] = []
+        var blocks: [BlockLocation] = []
+        var offsets: [TopicPartition: Int64] = [:]
+        let outcome = try scanner.scan { (checked) throws(EventLogError) in
+            try checked.forEachRecord(using: decompressor, scratch: &scratch) { event, _ in
+                fingerprints.append(IDFingerprint(id: event.id))
+            }
+            blocks.append(checked.location(segment: number))
+            for o in checked.header.offsets { offsets[TopicPartition(topic: o.topic, partition: o.partition)] = o.nextOffset }
+        }
+        if let damage = outcome.damage {
+            throw EventLogError(
+                .corruptBlock,
+                "damaged block in sealed segment (\(damage.message)); run `doralog verify` and restore the segment from a copy",
+                file: segmentPath, byteOffset: outcome.validEnd)
+        }
+        fingerprints.sort()
+        let encoded = SegmentIndexFile.encode(
+            segmentNumber: number, segmentBytes: size, blocks: blocks,
+            offsets: offsets.sorted { $0.key < $1.key }.map { PartitionOffset(topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value) },
+            sortedFingerprints: fingerprints)
+        try PosixFile.writeAtomically(encoded, to: path, directory: directory)
+        guard let index = SegmentIndexFile.load(path: path, segmentNumber: number, segmentBytes: size) else {
+            throw EventLogError(.io, "the rebuilt segment index does not read back", file: path)
+        }
+        return (index, path)
+    }
+}
+
+extension CheckedBlock {
+    func location(segment: UInt32) -> BlockLocation {
+        BlockLocation(
+            segment: segment, offset: offset, totalBytes: header.totalBytes, recordCount: Int(header.recordCount),
+            duplicates: Int(header.duplicates), rejected: Int(header.rejected),
+            minTime: Timestamp(microseconds: header.minTime), maxTime: Timestamp(microseconds: header.maxTime))
+    }
+}
+
+func wallClockMicroseconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+}

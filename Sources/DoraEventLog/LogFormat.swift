@@ -1,0 +1,236 @@
+public import DoraEvents
+
+/// The position in a Kafka partition up to which the log holds everything: the next offset to
+/// read. Stored in the same block as the events it covers, so the two are durable together.
+public struct PartitionOffset: Hashable, Sendable {
+    public var topic: String
+    public var partition: Int32
+    /// The offset of the next message to consume (last stored offset + 1).
+    public var nextOffset: Int64
+
+    public init(topic: String, partition: Int32, nextOffset: Int64) {
+        self.topic = topic
+        self.partition = partition
+        self.nextOffset = nextOffset
+    }
+}
+
+/// Constants and the fixed-layout headers of the on-disk format (docs/log-format.md).
+///
+/// Everything is little-endian. Segment and block headers are zstd skippable frames, so a
+/// segment file is a valid zstd stream (`zstd -dc` prints records and raw events).
+enum LogFormat {
+    static let formatVersion: UInt16 = 1
+    static let segmentMagic: UInt32 = 0x184D_2A5D  // skippable frame, nibble D
+    static let blockMagic: UInt32 = 0x184D_2A5B  // skippable frame, nibble B
+    static let segmentSignature: [UInt8] = Array("DORALOGS".utf8)
+    /// Skippable magic + size + 28 bytes of content.
+    static let segmentHeaderBytes = 36
+    /// The fixed part of a block header's content, before the offsets and the checksum.
+    static let blockFixedBytes = 2 + 2 + 4 + 4 + 4 + 8 + 8 + 4 + 4 + 4 + 4 + 2
+    /// A block header's content is never larger than this (guards against garbage lengths).
+    static let maximumBlockHeaderBytes = 1 << 20
+    /// A frame in a block is never larger than this (guards against garbage lengths).
+    static let maximumFrameBytes = 1 << 30
+
+    static func segmentName(_ number: UInt32) -> String {
+        let digits = String(number)
+        return "segment-" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits + ".zst"
+    }
+
+    static func indexName(_ number: UInt32) -> String {
+        segmentName(number).replacingSuffix(".zst", with: ".idx")
+    }
+
+    static func segmentNumber(fromName name: String) -> UInt32? {
+        guard name.hasPrefix("segment-"), name.hasSuffix(".zst") else { return nil }
+        return UInt32(name.dropFirst(8).dropLast(4))
+    }
+
+    static func encodeSegmentHeader(number: UInt32, createdMicroseconds: Int64) -> [UInt8] {
+        var content: [UInt8] = segmentSignature
+        content.appendLE(formatVersion)
+        content.appendLE(UInt16(0))
+        content.appendLE(number)
+        content.appendLE(UInt64(bitPattern: createdMicroseconds))
+        content.appendLE(CRC32C.checksum(content))
+        var out: [UInt8] = []
+        out.appendLE(segmentMagic)
+        out.appendLE(UInt32(content.count))
+        out += content
+        return out
+    }
+
+    /// Checks a segment header; returns the segment number it names.
+    static func decodeSegmentHeader(_ bytes: [UInt8]) throws(EventLogError) -> UInt32 {
+        guard bytes.count >= segmentHeaderBytes else {
+            throw EventLogError(.badSegment, "segment header is torn (\(bytes.count) of \(segmentHeaderBytes) bytes)", byteOffset: 0)
+        }
+        let result: Result<Result<UInt32, EventLogError>, EventLogError> = bytes.withUnsafeBytes { raw in
+            Result { () throws(EventLogError) in
+                var r = BinaryReader(raw)
+                do throws(BinaryDecodingError) {
+                    guard try r.littleEndian(UInt32.self) == segmentMagic, try r.littleEndian(UInt32.self) == 28,
+                        Array(try r.bytes(8)) == segmentSignature
+                    else { return .failure(EventLogError(.badSegment, "not a doralog segment (bad magic)", byteOffset: 0)) }
+                    let version = try r.littleEndian(UInt16.self)
+                    guard version <= formatVersion else {
+                        return .failure(EventLogError(
+                            .badSegment, "segment format version \(version) is newer than this doralog (\(formatVersion)); upgrade doralog",
+                            byteOffset: 0))
+                    }
+                    _ = try r.littleEndian(UInt16.self)
+                    let number = try r.littleEndian(UInt32.self)
+                    _ = try r.littleEndian(UInt64.self)
+                    let crc = try r.littleEndian(UInt32.self)
+                    guard crc == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[8..<32])) else {
+                        return .failure(EventLogError(.badSegment, "segment header fails its checksum", byteOffset: 0))
+                    }
+                    return .success(number)
+                } catch {
+                    throw EventLogError(.badSegment, error.description, byteOffset: 0)
+                }
+            }
+        }
+        return try result.get().get()
+    }
+}
+
+/// What a block header says about its block (docs/log-format.md, "Block").
+///
+/// Invariants: `minTime <= maxTime` when `recordCount > 0`; the frames' lengths are within the
+/// format's limits; `checksum` covers the header content before it and both frames.
+struct BlockHeader: Equatable, Sendable {
+    var recordCount: UInt32
+    /// Duplicates dropped and messages rejected by the append that wrote this block.
+    var duplicates: UInt32
+    var rejected: UInt32
+    var minTime: Int64
+    var maxTime: Int64
+    var recordsFrameBytes: UInt32
+    var recordsBytes: UInt32
+    var rawFrameBytes: UInt32
+    var rawBytes: UInt32
+    var offsets: [PartitionOffset]
+    var checksum: UInt32 = 0
+
+    /// Skippable-frame magic and size, then the content.
+    var encodedContentBytes: Int {
+        LogFormat.blockFixedBytes + offsets.reduce(0) { $0 + 2 + $1.topic.utf8.count + 4 + 8 } + 4
+    }
+
+    var headerBytes: Int { 8 + encodedContentBytes }
+    var totalBytes: Int { headerBytes + Int(recordsFrameBytes) + Int(rawFrameBytes) }
+
+    /// The header bytes (skippable frame), with the checksum field written last.
+    func encoded() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(headerBytes)
+        out.appendLE(LogFormat.blockMagic)
+        out.appendLE(UInt32(encodedContentBytes))
+        out.appendLE(LogFormat.formatVersion)
+        out.appendLE(UInt16(0))
+        out.appendLE(recordCount)
+        out.appendLE(duplicates)
+        out.appendLE(rejected)
+        out.appendLE(UInt64(bitPattern: minTime))
+        out.appendLE(UInt64(bitPattern: maxTime))
+        out.appendLE(recordsFrameBytes)
+        out.appendLE(recordsBytes)
+        out.appendLE(rawFrameBytes)
+        out.appendLE(rawBytes)
+        out.appendLE(UInt16(offsets.count))
+        for o in offsets {
+            out.appendLE(UInt16(o.topic.utf8.count))
+            out += o.topic.utf8
+            out.appendLE(UInt32(bitPattern: o.partition))
+            out.appendLE(UInt64(bitPattern: o.nextOffset))
+        }
+        out.appendLE(checksum)
+        return out
+    }
+
+    /// Reads the 8-byte skippable prefix: the content length, or nil if this is no block.
+    static func contentLength(prefix: [UInt8]) -> Int? {
+        guard prefix.count >= 8 else { return nil }
+        let magic = prefix.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self).littleEndian }
+        let length = prefix.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian }
+        guard magic == LogFormat.blockMagic, length >= LogFormat.blockFixedBytes + 4,
+            length <= LogFormat.maximumBlockHeaderBytes
+        else { return nil }
+        return Int(length)
+    }
+
+    /// Parses a header's content (after the 8-byte prefix). Does not check the checksum.
+    static func decode(content: [UInt8]) throws(EventLogError) -> BlockHeader {
+        let result: Result<Result<BlockHeader, EventLogError>, EventLogError> = content.withUnsafeBytes { raw in
+            Result { () throws(EventLogError) in
+                var r = BinaryReader(raw)
+                do throws(BinaryDecodingError) {
+                    let version = try r.littleEndian(UInt16.self)
+                    guard version <= LogFormat.formatVersion else {
+                        return .failure(EventLogError(.badSegment, "block format version \(version) is newer than this doralog; upgrade doralog"))
+                    }
+                    _ = try r.littleEndian(UInt16.self)
+                    var h = BlockHeader(
+                        recordCount: try r.littleEndian(UInt32.self), duplicates: try r.littleEndian(UInt32.self),
+                        rejected: try r.littleEndian(UInt32.self),
+                        minTime: Int64(bitPattern: try r.littleEndian(UInt64.self)),
+                        maxTime: Int64(bitPattern: try r.littleEndian(UInt64.self)),
+                        recordsFrameBytes: try r.littleEndian(UInt32.self), recordsBytes: try r.littleEndian(UInt32.self),
+                        rawFrameBytes: try r.littleEndian(UInt32.self), rawBytes: try r.littleEndian(UInt32.self),
+                        offsets: [])
+                    let count = try r.littleEndian(UInt16.self)
+                    for _ in 0..<count {
+                        let n = Int(try r.littleEndian(UInt16.self))
+                        let topic = String(decoding: try r.bytes(n), as: UTF8.self)
+                        let partition = Int32(bitPattern: try r.littleEndian(UInt32.self))
+                        let next = Int64(bitPattern: try r.littleEndian(UInt64.self))
+                        h.offsets.append(PartitionOffset(topic: topic, partition: partition, nextOffset: next))
+                    }
+                    h.checksum = try r.littleEndian(UInt32.self)
+                    guard r.isAtEnd else { return .failure(EventLogError(.corruptBlock, "block header has trailing bytes")) }
+                    guard Int(h.recordsFrameBytes) <= LogFormat.maximumFrameBytes,
+                        Int(h.rawFrameBytes) <= LogFormat.maximumFrameBytes,
+                        Int(h.recordsBytes) <= LogFormat.maximumFrameBytes, Int(h.rawBytes) <= LogFormat.maximumFrameBytes
+                    else { return .failure(EventLogError(.corruptBlock, "block header declares an impossible frame length")) }
+                    return .success(h)
+                } catch {
+                    throw EventLogError(.corruptBlock, "block header does not parse: \(error.message)")
+                }
+            }
+        }
+        return try result.get().get()
+    }
+}
+
+/// Where one block sits, and what its header says: an entry of a segment's block index.
+public struct BlockLocation: Sendable, Equatable {
+    public var segment: UInt32
+    public var offset: Int
+    public var totalBytes: Int
+    public var recordCount: Int
+    public var duplicates: Int
+    public var rejected: Int
+    public var minTime: Timestamp
+    public var maxTime: Timestamp
+}
+
+extension [UInt8] {
+    /// `withUnsafeBytes` for a body that throws `EventLogError`.
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws(EventLogError) -> R) throws(EventLogError) -> R {
+        let result: Result<R, EventLogError> = withUnsafeBytes { b in Result { () throws(EventLogError) in try body(b) } }
+        return try result.get()
+    }
+
+    mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
+        var v = value.littleEndian
+        Swift.withUnsafeBytes(of: &v) { append(contentsOf: $0) }
+    }
+}
+
+extension String {
+    func replacingSuffix(_ suffix: String, with replacement: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) + replacement : self
+    }
+}

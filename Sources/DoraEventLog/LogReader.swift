@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+public import DoraEvents
+
+/// Reads a log for replay, without locking it: a writer may be appending meanwhile.
+///
+/// Invariants: every block read is checked against its checksum, and a damaged block throws
+/// (segment and byte offset), never skipped. A torn tail of the newest segment (an append in
+/// flight, or a crash the writer has not yet recovered) is the end of the log for the reader.
+/// Not `Sendable`: one owner.
+public final class LogReader {
+    public let directory: String
+    /// Every block, in log order.
+    public private(set) var blocks: [BlockLocation] = []
+    /// Counts over the whole log, from the block headers.
+    public private(set) var totals = LogTotals()
+    private var scanners: [UInt32: SegmentScanner] = [:]
+    private let decompressor = ZstdDecompressor()
+
+    /// Opens the log in `directory` for reading.
+    /// - Throws: `EventLogError` if it is not a log, a segment is missing, or a header is damaged.
+    public init(directory: String) throws(EventLogError) {
+        self.directory = directory
+        guard PosixFile.exists(directory) else {
+            throw EventLogError(.notALog, "no such directory; ingest events into it first", file: directory)
+        }
+        let numbers = try EventLog.segmentNumbers(in: directory)
+        for (i, number) in numbers.enumerated() {
+            let path = directory + "/" + LogFormat.segmentName(number)
+            let isLast = i == numbers.count - 1
+            let size = try PosixFile.open(path, flags: O_RDONLY).size
+            if isLast && size < LogFormat.segmentHeaderBytes { continue }  // being created
+            let scanner = try SegmentScanner(path: path)
+            scanners[number] = scanner
+            if !isLast, let index = SegmentIndexFile.load(path: directory + "/" + LogFormat.indexName(number), segmentNumber: number, segmentBytes: size) {
+                blocks += index.blocks
+                continue
+            }
+            var offset = LogFormat.segmentHeaderBytes
+            while offset < scanner.fileSize {
+                let header: BlockHeader
+                do {
+                    header = try scanner.readHeader(at: offset)
+                } catch {
+                    if isLast && scanner.nextIntactBlock(after: offset) == nil { break }
+                    throw error
+                }
+                blocks.append(
+                    BlockLocation(
+                        segment: number, offset: offset, totalBytes: header.totalBytes, recordCount: Int(header.recordCount),
+                        duplicates: Int(header.duplicates), rejected: Int(header.rejected),
+                        minTime: Timestamp(microseconds: header.minTime), maxTime: Timestamp(microseconds: header.maxTime)))
+                offset += header.totalBytes
+            }
+        }
+        for b in blocks { totals.add(b) }
+    }
+
+    /// The blocks that may hold an event with a time in `range` (all blocks for nil).
+    public func blocks(overlapping range: Range<Timestamp>?) -> [BlockLocation] {
+        guard let range else { return blocks.filter { $0.recordCount > 0 } }
+        return blocks.filter { $0.recordCount > 0 && $0.maxTime >= range.lowerBound && $0.minTime < range.upperBound }
+    }
+
+    /// Calls `body` with every stored event of the given blocks, in log order.
+    /// - Throws: `EventLogError` naming the segment and offset of a damaged block.
+    public func forEachEvent(in selected: [BlockLocation], _ body: (Event) -> Void) throws(EventLogError) {
+        var scratch: [UInt8] = []
+        for location in selected {
+            let block = try read(location)
+            try block.forEachRecord(using: decompressor, scratch: &scratch) { event, _ in body(event) }
+        }
+    }
+
+    /// Calls `body` with every stored event (optionally only blocks overlapping `range`).
+    public func forEachEvent(overlapping range: Range<Timestamp>? = nil, _ body: (Event) -> Void) throws(EventLogError) {
+        try forEachEvent(in: blocks(overlapping: range), body)
+    }
+
+    /// Calls `body` with every stored event and its raw bytes exactly as received.
+    public func forEachEventWithRawBytes(_ body: (Event, ArraySlice<UInt8>) -> Void) throws(EventLogError) {
+        var scratch: [UInt8] = []
+        for location in blocks where location.recordCount > 0 {
+            let block = try read(location)
+            let raw = try block.rawBytes(using: decompressor)
+            var position = 0
+            var failure: EventLogError?
+            try block.forEachRecord(using: decompressor, scratch: &scratch) { event, length in
+                guard failure == nil, position + length < raw.count + 1, position + length <= raw.count else {
+                    failure = EventLogError(.corruptBlock, "raw frame is shorter than its records say", file: path(location), byteOffset: location.offset)
+                    return
+                }
+                body(event, raw[position..<position + length])
+                position += length + 1
+            }
+            if let failure { throw failure }
+        }
+    }
+
+    private func path(_ location: BlockLocation) -> String {
+        directory + "/" + LogFormat.segmentName(location.segment)
+    }
+
+    private func read(_ location: BlockLocation) throws(EventLogError) -> CheckedBlock {
+        guard let scanner = scanners[location.segment] else {
+            throw EventLogError(.badSegment, "segment vanished while reading", file: path(location))
+        }
+        do {
+            return try scanner.readBlock(at: location.offset)
+        } catch {
+            throw error.located(file: path(location), byteOffset: location.offset)
+        }
+    }
+}

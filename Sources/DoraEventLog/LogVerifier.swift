@@ -1,0 +1,152 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DoraEvents
+
+/// A full check of a log: every block's checksum, every record, every invariant.
+///
+/// Checks, per segment: the header and its number; every block's checksum, header fields,
+/// records (count, time range) and raw frame (lengths, and each raw message re-parsed gives
+/// the stored record); the sidecar index when present. Across the log: contiguous segment
+/// numbers, and no id stored twice. It reports each damaged block and goes on past it.
+public enum LogVerifier {
+    /// One thing found wrong, placed in a file and byte offset where possible.
+    public struct Problem: Sendable, CustomStringConvertible {
+        public var file: String
+        public var byteOffset: Int?
+        public var message: String
+        public var description: String {
+            file + (byteOffset.map { " at byte \($0)" } ?? "") + ": " + message
+        }
+    }
+
+    /// What `verify` found.
+    public struct Report: Sendable {
+        public var segments = 0
+        public var blocks = 0
+        public var events = 0
+        public var problems: [Problem] = []
+        public var isClean: Bool { problems.isEmpty }
+    }
+
+    /// Verifies the log in `directory`. `progress` is called with bytes checked so far.
+    /// - Throws: `EventLogError` only when the directory cannot be read at all.
+    public static func verify(directory: String, progress: (Int, Int) -> Void = { _, _ in }) throws(EventLogError) -> Report {
+        guard PosixFile.exists(directory) else {
+            throw EventLogError(.notALog, "no such directory", file: directory)
+        }
+        var report = Report()
+        let names = try PosixFile.list(directory)
+        let numbers = names.compactMap(LogFormat.segmentNumber(fromName:)).sorted()
+        if numbers.isEmpty {
+            report.problems.append(Problem(file: directory, byteOffset: nil, message: "no segment files: not a doralog log"))
+            return report
+        }
+        for (i, n) in numbers.enumerated() where i > 0 && n != numbers[i - 1] + 1 {
+            report.problems.append(Problem(file: directory, byteOffset: nil, message: "segments \(numbers[i - 1] + 1)...\(n - 1) are missing"))
+        }
+        var totalBytes = 0
+        for n in numbers {
+            totalBytes += (try? PosixFile.open(directory + "/" + LogFormat.segmentName(n), flags: O_RDONLY).size) ?? 0
+        }
+        var doneBytes = 0
+        var fingerprints: [IDFingerprint] = []
+        let decompressor = ZstdDecompressor()
+        var scratch: [UInt8] = []
+        for (i, number) in numbers.enumerated() {
+            let path = directory + "/" + LogFormat.segmentName(number)
+            report.segments += 1
+            let scanner: SegmentScanner
+            do {
+                scanner = try SegmentScanner(path: path)
+            } catch {
+                report.problems.append(Problem(file: path, byteOffset: 0, message: error.message))
+                continue
+            }
+            if scanner.segmentNumber != number {
+                report.problems.append(Problem(file: path, byteOffset: 0, message: "header names segment \(scanner.segmentNumber)"))
+            }
+            var blocks: [BlockLocation] = []
+            var segmentIDs: [IDFingerprint] = []
+            var offset = LogFormat.segmentHeaderBytes
+            while offset < scanner.fileSize {
+                do {
+                    let block = try scanner.readBlock(at: offset)
+                    try check(block, decompressor: decompressor, scratch: &scratch) { event in
+                        segmentIDs.append(IDFingerprint(id: event.id))
+                    }
+                    blocks.append(block.location(segment: number))
+                    report.blocks += 1
+                    report.events += Int(block.header.recordCount)
+                    offset += block.header.totalBytes
+                } catch {
+                    let next = scanner.nextIntactBlock(after: offset)
+                    var message = error.message
+                    if next == nil && i == numbers.count - 1 {
+                        message += " (a torn tail: the next open for writing cuts it)"
+                    }
+                    report.problems.append(Problem(file: path, byteOffset: error.byteOffset ?? offset, message: message))
+                    guard let next else { break }
+                    offset = next
+                }
+                progress(doneBytes + offset, totalBytes)
+            }
+            doneBytes += scanner.fileSize
+            // The sidecar of a sealed segment, when present, must agree with the segment.
+            let indexPath = directory + "/" + LogFormat.indexName(number)
+            if i < numbers.count - 1, PosixFile.exists(indexPath) {
+                if let index = SegmentIndexFile.load(path: indexPath, segmentNumber: number, segmentBytes: scanner.fileSize) {
+                    let sorted = segmentIDs.sorted()
+                    if index.blocks != blocks || index.fingerprintCount != sorted.count
+                        || (try? FingerprintRun(path: indexPath, offset: index.fingerprintOffset, count: index.fingerprintCount))
+                            .map({ run in (0..<run.count).allSatisfy { run.fingerprint(at: $0) == sorted[$0] } }) != true
+                    {
+                        report.problems.append(Problem(file: indexPath, byteOffset: nil, message: "index disagrees with its segment (delete it: the next open rebuilds it)"))
+                    }
+                } else {
+                    report.problems.append(Problem(file: indexPath, byteOffset: nil, message: "index is damaged or stale (delete it: the next open rebuilds it)"))
+                }
+            }
+            fingerprints += segmentIDs
+        }
+        fingerprints.sort()
+        var duplicates = 0
+        for i in fingerprints.indices.dropFirst() where fingerprints[i] == fingerprints[i - 1] { duplicates += 1 }
+        if duplicates > 0 {
+            report.problems.append(Problem(file: directory, byteOffset: nil, message: "\(duplicates) event ids are stored more than once"))
+        }
+        return report
+    }
+
+    /// Checks one block's records against its header and its raw frame.
+    static func check(
+        _ block: CheckedBlock, decompressor: ZstdDecompressor, scratch: inout [UInt8], _ seen: (Event) -> Void
+    ) throws(EventLogError) {
+        let fail = { (message: String) in EventLogError(.corruptBlock, message, file: block.path, byteOffset: block.offset) }
+        let raw = try block.rawBytes(using: decompressor)
+        var position = 0
+        var problem: String?
+        try block.forEachRecord(using: decompressor, scratch: &scratch) { event, length in
+            guard problem == nil else { return }
+            seen(event)
+            if event.time.microseconds < block.header.minTime || event.time.microseconds > block.header.maxTime {
+                problem = "event \(event.id) lies outside the block's time range"
+                return
+            }
+            guard position + length < raw.count, raw[position + length] == 0x0A else {
+                problem = "raw frame does not match the records' lengths"
+                return
+            }
+            let reparsed = raw.withUnsafeBytes { b in
+                try? EventDecoder.decode(UnsafeRawBufferPointer(rebasing: b[position..<position + length]))
+            }
+            if reparsed != event {
+                problem = "event \(event.id): its raw bytes do not decode to the stored record"
+                return
+            }
+            position += length + 1
+        }
+        if let problem { throw fail(problem) }
+        guard position == raw.count else { throw fail("raw frame has \(raw.count - position) bytes no record accounts for") }
+    }
+}

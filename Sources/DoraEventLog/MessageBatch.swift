@@ -1,0 +1,103 @@
+/// Input messages for one append: their bytes, back to back, and where each came from.
+///
+/// Invariant: `ranges[i]` lies within `bytes` and `sources[i]` is message i's origin. Reused
+/// across appends (`removeAll` keeps capacity) so the ingest loop does not allocate per message.
+public struct MessageBatch: Sendable {
+    public private(set) var bytes: [UInt8] = []
+    public private(set) var ranges: [Range<Int>] = []
+    public private(set) var sources: [MessageSource] = []
+    /// Messages too large to keep whole: index -> their real size. Only a prefix is kept
+    /// (enough to show in the dead-letter store); they are rejected as too large.
+    public private(set) var oversized: [Int: Int] = [:]
+
+    public init() {}
+
+    /// Adds the kept prefix of a message whose real size, `totalBytes`, is over the limit.
+    public mutating func appendOversized(prefix: UnsafeRawBufferPointer, totalBytes: Int, source: MessageSource) {
+        oversized[ranges.count] = totalBytes
+        append(prefix, source: source)
+    }
+
+    public var count: Int { ranges.count }
+    public var isEmpty: Bool { ranges.isEmpty }
+    public var byteCount: Int { bytes.count }
+
+    /// Adds one message (its bytes without any line end).
+    public mutating func append(_ message: UnsafeRawBufferPointer, source: MessageSource) {
+        let start = bytes.count
+        bytes.append(contentsOf: message)
+        ranges.append(start..<bytes.count)
+        sources.append(source)
+    }
+
+    /// Adds one message held in an array.
+    public mutating func append(_ message: [UInt8], source: MessageSource) {
+        message.withUnsafeBytes { append($0, source: source) }
+    }
+
+    /// Adds one message held in a string.
+    public mutating func append(_ message: String, source: MessageSource) {
+        append(Array(message.utf8), source: source)
+    }
+
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        ranges.removeAll(keepingCapacity: true)
+        sources.removeAll(keepingCapacity: true)
+        oversized.removeAll()
+    }
+}
+
+/// What one append did with its messages: every message is exactly one of stored,
+/// duplicate or rejected (`read == stored + duplicates + rejected`).
+public struct AppendSummary: Sendable, Equatable {
+    public var read = 0
+    public var stored = 0
+    public var duplicates = 0
+    public var rejected = 0
+
+    public init(read: Int = 0, stored: Int = 0, duplicates: Int = 0, rejected: Int = 0) {
+        self.read = read
+        self.stored = stored
+        self.duplicates = duplicates
+        self.rejected = rejected
+    }
+
+    public static func += (lhs: inout AppendSummary, rhs: AppendSummary) {
+        lhs.read += rhs.read
+        lhs.stored += rhs.stored
+        lhs.duplicates += rhs.duplicates
+        lhs.rejected += rhs.rejected
+    }
+}
+
+/// Counts over a whole log, summed from its block headers: what `report` prints under `events`.
+public struct LogTotals: Sendable, Equatable {
+    public var stored = 0
+    public var duplicates = 0
+    public var rejected = 0
+    public init(stored: Int = 0, duplicates: Int = 0, rejected: Int = 0) {
+        self.stored = stored
+        self.duplicates = duplicates
+        self.rejected = rejected
+    }
+
+    mutating func add(_ block: BlockLocation) {
+        stored += block.recordCount
+        duplicates += block.duplicates
+        rejected += block.rejected
+    }
+}
+
+/// A Kafka topic and partition, the key of the log's durable offsets.
+public struct TopicPartition: Hashable, Sendable, Comparable {
+    public var topic: String
+    public var partition: Int32
+    public init(topic: String, partition: Int32) {
+        self.topic = topic
+        self.partition = partition
+    }
+    public static func < (a: TopicPartition, b: TopicPartition) -> Bool {
+        (a.topic, a.partition) < (b.topic, b.partition)
+    }
+}

@@ -1,0 +1,144 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An open file descriptor with the few calls the log needs; closes itself.
+///
+/// Not `Sendable`: owned by one log writer or reader. Every call throws `EventLogError` with
+/// the path and errno text.
+final class PosixFile {
+    let path: String
+    let descriptor: Int32
+
+    private init(path: String, descriptor: Int32) {
+        self.path = path
+        self.descriptor = descriptor
+    }
+
+    deinit { close(descriptor) }
+
+    static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws(EventLogError) -> PosixFile {
+        let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw errnoError("cannot open", path) }
+        return PosixFile(path: path, descriptor: fd)
+    }
+
+    static func errnoError(_ what: String, _ path: String, _ code: Int32 = errno) -> EventLogError {
+        EventLogError(.io, "\(what): \(String(cString: strerror(code)))", file: path)
+    }
+
+    var size: Int {
+        get throws(EventLogError) {
+            var st = stat()
+            guard fstat(descriptor, &st) == 0 else { throw Self.errnoError("cannot stat", path) }
+            return Int(st.st_size)
+        }
+    }
+
+    /// Writes all of `bytes` at the current position (O_APPEND files: at the end).
+    func write(_ bytes: UnsafeRawBufferPointer) throws(EventLogError) {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(descriptor, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Self.errnoError("write failed", path)
+            }
+            done += n
+        }
+    }
+
+    func write(_ bytes: [UInt8]) throws(EventLogError) {
+        let result: Result<Void, EventLogError> = bytes.withUnsafeBytes { b in
+            Result { () throws(EventLogError) in try write(b) }
+        }
+        try result.get()
+    }
+
+    /// Reads exactly `count` bytes at `offset` into a new array (fewer at end of file).
+    func read(at offset: Int, count: Int) throws(EventLogError) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        var done = 0
+        var failure: Int32 = 0
+        out.withUnsafeMutableBytes { b in
+            while done < count {
+                let n = pread(descriptor, b.baseAddress! + done, count - done, off_t(offset + done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                if n == 0 { return }
+                done += n
+            }
+        }
+        if failure != 0 { throw Self.errnoError("read failed", path, failure) }
+        if done < count { out.removeLast(count - done) }
+        return out
+    }
+
+    func sync() throws(EventLogError) {
+        guard fsync(descriptor) == 0 else { throw Self.errnoError("fsync failed", path) }
+    }
+
+    func truncate(to length: Int) throws(EventLogError) {
+        guard ftruncate(descriptor, off_t(length)) == 0 else { throw Self.errnoError("cannot truncate", path) }
+    }
+
+    func seekToEnd() throws(EventLogError) {
+        guard lseek(descriptor, 0, SEEK_END) >= 0 else { throw Self.errnoError("cannot seek", path) }
+    }
+
+    /// fsyncs a directory, so that a file created or renamed in it survives a crash.
+    static func syncDirectory(_ path: String) throws(EventLogError) {
+        let dir = try PosixFile.open(path, flags: O_RDONLY | O_DIRECTORY)
+        try dir.sync()
+    }
+
+    static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    /// Creates a directory and its parents if missing.
+    static func makeDirectory(_ path: String) throws(EventLogError) {
+        var built = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            built += "/" + part
+            if mkdir(built, 0o755) != 0 && errno != EEXIST {
+                throw errnoError("cannot create directory", built)
+            }
+        }
+    }
+
+    /// The names in a directory.
+    static func list(_ path: String) throws(EventLogError) -> [String] {
+        guard let dir = opendir(path) else { throw errnoError("cannot list directory", path) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Replaces `path` atomically with `bytes`: write a temporary file, fsync, rename, fsync dir.
+    static func writeAtomically(_ bytes: [UInt8], to path: String, directory: String) throws(EventLogError) {
+        let temporary = path + ".tmp"
+        do {
+            let file = try PosixFile.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
+            try file.write(bytes)
+            try file.sync()
+        }
+        guard rename(temporary, path) == 0 else { throw errnoError("cannot rename into place", path) }
+        try syncDirectory(directory)
+    }
+
+    static func remove(_ path: String) {
+        unlink(path)
+    }
+}

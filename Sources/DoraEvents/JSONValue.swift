@@ -1,0 +1,39 @@
+/// A parsed JSON value, as the event decoder needs it.
+///
+/// Numbers keep only what validation asks of them (is it an integer, and its value when it
+/// fits in `Int64`); objects keep their members in document order, names already known to be
+/// unique.
+public enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    /// `integer` is set when the number has neither a fraction nor an exponent and fits Int64.
+    case number(integer: Int64?, isIntegerSyntax: Bool)
+    case string(String)
+    case array([JSONValue])
+    case object([(String, JSONValue)])
+
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): return true
+        case let (.bool(a), .bool(b)): return a == b
+        case let (.number(a, x), .number(b, y)): return a == b && x == y
+        case let (.string(a), .string(b)): return a == b
+        case let (.array(a), .array(b)): return a == b
+        case let (.object(a), .object(b)):
+            return a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: return false
+        }
+    }
+
+    /// The name of this value's JSON type, for error messages.
+    public var typeName: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "boolean"
+        case .number: return "number"
+        case .string: return "string"
+        case .array: return "array"
+        case .object: return "object"
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import DoraCLI
+
+Doralog.runAndExit()
