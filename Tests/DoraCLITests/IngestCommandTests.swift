@@ -1,0 +1,96 @@
+import DoraEventLog
+import DoraEvents
+import DoraGenerator
+import DoraTestSupport
+import Foundation
+import Testing
+
+@Suite(.enabled(if: Doralog.isBuilt, "needs the doralog binary: run `swift build` first"))
+struct IngestCommandTests {
+    @Test func ingestPrintsTheSummaryAndDuplicatesAreCaughtAcrossProcesses() throws {
+        try withTemporaryDirectory { dir in
+            let input = dir + "/events.jsonl"
+            try TestFiles.write((EventJSON.specExample + ["oops"]).joined(separator: "\n"), to: input)
+            let first = try Doralog.run(["ingest", "--file", input, "--log", dir + "/log"])
+            #expect(first.status == 0)
+            #expect(first.standardOutput == "read 6, stored 5, duplicates 0, rejected 1\n")
+            let second = try Doralog.run(["ingest", "--file", input, "--log", dir + "/log"])
+            #expect(second.standardOutput == "read 6, stored 0, duplicates 5, rejected 1\n")
+        }
+    }
+
+    @Test func ingestReadsStandardInput() throws {
+        try withTemporaryDirectory { dir in
+            let result = try Doralog.run(["ingest", "--file", "-", "--log", dir + "/log"], input: EventJSON.specExample.joined(separator: "\n"))
+            #expect(result.status == 0 && result.standardOutput.hasPrefix("read 5, stored 5"))
+        }
+    }
+
+    @Test func badUsageExitsTwoAndFailuresExitOne() throws {
+        try withTemporaryDirectory { dir in
+            let missingOption = try Doralog.run(["ingest", "--log", dir])
+            #expect(missingOption.status == 2)
+            #expect(missingOption.standardError.contains("--file"))
+            let badLevel = try Doralog.run(["ingest", "--file", "-", "--log", dir + "/l", "--zstd-level", "40"], input: "")
+            #expect(badLevel.status == 2)
+            let noInput = try Doralog.run(["ingest", "--file", dir + "/absent.jsonl", "--log", dir + "/l2"])
+            #expect(noInput.status == 1)
+            #expect(noInput.standardError.hasPrefix("doralog: error:"))
+            #expect(try Doralog.run(["--help"]).status == 0)
+            #expect(try Doralog.run(["ingest", "--help"]).standardOutput.contains("--log"))
+        }
+    }
+
+    @Test func verifyExitsOneAndNamesTheDamagedBlock() throws {
+        try withTemporaryDirectory { dir in
+            let input = dir + "/events.jsonl"
+            try TestFiles.write(LogTesting.deploys(50).joined(separator: "\n"), to: input)
+            #expect(try Doralog.run(["ingest", "--file", input, "--log", dir + "/log"]).status == 0)
+            #expect(try Doralog.run(["ingest", "--file", input, "--log", dir + "/log"]).status == 0)
+            let clean = try Doralog.run(["verify", "--log", dir + "/log"])
+            #expect(clean.status == 0 && clean.standardOutput.hasPrefix("ok:"))
+            let block = try LogReader(directory: dir + "/log").blocks[0]
+            var bytes = try TestFiles.read(dir + "/log/segment-00000001.zst")
+            bytes[block.offset + block.totalBytes / 2] ^= 0xFF
+            try TestFiles.write(bytes, to: dir + "/log/segment-00000001.zst")
+            let damaged = try Doralog.run(["verify", "--log", dir + "/log"])
+            #expect(damaged.status == 1)
+            #expect(damaged.standardOutput.contains("segment-00000001.zst at byte \(block.offset)"))
+        }
+    }
+
+    /// The acceptance test of the log's durability: SIGKILL mid-ingest, again and again, then
+    /// a full run; the log holds exactly the input's distinct valid events.
+    @Test(.timeLimit(.minutes(5)))
+    func aKilledIngestRerunLeavesExactlyTheDistinctValidEvents() throws {
+        try withTemporaryDirectory { dir in
+            var configuration = GeneratorConfiguration()
+            configuration.events = 60_000
+            configuration.days = 30
+            let lines = EventGenerator(configuration: configuration).lines()
+            let input = dir + "/events.jsonl"
+            try TestFiles.write(lines.joined(separator: "\n") + "\n", to: input)
+            var expected = Set<String>()
+            for line in lines { if let e = try? EventDecoder.decode(line) { expected.insert(e.id) } }
+
+            let log = dir + "/log"
+            var kills = 0
+            for delay in [0.15, 0.4, 0.8, 1.3, 2.0] {
+                let process = try Doralog.start(["ingest", "--file", input, "--log", log, "--segment-size", "1"])
+                Thread.sleep(forTimeInterval: delay)
+                if process.isRunning {
+                    kill(process.processIdentifier, SIGKILL)
+                    kills += 1
+                }
+                process.waitUntilExit()
+            }
+            #expect(kills >= 2, "the ingest finished before it could be killed; enlarge the input")
+            let final = try Doralog.run(["ingest", "--file", input, "--log", log, "--segment-size", "1"])
+            #expect(final.status == 0)
+            let stored = try LogTesting.storedIDs(log)
+            #expect(stored.count == Set(stored).count, "no event stored twice")
+            #expect(Set(stored) == expected, "none lost, none extra")
+            #expect(try Doralog.run(["verify", "--log", log]).status == 0)
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import DoraEvents
+import DoraTestSupport
+import Foundation
+import Testing
+
+@testable import DoraEventLog
+
+@Suite struct SegmentTests {
+    static let small = LogConfiguration(segmentBytes: 64 << 10, zstdLevel: 3)
+
+    static let start: Int64 = 1_782_864_000_000_000
+    static let hour: Int64 = 3_600_000_000
+
+    /// A log of several sealed segments: 120 batches of 100 events, each batch 100 hours on.
+    func makeMultiSegmentLog(_ dir: String) throws {
+        let log = try EventLog(directory: dir, configuration: Self.small)
+        for b in 0..<120 {
+            _ = try log.append(LogTesting.batch(batch(b)))
+        }
+    }
+
+    func batch(_ b: Int, prefix: String? = nil) -> [String] {
+        LogTesting.deploys(100, prefix: prefix ?? "b\(b)", start: Self.start + Int64(b) * 100 * Self.hour)
+    }
+
+    @Test func segmentsRollAtTheirSizeAndDuplicatesAreFoundInSealedOnes() throws {
+        try withTemporaryDirectory { dir in
+            try makeMultiSegmentLog(dir)
+            let files = try TestFiles.list(dir)
+            let segments = files.filter { $0.hasSuffix(".zst") }
+            #expect(segments.count > 3)
+            #expect(files.filter { $0.hasSuffix(".idx") }.count == segments.count - 1)
+            let log = try EventLog(directory: dir, configuration: Self.small)
+            let again = try log.append(LogTesting.batch(batch(0) + batch(5) + batch(0, prefix: "new")))
+            #expect(again.duplicates == 200 && again.stored == 100)
+            #expect(try LogTesting.storedIDs(dir).count == 12_100)
+            #expect(try LogVerifier.verify(directory: dir).isClean)
+        }
+    }
+
+    @Test func aLostOrDamagedSegmentIndexIsRebuiltFromItsSegment() throws {
+        try withTemporaryDirectory { dir in
+            try makeMultiSegmentLog(dir)
+            let first = dir + "/segment-00000001.idx"
+            let second = dir + "/segment-00000002.idx"
+            let original = try TestFiles.read(first)
+            try FileManager.default.removeItem(atPath: first)
+            var damaged = try TestFiles.read(second)
+            damaged[damaged.count / 2] ^= 0x40
+            try TestFiles.write(damaged, to: second)
+            let log = try EventLog(directory: dir, configuration: Self.small)
+            #expect(try TestFiles.read(first) == original)
+            #expect(log.contains(id: "b0-5"))
+            #expect(try log.append(LogTesting.batch(batch(1))).duplicates == 100)
+            #expect(try LogVerifier.verify(directory: dir).isClean)
+        }
+    }
+
+    @Test func aMissingSegmentStopsTheOpenAndVerifyNamesIt() throws {
+        try withTemporaryDirectory { dir in
+            try makeMultiSegmentLog(dir)
+            try FileManager.default.removeItem(atPath: dir + "/segment-00000002.zst")
+            #expect(throws: EventLogError.self) { _ = try EventLog(directory: dir, configuration: Self.small) }
+            let report = try LogVerifier.verify(directory: dir)
+            #expect(report.problems.contains { $0.message.contains("missing") })
+        }
+    }
+
+    @Test func aTimeRangeReadsOnlyTheBlocksThatOverlapIt() throws {
+        try withTemporaryDirectory { dir in
+            try makeMultiSegmentLog(dir)
+            let reader = try LogReader(directory: dir)
+            let start = Timestamp(microseconds: Self.start + 1_000 * Self.hour)
+            let range = start..<start.advanced(byMicroseconds: 400 * Self.hour)
+            let selected = reader.blocks(overlapping: range)
+            #expect(!selected.isEmpty && selected.count < reader.blocks.count)
+            var inRange = 0
+            try reader.forEachEvent(in: selected) { if range.contains($0.time) { inRange += 1 } }
+            var expected = 0
+            try reader.forEachEvent { if range.contains($0.time) { expected += 1 } }
+            #expect(inRange == expected && expected == 400)
+        }
+    }
+}
