@@ -34,10 +34,10 @@ let package = Package(
         .target(name: "DoraMetrics", dependencies: ["DoraEvents"]),
         // Renderers of a report value (JSON, Markdown).
         .target(name: "DoraReports", dependencies: ["DoraMetrics"]),
-        // Composition: file ingestion now; Kafka ingestion, replay and services later.
+        // Composition: file ingestion, replay of logs into reports; Kafka and services later.
         .target(
             name: "DoraPipeline",
-            dependencies: ["DoraEvents", "DoraEventLog", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["DoraEvents", "DoraEventLog", "DoraMetrics", .product(name: "Logging", package: "swift-log")]
         ),
         // Deterministic, seeded generator of realistic event streams.
         .target(name: "DoraGenerator", dependencies: ["DoraEvents"]),
@@ -64,7 +64,10 @@ let package = Package(
             name: "DoraMetricsTests",
             dependencies: ["DoraMetrics", "DoraReports", "DoraGenerator", "DoraTestSupport"]
         ),
-        .testTarget(name: "DoraPipelineTests", dependencies: ["DoraPipeline", "DoraEventLog", "DoraTestSupport"]),
+        .testTarget(
+            name: "DoraPipelineTests",
+            dependencies: ["DoraPipeline", "DoraEventLog", "DoraMetrics", "DoraReports", "DoraGenerator", "DoraTestSupport"]
+        ),
         .testTarget(
             name: "DoraCLITests",
             dependencies: ["DoraEventLog", "DoraGenerator", "DoraTestSupport"]

@@ -1,8 +1,119 @@
 import ArgumentParser
+import DoraEvents
+import DoraMetrics
+import DoraPipeline
+import DoraReports
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `doralog report`: replay the log and print the report (spec: cli-and-report.md).
 struct ReportCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "report", abstract: "Replay the log and print the DORA report.")
-    @Option(help: "Event log directory.") var log: String
-    func run() throws { throw CLIError.failure("report is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Replay the event log and print the DORA and MTTR report.",
+        discussion: """
+            Every number follows the metric definitions (docs/metrics.md). The period is \
+            [--from, --to) in UTC; by default, from the day of the earliest stored event to the \
+            day after the latest. Several --log directories (one per consumer-group member) are \
+            merged, de-duplicated by event id.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Event log directory (repeat to merge several).", valueName: "dir"))
+    var log: [String]
+
+    @Option(help: ArgumentHelp("json or markdown (default: markdown on a terminal, json otherwise).", valueName: "format"))
+    var format: ReportFormat?
+
+    @Option(help: ArgumentHelp("Start of the period (inclusive): YYYY-MM-DD or RFC 3339.", valueName: "date"))
+    var from: String?
+
+    @Option(help: ArgumentHelp("End of the period (exclusive): YYYY-MM-DD or RFC 3339.", valueName: "date"))
+    var to: String?
+
+    @Option(help: ArgumentHelp("The environment to report on.", valueName: "env"))
+    var environment: String = Event.defaultEnvironment
+
+    @Option(name: .customLong("incident-severity"), help: ArgumentHelp("A severity that counts as an incident (repeatable; default critical).", valueName: "severity"))
+    var incidentSeverities: [String] = []
+
+    @Option(help: ArgumentHelp("How long after a deploy an incident is attributed to it (e.g. 24h, 90m, 1d).", valueName: "duration"))
+    var attributionWindow: String = "24h"
+
+    @Option(help: ArgumentHelp("Read only blocks within this distance of the period (faster, see docs/metrics.md); default: read everything, exact.", valueName: "duration"))
+    var margin: String?
+
+    @Option(help: ArgumentHelp("Write the report to this file instead of standard output.", valueName: "path"))
+    var output: String?
+
+    enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
+        case json, markdown
+    }
+
+    func run() throws {
+        guard !log.isEmpty else { throw CLIError.usage("give at least one --log directory") }
+        let fromTime = try from.map { try Self.parseDate($0, option: "--from") }
+        let toTime = try to.map { try Self.parseDate($0, option: "--to") }
+        guard let window = DurationText.parse(attributionWindow) else {
+            throw CLIError.usage("--attribution-window: '\(attributionWindow)' is not a duration like 24h, 90m, 1d or 3600s")
+        }
+        var replay = Replay(
+            configuration: MetricsConfiguration(
+                environment: environment,
+                incidentSeverities: Set(incidentSeverities.isEmpty ? ["critical"] : incidentSeverities),
+                attributionWindow: window))
+        if let margin {
+            guard let m = DurationText.parse(margin) else {
+                throw CLIError.usage("--margin: '\(margin)' is not a duration like 7d")
+            }
+            replay.margin = m
+        }
+        let report: Report
+        do {
+            report = try replay.report(directories: log, from: fromTime, to: toTime)
+        } catch {
+            if case .emptyPeriod = error { throw CLIError.usage(error.description) }
+            throw CLIError.failure(error.description)
+        }
+        let chosen = format ?? (output == nil && isatty(STDOUT_FILENO) == 1 ? .markdown : .json)
+        let text = chosen == .json ? JSONReportRenderer.render(report) : MarkdownReportRenderer.render(report)
+        if let output {
+            try OutputFile.write(text, to: output)
+        } else {
+            FileDescriptorStream.standardOutput.write(text)
+        }
+    }
+
+    /// `YYYY-MM-DD` (00:00 UTC) or an RFC 3339 time.
+    static func parseDate(_ text: String, option: String) throws -> Timestamp {
+        if let t = Timestamp.parse(rfc3339: text) { return t }
+        if text.utf8.count == 10, let t = Timestamp.parse(rfc3339: text + "T00:00:00Z") { return t }
+        throw CLIError.usage("\(option): '\(text)' is not a date (YYYY-MM-DD) or an RFC 3339 time")
+    }
+}
+
+/// Durations written as a number and a unit: `300s`, `5m`, `2h`, `1d` (also `ms`, `w`).
+enum DurationText {
+    static func parse(_ text: String) -> Duration? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400), ("w", 604_800)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            let number = text.dropLast(suffix.count)
+            if suffix == "s" && number.hasSuffix("m") { continue }
+            guard let value = Double(number), value >= 0, value.isFinite else { return nil }
+            return .microseconds(Int64((value * scale * 1_000_000).rounded()))
+        }
+        return nil
+    }
+}
+
+/// Writes a command's output file.
+enum OutputFile {
+    static func write(_ text: String, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CLIError.failure("\(path): cannot create: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let stream = FileDescriptorStream(descriptor: fd)
+        stream.write(text)
+    }
 }

@@ -1,0 +1,112 @@
+public import DoraEvents
+
+/// Accumulates stored events, then computes every metric of spec/metrics.md for a period.
+///
+/// Pure (no I/O). Invariants: the result depends only on the set of events added, never on
+/// their order (every choice between events is by (time, id), ids compared as UTF-8 bytes);
+/// events must already be de-duplicated by id (the log guarantees it). Linking uses every
+/// event added, whatever the period.
+/// - Complexity: `add` is O(1) amortized; `report` is O(n log n) in the events added.
+public struct MetricsEngine: Sendable {
+    public let configuration: MetricsConfiguration
+    private var serviceIndex: [String: Int] = [:]
+    private var services: [ServiceState] = []
+    /// Per service name, the latest (time, id) event naming a non-empty team (any environment).
+    private var teams: [String: TeamClaim] = [:]
+    /// Earliest and latest stored event time (every type and environment): the default period.
+    public private(set) var earliest: Timestamp?
+    public private(set) var latest: Timestamp?
+    /// Stored events of a type this version does not know (all environments).
+    public private(set) var ignored = 0
+    public private(set) var added = 0
+
+    public init(configuration: MetricsConfiguration = MetricsConfiguration()) {
+        self.configuration = configuration
+    }
+
+    /// Adds one stored event.
+    /// - Complexity: O(1) amortized.
+    public mutating func add(_ event: Event) {
+        added += 1
+        let t = event.time.microseconds
+        if earliest == nil || t < earliest!.microseconds { earliest = event.time }
+        if latest == nil || t > latest!.microseconds { latest = event.time }
+        if let team = event.team, !team.isEmpty {
+            let claim = TeamClaim(time: t, id: event.id, team: team)
+            if let current = teams[event.service] {
+                if current.isBefore(claim) { teams[event.service] = claim }
+            } else {
+                teams[event.service] = claim
+            }
+        }
+        if case .unknown = event.details {
+            ignored += 1
+            return
+        }
+        guard event.environment == configuration.environment else { return }
+        let index: Int
+        if let i = serviceIndex[event.service] {
+            index = i
+        } else {
+            index = services.count
+            serviceIndex[event.service] = index
+            services.append(ServiceState(name: event.service))
+        }
+        services[index].add(event)
+    }
+
+    /// The default period: the days from the earliest to the latest stored event; nil when
+    /// nothing was added.
+    public var defaultPeriod: Period? {
+        guard let earliest, let latest else { return nil }
+        return Period.covering(earliest: earliest, latest: latest)
+    }
+
+    /// Computes the report for `period`.
+    /// - Parameter log: the log's own counts (stored, duplicates, rejected) for `events`.
+    public func report(period: Period, log: (stored: Int, duplicates: Int, rejected: Int)) -> Report {
+        var listed: [(name: String, team: String?, samples: MetricSamples)] = []
+        var totals = MetricSamples()
+        for state in services {
+            let samples = state.samples(in: period, configuration: configuration)
+            totals.merge(samples)
+            if state.hasKnownEvent(in: period) {
+                listed.append((state.name, teams[state.name]?.team, samples))
+            }
+        }
+        listed.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        var byTeam: [String: (services: Int, samples: MetricSamples)] = [:]
+        for s in listed {
+            let team = s.team ?? Report.unassignedTeam
+            byTeam[team, default: (0, MetricSamples())].services += 1
+            byTeam[team, default: (0, MetricSamples())].samples.merge(s.samples)
+        }
+        let teamReports = byTeam.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { name in
+            TeamReport(team: name, services: byTeam[name]!.services, metrics: Metrics(byTeam[name]!.samples, period: period))
+        }
+        return Report(
+            period: period, environment: configuration.environment,
+            events: EventCounts(
+                stored: log.stored, duplicates: log.duplicates, rejected: log.rejected, ignored: ignored,
+                anomalies: totals.anomalies),
+            totals: Metrics(totals, period: period),
+            services: listed.map { ServiceReport(service: $0.name, team: $0.team, metrics: Metrics($0.samples, period: period)) },
+            teams: teamReports)
+    }
+}
+
+/// The team named by one event, and which event (for "latest by time, then id").
+struct TeamClaim: Sendable {
+    var time: Int64
+    var id: String
+    var team: String
+
+    func isBefore(_ other: TeamClaim) -> Bool {
+        time != other.time ? time < other.time : id.utf8.lexicographicallyPrecedes(other.id.utf8)
+    }
+}
+
+/// (time, id) order, ids compared as UTF-8 bytes (the same order as code points).
+@inline(__always) func precedes(_ t1: Int64, _ id1: String, _ t2: Int64, _ id2: String) -> Bool {
+    t1 != t2 ? t1 < t2 : id1.utf8.lexicographicallyPrecedes(id2.utf8)
+}

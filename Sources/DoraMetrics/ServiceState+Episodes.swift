@@ -1,0 +1,166 @@
+import DoraEvents
+
+/// Linking, recovery episodes and the period's samples of one service (spec/metrics.md §1-2).
+extension ServiceState {
+    /// One failed change's recovery episode.
+    struct Episode {
+        var deploy: Int  // position in the sorted deploys
+        var detectedAt: Int64
+        var rollbackStarted: Int64?
+        var rollbackDone: Int64?
+        var healthyAt: Int64?  // nil: open
+        var hasRollback: Bool
+    }
+
+    func samples(in period: Period, configuration: MetricsConfiguration) -> MetricSamples {
+        var out = MetricSamples()
+
+        // Deploys in (time, id) order; `position[i]` is where deploy i went.
+        let order = deploys.indices.sorted { precedes(deploys[$0].time, deploys[$0].id, deploys[$1].time, deploys[$1].id) }
+        let sorted = order.map { deploys[$0] }
+        var position = [Int](repeating: 0, count: deploys.count)
+        for (p, i) in order.enumerated() { position[i] = p }
+        let times = sorted.map(\.time)
+
+        /// The position of the last deploy with time <= t, if any.
+        func lastDeploy(atOrBefore t: Int64) -> Int? {
+            var lo = 0
+            var hi = times.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if times[mid] <= t { lo = mid + 1 } else { hi = mid }
+            }
+            return lo == 0 ? nil : lo - 1
+        }
+
+        // Explicit links name a deploy by id (only successful deploys of this service count).
+        var byID: [String: Int] = [:]
+        if alerts.values.contains(where: { $0.deployID != nil }) || rollbacks.values.contains(where: { $0.deployID != nil }) {
+            for (p, d) in sorted.enumerated() { byID[d.id] = p }
+        }
+        func explicit(_ id: String?, atOrBefore t: Int64) -> Int? {
+            guard let id, let p = byID[id], sorted[p].time <= t else { return nil }
+            return p
+        }
+        var byVersion: [String: [Int]] = [:]
+        for (p, d) in sorted.enumerated() { byVersion[d.version, default: []].append(p) }
+
+        // §1 Linking.
+        var linkedRollbacks = [[RollbackState]](repeating: [], count: sorted.count)
+        var linkedIncidents = [[AlertState]](repeating: [], count: sorted.count)
+        for r in rollbacks.values where r.hasStarted {
+            var target = explicit(r.deployID, atOrBefore: r.startedTime)
+            if target == nil, let version = r.fromVersion, let candidates = byVersion[version] {
+                target = candidates.last { sorted[$0].time <= r.startedTime }
+            }
+            if let target { linkedRollbacks[target].append(r) }
+        }
+        let window = configuration.attributionWindowMicroseconds
+        var incidents: [AlertState] = []
+        for a in alerts.values where a.firingID != nil && configuration.incidentSeverities.contains(a.severity) {
+            incidents.append(a)
+            var target = explicit(a.deployID, atOrBefore: a.firingTime)
+            if target == nil, let p = lastDeploy(atOrBefore: a.firingTime), a.firingTime - sorted[p].time <= window {
+                target = p
+            }
+            if let target { linkedIncidents[target].append(a) }
+        }
+
+        // §2.4 Recovery episodes, one per failed change.
+        var episodes: [Episode] = []
+        for p in sorted.indices where !linkedRollbacks[p].isEmpty || !linkedIncidents[p].isEmpty {
+            let rbs = linkedRollbacks[p]
+            let ins = linkedIncidents[p]
+            let detected = (rbs.map(\.startedTime) + ins.map(\.firingTime)).min()!
+            var e = Episode(deploy: p, detectedAt: detected, hasRollback: !rbs.isEmpty)
+            var open = false
+            var healthy: Int64 = .min
+            if !rbs.isEmpty {
+                e.rollbackStarted = rbs.map(\.startedTime).min()
+                e.rollbackDone = rbs.compactMap(\.completedTime).min()
+                if let done = e.rollbackDone { healthy = max(healthy, done) } else { open = true }
+            }
+            for i in ins {
+                if let resolved = i.resolvedTime { healthy = max(healthy, resolved) } else { open = true }
+            }
+            e.healthyAt = open ? nil : healthy
+            episodes.append(e)
+        }
+
+        // §2.7 Rework by timing: another deploy inside a closed episode's [detected, healthy].
+        var rework = [Bool](repeating: false, count: sorted.count)
+        var rollForward = [Bool](repeating: false, count: episodes.count)
+        for (k, e) in episodes.enumerated() {
+            guard let healthy = e.healthyAt else { continue }
+            var p = lastDeploy(atOrBefore: e.detectedAt - 1).map { $0 + 1 } ?? 0
+            while p < sorted.count && sorted[p].time <= healthy {
+                if p != e.deploy {
+                    rework[p] = true
+                    rollForward[k] = true
+                }
+                p += 1
+            }
+        }
+
+        // §2.1, 2.3, 2.7 Deploys of the period.
+        var isFailedChange = [Bool](repeating: false, count: sorted.count)
+        for e in episodes { isFailedChange[e.deploy] = true }
+        for (p, d) in sorted.enumerated() where period.contains(d.time) {
+            out.deployments += 1
+            if isFailedChange[p] { out.failedChanges += 1 }
+            if d.unplanned || rework[p] { out.rework += 1 }
+        }
+        out.failedDeployments = failedDeployTimes.filter(period.contains).count
+
+        // §2.2 Lead time: each sha's first deploy (by time, id), if that deploy is in the period.
+        var firstDeploy: [String: (position: Int, commitTime: Int64)] = [:]
+        for c in commits {
+            let p = position[Int(c.deploy)]
+            if let current = firstDeploy[c.sha], current.position <= p { continue }
+            firstDeploy[c.sha] = (p, c.time)
+        }
+        for (_, first) in firstDeploy where period.contains(sorted[first.position].time) {
+            let lead = sorted[first.position].time - first.commitTime
+            if lead < 0 { out.anomalies += 1 } else { out.leadTimes.append(lead) }
+        }
+
+        // §2.4 Episodes of the period's deploys.
+        for (k, e) in episodes.enumerated() where period.contains(sorted[e.deploy].time) {
+            guard let healthy = e.healthyAt else {
+                out.recoveryOpen += 1
+                continue
+            }
+            let impact = sorted[e.deploy].time
+            out.recovery.append(healthy - impact)
+            out.detect.append(e.detectedAt - impact)
+            if e.hasRollback, let started = e.rollbackStarted, let done = e.rollbackDone {
+                out.decide.append(started - e.detectedAt)
+                out.act.append(done - started)
+                out.verify.append(healthy - done)
+                out.modeRollback += 1
+            } else if rollForward[k] {
+                out.modeRollForward += 1
+            } else {
+                out.modeOther += 1
+            }
+        }
+
+        // §2.5 Time to restore: every incident, by its firing time.
+        for i in incidents where period.contains(i.firingTime) {
+            if let resolved = i.resolvedTime { out.timeToRestore.append(resolved - i.firingTime) } else { out.timeToRestoreOpen += 1 }
+        }
+
+        // §2.6 Rollbacks, by their start (an incomplete one: by its earliest event).
+        for r in rollbacks.values where period.contains(r.periodTime) {
+            let completed = r.completedTime
+            if r.hasStarted {
+                out.rollbacksStarted += 1
+                if r.trigger == .auto { out.rollbacksAuto += 1 } else { out.rollbacksManual += 1 }
+                if let completed { out.rollbackDurations.append(completed - r.startedTime) }
+            }
+            if completed != nil { out.rollbacksCompleted += 1 }
+            if r.failed { out.rollbacksFailed += 1 }
+        }
+        return out
+    }
+}

@@ -1,0 +1,86 @@
+public import DoraEventLog
+public import DoraEvents
+public import DoraMetrics
+
+/// Replays one or more event logs into the metric engine and computes a report.
+///
+/// Several logs (one per `doralog ingest` process of a consumer group) are merged,
+/// de-duplicated by id: the first log given wins. By default every block is read, which is what
+/// the metric definitions require for linking, first deploys and teams. With a `margin`, only
+/// the blocks whose time range overlaps `[from - margin, to + margin]` are read: faster, and
+/// exact unless a link, a first deploy, an episode's end or a team claim lies farther out
+/// (docs/metrics.md, "Period reports").
+public struct Replay {
+    public var configuration: MetricsConfiguration
+    /// Read only blocks within this distance of the period (nil: read everything, exact).
+    public var margin: Duration?
+
+    public init(configuration: MetricsConfiguration = MetricsConfiguration(), margin: Duration? = nil) {
+        self.configuration = configuration
+        self.margin = margin
+    }
+
+    /// The outcome of a replay: the report, or why there is none.
+    public enum Failure: Error, Sendable, CustomStringConvertible {
+        /// The logs hold no event, and the period was not given in full.
+        case emptyLog
+        /// The effective period's from is not before its to.
+        case emptyPeriod(from: Timestamp, to: Timestamp)
+        case log(EventLogError)
+
+        public var description: String {
+            switch self {
+            case .emptyLog: return "the log holds no events; give both --from and --to to report on an empty period"
+            case .emptyPeriod(let from, let to): return "the period is empty: from \(from) is not before to \(to)"
+            case .log(let e): return e.description
+            }
+        }
+    }
+
+    /// Replays `directories` and reports on the period [from, to); a missing bound defaults to
+    /// the day of the earliest (latest) stored event.
+    public func report(directories: [String], from: Timestamp?, to: Timestamp?) throws(Failure) -> Report {
+        var engine = MetricsEngine(configuration: configuration)
+        var totals = LogTotals()
+        var seen = Set<String>()
+        do {
+            let readers = try directories.map { (d) throws(EventLogError) in try LogReader(directory: d) }
+            // The default period comes from the block headers: no decoding needed for it.
+            let allBlocks = readers.flatMap(\.blocks).filter { $0.recordCount > 0 }
+            let earliest = allBlocks.map(\.minTime).min()
+            let latest = allBlocks.map(\.maxTime).max()
+            guard let periodFrom = from ?? earliest?.startOfDay,
+                let periodTo = to ?? latest.map({ $0.startOfDay.advanced(byMicroseconds: Timestamp.microsecondsPerDay) })
+            else { throw Failure.emptyLog }
+            guard periodFrom < periodTo else { throw Failure.emptyPeriod(from: periodFrom, to: periodTo) }
+            var range: Range<Timestamp>? = nil
+            if let margin {
+                let m = Int64(margin.components.seconds) * 1_000_000
+                let lookback = max(m, configuration.attributionWindowMicroseconds)
+                range = periodFrom.advanced(byMicroseconds: -lookback)..<periodTo.advanced(byMicroseconds: m)
+            }
+            for reader in readers {
+                totals.stored += reader.totals.stored
+                totals.duplicates += reader.totals.duplicates
+                totals.rejected += reader.totals.rejected
+                if readers.count == 1 {
+                    try reader.forEachEvent(overlapping: range) { engine.add($0) }
+                } else {
+                    try reader.forEachEvent(overlapping: range) { event in
+                        if seen.insert(event.id).inserted { engine.add(event) } else { totals.duplicates += 1 }
+                    }
+                }
+            }
+            if readers.count > 1 { totals.stored = engine.added }
+            return engine.report(
+                period: Period(from: periodFrom, to: periodTo),
+                log: (totals.stored, totals.duplicates, totals.rejected))
+        } catch let error as Failure {
+            throw error
+        } catch let error as EventLogError {
+            throw .log(error)
+        } catch {
+            throw .log(EventLogError(.io, "\(error)"))
+        }
+    }
+}

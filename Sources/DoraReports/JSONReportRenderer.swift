@@ -1,0 +1,145 @@
+public import DoraMetrics
+import DoraEvents
+
+/// Renders a report as the JSON of cli-and-report.md (`doralog.report/v1`).
+///
+/// Deterministic byte for byte: keys in the contract's order, integers plain, other numbers
+/// in Swift's shortest round-trip form, two-space indentation, a newline at the end.
+public enum JSONReportRenderer {
+    public static func render(_ report: Report) -> String {
+        value(report).serialized() + "\n"
+    }
+
+    /// The report as an ordered JSON value (the CSV and HTML renderers can reuse it).
+    static func value(_ report: Report) -> JSONOut {
+        .object([
+            ("schema", .string(Report.schema)),
+            ("period", .object([
+                ("from", .string(report.period.from.rfc3339)),
+                ("to", .string(report.period.to.rfc3339)),
+                ("days", .number(report.period.days)),
+            ])),
+            ("environment", .string(report.environment)),
+            ("events", .object([
+                ("stored", .int(report.events.stored)),
+                ("duplicates", .int(report.events.duplicates)),
+                ("rejected", .int(report.events.rejected)),
+                ("ignored", .int(report.events.ignored)),
+                ("anomalies", .int(report.events.anomalies)),
+            ])),
+            ("totals", .object(metrics(report.totals))),
+            ("services", .array(report.services.map { s in
+                .object([("service", .string(s.service)), ("team", .string(s.team))] + metrics(s.metrics))
+            })),
+            ("teams", .array(report.teams.map { t in
+                .object([("team", .string(t.team)), ("services", .int(t.services))] + metrics(t.metrics))
+            })),
+        ])
+    }
+
+    static func metrics(_ m: Metrics) -> [(String, JSONOut)] {
+        [
+            ("deployments", .object([
+                ("count", .int(m.deployments.count)),
+                ("failed", .int(m.deployments.failed)),
+                ("per_day", .number(m.deployments.perDay)),
+                ("per_week", .number(m.deployments.perWeek)),
+                ("band", .string(m.deployments.band.rawValue)),
+            ])),
+            ("lead_time", .object(stat(m.leadTime.stat) + [("band", .string(m.leadTime.band?.rawValue))])),
+            ("change_failure", .object([
+                ("failed_changes", .int(m.changeFailure.failedChanges)),
+                ("deployments", .int(m.changeFailure.deployments)),
+                ("rate", .number(m.changeFailure.rate)),
+                ("band", .string(m.changeFailure.band?.rawValue)),
+            ])),
+            ("rework", .object([("deployments", .int(m.rework.deployments)), ("rate", .number(m.rework.rate))])),
+            ("recovery", .object([
+                ("count", .int(m.recovery.stat.count)),
+                ("open", .int(m.recovery.open)),
+                ("p50", .number(m.recovery.stat.p50)),
+                ("p95", .number(m.recovery.stat.p95)),
+                ("mean", .number(m.recovery.stat.mean)),
+                ("band", .string(m.recovery.band?.rawValue)),
+                ("modes", .object([
+                    ("rollback", .int(m.recovery.modes.rollback)),
+                    ("roll_forward", .int(m.recovery.modes.rollForward)),
+                    ("other", .int(m.recovery.modes.other)),
+                ])),
+                ("phases", .object([
+                    ("detect", .object(stat(m.recovery.detect))),
+                    ("decide", .object(stat(m.recovery.decide))),
+                    ("act", .object(stat(m.recovery.act))),
+                    ("verify", .object(stat(m.recovery.verify))),
+                ])),
+            ])),
+            ("time_to_restore", .object([
+                ("count", .int(m.timeToRestore.stat.count)),
+                ("open", .int(m.timeToRestore.open)),
+                ("p50", .number(m.timeToRestore.stat.p50)),
+                ("p95", .number(m.timeToRestore.stat.p95)),
+                ("mean", .number(m.timeToRestore.stat.mean)),
+            ])),
+            ("rollbacks", .object([
+                ("started", .int(m.rollbacks.started)),
+                ("completed", .int(m.rollbacks.completed)),
+                ("failed", .int(m.rollbacks.failed)),
+                ("auto", .int(m.rollbacks.auto)),
+                ("manual", .int(m.rollbacks.manual)),
+                ("duration", .object(stat(m.rollbacks.duration))),
+            ])),
+        ]
+    }
+
+    static func stat(_ s: Stat) -> [(String, JSONOut)] {
+        [("count", .int(s.count)), ("p50", .number(s.p50)), ("p95", .number(s.p95)), ("mean", .number(s.mean))]
+    }
+}
+
+/// An ordered JSON value for output (object members keep their order).
+indirect enum JSONOut {
+    case object([(String, JSONOut)])
+    case array([JSONOut])
+    /// nil prints as `null`.
+    case string(String?)
+    case int(Int)
+    /// nil prints as `null`.
+    case number(Double?)
+
+    func serialized() -> String {
+        var out = ""
+        write(to: &out, depth: 0)
+        return out
+    }
+
+    private func write(to out: inout String, depth: Int) {
+        let indent = String(repeating: "  ", count: depth + 1)
+        let closing = String(repeating: "  ", count: depth)
+        switch self {
+        case .object(let members):
+            guard !members.isEmpty else { out += "{}"; return }
+            out += "{\n"
+            for (i, (key, value)) in members.enumerated() {
+                out += indent + JSONText.quoted(key) + ": "
+                value.write(to: &out, depth: depth + 1)
+                out += i == members.count - 1 ? "\n" : ",\n"
+            }
+            out += closing + "}"
+        case .array(let items):
+            guard !items.isEmpty else { out += "[]"; return }
+            out += "[\n"
+            for (i, item) in items.enumerated() {
+                out += indent
+                item.write(to: &out, depth: depth + 1)
+                out += i == items.count - 1 ? "\n" : ",\n"
+            }
+            out += closing + "]"
+        case .string(let s):
+            out += s.map(JSONText.quoted) ?? "null"
+        case .int(let i):
+            out += String(i)
+        case .number(let d):
+            out += d.map(JSONText.number) ?? "null"
+        }
+    }
+}
