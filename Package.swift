@@ -55,7 +55,7 @@ let package = Package(
         // Test support shared by every test target.
         .target(
             name: "DoraTestSupport",
-            dependencies: ["DoraEvents", "DoraEventLog"],
+            dependencies: ["DoraEvents", "DoraEventLog", "DoraMetrics"],
             path: "Tests/DoraTestSupport"
         ),
         .testTarget(name: "DoraEventsTests", dependencies: ["DoraEvents", "DoraTestSupport"]),

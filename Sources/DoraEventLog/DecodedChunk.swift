@@ -12,6 +12,8 @@ struct DecodedChunk: Sendable {
     var messages: [Int32] = []
     var fingerprints: [IDFingerprint] = []
     var times: [Int64] = []
+    /// Per valid message: is its type unknown to this version.
+    var unknownType: [Bool] = []
     /// Dead-letter lines of the rejected messages, in message order.
     var deadLetters: [UInt8] = []
     var rejected = 0
@@ -59,6 +61,7 @@ struct DecodedChunk: Sendable {
                 chunk.messages.append(Int32(i))
                 chunk.fingerprints.append(IDFingerprint(id: event.id))
                 chunk.times.append(event.time.microseconds)
+                if case .unknown = event.details { chunk.unknownType.append(true) } else { chunk.unknownType.append(false) }
             }
         }
         return chunk

@@ -202,6 +202,7 @@ public final class EventLog {
                     p.minTime = min(p.minTime, chunk.times[j])
                     p.maxTime = max(p.maxTime, chunk.times[j])
                     p.summary.stored += 1
+                    if chunk.unknownType[j] { p.unknownTypes += 1 }
                 }
             }
         }
@@ -232,6 +233,7 @@ public final class EventLog {
         totals.stored += p.summary.stored
         totals.duplicates += p.summary.duplicates
         totals.rejected += p.summary.rejected
+        totals.ignored += p.unknownTypes
         spare = (p.records, p.raw)
     }
 
@@ -255,7 +257,7 @@ public final class EventLog {
         currentBlocks.append(
             BlockLocation(
                 segment: currentNumber, offset: offset, totalBytes: block.count, recordCount: p.summary.stored,
-                duplicates: p.summary.duplicates, rejected: p.summary.rejected,
+                duplicates: p.summary.duplicates, rejected: p.summary.rejected, unknownTypes: p.unknownTypes,
                 minTime: Timestamp(microseconds: p.summary.stored > 0 ? p.minTime : 0),
                 maxTime: Timestamp(microseconds: p.summary.stored > 0 ? p.maxTime : 0)))
     }
@@ -364,7 +366,7 @@ extension CheckedBlock {
     func location(segment: UInt32) -> BlockLocation {
         BlockLocation(
             segment: segment, offset: offset, totalBytes: header.totalBytes, recordCount: Int(header.recordCount),
-            duplicates: Int(header.duplicates), rejected: Int(header.rejected),
+            duplicates: Int(header.duplicates), rejected: Int(header.rejected), unknownTypes: Int(header.unknownTypes),
             minTime: Timestamp(microseconds: header.minTime), maxTime: Timestamp(microseconds: header.maxTime))
     }
 }

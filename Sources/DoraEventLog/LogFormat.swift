@@ -27,7 +27,7 @@ enum LogFormat {
     /// Skippable magic + size + 28 bytes of content.
     static let segmentHeaderBytes = 36
     /// The fixed part of a block header's content, before the offsets and the checksum.
-    static let blockFixedBytes = 2 + 2 + 4 + 4 + 4 + 8 + 8 + 4 + 4 + 4 + 4 + 2
+    static let blockFixedBytes = 2 + 2 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 4 + 4 + 4 + 2
     /// A block header's content is never larger than this (guards against garbage lengths).
     static let maximumBlockHeaderBytes = 1 << 20
     /// A frame in a block is never larger than this (guards against garbage lengths).
@@ -105,6 +105,8 @@ struct BlockHeader: Equatable, Sendable {
     /// Duplicates dropped and messages rejected by the append that wrote this block.
     var duplicates: UInt32
     var rejected: UInt32
+    /// Of the stored records, how many have a type this version does not know.
+    var unknownTypes: UInt32
     var minTime: Int64
     var maxTime: Int64
     var recordsFrameBytes: UInt32
@@ -133,6 +135,7 @@ struct BlockHeader: Equatable, Sendable {
         out.appendLE(recordCount)
         out.appendLE(duplicates)
         out.appendLE(rejected)
+        out.appendLE(unknownTypes)
         out.appendLE(UInt64(bitPattern: minTime))
         out.appendLE(UInt64(bitPattern: maxTime))
         out.appendLE(recordsFrameBytes)
@@ -174,7 +177,7 @@ struct BlockHeader: Equatable, Sendable {
                     _ = try r.littleEndian(UInt16.self)
                     var h = BlockHeader(
                         recordCount: try r.littleEndian(UInt32.self), duplicates: try r.littleEndian(UInt32.self),
-                        rejected: try r.littleEndian(UInt32.self),
+                        rejected: try r.littleEndian(UInt32.self), unknownTypes: try r.littleEndian(UInt32.self),
                         minTime: Int64(bitPattern: try r.littleEndian(UInt64.self)),
                         maxTime: Int64(bitPattern: try r.littleEndian(UInt64.self)),
                         recordsFrameBytes: try r.littleEndian(UInt32.self), recordsBytes: try r.littleEndian(UInt32.self),
@@ -212,6 +215,8 @@ public struct BlockLocation: Sendable, Equatable {
     public var recordCount: Int
     public var duplicates: Int
     public var rejected: Int
+    /// Stored records of a type this version does not know.
+    public var unknownTypes: Int
     public var minTime: Timestamp
     public var maxTime: Timestamp
 }

@@ -49,7 +49,7 @@ public final class LogReader {
                 blocks.append(
                     BlockLocation(
                         segment: number, offset: offset, totalBytes: header.totalBytes, recordCount: Int(header.recordCount),
-                        duplicates: Int(header.duplicates), rejected: Int(header.rejected),
+                        duplicates: Int(header.duplicates), rejected: Int(header.rejected), unknownTypes: Int(header.unknownTypes),
                         minTime: Timestamp(microseconds: header.minTime), maxTime: Timestamp(microseconds: header.maxTime)))
                 offset += header.totalBytes
             }

@@ -126,9 +126,11 @@ public enum LogVerifier {
         let raw = try block.rawBytes(using: decompressor)
         var position = 0
         var problem: String?
+        var unknownTypes = 0
         try block.forEachRecord(using: decompressor, scratch: &scratch) { event, length in
             guard problem == nil else { return }
             seen(event)
+            if case .unknown = event.details { unknownTypes += 1 }
             if event.time.microseconds < block.header.minTime || event.time.microseconds > block.header.maxTime {
                 problem = "event \(event.id) lies outside the block's time range"
                 return
@@ -147,6 +149,9 @@ public enum LogVerifier {
             position += length + 1
         }
         if let problem { throw fail(problem) }
+        guard unknownTypes == Int(block.header.unknownTypes) else {
+            throw fail("header counts \(block.header.unknownTypes) events of unknown type, the records hold \(unknownTypes)")
+        }
         guard position == raw.count else { throw fail("raw frame has \(raw.count - position) bytes no record accounts for") }
     }
 }

@@ -76,16 +76,20 @@ public struct LogTotals: Sendable, Equatable {
     public var stored = 0
     public var duplicates = 0
     public var rejected = 0
-    public init(stored: Int = 0, duplicates: Int = 0, rejected: Int = 0) {
+    /// Stored events of a type this version does not know (the report's `ignored`).
+    public var ignored = 0
+    public init(stored: Int = 0, duplicates: Int = 0, rejected: Int = 0, ignored: Int = 0) {
         self.stored = stored
         self.duplicates = duplicates
         self.rejected = rejected
+        self.ignored = ignored
     }
 
     mutating func add(_ block: BlockLocation) {
         stored += block.recordCount
         duplicates += block.duplicates
         rejected += block.rejected
+        ignored += block.unknownTypes
     }
 }
 

@@ -34,6 +34,7 @@ struct SegmentIndexFile {
             out.appendLE(UInt32(b.recordCount))
             out.appendLE(UInt32(b.duplicates))
             out.appendLE(UInt32(b.rejected))
+            out.appendLE(UInt32(b.unknownTypes))
             out.appendLE(UInt64(bitPattern: b.minTime.microseconds))
             out.appendLE(UInt64(bitPattern: b.maxTime.microseconds))
         }
@@ -76,6 +77,7 @@ struct SegmentIndexFile {
                             segment: segmentNumber, offset: Int(try r.littleEndian(UInt64.self)),
                             totalBytes: Int(try r.littleEndian(UInt32.self)), recordCount: Int(try r.littleEndian(UInt32.self)),
                             duplicates: Int(try r.littleEndian(UInt32.self)), rejected: Int(try r.littleEndian(UInt32.self)),
+                            unknownTypes: Int(try r.littleEndian(UInt32.self)),
                             minTime: Timestamp(microseconds: Int64(bitPattern: try r.littleEndian(UInt64.self))),
                             maxTime: Timestamp(microseconds: Int64(bitPattern: try r.littleEndian(UInt64.self)))))
                 }

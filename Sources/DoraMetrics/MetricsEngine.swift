@@ -55,6 +55,9 @@ public struct MetricsEngine: Sendable {
         services[index].add(event)
     }
 
+    /// The per-service state (for tests of linking and episodes).
+    var serviceStates: [ServiceState] { services }
+
     /// The default period: the days from the earliest to the latest stored event; nil when
     /// nothing was added.
     public var defaultPeriod: Period? {
@@ -63,8 +66,11 @@ public struct MetricsEngine: Sendable {
     }
 
     /// Computes the report for `period`.
-    /// - Parameter log: the log's own counts (stored, duplicates, rejected) for `events`.
-    public func report(period: Period, log: (stored: Int, duplicates: Int, rejected: Int)) -> Report {
+    /// - Parameters:
+    ///   - log: the log's own counts (stored, duplicates, rejected) for `events`.
+    ///   - ignored: stored events of unknown type in the whole log, when known from the log
+    ///     (a partial read adds only some events); nil counts the events added.
+    public func report(period: Period, log: (stored: Int, duplicates: Int, rejected: Int), ignored: Int? = nil) -> Report {
         var listed: [(name: String, team: String?, samples: MetricSamples)] = []
         var totals = MetricSamples()
         for state in services {
@@ -87,7 +93,7 @@ public struct MetricsEngine: Sendable {
         return Report(
             period: period, environment: configuration.environment,
             events: EventCounts(
-                stored: log.stored, duplicates: log.duplicates, rejected: log.rejected, ignored: ignored,
+                stored: log.stored, duplicates: log.duplicates, rejected: log.rejected, ignored: ignored ?? self.ignored,
                 anomalies: totals.anomalies),
             totals: Metrics(totals, period: period),
             services: listed.map { ServiceReport(service: $0.name, team: $0.team, metrics: Metrics($0.samples, period: period)) },

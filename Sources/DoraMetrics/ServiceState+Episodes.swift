@@ -12,9 +12,23 @@ extension ServiceState {
         var hasRollback: Bool
     }
 
-    func samples(in period: Period, configuration: MetricsConfiguration) -> MetricSamples {
-        var out = MetricSamples()
+    /// What linking finds for one service, independent of any period.
+    struct Analysis {
+        /// Successful deploys in (time, id) order.
+        var deploys: [DeployRecord]
+        /// `position[i]`: where `ServiceState.deploys[i]` is in `deploys`.
+        var position: [Int]
+        var episodes: [Episode]
+        /// Per sorted deploy: is it inside another closed episode's [detected, healthy].
+        var reworkByTiming: [Bool]
+        /// Per episode: does another deploy fall inside its [detected, healthy].
+        var rollForward: [Bool]
+        /// Every incident (incident-severity alert episode with a firing event).
+        var incidents: [AlertState]
+    }
 
+    /// Links rollbacks and incidents to deploys and builds the recovery episodes (§1, §2.4).
+    func analyze(configuration: MetricsConfiguration) -> Analysis {
         // Deploys in (time, id) order; `position[i]` is where deploy i went.
         let order = deploys.indices.sorted { precedes(deploys[$0].time, deploys[$0].id, deploys[$1].time, deploys[$1].id) }
         let sorted = order.map { deploys[$0] }
@@ -101,6 +115,21 @@ extension ServiceState {
                 p += 1
             }
         }
+        return Analysis(
+            deploys: sorted, position: position, episodes: episodes, reworkByTiming: rework, rollForward: rollForward,
+            incidents: incidents)
+    }
+
+    /// The service's samples for `period` (§2), from its analysis.
+    func samples(in period: Period, configuration: MetricsConfiguration) -> MetricSamples {
+        let a = analyze(configuration: configuration)
+        let sorted = a.deploys
+        let position = a.position
+        let episodes = a.episodes
+        let rework = a.reworkByTiming
+        let rollForward = a.rollForward
+        let incidents = a.incidents
+        var out = MetricSamples()
 
         // §2.1, 2.3, 2.7 Deploys of the period.
         var isFailedChange = [Bool](repeating: false, count: sorted.count)

@@ -63,6 +63,7 @@ public struct Replay {
                 totals.stored += reader.totals.stored
                 totals.duplicates += reader.totals.duplicates
                 totals.rejected += reader.totals.rejected
+                totals.ignored += reader.totals.ignored
                 if readers.count == 1 {
                     try reader.forEachEvent(overlapping: range) { engine.add($0) }
                 } else {
@@ -74,7 +75,8 @@ public struct Replay {
             if readers.count > 1 { totals.stored = engine.added }
             return engine.report(
                 period: Period(from: periodFrom, to: periodTo),
-                log: (totals.stored, totals.duplicates, totals.rejected))
+                log: (totals.stored, totals.duplicates, totals.rejected),
+                ignored: readers.count == 1 ? totals.ignored : nil)
         } catch let error as Failure {
             throw error
         } catch let error as EventLogError {

@@ -1,0 +1,70 @@
+import DoraEvents
+import DoraMetrics
+import DoraTestSupport
+import Testing
+
+@Suite struct StatisticsAndBandsTests {
+    @Test(arguments: [
+        (1, 1, 1), (2, 1, 2), (3, 2, 3), (20, 10, 19), (21, 11, 20),
+    ])
+    func nearestRankPercentilesPickTheValueAtRankCeilPN(n: Int, p50Rank: Int, p95Rank: Int) {
+        let values = (1...n).map { Int64($0) * 1_000_000 }
+        let stat = Stat(values.shuffled())
+        #expect(stat.p50 == Double(p50Rank))
+        #expect(stat.p95 == Double(p95Rank))
+        #expect(stat.mean == Double(n + 1) / 2)
+        #expect(stat.count == n)
+    }
+
+    @Test func anEmptyStatisticIsNull() {
+        let stat = Stat([])
+        #expect(stat.count == 0 && stat.p50 == nil && stat.p95 == nil && stat.mean == nil)
+    }
+
+    let day: Int64 = 86_400_000_000
+    let period = Period(
+        from: Timestamp(microseconds: 0), to: Timestamp(microseconds: 30 * 86_400_000_000))
+
+    func metrics(_ configure: (inout MetricSamples) -> Void) -> Metrics {
+        var s = MetricSamples()
+        configure(&s)
+        return Metrics(s, period: period)
+    }
+
+    @Test(arguments: [(30, Band.elite), (29, .high), (5, .high), (4, .medium), (1, .medium), (0, .low)])
+    func deploymentFrequencyBandsAtTheirEdges(count: Int, band: Band) {
+        // Over 30 days: 30 deploys is 1/day; 5 is >= 1/7 per day (30/7 = 4.29); 1 is 1/30.
+        #expect(metrics { $0.deployments = count }.deployments.band == band)
+    }
+
+    @Test(arguments: [(86_400_000_000 - 1, Band.elite), (86_400_000_000, .high), (7 * 86_400_000_000, .medium), (30 * 86_400_000_000 - 1, .medium), (30 * 86_400_000_000, .low)] as [(Int64, Band)])
+    func leadTimeBandsAtTheirEdges(p50: Int64, band: Band) {
+        #expect(metrics { $0.leadTimes = [p50] }.leadTime.band == band)
+    }
+
+    @Test(arguments: [(5, Band.elite), (6, .high), (10, .high), (11, .medium), (15, .medium), (16, .low)])
+    func changeFailureBandsAtTheirEdges(failed: Int, band: Band) {
+        let m = metrics { $0.deployments = 100; $0.failedChanges = failed }
+        #expect(m.changeFailure.band == band)
+        #expect(m.changeFailure.rate == Double(failed) / 100)
+    }
+
+    @Test(arguments: [(3_600_000_000 - 1, Band.elite), (3_600_000_000, .high), (86_400_000_000, .medium), (7 * 86_400_000_000 - 1, .medium), (7 * 86_400_000_000, .low)] as [(Int64, Band)])
+    func recoveryTimeBandsAtTheirEdges(p50: Int64, band: Band) {
+        #expect(metrics { $0.recovery = [p50] }.recovery.band == band)
+    }
+
+    @Test func bandsAreNullWhenTheirFigureIs() {
+        let m = metrics { _ in }
+        #expect(m.leadTime.band == nil && m.changeFailure.band == nil && m.recovery.band == nil)
+        #expect(m.deployments.band == .low)
+    }
+
+    @Test func aFractionalPeriodGivesFractionalRates() {
+        let half = Period(from: Timestamp(microseconds: 0), to: Timestamp(microseconds: 43_200_000_000))
+        var s = MetricSamples()
+        s.deployments = 1
+        let m = Metrics(s, period: half)
+        #expect(m.deployments.perDay == 2 && m.deployments.perWeek == 14 && m.deployments.band == .elite)
+    }
+}
