@@ -1,3 +1,4 @@
+import DoraEvents
 /// A batch after stage 1 of an append: validated, de-duplicated, encoded but not compressed.
 struct PreparedAppend: Sendable {
     var summary = AppendSummary()

@@ -1,3 +1,4 @@
+import DoraEvents
 /// An exact set of id fingerprints: open addressing with linear probing.
 ///
 /// Fingerprints are uniformly distributed already, so their low bits are the slot; this

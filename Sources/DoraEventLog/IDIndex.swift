@@ -1,3 +1,4 @@
+import DoraEvents
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -8,8 +8,9 @@ public import DoraEvents
 /// Invariants: every block read is checked against its checksum, and a damaged block throws
 /// (segment and byte offset), never skipped. A torn tail of the newest segment (an append in
 /// flight, or a crash the writer has not yet recovered) is the end of the log for the reader.
-/// Not `Sendable`: one owner.
-public final class LogReader {
+/// `@unchecked Sendable` only so that its decode worker may read blocks: the worker is the
+/// sole user of the segment files while a replay runs, and the owner waits for it.
+public final class LogReader: @unchecked Sendable {
     public let directory: String
     /// Every block, in log order.
     public private(set) var blocks: [BlockLocation] = []
@@ -63,14 +64,14 @@ public final class LogReader {
         return blocks.filter { $0.recordCount > 0 && $0.maxTime >= range.lowerBound && $0.minTime < range.upperBound }
     }
 
-    /// Calls `body` with every stored event of the given blocks, in log order.
+    /// Calls `body` with every stored event of the given blocks, in log order. Blocks are
+    /// read and decoded on a worker thread, ahead of `body`.
     /// - Throws: `EventLogError` naming the segment and offset of a damaged block.
     public func forEachEvent(in selected: [BlockLocation], _ body: (Event) -> Void) throws(EventLogError) {
-        var scratch: [UInt8] = []
-        for location in selected {
-            let block = try read(location)
-            try block.forEachRecord(using: decompressor, scratch: &scratch) { event, _ in body(event) }
+        let pipeline = BlockDecodePipeline(blocks: selected) { (location) throws(EventLogError) in
+            try self.read(location)
         }
+        try pipeline.forEachEvent(body)
     }
 
     /// Calls `body` with every stored event (optionally only blocks overlapping `range`).

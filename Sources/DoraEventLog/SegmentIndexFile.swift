@@ -9,7 +9,7 @@ import DoraEvents
 /// Invariant: valid only for a segment of exactly `segmentBytes` bytes; a sidecar that fails
 /// its checksum or disagrees is rebuilt from the segment (it is derived, never the truth).
 struct SegmentIndexFile {
-    static let signature: [UInt8] = Array("DORAIDX1".utf8)
+    static let signature: [UInt8] = Array("DORAIDX2".utf8)
 
     var segmentNumber: UInt32
     var segmentBytes: Int
@@ -70,11 +70,14 @@ struct SegmentIndexFile {
                     try r.littleEndian(UInt64.self) == UInt64(segmentBytes)
                 else { return nil }
                 let blockCount = Int(try r.littleEndian(UInt32.self))
+                guard blockCount <= r.remaining / 44 else { return nil }
                 var blocks: [BlockLocation] = []
                 for _ in 0..<blockCount {
+                    let offset = try r.littleEndian(UInt64.self)
+                    guard offset < UInt64(segmentBytes) else { return nil }
                     blocks.append(
                         BlockLocation(
-                            segment: segmentNumber, offset: Int(try r.littleEndian(UInt64.self)),
+                            segment: segmentNumber, offset: Int(offset),
                             totalBytes: Int(try r.littleEndian(UInt32.self)), recordCount: Int(try r.littleEndian(UInt32.self)),
                             duplicates: Int(try r.littleEndian(UInt32.self)), rejected: Int(try r.littleEndian(UInt32.self)),
                             unknownTypes: Int(try r.littleEndian(UInt32.self)),
@@ -90,11 +93,11 @@ struct SegmentIndexFile {
                             topic: topic, partition: Int32(bitPattern: try r.littleEndian(UInt32.self)),
                             nextOffset: Int64(bitPattern: try r.littleEndian(UInt64.self))))
                 }
-                let count = Int(try r.littleEndian(UInt64.self))
-                guard r.remaining == count * 16 + 4 else { return nil }
+                let count = try r.littleEndian(UInt64.self)
+                guard count <= UInt64(r.remaining / 16), r.remaining == Int(count) * 16 + 4 else { return nil }
                 return SegmentIndexFile(
                     segmentNumber: segmentNumber, segmentBytes: segmentBytes, blocks: blocks, offsets: offsets,
-                    fingerprintCount: count, fingerprintOffset: r.offset)
+                    fingerprintCount: Int(count), fingerprintOffset: r.offset)
             } catch {
                 return nil
             }

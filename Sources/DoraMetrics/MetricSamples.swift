@@ -5,55 +5,67 @@
 public struct MetricSamples: Sendable, Equatable {
     public var deployments = 0
     public var failedDeployments = 0
-    public var leadTimes: [Int64] = []
+    public var leadTimes = DurationSamples()
     public var failedChanges = 0
     public var rework = 0
-    public var recovery: [Int64] = []
+    public var recovery = DurationSamples()
     public var recoveryOpen = 0
     public var modeRollback = 0
     public var modeRollForward = 0
     public var modeOther = 0
-    public var detect: [Int64] = []
-    public var decide: [Int64] = []
-    public var act: [Int64] = []
-    public var verify: [Int64] = []
-    public var timeToRestore: [Int64] = []
+    public var detect = DurationSamples()
+    public var decide = DurationSamples()
+    public var act = DurationSamples()
+    public var verify = DurationSamples()
+    public var timeToRestore = DurationSamples()
     public var timeToRestoreOpen = 0
     public var rollbacksStarted = 0
     public var rollbacksCompleted = 0
     public var rollbacksFailed = 0
     public var rollbacksAuto = 0
     public var rollbacksManual = 0
-    public var rollbackDurations: [Int64] = []
+    public var rollbackDurations = DurationSamples()
     /// Negative durations excluded (only lead times can be negative).
     public var anomalies = 0
 
     public init() {}
 
+    /// Sorts every duration list into one run (done once per service; pools share runs).
+    public mutating func seal() {
+        leadTimes.seal()
+        recovery.seal()
+        detect.seal()
+        decide.seal()
+        act.seal()
+        verify.seal()
+        timeToRestore.seal()
+        rollbackDurations.seal()
+    }
+
     /// Pools `other` into these samples.
     public mutating func merge(_ other: MetricSamples) {
         deployments += other.deployments
         failedDeployments += other.failedDeployments
-        leadTimes += other.leadTimes
+        leadTimes.merge(other.leadTimes)
         failedChanges += other.failedChanges
         rework += other.rework
-        recovery += other.recovery
+        recovery.merge(other.recovery)
         recoveryOpen += other.recoveryOpen
         modeRollback += other.modeRollback
         modeRollForward += other.modeRollForward
         modeOther += other.modeOther
-        detect += other.detect
-        decide += other.decide
-        act += other.act
-        verify += other.verify
-        timeToRestore += other.timeToRestore
+        detect.merge(other.detect)
+        decide.merge(other.decide)
+        act.merge(other.act)
+        verify.merge(other.verify)
+        timeToRestore.merge(other.timeToRestore)
         timeToRestoreOpen += other.timeToRestoreOpen
         rollbacksStarted += other.rollbacksStarted
         rollbacksCompleted += other.rollbacksCompleted
         rollbacksFailed += other.rollbacksFailed
         rollbacksAuto += other.rollbacksAuto
         rollbacksManual += other.rollbacksManual
-        rollbackDurations += other.rollbackDurations
+        rollbackDurations.merge(other.rollbackDurations)
         anomalies += other.anomalies
     }
 }

@@ -52,7 +52,7 @@ public struct MetricsEngine: Sendable {
             serviceIndex[event.service] = index
             services.append(ServiceState(name: event.service))
         }
-        services[index].add(event)
+        services[index].add(event, incidentSeverities: configuration.incidentSeverities)
     }
 
     /// The per-service state (for tests of linking and episodes).
@@ -71,22 +71,24 @@ public struct MetricsEngine: Sendable {
     ///   - ignored: stored events of unknown type in the whole log, when known from the log
     ///     (a partial read adds only some events); nil counts the events added.
     public func report(period: Period, log: (stored: Int, duplicates: Int, rejected: Int), ignored: Int? = nil) -> Report {
-        var listed: [(name: String, team: String?, samples: MetricSamples)] = []
+        // Each service's samples, sorted, computed on two threads (services are independent).
+        let perService = ParallelMap.map(services) { state -> MetricSamples in
+            var samples = state.samples(in: period, configuration: configuration)
+            samples.seal()
+            return samples
+        }
+        var listed: [ServiceReport] = []
         var totals = MetricSamples()
-        for state in services {
-            let samples = state.samples(in: period, configuration: configuration)
-            totals.merge(samples)
-            if state.hasKnownEvent(in: period) {
-                listed.append((state.name, teams[state.name]?.team, samples))
-            }
-        }
-        listed.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
         var byTeam: [String: (services: Int, samples: MetricSamples)] = [:]
-        for s in listed {
-            let team = s.team ?? Report.unassignedTeam
-            byTeam[team, default: (0, MetricSamples())].services += 1
-            byTeam[team, default: (0, MetricSamples())].samples.merge(s.samples)
+        for (state, samples) in zip(services, perService) {
+            totals.merge(samples)
+            guard state.hasKnownEvent(in: period) else { continue }
+            let team = teams[state.name]?.team
+            listed.append(ServiceReport(service: state.name, team: team, metrics: Metrics(samples, period: period)))
+            byTeam[team ?? Report.unassignedTeam, default: (0, MetricSamples())].services += 1
+            byTeam[team ?? Report.unassignedTeam, default: (0, MetricSamples())].samples.merge(samples)
         }
+        listed.sort { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) }
         let teamReports = byTeam.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { name in
             TeamReport(team: name, services: byTeam[name]!.services, metrics: Metrics(byTeam[name]!.samples, period: period))
         }
@@ -96,7 +98,7 @@ public struct MetricsEngine: Sendable {
                 stored: log.stored, duplicates: log.duplicates, rejected: log.rejected, ignored: ignored ?? self.ignored,
                 anomalies: totals.anomalies),
             totals: Metrics(totals, period: period),
-            services: listed.map { ServiceReport(service: $0.name, team: $0.team, metrics: Metrics($0.samples, period: period)) },
+            services: listed,
             teams: teamReports)
     }
 }

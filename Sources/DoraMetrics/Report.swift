@@ -9,28 +9,25 @@ public struct Stat: Sendable, Equatable {
 
     /// Computes the statistic over durations in microseconds (spec/metrics.md §3).
     public init(_ microseconds: [Int64]) {
-        let values = microseconds.sorted()
-        count = values.count
-        guard !values.isEmpty else { return }
-        p50 = Double(Stat.nearestRank(values, percentTenths: 500)) / 1_000_000
-        p95 = Double(Stat.nearestRank(values, percentTenths: 950)) / 1_000_000
-        // Summed in sorted order (deterministic), in microseconds, then scaled.
-        var sum = 0.0
-        for v in values { sum += Double(v) }
-        mean = sum / Double(values.count) / 1_000_000
+        self = DurationSamples(microseconds).stat
     }
 
-    /// The nearest-rank percentile of sorted values: the value at 1-based rank
-    /// ceil(p/100 * n), with p in tenths of a percent (exact integer arithmetic).
+    init(count: Int, p50: Double?, p95: Double?, mean: Double?) {
+        self.count = count
+        self.p50 = p50
+        self.p95 = p95
+        self.mean = mean
+    }
+
+    /// The 1-based nearest rank ceil(p/100 * n), p in tenths of a percent, in integers.
+    public static func rank(percentTenths: Int, of n: Int) -> Int {
+        precondition(n > 0 && percentTenths > 0 && percentTenths <= 1000, "nearest rank of \(n) values at \(percentTenths)")
+        return max((percentTenths * n + 999) / 1000, 1)
+    }
+
+    /// The nearest-rank percentile of sorted values.
     public static func nearestRank(_ sorted: [Int64], percentTenths: Int) -> Int64 {
-        precondition(!sorted.isEmpty && percentTenths > 0 && percentTenths <= 1000, "nearest rank of \(sorted.count) values at \(percentTenths)")
-        let rank = (percentTenths * sorted.count + 999) / 1000
-        return sorted[max(rank, 1) - 1]
-    }
-
-    /// The exact p50 in microseconds (for bands), nil when empty.
-    static func p50Microseconds(_ values: [Int64]) -> Int64? {
-        values.isEmpty ? nil : nearestRank(values.sorted(), percentTenths: 500)
+        sorted[rank(percentTenths: percentTenths, of: sorted.count) - 1]
     }
 }
 
@@ -121,9 +118,9 @@ public struct Metrics: Sendable, Equatable {
             count: s.deployments, failed: s.failedDeployments, perDay: Double(s.deployments) / period.days,
             perWeek: Double(s.deployments) / (period.days / 7), band: frequencyBand)
 
-        let leadP50 = Stat.p50Microseconds(s.leadTimes)
+        let leadP50 = s.leadTimes.p50
         leadTime = LeadTime(
-            stat: Stat(s.leadTimes),
+            stat: s.leadTimes.stat,
             band: leadP50.map { $0 < Self.day ? .elite : $0 < 7 * Self.day ? .high : $0 < 30 * Self.day ? .medium : .low })
 
         let failureBand: Band? =
@@ -138,17 +135,17 @@ public struct Metrics: Sendable, Equatable {
 
         rework = Rework(deployments: s.rework, rate: s.deployments == 0 ? nil : Double(s.rework) / Double(s.deployments))
 
-        let recoveryP50 = Stat.p50Microseconds(s.recovery)
+        let recoveryP50 = s.recovery.p50
         recovery = Recovery(
-            stat: Stat(s.recovery), open: s.recoveryOpen,
+            stat: s.recovery.stat, open: s.recoveryOpen,
             band: recoveryP50.map { $0 < Self.hour ? .elite : $0 < Self.day ? .high : $0 < 7 * Self.day ? .medium : .low },
             modes: (s.modeRollback, s.modeRollForward, s.modeOther),
-            detect: Stat(s.detect), decide: Stat(s.decide), act: Stat(s.act), verify: Stat(s.verify))
+            detect: s.detect.stat, decide: s.decide.stat, act: s.act.stat, verify: s.verify.stat)
 
-        timeToRestore = TimeToRestore(stat: Stat(s.timeToRestore), open: s.timeToRestoreOpen)
+        timeToRestore = TimeToRestore(stat: s.timeToRestore.stat, open: s.timeToRestoreOpen)
         rollbacks = Rollbacks(
             started: s.rollbacksStarted, completed: s.rollbacksCompleted, failed: s.rollbacksFailed, auto: s.rollbacksAuto,
-            manual: s.rollbacksManual, duration: Stat(s.rollbackDurations))
+            manual: s.rollbacksManual, duration: s.rollbackDurations.stat)
         anomalies = s.anomalies
     }
 }

@@ -56,22 +56,22 @@ extension ServiceState {
             guard let id, let p = byID[id], sorted[p].time <= t else { return nil }
             return p
         }
-        var byVersion: [String: [Int]] = [:]
-        for (p, d) in sorted.enumerated() { byVersion[d.version, default: []].append(p) }
+        var byVersion = [[Int]](repeating: [], count: versions.count)
+        for (p, d) in sorted.enumerated() { byVersion[Int(d.version)].append(p) }
 
         // §1 Linking.
         var linkedRollbacks = [[RollbackState]](repeating: [], count: sorted.count)
         var linkedIncidents = [[AlertState]](repeating: [], count: sorted.count)
         for r in rollbacks.values where r.hasStarted {
             var target = explicit(r.deployID, atOrBefore: r.startedTime)
-            if target == nil, let version = r.fromVersion, let candidates = byVersion[version] {
-                target = candidates.last { sorted[$0].time <= r.startedTime }
+            if target == nil, let version = r.fromVersion, let v = versionIndex[version] {
+                target = byVersion[Int(v)].last { sorted[$0].time <= r.startedTime }
             }
             if let target { linkedRollbacks[target].append(r) }
         }
         let window = configuration.attributionWindowMicroseconds
         var incidents: [AlertState] = []
-        for a in alerts.values where a.firingID != nil && configuration.incidentSeverities.contains(a.severity) {
+        for a in alerts.values where a.firingID != nil && a.isIncident {
             incidents.append(a)
             var target = explicit(a.deployID, atOrBefore: a.firingTime)
             if target == nil, let p = lastDeploy(atOrBefore: a.firingTime), a.firingTime - sorted[p].time <= window {
@@ -142,11 +142,16 @@ extension ServiceState {
         out.failedDeployments = failedDeployTimes.filter(period.contains).count
 
         // §2.2 Lead time: each sha's first deploy (by time, id), if that deploy is in the period.
-        var firstDeploy: [String: (position: Int, commitTime: Int64)] = [:]
-        for c in commits {
-            let p = position[Int(c.deploy)]
-            if let current = firstDeploy[c.sha], current.position <= p { continue }
-            firstDeploy[c.sha] = (p, c.time)
+        var firstDeploy: [IDFingerprint: (position: Int, commitTime: Int64)] = [:]
+        firstDeploy.reserveCapacity(commits.count)
+        var start = 0
+        for (i, d) in deploys.enumerated() {
+            let p = position[i]
+            for c in commits[start..<Int(d.commitEnd)] {
+                if let current = firstDeploy[c.sha], current.position <= p { continue }
+                firstDeploy[c.sha] = (p, c.time)
+            }
+            start = Int(d.commitEnd)
         }
         for (_, first) in firstDeploy where period.contains(sorted[first.position].time) {
             let lead = sorted[first.position].time - first.commitTime

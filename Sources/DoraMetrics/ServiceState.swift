@@ -6,9 +6,13 @@ struct ServiceState: Sendable {
     let name: String
     var deploys: [DeployRecord] = []
     var failedDeployTimes: [Int64] = []
-    /// Commits of the successful deploys: (sha, index in `deploys`, commit time), the first
-    /// entry per sha within one deploy only.
+    /// Commits of the successful deploys, contiguous per deploy in `deploys` order (deploy i
+    /// owns `commits[deploys[i-1].commitEnd ..< deploys[i].commitEnd]`); the first entry per
+    /// sha within one deploy only.
     var commits: [CommitRecord] = []
+    /// Interned version strings (a deploy holds an index).
+    var versions: [String] = []
+    var versionIndex: [String: Int32] = [:]
     var alerts: [String: AlertState] = [:]
     var rollbacks: [String: RollbackState] = [:]
     /// Times of this service's events of known types (for "listed in the period").
@@ -21,13 +25,16 @@ struct ServiceState: Sendable {
     struct DeployRecord: Sendable {
         var id: String
         var time: Int64
-        var version: String
+        /// Index into `versions`.
+        var version: Int32
+        /// End of this deploy's commits in `commits`.
+        var commitEnd: Int32
         var unplanned: Bool
     }
 
+    /// One commit of a deploy: its sha's fingerprint and its commit time.
     struct CommitRecord: Sendable {
-        var sha: String
-        var deploy: Int32
+        var sha: IDFingerprint
         var time: Int64
     }
 
@@ -35,9 +42,32 @@ struct ServiceState: Sendable {
     struct AlertState: Sendable {
         var firingTime: Int64 = 0
         var firingID: String? = nil
-        var severity: String = ""
+        /// Whether the earliest firing's severity is an incident severity.
+        var isIncident = false
         var deployID: String? = nil
-        var resolvedTimes: [Int64] = []
+        var resolvedTimes = TimeList()
+    }
+
+    /// Times, the first held inline: almost every alert resolves once and almost every
+    /// rollback completes once, so this allocates nothing in the common case.
+    struct TimeList: Sendable {
+        private var first: Int64 = 0
+        private var count = 0
+        private var more: [Int64]? = nil
+
+        mutating func append(_ t: Int64) {
+            if count == 0 { first = t } else { more = (more ?? []) + [t] }
+            count += 1
+        }
+
+        /// The smallest time >= `bound`, if any.
+        func earliest(atOrAfter bound: Int64) -> Int64? {
+            var best: Int64? = count > 0 && first >= bound ? first : nil
+            for t in more ?? [] where t >= bound && (best == nil || t < best!) { best = t }
+            return best
+        }
+
+        var earliest: Int64? { earliest(atOrAfter: .min) }
     }
 
     /// A rollback: the earliest started event, completions, failure, and its earliest event.
@@ -47,13 +77,13 @@ struct ServiceState: Sendable {
         var fromVersion: String? = nil
         var deployID: String? = nil
         var trigger: Event.Rollback.Trigger = .manual
-        var completedTimes: [Int64] = []
+        var completedTimes = TimeList()
         var failed = false
         var earliestTime: Int64 = .max
         var earliestID: String = ""
     }
 
-    mutating func add(_ event: Event) {
+    mutating func add(_ event: Event, incidentSeverities: Set<String>) {
         let t = event.time.microseconds
         eventTimes.append(t)
         switch event.details {
@@ -62,50 +92,65 @@ struct ServiceState: Sendable {
                 failedDeployTimes.append(t)
                 return
             }
-            let index = Int32(deploys.count)
-            deploys.append(DeployRecord(id: event.id, time: t, version: d.version, unplanned: d.unplanned))
-            var seen: [String] = []
-            for c in d.commits where !seen.contains(c.sha) {
-                seen.append(c.sha)
-                commits.append(CommitRecord(sha: c.sha, deploy: index, time: c.time.microseconds))
+            let version: Int32
+            if let v = versionIndex[d.version] {
+                version = v
+            } else {
+                version = Int32(versions.count)
+                versions.append(d.version)
+                versionIndex[d.version] = version
             }
+            let start = commits.count
+            for c in d.commits {
+                let sha = IDFingerprint(id: c.sha)
+                if commits[start...].contains(where: { $0.sha == sha }) { continue }
+                commits.append(CommitRecord(sha: sha, time: c.time.microseconds))
+            }
+            deploys.append(
+                DeployRecord(id: event.id, time: t, version: version, commitEnd: Int32(commits.count), unplanned: d.unplanned))
         case .alert(let a):
-            var state = alerts.removeValue(forKey: a.alertID) ?? AlertState()
-            switch a.status {
-            case .firing:
-                if state.firingID == nil || precedes(t, event.id, state.firingTime, state.firingID!) {
-                    state.firingTime = t
-                    state.firingID = event.id
-                    state.severity = a.severity
-                    state.deployID = a.deployID
-                }
-            case .resolved:
-                state.resolvedTimes.append(t)
-            }
-            alerts[a.alertID] = state
+            Self.record(a, id: event.id, at: t, incidentSeverities: incidentSeverities, into: &alerts[a.alertID, default: AlertState()])
         case .rollback(let r):
-            var state = rollbacks.removeValue(forKey: r.rollbackID) ?? RollbackState()
-            if precedes(t, event.id, state.earliestTime, state.earliestID) || state.earliestTime == .max {
-                state.earliestTime = t
-                state.earliestID = event.id
-            }
-            switch r.status {
-            case .started:
-                if state.startedID == nil || precedes(t, event.id, state.startedTime, state.startedID!) {
-                    state.startedTime = t
-                    state.startedID = event.id
-                    state.fromVersion = r.fromVersion
-                    state.deployID = r.deployID
-                    state.trigger = r.trigger
-                }
-            case .completed:
-                state.completedTimes.append(t)
-            case .failed:
-                state.failed = true
-            }
-            rollbacks[r.rollbackID] = state
+            Self.record(r, id: event.id, at: t, into: &rollbacks[r.rollbackID, default: RollbackState()])
         case .unknown:
             break
+        }
+    }
+
+    private static func record(
+        _ a: Event.Alert, id: String, at t: Int64, incidentSeverities: Set<String>, into state: inout AlertState
+    ) {
+        switch a.status {
+        case .firing:
+            if state.firingID == nil || precedes(t, id, state.firingTime, state.firingID!) {
+                state.firingTime = t
+                state.firingID = id
+                state.isIncident = incidentSeverities.contains(a.severity)
+                state.deployID = a.deployID
+            }
+        case .resolved:
+            state.resolvedTimes.append(t)
+        }
+    }
+
+    private static func record(_ r: Event.Rollback, id: String, at t: Int64, into state: inout RollbackState) {
+        if state.earliestTime == .max || precedes(t, id, state.earliestTime, state.earliestID) {
+            state.earliestTime = t
+            state.earliestID = id
+        }
+        switch r.status {
+        case .started:
+            if state.startedID == nil || precedes(t, id, state.startedTime, state.startedID!) {
+                state.startedTime = t
+                state.startedID = id
+                state.fromVersion = r.fromVersion
+                state.deployID = r.deployID
+                state.trigger = r.trigger
+            }
+        case .completed:
+            state.completedTimes.append(t)
+        case .failed:
+            state.failed = true
         }
     }
 
@@ -118,7 +163,7 @@ extension ServiceState.AlertState {
     /// The earliest resolution at or after the firing time (a resolution before it does not
     /// resolve it).
     var resolvedTime: Int64? {
-        resolvedTimes.filter { $0 >= firingTime }.min()
+        resolvedTimes.earliest(atOrAfter: firingTime)
     }
 }
 
@@ -127,7 +172,7 @@ extension ServiceState.RollbackState {
 
     /// The earliest completion at or after the start; with no start, the earliest completion.
     var completedTime: Int64? {
-        hasStarted ? completedTimes.filter { $0 >= startedTime }.min() : completedTimes.min()
+        hasStarted ? completedTimes.earliest(atOrAfter: startedTime) : completedTimes.earliest
     }
 
     /// The time that assigns it to a period: its start, or for an incomplete rollback its

@@ -1,3 +1,4 @@
+import DoraEvents
 import DoraTestSupport
 import Testing
 

@@ -56,6 +56,22 @@ import Testing
         }
     }
 
+    @Test func aSidecarWithAValidChecksumButNonsenseInsideIsRebuiltNotTrusted() throws {
+        try withTemporaryDirectory { dir in
+            try makeMultiSegmentLog(dir)
+            let path = dir + "/segment-00000001.idx"
+            let original = try TestFiles.read(path)
+            // Same signature, segment and size, then huge counts, re-checksummed.
+            var forged = Array(original[0..<20]) + [UInt8](repeating: 0xFF, count: 64)
+            forged += withUnsafeBytes(of: CRC32C.checksum(forged).littleEndian, Array.init)
+            try TestFiles.write(forged, to: path)
+            #expect(SegmentIndexFile.load(path: path, segmentNumber: 1, segmentBytes: try TestFiles.size(dir + "/segment-00000001.zst")) == nil)
+            _ = try LogReader(directory: dir).blocks
+            _ = try EventLog(directory: dir, configuration: Self.small)
+            #expect(try TestFiles.read(path) == original)
+        }
+    }
+
     @Test func aMissingSegmentStopsTheOpenAndVerifyNamesIt() throws {
         try withTemporaryDirectory { dir in
             try makeMultiSegmentLog(dir)

@@ -16,6 +16,43 @@ import Testing
         #expect(stat.count == n)
     }
 
+    @Test func pooledRunsGiveTheSameStatisticsAsOneSortedArray() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            var pool = DurationSamples()
+            var all: [Int64] = []
+            for _ in 0..<Int.random(in: 1...6, using: &rng) {
+                let run = (0..<Int.random(in: 0...40, using: &rng)).map { _ in Int64.random(in: 0...5_000_000, using: &rng) }
+                all += run
+                var part = DurationSamples(run)
+                part.seal()
+                pool.merge(part)
+            }
+            #expect(Stat(all) == Stat(pool.sorted))
+            guard !all.isEmpty else { continue }
+            let sorted = all.sorted()
+            let viaPool = Stat(pool.sorted)
+            #expect(viaPool.p50 == Double(Stat.nearestRank(sorted, percentTenths: 500)) / 1_000_000)
+            var merged = MetricSamples()
+            merged.leadTimes = pool
+            let m = Metrics(merged, period: period)
+            #expect(m.leadTime.stat.p95 == Double(Stat.nearestRank(sorted, percentTenths: 950)) / 1_000_000)
+            #expect(m.leadTime.stat.count == all.count)
+        }
+    }
+
+    @Test func theMeanIsExactWhateverTheOrderOfRuns() {
+        let a: [Int64] = [1, 2, 3, 1_000_000_000_000_001]
+        let b: [Int64] = [7, 900_000_000_000_013]
+        var ab = DurationSamples(a)
+        ab.merge(DurationSamples(b))
+        var ba = DurationSamples(b)
+        ba.merge(DurationSamples(a))
+        var m1 = MetricSamples(); m1.act = ab
+        var m2 = MetricSamples(); m2.act = ba
+        #expect(Metrics(m1, period: period).recovery.act == Metrics(m2, period: period).recovery.act)
+    }
+
     @Test func anEmptyStatisticIsNull() {
         let stat = Stat([])
         #expect(stat.count == 0 && stat.p50 == nil && stat.p95 == nil && stat.mean == nil)
@@ -39,7 +76,7 @@ import Testing
 
     @Test(arguments: [(86_400_000_000 - 1, Band.elite), (86_400_000_000, .high), (7 * 86_400_000_000, .medium), (30 * 86_400_000_000 - 1, .medium), (30 * 86_400_000_000, .low)] as [(Int64, Band)])
     func leadTimeBandsAtTheirEdges(p50: Int64, band: Band) {
-        #expect(metrics { $0.leadTimes = [p50] }.leadTime.band == band)
+        #expect(metrics { $0.leadTimes = DurationSamples([p50]) }.leadTime.band == band)
     }
 
     @Test(arguments: [(5, Band.elite), (6, .high), (10, .high), (11, .medium), (15, .medium), (16, .low)])
@@ -51,7 +88,7 @@ import Testing
 
     @Test(arguments: [(3_600_000_000 - 1, Band.elite), (3_600_000_000, .high), (86_400_000_000, .medium), (7 * 86_400_000_000 - 1, .medium), (7 * 86_400_000_000, .low)] as [(Int64, Band)])
     func recoveryTimeBandsAtTheirEdges(p50: Int64, band: Band) {
-        #expect(metrics { $0.recovery = [p50] }.recovery.band == band)
+        #expect(metrics { $0.recovery = DurationSamples([p50]) }.recovery.band == band)
     }
 
     @Test func bandsAreNullWhenTheirFigureIs() {

@@ -1,7 +1,8 @@
-/// The 128-bit fingerprint of an event id (MurmurHash3 x64/128, seed 0), the id index's key.
+/// The 128-bit fingerprint of a string (MurmurHash3 x64/128 of its UTF-8, seed 0): the id
+/// index's key, and how metrics hold commit shas without a heap string each.
 ///
-/// Two distinct ids share a fingerprint with probability about n^2 / 2^129: about 1.5e-23 for
-/// 100M ids, which the index accepts (docs/log-format.md, "Id index").
+/// Two distinct strings share a fingerprint with probability about n^2 / 2^129: about 1.5e-23
+/// for 100M of them, which doralog accepts (docs/log-format.md, "Id index").
 public struct IDFingerprint: Hashable, Comparable, Sendable {
     public var high: UInt64
     public var low: UInt64

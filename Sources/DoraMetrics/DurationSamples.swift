@@ -1,0 +1,94 @@
+/// Durations (microseconds) that a statistic is computed over, held as sorted runs.
+///
+/// A service holds one run; a team or the totals hold their services' runs, shared
+/// copy-on-write, never copied or re-sorted. Nearest-rank percentiles are found by a binary
+/// search over values across the runs, and the mean from an exact integer sum, so the result
+/// is the same whatever the order of the runs.
+public struct DurationSamples: Sendable, Equatable {
+    private var runs: [[Int64]] = []
+    /// Values appended since the last `seal`, not yet sorted.
+    private var pending: [Int64] = []
+
+    public init() {}
+
+    public init(_ values: [Int64]) {
+        pending = values
+    }
+
+    public var count: Int { runs.reduce(pending.count) { $0 + $1.count } }
+    public var isEmpty: Bool { count == 0 }
+
+    public mutating func append(_ value: Int64) {
+        pending.append(value)
+    }
+
+    /// Sorts the pending values into a run.
+    public mutating func seal() {
+        guard !pending.isEmpty else { return }
+        pending.sort()
+        runs.append(pending)
+        pending = []
+    }
+
+    /// Pools `other`'s runs into these (sealing both first).
+    public mutating func merge(_ other: DurationSamples) {
+        seal()
+        var o = other
+        o.seal()
+        runs += o.runs
+    }
+
+    /// All values, sorted (for tests and small pools).
+    public var sorted: [Int64] {
+        var s = self
+        s.seal()
+        return s.runs.flatMap { $0 }.sorted()
+    }
+
+    /// The value at 1-based rank `rank` of the pooled sorted values.
+    /// - Complexity: O(64 · runs · log n).
+    func value(atRank rank: Int) -> Int64 {
+        var s = self
+        s.seal()
+        if s.runs.count == 1 { return s.runs[0][rank - 1] }
+        var lo = s.runs.compactMap(\.first).min()!
+        var hi = s.runs.compactMap(\.last).max()!
+        // Smallest v with #{x <= v} >= rank.
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2
+            let atOrBelow = s.runs.reduce(0) { $0 + Self.countAtOrBelow($1, mid) }
+            if atOrBelow >= rank { hi = mid } else { lo = mid + 1 }
+        }
+        return lo
+    }
+
+    private static func countAtOrBelow(_ run: [Int64], _ v: Int64) -> Int {
+        var lo = 0
+        var hi = run.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if run[mid] <= v { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    /// The statistic (spec/metrics.md §3): nearest-rank p50 and p95, exact mean.
+    var stat: Stat {
+        let n = count
+        guard n > 0 else { return Stat(count: 0, p50: nil, p95: nil, mean: nil) }
+        var sum: Int128 = 0
+        for run in runs { for v in run { sum += Int128(v) } }
+        for v in pending { sum += Int128(v) }
+        return Stat(
+            count: n,
+            p50: Double(value(atRank: Stat.rank(percentTenths: 500, of: n))) / 1_000_000,
+            p95: Double(value(atRank: Stat.rank(percentTenths: 950, of: n))) / 1_000_000,
+            mean: Double(sum) / Double(n) / 1_000_000)
+    }
+
+    /// The exact p50 in microseconds, nil when empty.
+    var p50: Int64? {
+        let n = count
+        return n == 0 ? nil : value(atRank: Stat.rank(percentTenths: 500, of: n))
+    }
+}
