@@ -9,10 +9,14 @@ public import DoraEvents
 /// - Complexity: `add` is O(1) amortized; `report` is O(n log n) in the events added.
 public struct MetricsEngine: Sendable {
     public let configuration: MetricsConfiguration
+    /// Every service seen (any environment) -> its slot in `teams` and `stateIndex`.
     private var serviceIndex: [String: Int] = [:]
+    /// Per service slot, the latest (time, id) event naming a non-empty team (any environment).
+    private var teams: [TeamClaim?] = []
+    /// Per service slot, its index in `services` once it has an event of the environment.
+    private var stateIndex: [Int] = []
+    /// The services of the report's environment.
     private var services: [ServiceState] = []
-    /// Per service name, the latest (time, id) event naming a non-empty team (any environment).
-    private var teams: [String: TeamClaim] = [:]
     /// Earliest and latest stored event time (every type and environment): the default period.
     public private(set) var earliest: Timestamp?
     public private(set) var latest: Timestamp?
@@ -31,12 +35,20 @@ public struct MetricsEngine: Sendable {
         let t = event.time.microseconds
         if earliest == nil || t < earliest!.microseconds { earliest = event.time }
         if latest == nil || t > latest!.microseconds { latest = event.time }
+        let slot: Int
+        if let s = serviceIndex[event.service] {
+            slot = s
+        } else {
+            slot = teams.count
+            serviceIndex[event.service] = slot
+            teams.append(nil)
+            stateIndex.append(-1)
+        }
         if let team = event.team, !team.isEmpty {
-            let claim = TeamClaim(time: t, id: event.id, team: team)
-            if let current = teams[event.service] {
-                if current.isBefore(claim) { teams[event.service] = claim }
+            if let current = teams[slot], !precedes(current.time, current.id, t, event.id) {
+                // The current claim is later: keep it.
             } else {
-                teams[event.service] = claim
+                teams[slot] = TeamClaim(time: t, id: event.id, team: team)
             }
         }
         if case .unknown = event.details {
@@ -44,15 +56,11 @@ public struct MetricsEngine: Sendable {
             return
         }
         guard event.environment == configuration.environment else { return }
-        let index: Int
-        if let i = serviceIndex[event.service] {
-            index = i
-        } else {
-            index = services.count
-            serviceIndex[event.service] = index
+        if stateIndex[slot] < 0 {
+            stateIndex[slot] = services.count
             services.append(ServiceState(name: event.service))
         }
-        services[index].add(event, incidentSeverities: configuration.incidentSeverities)
+        services[stateIndex[slot]].add(event, incidentSeverities: configuration.incidentSeverities)
     }
 
     /// The per-service state (for tests of linking and episodes).
@@ -83,7 +91,7 @@ public struct MetricsEngine: Sendable {
         for (state, samples) in zip(services, perService) {
             totals.merge(samples)
             guard state.hasKnownEvent(in: period) else { continue }
-            let team = teams[state.name]?.team
+            let team = teams[serviceIndex[state.name]!]?.team
             listed.append(ServiceReport(service: state.name, team: team, metrics: Metrics(samples, period: period)))
             byTeam[team ?? Report.unassignedTeam, default: (0, MetricSamples())].services += 1
             byTeam[team ?? Report.unassignedTeam, default: (0, MetricSamples())].samples.merge(samples)
@@ -108,10 +116,6 @@ struct TeamClaim: Sendable {
     var time: Int64
     var id: String
     var team: String
-
-    func isBefore(_ other: TeamClaim) -> Bool {
-        time != other.time ? time < other.time : id.utf8.lexicographicallyPrecedes(other.id.utf8)
-    }
 }
 
 /// (time, id) order, ids compared as UTF-8 bytes (the same order as code points).

@@ -56,16 +56,22 @@ extension ServiceState {
             guard let id, let p = byID[id], sorted[p].time <= t else { return nil }
             return p
         }
-        var byVersion = [[Int]](repeating: [], count: versions.count)
-        for (p, d) in sorted.enumerated() { byVersion[Int(d.version)].append(p) }
+        // Per version, its latest deploy; per deploy, the previous one of its version.
+        var latestOfVersion: [String: Int] = [:]
+        latestOfVersion.reserveCapacity(sorted.count)
+        var previousOfVersion = [Int](repeating: -1, count: sorted.count)
+        for (p, d) in sorted.enumerated() {
+            if let q = latestOfVersion.updateValue(p, forKey: d.version) { previousOfVersion[p] = q }
+        }
 
         // §1 Linking.
         var linkedRollbacks = [[RollbackState]](repeating: [], count: sorted.count)
         var linkedIncidents = [[AlertState]](repeating: [], count: sorted.count)
         for r in rollbacks.values where r.hasStarted {
             var target = explicit(r.deployID, atOrBefore: r.startedTime)
-            if target == nil, let version = r.fromVersion, let v = versionIndex[version] {
-                target = byVersion[Int(v)].last { sorted[$0].time <= r.startedTime }
+            if target == nil, let version = r.fromVersion, var p = latestOfVersion[version] {
+                while p >= 0 && sorted[p].time > r.startedTime { p = previousOfVersion[p] }
+                if p >= 0 { target = p }
             }
             if let target { linkedRollbacks[target].append(r) }
         }

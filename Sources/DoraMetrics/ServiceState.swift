@@ -10,12 +10,10 @@ struct ServiceState: Sendable {
     /// owns `commits[deploys[i-1].commitEnd ..< deploys[i].commitEnd]`); the first entry per
     /// sha within one deploy only.
     var commits: [CommitRecord] = []
-    /// Interned version strings (a deploy holds an index).
-    var versions: [String] = []
-    var versionIndex: [String: Int32] = [:]
     var alerts: [String: AlertState] = [:]
     var rollbacks: [String: RollbackState] = [:]
-    /// Times of this service's events of known types (for "listed in the period").
+    /// Times of this service's alert and rollback events (with the deploys: "listed in the
+    /// period").
     var eventTimes: [Int64] = []
 
     init(name: String) {
@@ -25,8 +23,7 @@ struct ServiceState: Sendable {
     struct DeployRecord: Sendable {
         var id: String
         var time: Int64
-        /// Index into `versions`.
-        var version: Int32
+        var version: String
         /// End of this deploy's commits in `commits`.
         var commitEnd: Int32
         var unplanned: Bool
@@ -79,38 +76,31 @@ struct ServiceState: Sendable {
         var trigger: Event.Rollback.Trigger = .manual
         var completedTimes = TimeList()
         var failed = false
+        /// The time of its earliest event (assigns an incomplete rollback to a period).
         var earliestTime: Int64 = .max
-        var earliestID: String = ""
     }
 
     mutating func add(_ event: Event, incidentSeverities: Set<String>) {
         let t = event.time.microseconds
-        eventTimes.append(t)
         switch event.details {
         case .deploy(let d):
             guard d.status == .succeeded else {
-                failedDeployTimes.append(t)
+                failedDeployTimes.appendCompactly(t)
                 return
-            }
-            let version: Int32
-            if let v = versionIndex[d.version] {
-                version = v
-            } else {
-                version = Int32(versions.count)
-                versions.append(d.version)
-                versionIndex[d.version] = version
             }
             let start = commits.count
             for c in d.commits {
                 let sha = IDFingerprint(id: c.sha)
                 if commits[start...].contains(where: { $0.sha == sha }) { continue }
-                commits.append(CommitRecord(sha: sha, time: c.time.microseconds))
+                commits.appendCompactly(CommitRecord(sha: sha, time: c.time.microseconds))
             }
-            deploys.append(
-                DeployRecord(id: event.id, time: t, version: version, commitEnd: Int32(commits.count), unplanned: d.unplanned))
+            deploys.appendCompactly(
+                DeployRecord(id: event.id, time: t, version: d.version, commitEnd: Int32(commits.count), unplanned: d.unplanned))
         case .alert(let a):
+            eventTimes.appendCompactly(t)
             Self.record(a, id: event.id, at: t, incidentSeverities: incidentSeverities, into: &alerts[a.alertID, default: AlertState()])
         case .rollback(let r):
+            eventTimes.appendCompactly(t)
             Self.record(r, id: event.id, at: t, into: &rollbacks[r.rollbackID, default: RollbackState()])
         case .unknown:
             break
@@ -134,10 +124,7 @@ struct ServiceState: Sendable {
     }
 
     private static func record(_ r: Event.Rollback, id: String, at t: Int64, into state: inout RollbackState) {
-        if state.earliestTime == .max || precedes(t, id, state.earliestTime, state.earliestID) {
-            state.earliestTime = t
-            state.earliestID = id
-        }
+        state.earliestTime = min(state.earliestTime, t)
         switch r.status {
         case .started:
             if state.startedID == nil || precedes(t, id, state.startedTime, state.startedID!) {
@@ -155,7 +142,8 @@ struct ServiceState: Sendable {
     }
 
     func hasKnownEvent(in period: Period) -> Bool {
-        eventTimes.contains { period.contains($0) }
+        deploys.contains { period.contains($0.time) } || failedDeployTimes.contains(where: period.contains)
+            || eventTimes.contains(where: period.contains)
     }
 }
 
@@ -178,4 +166,13 @@ extension ServiceState.RollbackState {
     /// The time that assigns it to a period: its start, or for an incomplete rollback its
     /// earliest event.
     var periodTime: Int64 { hasStarted ? startedTime : earliestTime }
+}
+
+extension Array {
+    /// Appends, growing capacity by a quarter instead of doubling: the metric state of a
+    /// large log is a few big arrays, and doubling would leave up to half of each unused.
+    @inline(__always) mutating func appendCompactly(_ element: Element) {
+        if count == capacity { reserveCapacity(count + count / 4 + 16) }
+        append(element)
+    }
 }
