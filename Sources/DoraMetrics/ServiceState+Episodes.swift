@@ -148,19 +148,16 @@ extension ServiceState {
         out.failedDeployments = failedDeployTimes.filter(period.contains).count
 
         // §2.2 Lead time: each sha's first deploy (by time, id), if that deploy is in the period.
-        var firstDeploy: [IDFingerprint: (position: Int, commitTime: Int64)] = [:]
-        firstDeploy.reserveCapacity(commits.count)
+        var firstDeploy = FirstDeployMap(capacity: commits.count)
         var start = 0
         for (i, d) in deploys.enumerated() {
             let p = position[i]
-            for c in commits[start..<Int(d.commitEnd)] {
-                if let current = firstDeploy[c.sha], current.position <= p { continue }
-                firstDeploy[c.sha] = (p, c.time)
-            }
+            for c in commits[start..<Int(d.commitEnd)] { firstDeploy.offer(c.sha, position: p, commitTime: c.time) }
             start = Int(d.commitEnd)
         }
-        for (_, first) in firstDeploy where period.contains(sorted[first.position].time) {
-            let lead = sorted[first.position].time - first.commitTime
+        firstDeploy.forEach { p, commitTime in
+            guard period.contains(sorted[p].time) else { return }
+            let lead = sorted[p].time - commitTime
             if lead < 0 { out.anomalies += 1 } else { out.leadTimes.append(lead) }
         }
 
