@@ -18,21 +18,10 @@ fi
 bytes=$(stat -c %s "$data")
 cat "$data" > /dev/null  # warm the page cache for both contenders
 
-measure() {  # prints "seconds maxrss_kib" of the best of $runs runs
-    local best="" rss=""
-    for _ in $(seq "$runs"); do
-        [ -n "${PREPARE:-}" ] && eval "$PREPARE"
-        local line
-        line=$( { /usr/bin/time -f "%e %M" "$@" > /dev/null; } 2>&1 | tail -1)
-        local t=${line% *} m=${line#* }
-        if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; rss=$m; fi
-    done
-    echo "$best $rss"
-}
-
-read -r floor_s floor_rss < <(measure zstd -3 -T1 -c "$data")
+source bench/lib.sh
+read -r floor_s floor_rss < <(best "$runs" zstd -3 -T1 -c "$data")
 log=bench/out/ingest-log
-read -r ours_s ours_rss < <(PREPARE="rm -rf $log" measure "$doralog" ingest --file "$data" --log "$log")
+read -r ours_s ours_rss < <(PREPARE="rm -rf $log" best "$runs" "$doralog" ingest --file "$data" --log "$log")
 summary=$("$doralog" ingest --file "$data" --log "$log")  # a re-run: everything is a duplicate
 log_bytes=$(du -sb "$log" | cut -f1)
 

@@ -21,21 +21,12 @@ if ! "$doralog" verify --log "$log" >/dev/null 2>&1; then
 fi
 cat "$log"/segment-*.zst > /dev/null  # warm the page cache
 
-best() {  # best of 3: prints "seconds maxrss_kib"
-    local b="" r=""
-    for _ in 1 2 3; do
-        local line
-        line=$( { /usr/bin/time -f "%e %M" "$@" > /dev/null; } 2>&1 | tail -1)
-        local t=${line% *} m=${line#* }
-        if [ -z "$b" ] || awk "BEGIN{exit !($t < $b)}"; then b=$t; r=$m; fi
-    done
-    echo "$b $r"
-}
-
-read -r floor_s _ < <(best sh -c "cat $log/segment-*.zst | zstd -dc")
-read -r full_s full_rss < <(best "$doralog" report --log "$log" --format json)
-read -r quarter_s quarter_rss < <(best "$doralog" report --log "$log" --format json --from 2026-10-01 --to 2027-01-01 --margin 7d)
-read -r duck_s duck_rss < <(best python3 bench/duckdb_report.py "$data")
+source bench/lib.sh
+runs="${RUNS:-3}"
+read -r floor_s _ < <(best "$runs" sh -c "cat $log/segment-*.zst | zstd -dc")
+read -r full_s full_rss < <(best "$runs" "$doralog" report --log "$log" --format json)
+read -r quarter_s quarter_rss < <(best "$runs" "$doralog" report --log "$log" --format json --from 2026-10-01 --to 2027-01-01 --margin 7d)
+read -r duck_s duck_rss < <(best "$runs" python3 bench/duckdb_report.py "$data")
 
 awk -v f="$floor_s" -v o="$full_s" -v orss="$full_rss" -v q="$quarter_s" -v qrss="$quarter_rss" -v d="$duck_s" -v drss="$duck_rss" -v n="$events" 'BEGIN {
     printf "| events | zstd -dc s | report s | report / floor | DuckDB s | report / DuckDB | report peak RSS MiB | quarter s | quarter / full | quarter RSS MiB | DuckDB RSS MiB |\n"

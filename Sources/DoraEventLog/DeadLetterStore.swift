@@ -30,8 +30,9 @@ final class DeadLetterStore {
         file = try PosixFile.open(path, flags: O_RDWR | O_CREAT | O_APPEND)
         let size = try file.size
         if size > 0 {
-            // Cut a torn last line: everything after the last newline.
-            let tailStart = max(0, size - (1 << 20) - 64)
+            // Cut a torn last line: everything after the last newline. A line is at most the
+            // base64 of 1 MiB plus its JSON (under 1.5 MiB), so the last 2 MiB hold its start.
+            let tailStart = max(0, size - (2 << 20))
             let tail = try file.read(at: tailStart, count: size - tailStart)
             if tail.last != 0x0A {
                 let keep = tail.lastIndex(of: 0x0A).map { tailStart + $0 + 1 } ?? (tailStart == 0 ? 0 : size)

@@ -18,11 +18,6 @@ struct FingerprintSet: Sequence {
         mask = size - 1
     }
 
-    init(_ elements: [IDFingerprint]) {
-        self.init(minimumCapacity: elements.count)
-        for e in elements { insert(e) }
-    }
-
     var isEmpty: Bool { count == 0 }
 
     func contains(_ f: IDFingerprint) -> Bool {
@@ -63,12 +58,6 @@ struct FingerprintSet: Sequence {
         }
         if inserted { count += 1 }
         return inserted
-    }
-
-    mutating func removeAll() {
-        for i in slots.indices { slots[i] = IDFingerprint(high: 0, low: 0) }
-        hasZero = false
-        count = 0
     }
 
     private mutating func grow() {

@@ -142,13 +142,7 @@ struct BlockHeader: Equatable, Sendable {
         out.appendLE(recordsBytes)
         out.appendLE(rawFrameBytes)
         out.appendLE(rawBytes)
-        out.appendLE(UInt16(offsets.count))
-        for o in offsets {
-            out.appendLE(UInt16(o.topic.utf8.count))
-            out += o.topic.utf8
-            out.appendLE(UInt32(bitPattern: o.partition))
-            out.appendLE(UInt64(bitPattern: o.nextOffset))
-        }
+        out.appendOffsets(offsets)
         out.appendLE(checksum)
         return out
     }
@@ -183,14 +177,7 @@ struct BlockHeader: Equatable, Sendable {
                         recordsFrameBytes: try r.littleEndian(UInt32.self), recordsBytes: try r.littleEndian(UInt32.self),
                         rawFrameBytes: try r.littleEndian(UInt32.self), rawBytes: try r.littleEndian(UInt32.self),
                         offsets: [])
-                    let count = try r.littleEndian(UInt16.self)
-                    for _ in 0..<count {
-                        let n = Int(try r.littleEndian(UInt16.self))
-                        let topic = String(decoding: try r.bytes(n), as: UTF8.self)
-                        let partition = Int32(bitPattern: try r.littleEndian(UInt32.self))
-                        let next = Int64(bitPattern: try r.littleEndian(UInt64.self))
-                        h.offsets.append(PartitionOffset(topic: topic, partition: partition, nextOffset: next))
-                    }
+                    h.offsets = try r.offsets()
                     h.checksum = try r.littleEndian(UInt32.self)
                     guard r.isAtEnd else { return .failure(EventLogError(.corruptBlock, "block header has trailing bytes")) }
                     guard Int(h.recordsFrameBytes) <= LogFormat.maximumFrameBytes,
@@ -222,10 +209,16 @@ public struct BlockLocation: Sendable, Equatable {
 }
 
 extension [UInt8] {
-    /// `withUnsafeBytes` for a body that throws `EventLogError`.
-    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws(EventLogError) -> R) throws(EventLogError) -> R {
-        let result: Result<R, EventLogError> = withUnsafeBytes { b in Result { () throws(EventLogError) in try body(b) } }
-        return try result.get()
+    /// Kafka positions as block headers and sidecars store them: a u16 count, then per
+    /// position the topic (u16 length + UTF-8), the partition (i32) and the next offset (i64).
+    mutating func appendOffsets(_ offsets: [PartitionOffset]) {
+        appendLE(UInt16(offsets.count))
+        for o in offsets {
+            appendLE(UInt16(o.topic.utf8.count))
+            self += o.topic.utf8
+            appendLE(UInt32(bitPattern: o.partition))
+            appendLE(UInt64(bitPattern: o.nextOffset))
+        }
     }
 
     mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
@@ -237,5 +230,20 @@ extension [UInt8] {
 extension String {
     func replacingSuffix(_ suffix: String, with replacement: String) -> String {
         hasSuffix(suffix) ? String(dropLast(suffix.count)) + replacement : self
+    }
+}
+
+extension BinaryReader {
+    /// Reads Kafka positions written by `appendOffsets`.
+    mutating func offsets() throws(BinaryDecodingError) -> [PartitionOffset] {
+        var offsets: [PartitionOffset] = []
+        for _ in 0..<(try littleEndian(UInt16.self)) {
+            let n = Int(try littleEndian(UInt16.self))
+            let topic = String(decoding: try bytes(n), as: UTF8.self)
+            let partition = Int32(bitPattern: try littleEndian(UInt32.self))
+            let next = Int64(bitPattern: try littleEndian(UInt64.self))
+            offsets.append(PartitionOffset(topic: topic, partition: partition, nextOffset: next))
+        }
+        return offsets
     }
 }

@@ -51,10 +51,7 @@ final class PosixFile {
     }
 
     func write(_ bytes: [UInt8]) throws(EventLogError) {
-        let result: Result<Void, EventLogError> = bytes.withUnsafeBytes { b in
-            Result { () throws(EventLogError) in try write(b) }
-        }
-        try result.get()
+        try bytes.withBytes { (b) throws(EventLogError) in try write(b) }
     }
 
     /// Reads exactly `count` bytes at `offset` into a new array (fewer at end of file).

@@ -38,13 +38,7 @@ struct SegmentIndexFile {
             out.appendLE(UInt64(bitPattern: b.minTime.microseconds))
             out.appendLE(UInt64(bitPattern: b.maxTime.microseconds))
         }
-        out.appendLE(UInt16(offsets.count))
-        for o in offsets {
-            out.appendLE(UInt16(o.topic.utf8.count))
-            out += o.topic.utf8
-            out.appendLE(UInt32(bitPattern: o.partition))
-            out.appendLE(UInt64(bitPattern: o.nextOffset))
-        }
+        out.appendOffsets(offsets)
         out.appendLE(UInt64(sortedFingerprints.count))
         out.reserveCapacity(out.count + sortedFingerprints.count * 16 + 4)
         for f in sortedFingerprints {
@@ -84,15 +78,7 @@ struct SegmentIndexFile {
                             minTime: Timestamp(microseconds: Int64(bitPattern: try r.littleEndian(UInt64.self))),
                             maxTime: Timestamp(microseconds: Int64(bitPattern: try r.littleEndian(UInt64.self)))))
                 }
-                var offsets: [PartitionOffset] = []
-                for _ in 0..<(try r.littleEndian(UInt16.self)) {
-                    let n = Int(try r.littleEndian(UInt16.self))
-                    let topic = String(decoding: try r.bytes(n), as: UTF8.self)
-                    offsets.append(
-                        PartitionOffset(
-                            topic: topic, partition: Int32(bitPattern: try r.littleEndian(UInt32.self)),
-                            nextOffset: Int64(bitPattern: try r.littleEndian(UInt64.self))))
-                }
+                let offsets = try r.offsets()
                 let count = try r.littleEndian(UInt64.self)
                 guard count <= UInt64(r.remaining / 16), r.remaining == Int(count) * 16 + 4 else { return nil }
                 return SegmentIndexFile(

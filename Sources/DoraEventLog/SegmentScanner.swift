@@ -12,7 +12,7 @@ struct CheckedBlock {
     /// The segment file it was read from.
     var path: String
 
-    var recordsFrame: UnsafeRawBufferPointer.SubSequence.Indices { header.headerBytes..<header.headerBytes + Int(header.recordsFrameBytes) }
+    var recordsFrame: Range<Int> { header.headerBytes..<header.headerBytes + Int(header.recordsFrameBytes) }
     var rawFrame: Range<Int> {
         let start = header.headerBytes + Int(header.recordsFrameBytes)
         return start..<start + Int(header.rawFrameBytes)

@@ -215,3 +215,11 @@ public struct BinaryReader {
         return v
     }
 }
+
+extension Array where Element == UInt8 {
+    /// `withUnsafeBytes` for a body with a typed error (the standard one rethrows untyped).
+    public func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        let result: Result<R, E> = withUnsafeBytes { b in Result { () throws(E) in try body(b) } }
+        return try result.get()
+    }
+}

@@ -131,10 +131,3 @@ public struct FileIngestor {
         return summary
     }
 }
-
-extension Array where Element == UInt8 {
-    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws(PipelineError) -> R) throws(PipelineError) -> R {
-        let result: Result<R, PipelineError> = self.withUnsafeBytes { b in Result { () throws(PipelineError) in try body(b) } }
-        return try result.get()
-    }
-}

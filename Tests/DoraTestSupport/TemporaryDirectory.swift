@@ -6,32 +6,30 @@ import Foundation
 /// Runs `body` with a fresh temporary directory, removed afterwards (kept when
 /// `DORALOG_KEEP_TEST_FILES` is set, for inspection).
 public func withTemporaryDirectory<R>(_ body: (String) throws -> R) throws -> R {
-    var template = Array((NSTemporaryDirectory() + "/doralog-test-XXXXXX").utf8CString)
-    let path = template.withUnsafeMutableBufferPointer { buffer -> String in
-        guard let p = mkdtemp(buffer.baseAddress!) else { fatalError("mkdtemp failed: \(errno)") }
-        return String(cString: p)
-    }
-    defer {
-        if ProcessInfo.processInfo.environment["DORALOG_KEEP_TEST_FILES"] == nil {
-            try? FileManager.default.removeItem(atPath: path)
-        }
-    }
+    let path = makeTemporaryDirectory()
+    defer { removeTemporaryDirectory(path) }
     return try body(path)
 }
 
 /// Async variant of `withTemporaryDirectory`.
 public func withTemporaryDirectory<R>(_ body: (String) async throws -> R) async throws -> R {
+    let path = makeTemporaryDirectory()
+    defer { removeTemporaryDirectory(path) }
+    return try await body(path)
+}
+
+private func makeTemporaryDirectory() -> String {
     var template = Array((NSTemporaryDirectory() + "/doralog-test-XXXXXX").utf8CString)
-    let path = template.withUnsafeMutableBufferPointer { buffer -> String in
+    return template.withUnsafeMutableBufferPointer { buffer -> String in
         guard let p = mkdtemp(buffer.baseAddress!) else { fatalError("mkdtemp failed: \(errno)") }
         return String(cString: p)
     }
-    defer {
-        if ProcessInfo.processInfo.environment["DORALOG_KEEP_TEST_FILES"] == nil {
-            try? FileManager.default.removeItem(atPath: path)
-        }
+}
+
+private func removeTemporaryDirectory(_ path: String) {
+    if ProcessInfo.processInfo.environment["DORALOG_KEEP_TEST_FILES"] == nil {
+        try? FileManager.default.removeItem(atPath: path)
     }
-    return try await body(path)
 }
 
 /// Small file helpers for tests.
