@@ -23,6 +23,12 @@ let package = Package(
             providers: [.apt(["libzstd-dev"])]
         ),
 
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+
         // The event model of spec/events.md: strict JSON, validation, compact binary form.
         .target(name: "DoraEvents"),
         // The append-only zstd event log: segments, blocks, recovery, id index, dead letters.
@@ -30,6 +36,8 @@ let package = Package(
             name: "DoraEventLog",
             dependencies: ["DoraEvents", "CZstd", .product(name: "Logging", package: "swift-log")]
         ),
+        // The librdkafka wrapper: consumer, producer, mock cluster; the only module that sees CRdKafka.
+        .target(name: "DoraKafka", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
         // Pure metric computation of spec/metrics.md and spec/bands.md (no I/O).
         .target(name: "DoraMetrics", dependencies: ["DoraEvents"]),
         // Renderers of a report value (JSON, Markdown).
@@ -37,7 +45,9 @@ let package = Package(
         // Composition: file ingestion, replay of logs into reports; Kafka and services later.
         .target(
             name: "DoraPipeline",
-            dependencies: ["DoraEvents", "DoraEventLog", "DoraMetrics", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "DoraEvents", "DoraEventLog", "DoraMetrics", "DoraKafka", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Deterministic, seeded generator of realistic event streams.
         .target(name: "DoraGenerator", dependencies: ["DoraEvents"]),
@@ -45,7 +55,7 @@ let package = Package(
         .target(
             name: "DoraCLI",
             dependencies: [
-                "DoraEvents", "DoraEventLog", "DoraMetrics", "DoraReports", "DoraGenerator", "DoraPipeline",
+                "DoraEvents", "DoraEventLog", "DoraMetrics", "DoraReports", "DoraGenerator", "DoraPipeline", "DoraKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -60,17 +70,20 @@ let package = Package(
         ),
         .testTarget(name: "DoraEventsTests", dependencies: ["DoraEvents", "DoraTestSupport"]),
         .testTarget(name: "DoraEventLogTests", dependencies: ["DoraEventLog", "DoraTestSupport"]),
+        .testTarget(name: "DoraKafkaTests", dependencies: ["DoraKafka", "DoraTestSupport"]),
         .testTarget(
             name: "DoraMetricsTests",
             dependencies: ["DoraMetrics", "DoraReports", "DoraGenerator", "DoraTestSupport"]
         ),
         .testTarget(
             name: "DoraPipelineTests",
-            dependencies: ["DoraPipeline", "DoraEventLog", "DoraMetrics", "DoraReports", "DoraGenerator", "DoraTestSupport"]
+            dependencies: [
+                "DoraPipeline", "DoraEventLog", "DoraMetrics", "DoraReports", "DoraGenerator", "DoraKafka", "DoraTestSupport",
+            ]
         ),
         .testTarget(
             name: "DoraCLITests",
-            dependencies: ["DoraEventLog", "DoraGenerator", "DoraTestSupport"]
+            dependencies: ["DoraEventLog", "DoraGenerator", "DoraKafka", "DoraTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -2,7 +2,7 @@
 # Installs the Debian packages doralog builds against, when they are missing.
 # Usage: scripts/ensure-deps.sh [extra-package ...]
 set -euo pipefail
-packages=(libzstd-dev pkg-config zstd "$@")
+packages=(libzstd-dev librdkafka-dev pkg-config zstd "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

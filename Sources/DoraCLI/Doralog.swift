@@ -13,7 +13,10 @@ public struct Doralog: ParsableCommand {
             the source of truth; reports replay it.
             """,
         version: "0.1.0",
-        subcommands: [IngestCommand.self, ReportCommand.self, VerifyCommand.self, GenerateCommand.self]
+        subcommands: [
+            IngestCommand.self, ReportCommand.self, VerifyCommand.self, BrokerCommand.self, ProduceCommand.self,
+            GenerateCommand.self,
+        ]
     )
 
     public init() {}

@@ -1,23 +1,59 @@
 import ArgumentParser
+import Dispatch
 import DoraEventLog
 import DoraPipeline
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `doralog ingest`: append JSONL events to an event log.
 struct IngestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",
-        abstract: "Append events to the event log.",
+        abstract: "Append events to the event log, from a JSONL file or from Kafka.",
         discussion: """
-            Reads JSONL (one event per line) from --file, or `-` for standard input. Every line \
-            ends as exactly one of stored, duplicate (its id is already stored) or rejected (kept \
-            with its reason in DIR/dead-letters.jsonl). Prints one summary line. Exits 0 even \
-            when lines were rejected.
+            With --file, reads JSONL (one event per line; `-` is standard input). With --brokers, \
+            consumes --topic as a member of consumer group --group until SIGINT/SIGTERM (finish \
+            the batch, make it durable, commit, exit 0), or until the end of every assigned \
+            partition with --until-end. Every message ends as exactly one of stored, duplicate \
+            (its id is already stored) or rejected (kept with its reason and source in \
+            DIR/dead-letters.jsonl). Prints one summary line. Exits 0 even when some were rejected.
             """
     )
 
     @Option(name: .long, help: ArgumentHelp("JSONL file to read; `-` reads standard input.", valueName: "path"))
-    var file: String
+    var file: String?
+
+    @Option(name: .long, help: ArgumentHelp("Kafka bootstrap servers (HOST:PORT,...).", valueName: "brokers"))
+    var brokers: String?
+
+    @Option(name: .long, help: ArgumentHelp("Topic to consume (repeatable).", valueName: "topic"))
+    var topic: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Consumer group id.", valueName: "group"))
+    var group: String?
+
+    @Flag(name: .long, help: "Stop once every assigned partition is at its end.")
+    var untilEnd = false
+
+    @Option(name: .customShort("X"), help: ArgumentHelp("A librdkafka property, key=value (repeatable; TLS, SASL...).", valueName: "key=value"))
+    var properties: [String] = []
+
+    @Option(help: ArgumentHelp("Kafka batches are appended after at most this many milliseconds.", valueName: "ms"))
+    var maxDelay: Int = 100
+
+    func validate() throws {
+        if (file == nil) == (brokers == nil) {
+            throw ValidationError("give either --file or --brokers (with --topic and --group)")
+        }
+        if brokers != nil && (topic.isEmpty || group == nil) {
+            throw ValidationError("--brokers needs at least one --topic and a --group")
+        }
+        for p in properties where !p.contains("=") {
+            throw ValidationError("-X \(p): expected key=value")
+        }
+    }
 
     @Option(name: .long, help: ArgumentHelp("Event log directory (created if missing).", valueName: "dir"))
     var log: String
@@ -26,6 +62,7 @@ struct IngestCommand: ParsableCommand {
 
     func run() throws {
         let eventLog = try logOptions.open(log)
+        guard let file else { return try runKafka(eventLog) }
         var ingestor = FileIngestor()
         let progress = ProgressLine()
         let started = monotonicMilliseconds()
@@ -42,6 +79,46 @@ struct IngestCommand: ParsableCommand {
         }
         progress.finish()
         print("read \(summary.read), stored \(summary.stored), duplicates \(summary.duplicates), rejected \(summary.rejected)")
+    }
+}
+
+extension IngestCommand {
+    func runKafka(_ eventLog: EventLog) throws {
+        var configuration = KafkaIngestor.Configuration(brokers: brokers!, topics: topic, group: group!)
+        configuration.untilEnd = untilEnd
+        configuration.maximumDelayMilliseconds = Int64(maxDelay)
+        configuration.properties = properties.map { p in
+            let parts = p.split(separator: "=", maxSplits: 1)
+            return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+        }
+        var logger = Logger(label: "doralog.kafka")
+        logger.logLevel = .notice
+        let ingestor = KafkaIngestor(configuration: configuration, log: eventLog, logger: logger)
+        let stop = ingestor.stopRequest
+        let signals = SignalHandlers { stop.request() }
+        defer { withExtendedLifetime(signals) {} }
+        do {
+            try ingestor.run()
+        } catch {
+            throw CLIError.failure(error.description)
+        }
+        let s = ingestor.summary
+        print("read \(s.read), stored \(s.stored), duplicates \(s.duplicates), rejected \(s.rejected)")
+    }
+}
+
+/// SIGINT and SIGTERM run `action` (on a dispatch queue) instead of killing the process.
+final class SignalHandlers {
+    private let sources: [DispatchSourceSignal]
+
+    init(_ action: @escaping @Sendable () -> Void) {
+        sources = [SIGINT, SIGTERM].map { signalNumber in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler(handler: action)
+            source.resume()
+            return source
+        }
     }
 }
 

@@ -1,0 +1,165 @@
+internal import CRdKafka
+
+/// One consumed message, copied out of librdkafka's buffers.
+public struct KafkaMessage: Sendable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public var key: [UInt8]?
+    public var value: [UInt8]
+}
+
+/// A topic and partition with an offset (the next one to read, or a committed one).
+public struct KafkaPosition: Sendable, Hashable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public init(topic: String, partition: Int32, offset: Int64) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+    }
+}
+
+/// What the owner of a consumer does when the group moves partitions.
+///
+/// Called on the polling thread, from inside `poll`.
+public protocol KafkaRebalanceHandler: AnyObject {
+    /// Partitions were assigned; return the offset to resume each at, if the caller knows a
+    /// durable position (nil: the group's committed offset). The consumer starts at the later of
+    /// the two, so nothing durable is read again and nothing committed is skipped.
+    func partitionsAssigned(_ partitions: [KafkaPosition]) -> [Int64?]
+    /// Partitions are being taken away: make in-flight work durable and commit now, unless
+    /// `lost` (another member may own them already).
+    func partitionsRevoked(_ partitions: [KafkaPosition], lost: Bool)
+}
+
+/// The result of one poll.
+public enum KafkaPollResult: Sendable {
+    case message(KafkaMessage)
+    /// The end of a partition was reached (more may come later).
+    case partitionEnd(topic: String, partition: Int32, offset: Int64)
+    case error(KafkaError)
+    case nothing
+}
+
+/// A consumer group member with manual commits: offsets are committed only when the owner says
+/// its messages are durable.
+///
+/// Not `Sendable`: one thread owns it and calls `poll` (which blocks up to its timeout), and
+/// the rebalance handler runs on that thread.
+public final class KafkaConsumer {
+    private let handle: OpaquePointer
+    private let box: RebalanceBox
+
+    /// Joins `group` with these librdkafka properties added (any property, e.g. TLS/SASL).
+    public init(
+        bootstrapServers: String, group: String, properties: [(String, String)] = [], handler: KafkaRebalanceHandler
+    ) throws(KafkaError) {
+        let configuration = try KafkaConfiguration(
+            [
+                ("bootstrap.servers", bootstrapServers), ("group.id", group), ("enable.auto.commit", "false"),
+                ("enable.auto.offset.store", "false"), ("enable.partition.eof", "true"),
+                ("auto.offset.reset", "earliest"), ("log_level", "3"),
+            ] + properties)
+        box = RebalanceBox(handler: handler)
+        rd_kafka_conf_set_opaque(configuration.pointer, Unmanaged.passUnretained(box).toOpaque())
+        rd_kafka_conf_set_rebalance_cb(configuration.pointer) { rk, err, list, opaque in
+            guard let rk, let list, let opaque else { return }
+            let box = Unmanaged<RebalanceBox>.fromOpaque(opaque).takeUnretainedValue()
+            KafkaConsumer.rebalance(rk, err, list, box)
+        }
+        handle = try makeHandle(RD_KAFKA_CONSUMER, configuration)
+        rd_kafka_poll_set_consumer(handle)
+    }
+
+    deinit {
+        rd_kafka_destroy(handle)
+    }
+
+    /// Subscribes to `topics` (the group assigns partitions during later polls).
+    public func subscribe(_ topics: [String]) throws(KafkaError) {
+        let list = rd_kafka_topic_partition_list_new(Int32(topics.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for t in topics { rd_kafka_topic_partition_list_add(list, t, RD_KAFKA_PARTITION_UA) }
+        let err = rd_kafka_subscribe(handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("subscribe", err) }
+    }
+
+    /// Waits up to `timeoutMilliseconds` for a message or event.
+    public func poll(timeoutMilliseconds: Int32) -> KafkaPollResult {
+        guard let message = rd_kafka_consumer_poll(handle, timeoutMilliseconds) else { return .nothing }
+        defer { rd_kafka_message_destroy(message) }
+        let m = message.pointee
+        let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+            return .partitionEnd(topic: topic, partition: m.partition, offset: m.offset)
+        }
+        if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            let fatal = m.err == RD_KAFKA_RESP_ERR__FATAL
+            var e = KafkaError("consume", m.err, topic: topic.isEmpty ? nil : topic, partition: m.partition)
+            e.isFatal = fatal
+            return .error(e)
+        }
+        let value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
+        let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
+        return .message(KafkaMessage(topic: topic, partition: m.partition, offset: m.offset, key: key, value: value))
+    }
+
+    /// Commits next-offsets (asynchronously by default; errors surface in later polls).
+    public func commit(_ positions: [KafkaPosition], synchronously: Bool = false) throws(KafkaError) {
+        guard !positions.isEmpty else { return }
+        let list = rd_kafka_topic_partition_list_new(Int32(positions.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for p in positions { rd_kafka_topic_partition_list_add(list, p.topic, p.partition).pointee.offset = p.offset }
+        let err = rd_kafka_commit(handle, list, synchronously ? 0 : 1)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET else {
+            throw KafkaError("commit", err)
+        }
+    }
+
+    /// Leaves the group (revoking partitions through the handler). Blocks.
+    public func close() {
+        rd_kafka_consumer_close(handle)
+    }
+
+    // MARK: - Rebalance
+
+    private static func positions(_ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> [KafkaPosition] {
+        (0..<Int(list.pointee.cnt)).map { i in
+            let e = list.pointee.elems[i]
+            return KafkaPosition(topic: String(cString: e.topic), partition: e.partition, offset: e.offset)
+        }
+    }
+
+    private static func rebalance(
+        _ rk: OpaquePointer, _ err: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>,
+        _ box: RebalanceBox
+    ) {
+        if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+            // The later of the group's committed offset and the owner's durable one.
+            _ = rd_kafka_committed(rk, list, 10_000)
+            let durable = box.handler?.partitionsAssigned(positions(list)) ?? []
+            for i in 0..<Int(list.pointee.cnt) {
+                let committed = list.pointee.elems[i].offset
+                if i < durable.count, let d = durable[i], d > committed {
+                    list.pointee.elems[i].offset = d
+                } else if committed < 0 {
+                    list.pointee.elems[i].offset = Int64(RD_KAFKA_OFFSET_INVALID)
+                }
+            }
+            rd_kafka_assign(rk, list)
+        } else {
+            box.handler?.partitionsRevoked(positions(list), lost: rd_kafka_assignment_lost(rk) != 0)
+            rd_kafka_assign(rk, nil)
+        }
+    }
+}
+
+/// The rebalance handler, reachable from the C callback through the handle's opaque pointer.
+private final class RebalanceBox {
+    weak var handler: KafkaRebalanceHandler?
+    init(handler: KafkaRebalanceHandler) {
+        self.handler = handler
+    }
+}

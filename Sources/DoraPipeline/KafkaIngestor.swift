@@ -1,0 +1,171 @@
+import Dispatch
+public import DoraEventLog
+import DoraEvents
+public import DoraKafka
+public import Logging
+import Synchronization
+
+/// Consumes topics as a consumer-group member and appends the events to an event log, with
+/// no loss and no duplicates (docs/kafka.md).
+///
+/// Invariants: offsets are committed only after the events they cover are durable; each
+/// append stores the batch's next offsets in the same block, and on assignment the consumer
+/// resumes from the later of the log's offsets and the group's committed ones; redelivered
+/// events are dropped by the log's id index. Runs on the calling thread, which it blocks.
+public final class KafkaIngestor: KafkaRebalanceHandler {
+    public struct Configuration: Sendable {
+        public var brokers: String
+        public var topics: [String]
+        public var group: String
+        /// Extra librdkafka properties (`-X key=value`).
+        public var properties: [(String, String)] = []
+        /// A batch is appended once it holds this many messages... Default 16384.
+        public var batchMessages = 16_384
+        /// ...or this many bytes... Default 4 MiB.
+        public var batchBytes = 4 << 20
+        /// ...or its first message waited this long. Default 100 ms.
+        public var maximumDelayMilliseconds: Int64 = 100
+        /// Stop once every assigned partition is at its end.
+        public var untilEnd = false
+
+        public init(brokers: String, topics: [String], group: String) {
+            self.brokers = brokers
+            self.topics = topics
+            self.group = group
+        }
+    }
+
+    private let configuration: Configuration
+    private let log: EventLog
+    private let logger: Logger
+    private var consumer: KafkaConsumer!
+    private var batch = MessageBatch()
+    private var batchStarted: Int64 = 0
+    /// Per partition, the next offset after the last message in the batch.
+    private var pending: [TopicPartition: Int64] = [:]
+    private var assigned = Set<TopicPartition>()
+    private var atEnd = Set<TopicPartition>()
+    private var failure: Error?
+    /// Set from any thread (a signal handler): finish the batch and leave.
+    public let stopRequest = StopRequest()
+    public private(set) var summary = AppendSummary()
+
+    public init(configuration: Configuration, log: EventLog, logger: Logger = Logger(label: "doralog.kafka")) {
+        self.configuration = configuration
+        self.log = log
+        self.logger = logger
+    }
+
+
+    /// Consumes until stopped (or, with `untilEnd`, until every assigned partition is at its end).
+    /// - Throws: `PipelineError` on a fatal Kafka error or a log failure.
+    public func run() throws(PipelineError) {
+        do {
+            consumer = try KafkaConsumer(
+                bootstrapServers: configuration.brokers, group: configuration.group, properties: configuration.properties,
+                handler: self)
+            try consumer.subscribe(configuration.topics)
+        } catch {
+            throw PipelineError(.input, error.description, location: configuration.brokers)
+        }
+        var lastErrorLog: Int64 = 0
+        while !stopRequest.isRequested {
+            switch consumer.poll(timeoutMilliseconds: 50) {
+            case .message(let m):
+                let key = TopicPartition(topic: m.topic, partition: m.partition)
+                atEnd.remove(key)
+                if batch.isEmpty { batchStarted = Self.now() }
+                m.value.withUnsafeBytes {
+                    batch.append($0, source: .kafka(topic: m.topic, partition: m.partition, offset: m.offset, key: m.key))
+                }
+                pending[key] = m.offset + 1
+                if batch.count >= configuration.batchMessages || batch.byteCount >= configuration.batchBytes { try flush() }
+            case .partitionEnd(let topic, let partition, _):
+                atEnd.insert(TopicPartition(topic: topic, partition: partition))
+            case .error(let e):
+                if e.isFatal { throw PipelineError(.input, e.description, location: configuration.brokers) }
+                let now = Self.now()
+                if now - lastErrorLog > 5_000 {
+                    lastErrorLog = now
+                    logger.warning("Kafka is unreachable or failing; retrying", metadata: ["kafka.error": "\(e)"])
+                }
+            case .nothing:
+                break
+            }
+            if let failure { throw PipelineError(.log, "\(failure)", location: log.directory) }
+            if !batch.isEmpty && Self.now() - batchStarted >= configuration.maximumDelayMilliseconds { try flush() }
+            if configuration.untilEnd && !assigned.isEmpty && assigned.isSubset(of: atEnd) && batch.isEmpty { break }
+        }
+        try flush()
+        commitDurable(synchronously: true)
+        consumer.close()
+        if let failure { throw PipelineError(.log, "\(failure)", location: log.directory) }
+    }
+
+    /// Makes the batch durable with its offsets, then commits them.
+    private func flush() throws(PipelineError) {
+        guard !batch.isEmpty || !pending.isEmpty else { return }
+        let offsets = pending.map { PartitionOffset(topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value) }
+        do {
+            summary += try log.append(batch, offsets: offsets)
+        } catch {
+            throw PipelineError(.log, error.description, location: log.directory)
+        }
+        batch.removeAll()
+        pending.removeAll()
+        commitDurable(synchronously: false)
+    }
+
+    /// Commits the log's durable offsets of the assigned partitions.
+    private func commitDurable(synchronously: Bool) {
+        let positions = assigned.compactMap { tp in
+            log.partitionOffsets[tp].map { KafkaPosition(topic: tp.topic, partition: tp.partition, offset: $0) }
+        }
+        do {
+            try consumer.commit(positions, synchronously: synchronously)
+        } catch {
+            logger.warning("offset commit failed; it is retried with the next batch", metadata: ["kafka.error": "\(error)"])
+        }
+    }
+
+    // MARK: - KafkaRebalanceHandler
+
+    public func partitionsAssigned(_ partitions: [KafkaPosition]) -> [Int64?] {
+        for p in partitions { assigned.insert(TopicPartition(topic: p.topic, partition: p.partition)) }
+        logger.info("partitions assigned", metadata: ["kafka.partitions": "\(partitions.map { "\($0.topic)/\($0.partition)" })"])
+        return partitions.map { log.partitionOffsets[TopicPartition(topic: $0.topic, partition: $0.partition)] }
+    }
+
+    public func partitionsRevoked(_ partitions: [KafkaPosition], lost: Bool) {
+        // Make the in-flight batch durable and commit before the partitions go.
+        do {
+            try flush()
+            if !lost { commitDurable(synchronously: true) }
+        } catch {
+            failure = error
+        }
+        for p in partitions {
+            let key = TopicPartition(topic: p.topic, partition: p.partition)
+            assigned.remove(key)
+            atEnd.remove(key)
+        }
+    }
+
+    private static func now() -> Int64 {
+        Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000)
+    }
+}
+
+/// A request to stop, safe to make from any thread (a signal handler's queue).
+public final class StopRequest: Sendable {
+    private let flag = Atomic<Bool>(false)
+
+    public init() {}
+
+    /// Asks the loop to finish its batch, make it durable, commit and return.
+    public func request() {
+        flag.store(true, ordering: .releasing)
+    }
+
+    public var isRequested: Bool { flag.load(ordering: .acquiring) }
+}

@@ -1,0 +1,62 @@
+import DoraEventLog
+import DoraTestSupport
+import Foundation
+import Testing
+
+@Suite(.enabled(if: Doralog.isBuilt, "needs the doralog binary: run `swift build` first"), .timeLimit(.minutes(3)))
+struct KafkaCommandTests {
+    /// Starts `doralog broker` and reads its bootstrap address.
+    func startBroker() throws -> (Process, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Doralog.executable)
+        process.arguments = ["broker", "--partitions", "4"]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        var line = Data()
+        while !line.contains(0x0A) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line += chunk
+        }
+        return (process, String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    @Test func brokerProduceAndIngestUntilEndStoreTheFile() throws {
+        try withTemporaryDirectory { dir in
+            let (broker, address) = try startBroker()
+            defer { broker.terminate(); broker.waitUntilExit() }
+            #expect(address.hasPrefix("127.0.0.1:"))
+            let input = dir + "/events.jsonl"
+            try TestFiles.write((EventJSON.specExample + ["not json"]).joined(separator: "\n"), to: input)
+            let produced = try Doralog.run(["produce", "--brokers", address, "--topic", "events", "--file", input])
+            #expect(produced.status == 0 && produced.standardOutput.contains("delivered 6, failed 0"))
+            let ingested = try Doralog.run(["ingest", "--brokers", address, "--topic", "events", "--group", "g", "--log", dir + "/log", "--until-end"])
+            #expect(ingested.status == 0)
+            #expect(ingested.standardOutput == "read 6, stored 5, duplicates 0, rejected 1\n")
+        }
+    }
+
+    @Test func sigtermDuringIngestExitsZeroWithEverythingAcknowledgedDurable() throws {
+        try withTemporaryDirectory { dir in
+            let (broker, address) = try startBroker()
+            defer { broker.terminate(); broker.waitUntilExit() }
+            let input = dir + "/events.jsonl"
+            try TestFiles.write(LogTesting.deploys(2000).joined(separator: "\n"), to: input)
+            #expect(try Doralog.run(["produce", "--brokers", address, "--topic", "events", "--file", input]).status == 0)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Doralog.executable)
+            process.arguments = ["ingest", "--brokers", address, "--topic", "events", "--group", "g", "--log", dir + "/log"]
+            let out = Pipe()
+            process.standardOutput = out
+            try process.run()
+            Thread.sleep(forTimeInterval: 8)
+            process.terminate()  // SIGTERM
+            process.waitUntilExit()
+            #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+            let summary = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(summary.hasPrefix("read 2000, stored 2000"), "\(summary)")
+            #expect(try LogTesting.storedIDs(dir + "/log").count == 2000)
+        }
+    }
+}
