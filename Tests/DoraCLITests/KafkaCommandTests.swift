@@ -60,3 +60,44 @@ struct KafkaCommandTests {
         }
     }
 }
+
+extension KafkaCommandTests {
+    /// SIGKILL a consuming `doralog ingest` twenty times while a producer keeps writing; after a
+    /// final run to the end, the log holds every produced valid event exactly once.
+    @Test(.timeLimit(.minutes(6)))
+    func aCrashLoopOfKilledIngestsLosesAndDoublesNothing() throws {
+        try withTemporaryDirectory { dir in
+            let (broker, address) = try startBroker()
+            defer { broker.terminate(); broker.waitUntilExit() }
+            let all = LogTesting.deploys(40 * 250)
+            let log = dir + "/log"
+            let member = ["-X", "session.timeout.ms=2000", "-X", "heartbeat.interval.ms=300"]
+            var kills = 0
+            var progressed = 0  // rounds in which a member made events durable before being killed
+            func storedCount() -> Int { (try? LogReader(directory: log).totals.stored) ?? 0 }
+            for round in 0..<40 {
+                // The producer keeps writing: 250 new events per round.
+                let chunk = dir + "/chunk\(round).jsonl"
+                try TestFiles.write(all[(round * 250)..<((round + 1) * 250)].joined(separator: "\n"), to: chunk)
+                #expect(try Doralog.run(["produce", "--brokers", address, "--topic", "events", "--file", chunk]).status == 0)
+                guard round % 2 == 0 else { continue }
+                let before = storedCount()
+                let process = try Doralog.start(["ingest", "--brokers", address, "--topic", "events", "--group", "g", "--log", log] + member)
+                Thread.sleep(forTimeInterval: Double.random(in: 2.0...5.0))
+                if process.isRunning {
+                    kill(process.processIdentifier, SIGKILL)
+                    kills += 1
+                }
+                process.waitUntilExit()
+                if storedCount() > before { progressed += 1 }
+            }
+            #expect(kills >= 20)
+            #expect(progressed >= 8, "killed members made progress in \(progressed) rounds")
+            let final = try Doralog.run(["ingest", "--brokers", address, "--topic", "events", "--group", "g", "--log", log, "--until-end"] + member)
+            #expect(final.status == 0)
+            let stored = try LogTesting.storedIDs(log)
+            #expect(stored.count == all.count && Set(stored).count == all.count)
+            #expect(try Doralog.run(["verify", "--log", log]).status == 0)
+        }
+    }
+}

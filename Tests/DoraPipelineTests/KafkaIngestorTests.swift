@@ -84,3 +84,42 @@ struct KafkaIngestorTests {
         }
     }
 }
+
+/// Lets a test hand a value to another thread; the test guarantees the use is safe (librdkafka
+/// handles are thread-safe for the calls made).
+final class UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+extension KafkaIngestorTests {
+    @Test func brokerDowntimeAndInjectedRequestErrorsLoseAndDoubleNothing() throws {
+        try withTemporaryDirectory { dir in
+            let (lines, ids) = Self.stream(8_000)
+            let cluster = try MockCluster()
+            try cluster.createTopic("events", partitions: 3)
+            try Self.produce(lines, to: cluster, topic: "events")
+            // Fetch (API key 1) and OffsetCommit (API key 8) fail a few times with retriable errors.
+            cluster.failNextRequests(apiKey: 1, count: 3, errorCode: 7)  // REQUEST_TIMED_OUT
+            cluster.failNextRequests(apiKey: 8, count: 3, errorCode: 16)  // NOT_COORDINATOR
+            let box = UncheckedBox(cluster)
+            let faults = Thread {
+                Thread.sleep(forTimeInterval: 4)
+                try? box.value.setBroker(1, up: false)
+                Thread.sleep(forTimeInterval: 3)
+                try? box.value.setBroker(1, up: true)
+            }
+            faults.start()
+            let log = try EventLog(directory: dir)
+            var configuration = KafkaIngestor.Configuration(brokers: cluster.bootstrapServers, topics: ["events"], group: "g")
+            configuration.untilEnd = true
+            configuration.batchMessages = 500
+            let ingestor = KafkaIngestor(configuration: configuration, log: log)
+            try ingestor.run()
+            while !faults.isFinished { Thread.sleep(forTimeInterval: 0.1) }
+            let stored = try LogTesting.storedIDs(dir)
+            #expect(stored.count == Set(stored).count && Set(stored) == ids)
+            #expect(log.partitionOffsets.values.reduce(0, +) == Int64(lines.count))
+        }
+    }
+}
