@@ -87,10 +87,7 @@ extension IngestCommand {
         var configuration = KafkaIngestor.Configuration(brokers: brokers!, topics: topic, group: group!)
         configuration.untilEnd = untilEnd
         configuration.maximumDelayMilliseconds = Int64(maxDelay)
-        configuration.properties = properties.map { p in
-            let parts = p.split(separator: "=", maxSplits: 1)
-            return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
-        }
+        configuration.properties = KafkaProperties.parse(properties)
         var logger = Logger(label: "doralog.kafka")
         logger.logLevel = .notice
         let ingestor = KafkaIngestor(configuration: configuration, log: eventLog, logger: logger)
@@ -104,6 +101,16 @@ extension IngestCommand {
         }
         let s = ingestor.summary
         print("read \(s.read), stored \(s.stored), duplicates \(s.duplicates), rejected \(s.rejected)")
+    }
+}
+
+/// `-X key=value` options as librdkafka properties.
+enum KafkaProperties {
+    static func parse(_ options: [String]) -> [(String, String)] {
+        options.map { p in
+            let parts = p.split(separator: "=", maxSplits: 1)
+            return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+        }
     }
 }
 

@@ -26,12 +26,7 @@ struct ProduceCommand: ParsableCommand {
     func run() throws {
         let producer: KafkaProducer
         do {
-            producer = try KafkaProducer(
-                bootstrapServers: brokers,
-                properties: properties.map { p in
-                    let parts = p.split(separator: "=", maxSplits: 1)
-                    return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
-                })
+            producer = try KafkaProducer(bootstrapServers: brokers, properties: KafkaProperties.parse(properties))
         } catch {
             throw CLIError.failure(error.description)
         }
