@@ -1,6 +1,7 @@
 import ArgumentParser
 import DoraEvents
 import DoraKafka
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,7 +27,9 @@ struct ProduceCommand: ParsableCommand {
     func run() throws {
         let producer: KafkaProducer
         do {
-            producer = try KafkaProducer(bootstrapServers: brokers, properties: KafkaProperties.parse(properties))
+            var logger = Logger(label: "doralog.kafka")
+            logger.logLevel = .notice
+            producer = try KafkaProducer(bootstrapServers: brokers, properties: KafkaProperties.parse(properties), logger: logger)
         } catch {
             throw CLIError.failure(error.description)
         }

@@ -1,4 +1,5 @@
 internal import CRdKafka
+public import Logging
 
 /// One consumed message, copied out of librdkafka's buffers.
 public struct KafkaMessage: Sendable {
@@ -54,15 +55,17 @@ public final class KafkaConsumer {
 
     /// Joins `group` with these librdkafka properties added (any property, e.g. TLS/SASL).
     public init(
-        bootstrapServers: String, group: String, properties: [(String, String)] = [], handler: KafkaRebalanceHandler
+        bootstrapServers: String, group: String, properties: [(String, String)] = [], handler: KafkaRebalanceHandler,
+        logger: Logger = Logger(label: "doralog.kafka")
     ) throws(KafkaError) {
         let configuration = try KafkaConfiguration(
             [
                 ("bootstrap.servers", bootstrapServers), ("group.id", group), ("enable.auto.commit", "false"),
                 ("enable.auto.offset.store", "false"), ("enable.partition.eof", "true"),
-                ("auto.offset.reset", "earliest"), ("log_level", "3"),
+                ("auto.offset.reset", "earliest"),
             ] + properties)
-        box = RebalanceBox(handler: handler)
+        box = RebalanceBox(handler: handler, logger: logger)
+        KafkaClientContext.routeLogs(configuration)
         rd_kafka_conf_set_opaque(configuration.pointer, Unmanaged.passUnretained(box).toOpaque())
         rd_kafka_conf_set_rebalance_cb(configuration.pointer) { rk, err, list, opaque in
             guard let rk, let list, let opaque else { return }
@@ -157,9 +160,10 @@ public final class KafkaConsumer {
 }
 
 /// The rebalance handler, reachable from the C callback through the handle's opaque pointer.
-private final class RebalanceBox {
+private final class RebalanceBox: KafkaClientContext {
     weak var handler: KafkaRebalanceHandler?
-    init(handler: KafkaRebalanceHandler) {
+    init(handler: KafkaRebalanceHandler, logger: Logger) {
         self.handler = handler
+        super.init(logger: logger)
     }
 }

@@ -1,4 +1,5 @@
 internal import CRdKafka
+import Logging
 
 /// A librdkafka failure, with the topic and partition it concerns where known.
 ///
@@ -76,4 +77,34 @@ func makeHandle(_ type: rd_kafka_type_t, _ configuration: KafkaConfiguration) th
 /// The text of a NUL-terminated C buffer.
 func text(_ buffer: [CChar]) -> String {
     String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// What a client's C callbacks reach through the handle's opaque pointer: at least the logger
+/// that librdkafka's own log lines go to. Subclasses add what their callbacks need.
+class KafkaClientContext {
+    let logger: Logger
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    /// Routes librdkafka's log lines (syslog levels) to `logger`. The callback runs on
+    /// librdkafka's threads and reads only the immutable logger.
+    static func routeLogs(_ configuration: KafkaConfiguration) {
+        rd_kafka_conf_set_log_cb(configuration.pointer) { rk, level, facility, message in
+            guard let rk, let opaque = rd_kafka_opaque(rk), let message else { return }
+            let context = Unmanaged<KafkaClientContext>.fromOpaque(opaque).takeUnretainedValue()
+            let swiftLevel: Logger.Level =
+                switch level {
+                case 0...2: .critical
+                case 3: .error
+                case 4: .warning
+                case 5: .notice
+                case 6: .info
+                default: .debug
+                }
+            context.logger.log(
+                level: swiftLevel, "\(String(cString: message))",
+                metadata: ["kafka.facility": "\(facility.map { String(cString: $0) } ?? "")"])
+        }
+    }
 }

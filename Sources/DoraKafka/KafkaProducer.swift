@@ -1,4 +1,5 @@
 internal import CRdKafka
+public import Logging
 
 /// Publishes messages and checks their delivery reports.
 ///
@@ -15,9 +16,12 @@ public final class KafkaProducer {
     /// The first delivery failure, if any.
     public var firstFailure: KafkaError? { reports.firstFailure }
 
-    public init(bootstrapServers: String, properties: [(String, String)] = []) throws(KafkaError) {
+    public init(
+        bootstrapServers: String, properties: [(String, String)] = [], logger: Logger = Logger(label: "doralog.kafka")
+    ) throws(KafkaError) {
         let configuration = try KafkaConfiguration([("bootstrap.servers", bootstrapServers)] + properties)
-        reports = DeliveryReports()
+        reports = DeliveryReports(logger: logger)
+        KafkaClientContext.routeLogs(configuration)
         rd_kafka_conf_set_opaque(configuration.pointer, Unmanaged.passUnretained(reports).toOpaque())
         rd_kafka_conf_set_dr_msg_cb(configuration.pointer) { _, message, opaque in
             guard let opaque, let message else { return }
@@ -83,7 +87,7 @@ public final class KafkaProducer {
 }
 
 /// Delivery report counts, written by the report callback on the producer's owner thread.
-private final class DeliveryReports {
+private final class DeliveryReports: KafkaClientContext {
     var delivered = 0
     var failed = 0
     var firstFailure: KafkaError?

@@ -63,7 +63,7 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
         do {
             consumer = try KafkaConsumer(
                 bootstrapServers: configuration.brokers, group: configuration.group, properties: configuration.properties,
-                handler: self)
+                handler: self, logger: logger)
             try consumer.subscribe(configuration.topics)
         } catch {
             throw PipelineError(.input, error.description, location: configuration.brokers)
