@@ -31,9 +31,20 @@ struct KafkaIngestorTests {
         #expect(producer.failed == 0)
     }
 
-    func ingest(_ cluster: MockCluster, topic: String, group: String, into log: EventLog) throws -> AppendSummary {
+    /// A mock cluster whose topic `events` holds `lines`.
+    static func cluster(with lines: [String], partitions: Int32) throws -> MockCluster {
+        let cluster = try MockCluster()
+        try cluster.createTopic("events", partitions: partitions)
+        try produce(lines, to: cluster, topic: "events")
+        return cluster
+    }
+
+    func ingest(
+        _ cluster: MockCluster, topic: String, group: String, into log: EventLog, batchMessages: Int = 16_384
+    ) throws -> AppendSummary {
         var configuration = KafkaIngestor.Configuration(brokers: cluster.bootstrapServers, topics: [topic], group: group)
         configuration.untilEnd = true
+        configuration.batchMessages = batchMessages
         let ingestor = KafkaIngestor(configuration: configuration, log: log)
         try ingestor.run()
         return ingestor.summary
@@ -42,9 +53,7 @@ struct KafkaIngestorTests {
     @Test func oneHundredThousandEventsAcrossSixPartitionsAreStoredExactlyOnce() throws {
         try withTemporaryDirectory { dir in
             let (lines, ids) = Self.stream(100_000)
-            let cluster = try MockCluster()
-            try cluster.createTopic("events", partitions: 6)
-            try Self.produce(lines, to: cluster, topic: "events")
+            let cluster = try Self.cluster(with: lines, partitions: 6)
             let log = try EventLog(directory: dir)
             let summary = try ingest(cluster, topic: "events", group: "g", into: log)
             #expect(summary.read == lines.count)
@@ -65,9 +74,7 @@ struct KafkaIngestorTests {
     @Test func aRestartResumesFromTheLogsOffsetsEvenWithoutCommittedOnes() throws {
         try withTemporaryDirectory { dir in
             let (lines, ids) = Self.stream(3_000)
-            let cluster = try MockCluster()
-            try cluster.createTopic("events", partitions: 3)
-            try Self.produce(lines, to: cluster, topic: "events")
+            let cluster = try Self.cluster(with: lines, partitions: 3)
             do {
                 let log = try EventLog(directory: dir)
                 #expect(try ingest(cluster, topic: "events", group: "first", into: log).read == lines.count)
@@ -96,9 +103,7 @@ extension KafkaIngestorTests {
     @Test func brokerDowntimeAndInjectedRequestErrorsLoseAndDoubleNothing() throws {
         try withTemporaryDirectory { dir in
             let (lines, ids) = Self.stream(8_000)
-            let cluster = try MockCluster()
-            try cluster.createTopic("events", partitions: 3)
-            try Self.produce(lines, to: cluster, topic: "events")
+            let cluster = try Self.cluster(with: lines, partitions: 3)
             // Fetch (API key 1) and OffsetCommit (API key 8) fail a few times with retriable errors.
             cluster.failNextRequests(apiKey: 1, count: 3, errorCode: 7)  // REQUEST_TIMED_OUT
             cluster.failNextRequests(apiKey: 8, count: 3, errorCode: 16)  // NOT_COORDINATOR
@@ -111,11 +116,7 @@ extension KafkaIngestorTests {
             }
             faults.start()
             let log = try EventLog(directory: dir)
-            var configuration = KafkaIngestor.Configuration(brokers: cluster.bootstrapServers, topics: ["events"], group: "g")
-            configuration.untilEnd = true
-            configuration.batchMessages = 500
-            let ingestor = KafkaIngestor(configuration: configuration, log: log)
-            try ingestor.run()
+            _ = try ingest(cluster, topic: "events", group: "g", into: log, batchMessages: 500)
             while !faults.isFinished { Thread.sleep(forTimeInterval: 0.1) }
             let stored = try LogTesting.storedIDs(dir)
             #expect(stored.count == Set(stored).count && Set(stored) == ids)
