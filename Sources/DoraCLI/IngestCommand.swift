@@ -43,6 +43,9 @@ struct IngestCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Kafka batches are appended after at most this many milliseconds.", valueName: "ms"))
     var maxDelay: Int = 100
 
+    @Flag(help: "Benchmark aid: print p50/p99 of the delay from each message's Kafka timestamp to durable, on stderr.")
+    var latencyStats = false
+
     func validate() throws {
         if (file == nil) == (brokers == nil) {
             throw ValidationError("give either --file or --brokers (with --topic and --group)")
@@ -87,6 +90,7 @@ extension IngestCommand {
         var configuration = KafkaIngestor.Configuration(brokers: brokers!, topics: topic, group: group!)
         configuration.untilEnd = untilEnd
         configuration.maximumDelayMilliseconds = Int64(maxDelay)
+        configuration.recordsLatency = latencyStats
         configuration.properties = KafkaProperties.parse(properties)
         var logger = Logger(label: "doralog.kafka")
         logger.logLevel = .notice
@@ -101,6 +105,16 @@ extension IngestCommand {
         }
         let s = ingestor.summary
         print("read \(s.read), stored \(s.stored), duplicates \(s.duplicates), rejected \(s.rejected)")
+        if latencyStats {
+            let l = ingestor.latenciesMilliseconds.sorted()
+            if l.isEmpty {
+                FileDescriptorStream.standardError.write("latency: no messages\n")
+            } else {
+                func rank(_ p: Int) -> Int64 { l[max((p * l.count + 99) / 100, 1) - 1] }
+                FileDescriptorStream.standardError.write(
+                    "latency from Kafka timestamp to durable: n \(l.count), p50 \(rank(50)) ms, p99 \(rank(99)) ms, max \(l.last!) ms\n")
+            }
+        }
     }
 }
 

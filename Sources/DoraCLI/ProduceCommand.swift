@@ -24,6 +24,13 @@ struct ProduceCommand: ParsableCommand {
     @Option(name: .customShort("X"), help: ArgumentHelp("A librdkafka property, key=value (repeatable).", valueName: "key=value"))
     var properties: [String] = []
 
+    @Option(help: ArgumentHelp("Send at most this many messages per second (default: as fast as possible).", valueName: "n"))
+    var rate: Int?
+
+    func validate() throws {
+        if let rate, rate < 1 { throw ValidationError("--rate must be at least 1") }
+    }
+
     func run() throws {
         let producer: KafkaProducer
         do {
@@ -34,12 +41,21 @@ struct ProduceCommand: ParsableCommand {
             throw CLIError.failure(error.description)
         }
         var sent = 0
+        let started = monotonicMilliseconds()
         do {
             try LineReader.forEachLine(path: file) { line in
                 let key = (try? EventDecoder.decode(line)).map { Array($0.service.utf8) }
+                if let rate {
+                    // Paced: message n leaves no earlier than n / rate seconds after the start.
+                    let due = started + Int64(sent) * 1000 / Int64(rate)
+                    while monotonicMilliseconds() < due {
+                        producer.poll()
+                        usleep(200)
+                    }
+                }
                 try producer.send(topic: topic, key: key, value: line)
                 sent += 1
-                if sent % 1000 == 0 { producer.poll() }
+                if sent % 1000 == 0 || rate != nil { producer.poll() }
             }
             try producer.flush()
         } catch let error as CLIError {

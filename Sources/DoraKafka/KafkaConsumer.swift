@@ -8,6 +8,8 @@ public struct KafkaMessage: Sendable {
     public var offset: Int64
     public var key: [UInt8]?
     public var value: [UInt8]
+    /// The message's timestamp (CreateTime: set by the producer), in ms since 1970, if any.
+    public var timestampMilliseconds: Int64?
 }
 
 /// A topic and partition with an offset (the next one to read, or a committed one).
@@ -63,6 +65,9 @@ public final class KafkaConsumer {
                 ("bootstrap.servers", bootstrapServers), ("group.id", group), ("enable.auto.commit", "false"),
                 ("enable.auto.offset.store", "false"), ("enable.partition.eof", "true"),
                 ("auto.offset.reset", "earliest"),
+                // A fetch answers after at most 10 ms instead of librdkafka's 500 ms: at a few
+                // thousand events per second this is what keeps produce-to-durable under 250 ms.
+                ("fetch.wait.max.ms", "10"),
             ] + properties)
         box = RebalanceBox(handler: handler, logger: logger)
         KafkaClientContext.routeLogs(configuration)
@@ -106,7 +111,12 @@ public final class KafkaConsumer {
         }
         let value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
         let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
-        return .message(KafkaMessage(topic: topic, partition: m.partition, offset: m.offset, key: key, value: value))
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(message, &timestampType)
+        return .message(
+            KafkaMessage(
+                topic: topic, partition: m.partition, offset: m.offset, key: key, value: value,
+                timestampMilliseconds: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp))
     }
 
     /// Commits next-offsets (asynchronously by default; errors surface in later polls).

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Dispatch
 public import DoraEventLog
 import DoraEvents
@@ -27,6 +30,8 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
         public var maximumDelayMilliseconds: Int64 = 100
         /// Stop once every assigned partition is at its end.
         public var untilEnd = false
+        /// Record, per message, the time from its Kafka timestamp to durable (a benchmark aid).
+        public var recordsLatency = false
 
         public init(brokers: String, topics: [String], group: String) {
             self.brokers = brokers
@@ -49,6 +54,9 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
     /// Set from any thread (a signal handler): finish the batch and leave.
     public let stopRequest = StopRequest()
     public private(set) var summary = AppendSummary()
+    /// With `recordsLatency`: per message, milliseconds from its Kafka timestamp to durable.
+    public private(set) var latenciesMilliseconds: [Int64] = []
+    private var batchTimestamps: [Int64] = []
 
     public init(configuration: Configuration, log: EventLog, logger: Logger = Logger(label: "doralog.kafka")) {
         self.configuration = configuration
@@ -79,6 +87,7 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
                     batch.append($0, source: .kafka(topic: m.topic, partition: m.partition, offset: m.offset, key: m.key))
                 }
                 pending[key] = m.offset + 1
+                if configuration.recordsLatency, let t = m.timestampMilliseconds { batchTimestamps.append(t) }
                 if batch.count >= configuration.batchMessages || batch.byteCount >= configuration.batchBytes { try flush() }
             case .partitionEnd(let topic, let partition, _):
                 atEnd.insert(TopicPartition(topic: topic, partition: partition))
@@ -110,6 +119,11 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
             summary += try log.append(batch, offsets: offsets)
         } catch {
             throw PipelineError(.log, error.description, location: log.directory)
+        }
+        if configuration.recordsLatency {
+            let now = Self.wallMilliseconds()
+            latenciesMilliseconds += batchTimestamps.map { now - $0 }
+            batchTimestamps.removeAll(keepingCapacity: true)
         }
         batch.removeAll()
         pending.removeAll()
@@ -153,6 +167,13 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
 
     private static func now() -> Int64 {
         Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000)
+    }
+
+    /// Wall-clock milliseconds since 1970 (what Kafka timestamps count).
+    private static func wallMilliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }
 
