@@ -304,7 +304,7 @@ public final class EventLog {
     static func createSegment(number: UInt32, directory: String) throws(EventLogError) {
         let path = directory + "/" + LogFormat.segmentName(number)
         let file = try PosixFile.open(path, flags: O_WRONLY | O_CREAT | O_EXCL)
-        try file.write(LogFormat.encodeSegmentHeader(number: number, createdMicroseconds: wallClockMicroseconds()))
+        try file.write(LogFormat.encodeSegmentHeader(number: number, createdMicroseconds: Timestamp.now().microseconds))
         try file.sync()
         try PosixFile.syncDirectory(directory)
     }
@@ -315,7 +315,7 @@ public final class EventLog {
         let size = try file.size
         guard size < LogFormat.segmentHeaderBytes else { return }
         try file.truncate(to: 0)
-        try file.write(LogFormat.encodeSegmentHeader(number: number, createdMicroseconds: wallClockMicroseconds()))
+        try file.write(LogFormat.encodeSegmentHeader(number: number, createdMicroseconds: Timestamp.now().microseconds))
         try file.sync()
         logger.warning("rewrote the torn header of the newest segment (\(size) bytes were there)", metadata: ["log.segment": "\(path)"])
     }
@@ -369,10 +369,4 @@ extension CheckedBlock {
             duplicates: Int(header.duplicates), rejected: Int(header.rejected), unknownTypes: Int(header.unknownTypes),
             minTime: Timestamp(microseconds: header.minTime), maxTime: Timestamp(microseconds: header.maxTime))
     }
-}
-
-func wallClockMicroseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
 }

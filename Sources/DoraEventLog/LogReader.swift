@@ -83,19 +83,9 @@ public final class LogReader: @unchecked Sendable {
     public func forEachEventWithRawBytes(_ body: (Event, ArraySlice<UInt8>) -> Void) throws(EventLogError) {
         var scratch: [UInt8] = []
         for location in blocks where location.recordCount > 0 {
-            let block = try read(location)
-            let raw = try block.rawBytes(using: decompressor)
-            var position = 0
-            var failure: EventLogError?
-            try block.forEachRecord(using: decompressor, scratch: &scratch) { event, length in
-                guard failure == nil, position + length < raw.count + 1, position + length <= raw.count else {
-                    failure = EventLogError(.corruptBlock, "raw frame is shorter than its records say", file: path(location), byteOffset: location.offset)
-                    return
-                }
-                body(event, raw[position..<position + length])
-                position += length + 1
+            try read(location).forEachRecordWithRawBytes(using: decompressor, scratch: &scratch) { event, raw in
+                body(event, raw)
             }
-            if let failure { throw failure }
         }
     }
 

@@ -123,35 +123,20 @@ public enum LogVerifier {
         _ block: CheckedBlock, decompressor: ZstdDecompressor, scratch: inout [UInt8], _ seen: (Event) -> Void
     ) throws(EventLogError) {
         let fail = { (message: String) in EventLogError(.corruptBlock, message, file: block.path, byteOffset: block.offset) }
-        let raw = try block.rawBytes(using: decompressor)
-        var position = 0
-        var problem: String?
         var unknownTypes = 0
-        try block.forEachRecord(using: decompressor, scratch: &scratch) { event, length in
-            guard problem == nil else { return }
+        try block.forEachRecordWithRawBytes(using: decompressor, scratch: &scratch) { (event, raw) throws(EventLogError) in
             seen(event)
             if case .unknown = event.details { unknownTypes += 1 }
             if event.time.microseconds < block.header.minTime || event.time.microseconds > block.header.maxTime {
-                problem = "event \(event.id) lies outside the block's time range"
-                return
+                throw fail("event \(event.id) lies outside the block's time range")
             }
-            guard position + length < raw.count, raw[position + length] == 0x0A else {
-                problem = "raw frame does not match the records' lengths"
-                return
-            }
-            let reparsed = raw.withUnsafeBytes { b in
-                try? EventDecoder.decode(UnsafeRawBufferPointer(rebasing: b[position..<position + length]))
-            }
+            let reparsed = Array(raw).withUnsafeBytes { try? EventDecoder.decode($0) }
             if reparsed != event {
-                problem = "event \(event.id): its raw bytes do not decode to the stored record"
-                return
+                throw fail("event \(event.id): its raw bytes do not decode to the stored record")
             }
-            position += length + 1
         }
-        if let problem { throw fail(problem) }
         guard unknownTypes == Int(block.header.unknownTypes) else {
             throw fail("header counts \(block.header.unknownTypes) events of unknown type, the records hold \(unknownTypes)")
         }
-        guard position == raw.count else { throw fail("raw frame has \(raw.count - position) bytes no record accounts for") }
     }
 }

@@ -180,6 +180,27 @@ extension CheckedBlock {
         try result.get()
     }
 
+    /// Calls `body` with each record and its bytes exactly as received, checking that the raw
+    /// frame holds exactly those messages, each followed by a newline.
+    func forEachRecordWithRawBytes(
+        using decompressor: ZstdDecompressor, scratch: inout [UInt8],
+        _ body: (Event, ArraySlice<UInt8>) throws(EventLogError) -> Void
+    ) throws(EventLogError) {
+        let raw = try rawBytes(using: decompressor)
+        var position = 0
+        try forEachRecord(using: decompressor, scratch: &scratch) { (event, length) throws(EventLogError) in
+            guard position + length < raw.count, raw[position + length] == 0x0A else {
+                throw EventLogError(.corruptBlock, "raw frame does not match the records' lengths", file: path, byteOffset: offset)
+            }
+            try body(event, raw[position..<position + length])
+            position += length + 1
+        }
+        guard position == raw.count else {
+            throw EventLogError(
+                .corruptBlock, "raw frame has \(raw.count - position) bytes no record accounts for", file: path, byteOffset: offset)
+        }
+    }
+
     /// Decompresses the raw frame: the events' bytes as received, each followed by a newline.
     func rawBytes(using decompressor: ZstdDecompressor) throws(EventLogError) -> [UInt8] {
         var out: [UInt8] = []

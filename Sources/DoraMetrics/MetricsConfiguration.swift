@@ -19,10 +19,7 @@ public struct MetricsConfiguration: Sendable, Equatable {
     }
 
     /// The attribution window in whole microseconds.
-    public var attributionWindowMicroseconds: Int64 {
-        let (seconds, attoseconds) = attributionWindow.components
-        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
-    }
+    public var attributionWindowMicroseconds: Int64 { attributionWindow.wholeMicroseconds }
 }
 
 /// The half-open period `[from, to)` of a report, in UTC.
@@ -51,5 +48,13 @@ public struct Period: Sendable, Equatable {
     /// stored event to the start of the day after the latest.
     public static func covering(earliest: Timestamp, latest: Timestamp) -> Period {
         Period(from: earliest.startOfDay, to: latest.startOfDay.advanced(byMicroseconds: Timestamp.microsecondsPerDay))
+    }
+}
+
+extension Duration {
+    /// This duration in whole microseconds (truncated), as event times count.
+    public var wholeMicroseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
     }
 }

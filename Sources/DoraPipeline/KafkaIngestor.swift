@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
 public import DoraEventLog
 import DoraEvents
@@ -64,7 +61,6 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
         self.logger = logger
     }
 
-
     /// Consumes until stopped (or, with `untilEnd`, until every assigned partition is at its end).
     /// - Throws: `PipelineError` on a fatal Kafka error or a log failure.
     public func run() throws(PipelineError) {
@@ -105,15 +101,21 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
             if !batch.isEmpty && Self.now() - batchStarted >= configuration.maximumDelayMilliseconds { try flush() }
             if configuration.untilEnd && !assigned.isEmpty && assigned.isSubset(of: atEnd) && batch.isEmpty { break }
         }
-        try flush()
+        try makeDurable()
         commitDurable(synchronously: true)
         consumer.close()
         if let failure { throw PipelineError(.log, "\(failure)", location: log.directory) }
     }
 
-    /// Makes the batch durable with its offsets, then commits them.
+    /// Makes the batch durable, then commits asynchronously (the steady-state path).
     private func flush() throws(PipelineError) {
-        guard !batch.isEmpty || !pending.isEmpty else { return }
+        try makeDurable()
+        commitDurable(synchronously: false)
+    }
+
+    /// Appends the batch and its partitions' next offsets to the log, in one durable block.
+    private func makeDurable() throws(PipelineError) {
+        guard !batch.isEmpty else { return }
         let offsets = pending.map { PartitionOffset(topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value) }
         do {
             summary += try log.append(batch, offsets: offsets)
@@ -121,13 +123,12 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
             throw PipelineError(.log, error.description, location: log.directory)
         }
         if configuration.recordsLatency {
-            let now = Self.wallMilliseconds()
+            let now = Timestamp.now().microseconds / 1000
             latenciesMilliseconds += batchTimestamps.map { now - $0 }
             batchTimestamps.removeAll(keepingCapacity: true)
         }
         batch.removeAll()
         pending.removeAll()
-        commitDurable(synchronously: false)
     }
 
     /// Commits the log's durable offsets of the assigned partitions.
@@ -151,9 +152,10 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
     }
 
     public func partitionsRevoked(_ partitions: [KafkaPosition], lost: Bool) {
-        // Make the in-flight batch durable and commit before the partitions go.
+        // Make the in-flight batch durable and commit before the partitions go; when the
+        // assignment is lost, another member may own them already: commit nothing.
         do {
-            try flush()
+            try makeDurable()
             if !lost { commitDurable(synchronously: true) }
         } catch {
             failure = error
@@ -169,12 +171,6 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
         Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000)
     }
 
-    /// Wall-clock milliseconds since 1970 (what Kafka timestamps count).
-    private static func wallMilliseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
 }
 
 /// A request to stop, safe to make from any thread (a signal handler's queue).

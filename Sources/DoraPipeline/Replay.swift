@@ -55,7 +55,7 @@ public struct Replay {
             guard periodFrom < periodTo else { throw Failure.emptyPeriod(from: periodFrom, to: periodTo) }
             var range: Range<Timestamp>? = nil
             if let margin {
-                let m = Int64(margin.components.seconds) * 1_000_000
+                let m = margin.wholeMicroseconds
                 let lookback = max(m, configuration.attributionWindowMicroseconds)
                 range = periodFrom.advanced(byMicroseconds: -lookback)..<periodTo.advanced(byMicroseconds: m)
             }
