@@ -83,7 +83,7 @@ extension KafkaCommandTests {
                 guard round % 2 == 0 else { continue }
                 let before = storedCount()
                 let process = try Doralog.start(["ingest", "--brokers", address, "--topic", "events", "--group", "g", "--log", log] + member)
-                Thread.sleep(forTimeInterval: Double.random(in: 2.0...5.0))
+                Thread.sleep(forTimeInterval: Double.random(in: 3.0...6.0))
                 if process.isRunning {
                     kill(process.processIdentifier, SIGKILL)
                     kills += 1
