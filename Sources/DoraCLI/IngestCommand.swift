@@ -37,6 +37,11 @@ struct IngestCommand: ParsableCommand {
     @Flag(name: .long, help: "Stop once every assigned partition is at its end.")
     var untilEnd = false
 
+    @Option(help: ArgumentHelp(
+        "With --until-end, fail when no partition is assigned after this many seconds (without it, log a notice).",
+        valueName: "seconds"))
+    var assignmentTimeout: Int = 60
+
     @Option(name: .customShort("X"), help: ArgumentHelp("A librdkafka property, key=value (repeatable; TLS, SASL...).", valueName: "key=value"))
     var properties: [String] = []
 
@@ -53,6 +58,7 @@ struct IngestCommand: ParsableCommand {
         if brokers != nil && (topic.isEmpty || group == nil) {
             throw ValidationError("--brokers needs at least one --topic and a --group")
         }
+        guard assignmentTimeout >= 1 else { throw ValidationError("--assignment-timeout must be at least 1 second") }
         for p in properties where !p.contains("=") {
             throw ValidationError("-X \(p): expected key=value")
         }
@@ -90,6 +96,7 @@ extension IngestCommand {
         var configuration = KafkaIngestor.Configuration(brokers: brokers!, topics: topic, group: group!)
         configuration.untilEnd = untilEnd
         configuration.maximumDelayMilliseconds = Int64(maxDelay)
+        configuration.assignmentTimeoutMilliseconds = Int64(assignmentTimeout) * 1000
         configuration.recordsLatency = latencyStats
         configuration.properties = KafkaProperties.parse(properties)
         var logger = Logger(label: "doralog.kafka")

@@ -27,6 +27,10 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
         public var maximumDelayMilliseconds: Int64 = 100
         /// Stop once every assigned partition is at its end.
         public var untilEnd = false
+        /// With `untilEnd`: fail if no partition has been assigned after this long (a group
+        /// that never settles would otherwise wait for ever). Without it, a notice is logged
+        /// after this long and ingestion keeps waiting. Default 60 s.
+        public var assignmentTimeoutMilliseconds: Int64 = 60_000
         /// Record, per message, the time from its Kafka timestamp to durable (a benchmark aid).
         public var recordsLatency = false
 
@@ -73,6 +77,8 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
             throw PipelineError(.input, error.description, location: configuration.brokers)
         }
         var lastErrorLog: Int64 = 0
+        var waitingSince = Self.now()  // when the assignment last became empty
+        var warnedAboutWaiting = false
         while !stopRequest.isRequested {
             switch consumer.poll(timeoutMilliseconds: 50) {
             case .message(let m):
@@ -100,6 +106,18 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
             if let failure { throw PipelineError(.log, "\(failure)", location: log.directory) }
             if !batch.isEmpty && Self.now() - batchStarted >= configuration.maximumDelayMilliseconds { try flush() }
             if configuration.untilEnd && !assigned.isEmpty && assigned.isSubset(of: atEnd) && batch.isEmpty { break }
+            if !assigned.isEmpty {
+                waitingSince = Self.now()
+                warnedAboutWaiting = false
+            } else if !warnedAboutWaiting && Self.now() - waitingSince >= configuration.assignmentTimeoutMilliseconds {
+                warnedAboutWaiting = true
+                let message = Self.unassignedMessage(seconds: configuration.assignmentTimeoutMilliseconds / 1000)
+                if configuration.untilEnd {
+                    consumer.close()
+                    throw PipelineError(.input, message, location: configuration.brokers)
+                }
+                logger.notice("\(message); still waiting")
+            }
         }
         try makeDurable()
         commitDurable(synchronously: true)
@@ -165,6 +183,13 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
             assigned.remove(key)
             atEnd.remove(key)
         }
+    }
+
+    private static func unassignedMessage(seconds: Int64) -> String {
+        "no partition was assigned to this member within \(seconds) s. Check that the topic exists; "
+            + "other members may hold every partition, or the group may still be waiting for members that "
+            + "died to pass their session.timeout.ms; a session.timeout.ms below the broker's "
+            + "group.initial.rebalance.delay.ms (3 s by default) can keep a group from ever forming"
     }
 
     private static func now() -> Int64 {

@@ -62,35 +62,37 @@ struct IngestCommandTests {
     /// The acceptance test of the log's durability: SIGKILL mid-ingest, again and again, then
     /// a full run; the log holds exactly the input's distinct valid events.
     @Test(.timeLimit(.minutes(5)))
-    func aKilledIngestRerunLeavesExactlyTheDistinctValidEvents() throws {
-        try withTemporaryDirectory { dir in
-            var configuration = GeneratorConfiguration()
-            configuration.events = 60_000
-            configuration.days = 30
-            let lines = EventGenerator(configuration: configuration).lines()
-            let input = dir + "/events.jsonl"
-            try TestFiles.write(lines.joined(separator: "\n") + "\n", to: input)
-            var expected = Set<String>()
-            for line in lines { if let e = try? EventDecoder.decode(line) { expected.insert(e.id) } }
+    func aKilledIngestRerunLeavesExactlyTheDistinctValidEvents() async throws {
+        try await onOwnThread {
+            try withTemporaryDirectory { dir in
+                var configuration = GeneratorConfiguration()
+                configuration.events = 60_000
+                configuration.days = 30
+                let lines = EventGenerator(configuration: configuration).lines()
+                let input = dir + "/events.jsonl"
+                try TestFiles.write(lines.joined(separator: "\n") + "\n", to: input)
+                var expected = Set<String>()
+                for line in lines { if let e = try? EventDecoder.decode(line) { expected.insert(e.id) } }
 
-            let log = dir + "/log"
-            var kills = 0
-            for delay in [0.15, 0.4, 0.8, 1.3, 2.0] {
-                let process = try Doralog.start(["ingest", "--file", input, "--log", log, "--segment-size", "1"])
-                Thread.sleep(forTimeInterval: delay)
-                if process.isRunning {
-                    kill(process.processIdentifier, SIGKILL)
-                    kills += 1
+                let log = dir + "/log"
+                var kills = 0
+                for delay in [0.15, 0.4, 0.8, 1.3, 2.0] {
+                    let process = try Doralog.start(["ingest", "--file", input, "--log", log, "--segment-size", "1"])
+                    Thread.sleep(forTimeInterval: delay)
+                    if process.isRunning {
+                        kill(process.processIdentifier, SIGKILL)
+                        kills += 1
+                    }
+                    process.waitUntilExit()
                 }
-                process.waitUntilExit()
+                #expect(kills >= 2, "the ingest finished before it could be killed; enlarge the input")
+                let final = try Doralog.run(["ingest", "--file", input, "--log", log, "--segment-size", "1"])
+                #expect(final.status == 0)
+                let stored = try LogTesting.storedIDs(log)
+                #expect(stored.count == Set(stored).count, "no event stored twice")
+                #expect(Set(stored) == expected, "none lost, none extra")
+                #expect(try Doralog.run(["verify", "--log", log]).status == 0)
             }
-            #expect(kills >= 2, "the ingest finished before it could be killed; enlarge the input")
-            let final = try Doralog.run(["ingest", "--file", input, "--log", log, "--segment-size", "1"])
-            #expect(final.status == 0)
-            let stored = try LogTesting.storedIDs(log)
-            #expect(stored.count == Set(stored).count, "no event stored twice")
-            #expect(Set(stored) == expected, "none lost, none extra")
-            #expect(try Doralog.run(["verify", "--log", log]).status == 0)
         }
     }
 }

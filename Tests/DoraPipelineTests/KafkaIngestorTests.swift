@@ -45,49 +45,56 @@ struct KafkaIngestorTests {
         var configuration = KafkaIngestor.Configuration(brokers: cluster.bootstrapServers, topics: [topic], group: group)
         configuration.untilEnd = true
         configuration.batchMessages = batchMessages
+        // The mock cluster makes a member that joins after another left wait session.timeout.ms
+        // minus 1 s (44 s with librdkafka's default): keep sessions short, above its 3 s initial delay.
+        configuration.properties = [("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "500")]
         let ingestor = KafkaIngestor(configuration: configuration, log: log)
         try ingestor.run()
         return ingestor.summary
     }
 
-    @Test func oneHundredThousandEventsAcrossSixPartitionsAreStoredExactlyOnce() throws {
-        try withTemporaryDirectory { dir in
-            let (lines, ids) = Self.stream(100_000)
-            let cluster = try Self.cluster(with: lines, partitions: 6)
-            let log = try EventLog(directory: dir)
-            let summary = try ingest(cluster, topic: "events", group: "g", into: log)
-            #expect(summary.read == lines.count)
-            let stored = try LogTesting.storedIDs(dir)
-            #expect(stored.count == Set(stored).count && Set(stored) == ids)
-            #expect(summary.rejected > 0 && summary.duplicates > 0)
-            // Dead letters carry topic, partition and offset.
-            let letters = String(decoding: try TestFiles.read(dir + "/dead-letters.jsonl"), as: UTF8.self).split(separator: "\n")
-            #expect(letters.count == summary.rejected)
-            let first = try JSONSerialization.jsonObject(with: Data(letters[0].utf8)) as? [String: Any]
-            let source = first?["source"] as? [String: Any]
-            #expect(source?["topic"] as? String == "events" && source?["partition"] is Int && source?["offset"] is Int)
-            // Offsets are in the log, and the group committed them.
-            #expect(log.partitionOffsets.values.reduce(0, +) == Int64(lines.count))
+    @Test func oneHundredThousandEventsAcrossSixPartitionsAreStoredExactlyOnce() async throws {
+        try await onOwnThread {
+            try withTemporaryDirectory { dir in
+                let (lines, ids) = Self.stream(100_000)
+                let cluster = try Self.cluster(with: lines, partitions: 6)
+                let log = try EventLog(directory: dir)
+                let summary = try ingest(cluster, topic: "events", group: "g", into: log)
+                #expect(summary.read == lines.count)
+                let stored = try LogTesting.storedIDs(dir)
+                #expect(stored.count == Set(stored).count && Set(stored) == ids)
+                #expect(summary.rejected > 0 && summary.duplicates > 0)
+                // Dead letters carry topic, partition and offset.
+                let letters = String(decoding: try TestFiles.read(dir + "/dead-letters.jsonl"), as: UTF8.self).split(separator: "\n")
+                #expect(letters.count == summary.rejected)
+                let first = try JSONSerialization.jsonObject(with: Data(letters[0].utf8)) as? [String: Any]
+                let source = first?["source"] as? [String: Any]
+                #expect(source?["topic"] as? String == "events" && source?["partition"] is Int && source?["offset"] is Int)
+                // Offsets are in the log, and the group committed them.
+                #expect(log.partitionOffsets.values.reduce(0, +) == Int64(lines.count))
+            }
         }
     }
 
-    @Test func aRestartResumesFromTheLogsOffsetsEvenWithoutCommittedOnes() throws {
-        try withTemporaryDirectory { dir in
-            let (lines, ids) = Self.stream(3_000)
-            let cluster = try Self.cluster(with: lines, partitions: 3)
-            do {
+    @Test func aRestartResumesFromTheLogsOffsetsEvenWithoutCommittedOnes() async throws {
+        try await onOwnThread {
+            try withTemporaryDirectory { dir in
+                let (lines, ids) = Self.stream(3_000)
+                let cluster = try Self.cluster(with: lines, partitions: 3)
+                do {
+                    let log = try EventLog(directory: dir)
+                    #expect(try ingest(cluster, topic: "events", group: "first", into: log).read == lines.count)
+                }
+                // A new group has committed nothing: the log's own offsets say where to resume.
                 let log = try EventLog(directory: dir)
-                #expect(try ingest(cluster, topic: "events", group: "first", into: log).read == lines.count)
+                let again = try ingest(cluster, topic: "events", group: "second", into: log)
+                #expect(again.read == 0)
+                // New events after the restart are picked up.
+                try Self.produce([EventJSON.deploy("late-1", at: "2026-08-01T00:00:00Z")], to: cluster, topic: "events")
+                let more = try ingest(cluster, topic: "events", group: "second", into: log)
+                #expect(more.read == 1 && more.stored == 1)
+                #expect(Set(try LogTesting.storedIDs(dir)) == ids.union(["late-1"]))
             }
-            // A new group has committed nothing: the log's own offsets say where to resume.
-            let log = try EventLog(directory: dir)
-            let again = try ingest(cluster, topic: "events", group: "second", into: log)
-            #expect(again.read == 0)
-            // New events after the restart are picked up.
-            try Self.produce([EventJSON.deploy("late-1", at: "2026-08-01T00:00:00Z")], to: cluster, topic: "events")
-            let more = try ingest(cluster, topic: "events", group: "second", into: log)
-            #expect(more.read == 1 && more.stored == 1)
-            #expect(Set(try LogTesting.storedIDs(dir)) == ids.union(["late-1"]))
         }
     }
 }
@@ -100,27 +107,29 @@ final class UncheckedBox<T>: @unchecked Sendable {
 }
 
 extension KafkaIngestorTests {
-    @Test func brokerDowntimeAndInjectedRequestErrorsLoseAndDoubleNothing() throws {
-        try withTemporaryDirectory { dir in
-            let (lines, ids) = Self.stream(8_000)
-            let cluster = try Self.cluster(with: lines, partitions: 3)
-            // Fetch (API key 1) and OffsetCommit (API key 8) fail a few times with retriable errors.
-            cluster.failNextRequests(apiKey: 1, count: 3, errorCode: 7)  // REQUEST_TIMED_OUT
-            cluster.failNextRequests(apiKey: 8, count: 3, errorCode: 16)  // NOT_COORDINATOR
-            let box = UncheckedBox(cluster)
-            let faults = Thread {
-                Thread.sleep(forTimeInterval: 4)
-                try? box.value.setBroker(1, up: false)
-                Thread.sleep(forTimeInterval: 3)
-                try? box.value.setBroker(1, up: true)
+    @Test func brokerDowntimeAndInjectedRequestErrorsLoseAndDoubleNothing() async throws {
+        try await onOwnThread {
+            try withTemporaryDirectory { dir in
+                let (lines, ids) = Self.stream(8_000)
+                let cluster = try Self.cluster(with: lines, partitions: 3)
+                // Fetch (API key 1) and OffsetCommit (API key 8) fail a few times with retriable errors.
+                cluster.failNextRequests(apiKey: 1, count: 3, errorCode: 7)  // REQUEST_TIMED_OUT
+                cluster.failNextRequests(apiKey: 8, count: 3, errorCode: 16)  // NOT_COORDINATOR
+                let box = UncheckedBox(cluster)
+                let faults = Thread {
+                    Thread.sleep(forTimeInterval: 4)
+                    try? box.value.setBroker(1, up: false)
+                    Thread.sleep(forTimeInterval: 3)
+                    try? box.value.setBroker(1, up: true)
+                }
+                faults.start()
+                let log = try EventLog(directory: dir)
+                _ = try ingest(cluster, topic: "events", group: "g", into: log, batchMessages: 500)
+                while !faults.isFinished { Thread.sleep(forTimeInterval: 0.1) }
+                let stored = try LogTesting.storedIDs(dir)
+                #expect(stored.count == Set(stored).count && Set(stored) == ids)
+                #expect(log.partitionOffsets.values.reduce(0, +) == Int64(lines.count))
             }
-            faults.start()
-            let log = try EventLog(directory: dir)
-            _ = try ingest(cluster, topic: "events", group: "g", into: log, batchMessages: 500)
-            while !faults.isFinished { Thread.sleep(forTimeInterval: 0.1) }
-            let stored = try LogTesting.storedIDs(dir)
-            #expect(stored.count == Set(stored).count && Set(stored) == ids)
-            #expect(log.partitionOffsets.values.reduce(0, +) == Int64(lines.count))
         }
     }
 }

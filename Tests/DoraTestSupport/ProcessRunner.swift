@@ -20,13 +20,17 @@ public enum Doralog {
 
     /// The outcome of one run.
     public struct Result: Sendable {
+        /// The exit status, or the signal's number when it was killed (`timedOut` says by whom).
         public var status: Int32
         public var standardOutput: String
         public var standardError: String
+        /// The run outlived its time limit and was killed with SIGKILL.
+        public var timedOut = false
     }
 
-    /// Runs `doralog` with `arguments` to completion.
-    public static func run(_ arguments: [String], input: String? = nil) throws -> Result {
+    /// Runs `doralog` with `arguments` to completion, killing it after `timeLimit` so that a
+    /// hang fails its test (status non-zero, `timedOut` set) instead of stalling the suite.
+    public static func run(_ arguments: [String], input: String? = nil, timeLimit: Duration = .seconds(120)) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -37,6 +41,14 @@ public enum Doralog {
         let inputPipe = Pipe()
         if input != nil { process.standardInput = inputPipe }
         try process.run()
+        let pid = process.processIdentifier
+        let killed = Killed()
+        let killer = DispatchWorkItem {
+            killed.mark()
+            kill(pid, SIGKILL)
+        }
+        let seconds = Double(timeLimit.components.seconds) + Double(timeLimit.components.attoseconds) / 1e18
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: killer)
         if let input {
             inputPipe.fileHandleForWriting.write(Data(input.utf8))
             try inputPipe.fileHandleForWriting.close()
@@ -44,9 +56,10 @@ public enum Doralog {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        killer.cancel()
         return Result(
             status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
-            standardError: String(decoding: errData, as: UTF8.self))
+            standardError: String(decoding: errData, as: UTF8.self), timedOut: killed.isMarked)
     }
 
     /// Starts `doralog` without waiting; the caller kills or waits for it.
@@ -59,4 +72,12 @@ public enum Doralog {
         try process.run()
         return process
     }
+}
+
+/// Whether the time-limit killer fired (set on a dispatch queue, read by the runner).
+private final class Killed: @unchecked Sendable {
+    private let lock = NSLock()
+    private var marked = false
+    func mark() { lock.withLock { marked = true } }
+    var isMarked: Bool { lock.withLock { marked } }
 }
