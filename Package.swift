@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C libraries: a module map and a one-line shim each.
@@ -40,6 +41,13 @@ let package = Package(
         .target(name: "DoraKafka", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
         // Pure metric computation of spec/metrics.md and spec/bands.md (no I/O).
         .target(name: "DoraMetrics", dependencies: ["DoraEvents"]),
+        // SLO evaluation of spec/slo.md: windows, the exceedance test, state machines, alerts (pure).
+        .target(name: "DoraSLO", dependencies: ["DoraEvents", "DoraMetrics"]),
+        // Pipeline files (YAML): reading and validating them, with file/line/field errors.
+        .target(
+            name: "DoraPipelineFile",
+            dependencies: ["DoraMetrics", "DoraSLO", .product(name: "Yams", package: "Yams")]
+        ),
         // Renderers of a report value (JSON, Markdown).
         .target(name: "DoraReports", dependencies: ["DoraMetrics"]),
         // Composition: file ingestion, replay of logs into reports; Kafka and services later.
@@ -56,7 +64,7 @@ let package = Package(
             name: "DoraCLI",
             dependencies: [
                 "DoraEvents", "DoraEventLog", "DoraMetrics", "DoraReports", "DoraGenerator", "DoraPipeline", "DoraKafka",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "DoraSLO", "DoraPipelineFile", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -71,6 +79,8 @@ let package = Package(
         .testTarget(name: "DoraEventsTests", dependencies: ["DoraEvents", "DoraTestSupport"]),
         .testTarget(name: "DoraEventLogTests", dependencies: ["DoraEventLog", "DoraTestSupport"]),
         .testTarget(name: "DoraKafkaTests", dependencies: ["DoraKafka", "DoraTestSupport"]),
+        .testTarget(name: "DoraSLOTests", dependencies: ["DoraSLO", "DoraMetrics", "DoraEvents", "DoraTestSupport"]),
+        .testTarget(name: "DoraPipelineFileTests", dependencies: ["DoraPipelineFile", "DoraSLO", "DoraMetrics"]),
         .testTarget(
             name: "DoraMetricsTests",
             dependencies: ["DoraMetrics", "DoraReports", "DoraGenerator", "DoraTestSupport"]

@@ -20,9 +20,14 @@ struct BrokerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Topic to create (repeatable).", valueName: "topic")) var topic: [String] = ["events"]
     @Option(help: "Partitions per topic.") var partitions: Int32 = 6
     @Option(help: "Number of brokers.") var brokers: Int32 = 1
+    @Option(help: ArgumentHelp(
+        "Also accept bootstrap connections on this port of 127.0.0.1 (printed first); the brokers keep their own ports.",
+        valueName: "port"))
+    var port: UInt16?
 
     func validate() throws {
         guard partitions >= 1, brokers >= 1 else { throw ValidationError("--partitions and --brokers must be at least 1") }
+        if port == 0 { throw ValidationError("--port must be 1-65535 (leave it out for a free port)") }
     }
 
     func run() throws {
@@ -33,10 +38,25 @@ struct BrokerCommand: ParsableCommand {
         } catch {
             throw CLIError.failure(error.description)
         }
-        FileDescriptorStream.standardOutput.write(cluster.bootstrapServers + "\n")
+        var bootstrap = cluster.bootstrapServers
+        var forwarder: BootstrapForwarder?
+        if let port {
+            // The mock cluster picks its own ports: forward the fixed one to its first broker.
+            let first = bootstrap.split(separator: ",")[0]
+            guard let target = first.split(separator: ":").last.flatMap({ UInt16($0) }) else {
+                throw CLIError.failure("cannot read the port of the mock broker at \(first)")
+            }
+            do {
+                forwarder = try BootstrapForwarder(port: port, targetPort: target)
+            } catch {
+                throw CLIError.failure(error.description)
+            }
+            bootstrap = "127.0.0.1:\(port)," + bootstrap
+        }
+        FileDescriptorStream.standardOutput.write(bootstrap + "\n")
         let stopped = DispatchSemaphore(value: 0)
         let signals = SignalHandlers { stopped.signal() }
         stopped.wait()
-        withExtendedLifetime((cluster, signals)) {}
+        withExtendedLifetime((cluster, signals, forwarder)) {}
     }
 }

@@ -93,19 +93,6 @@ struct ReportCommand: ParsableCommand {
     }
 }
 
-/// Durations written as a number and a unit: `300s`, `5m`, `2h`, `1d` (also `ms`, `w`).
-enum DurationText {
-    static func parse(_ text: String) -> Duration? {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400), ("w", 604_800)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            let number = text.dropLast(suffix.count)
-            if suffix == "s" && number.hasSuffix("m") { continue }
-            guard let value = Double(number), value >= 0, value.isFinite else { return nil }
-            return .microseconds(Int64((value * scale * 1_000_000).rounded()))
-        }
-        return nil
-    }
-}
 
 /// Writes a command's output file.
 enum OutputFile {

@@ -10,13 +10,13 @@ public import DoraEvents
 public struct MetricsEngine: Sendable {
     public let configuration: MetricsConfiguration
     /// Every service seen (any environment) -> its slot in `teams` and `stateIndex`.
-    private var serviceIndex: [String: Int] = [:]
+    private(set) var serviceIndex: [String: Int] = [:]
     /// Per service slot, the latest (time, id) event naming a non-empty team (any environment).
-    private var teams: [TeamClaim?] = []
+    private(set) var teams: [TeamClaim?] = []
     /// Per service slot, its index in `services` once it has an event of the environment.
     private var stateIndex: [Int] = []
     /// The services of the report's environment.
-    private var services: [ServiceState] = []
+    private(set) var services: [ServiceState] = []
     /// Earliest and latest stored event time (every type and environment): the default period.
     public private(set) var earliest: Timestamp?
     public private(set) var latest: Timestamp?
@@ -61,6 +61,11 @@ public struct MetricsEngine: Sendable {
             services.append(ServiceState(name: event.service))
         }
         services[stateIndex[slot]].add(event, incidentSeverities: configuration.incidentSeverities)
+    }
+
+    /// The team of `service`: that of its latest event naming one (any environment), if any.
+    public func team(of service: String) -> String? {
+        serviceIndex[service].flatMap { teams[$0]?.team }
     }
 
     /// The per-service state (for tests of linking and episodes).

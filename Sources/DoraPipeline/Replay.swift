@@ -85,4 +85,24 @@ public struct Replay {
             throw .log(EventLogError(.io, "\(error)"))
         }
     }
+
+    /// Replays every event of `directories` (merged, de-duplicated by id) into an engine, for
+    /// SLO backtests and the live run's start.
+    public func engine(directories: [String]) throws(Failure) -> MetricsEngine {
+        var engine = MetricsEngine(configuration: configuration)
+        var seen = Set<String>()
+        do {
+            for d in directories {
+                let reader = try LogReader(directory: d)
+                if directories.count == 1 {
+                    try reader.forEachEvent { engine.add($0) }
+                } else {
+                    try reader.forEachEvent { event in if seen.insert(event.id).inserted { engine.add(event) } }
+                }
+            }
+        } catch {
+            throw .log(error)
+        }
+        return engine
+    }
 }

@@ -6,10 +6,10 @@ import Testing
 @Suite(.enabled(if: Doralog.isBuilt, "needs the doralog binary: run `swift build` first"), .timeLimit(.minutes(3)))
 struct KafkaCommandTests {
     /// Starts `doralog broker` and reads its bootstrap address.
-    func startBroker() throws -> (Process, String) {
+    func startBroker(_ extra: [String] = []) throws -> (Process, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Doralog.executable)
-        process.arguments = ["broker", "--partitions", "4"]
+        process.arguments = ["broker", "--partitions", "4"] + extra
         let out = Pipe()
         process.standardOutput = out
         try process.run()
@@ -34,6 +34,40 @@ struct KafkaCommandTests {
             let ingested = try Doralog.run(["ingest", "--brokers", address, "--topic", "events", "--group", "g", "--log", dir + "/log", "--until-end"])
             #expect(ingested.status == 0)
             #expect(ingested.standardOutput == "read 6, stored 5, duplicates 0, rejected 1\n")
+        } }
+    }
+
+    /// A loopback port that was free a moment ago.
+    func freePort() -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
+                bind(fd, p, length) == 0 ? getsockname(fd, p, &length) : -1
+            }
+        }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
+    @Test func aBrokerOnAFixedPortServesClientsBootstrappedThroughThatPortAlone() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let port = freePort()
+            let (broker, address) = try startBroker(["--port", "\(port)"])
+            defer { broker.terminate(); broker.waitUntilExit() }
+            #expect(address.hasPrefix("127.0.0.1:\(port),"))
+            let fixed = "127.0.0.1:\(port)"
+            let input = dir + "/events.jsonl"
+            try TestFiles.write(LogTesting.deploys(300).joined(separator: "\n"), to: input)
+            #expect(try Doralog.run(["produce", "--brokers", fixed, "--topic", "events", "--file", input]).status == 0)
+            let ingested = try Doralog.run(["ingest", "--brokers", fixed, "--topic", "events", "--group", "g", "--log", dir + "/log", "--until-end"])
+            #expect(ingested.standardOutput == "read 300, stored 300, duplicates 0, rejected 0\n", "\(ingested.standardError)")
+            // A second broker on the same port is refused with the port named.
+            let second = try Doralog.run(["broker", "--port", "\(port)"], timeLimit: .seconds(30))
+            #expect(second.status == 1 && second.standardError.contains("127.0.0.1:\(port)"), "\(second.standardError)")
         } }
     }
 

@@ -1,0 +1,96 @@
+/// A duration metric that SLOs can be set on (slo.md, "Definition": `metric`).
+public enum DurationMetric: String, CaseIterable, Sendable {
+    case rollbackTime = "rollback_time"
+    case recoveryTime = "recovery_time"
+    case timeToRestore = "time_to_restore"
+    case detect, decide, act, verify
+    case leadTime = "lead_time"
+}
+
+/// One value of a duration metric, stamped with the event time at which it became known
+/// (slo.md, "Samples"), and the id an on-call engineer opens to see it (`rollback_id`,
+/// `alert_id` or the deploy's `id`).
+public struct TimedSample: Sendable, Equatable {
+    /// When the value became known, in microseconds since 1970.
+    public var time: Int64
+    /// The duration, in microseconds (never negative).
+    public var value: Int64
+    public var id: String
+
+    public init(time: Int64, value: Int64, id: String) {
+        self.time = time
+        self.value = value
+        self.id = id
+    }
+}
+
+/// One service's samples of one metric, in (time, id) order, with its team.
+public struct ServiceTimedSamples: Sendable, Equatable {
+    public var service: String
+    /// The team of its latest event naming one (metrics.md), if any.
+    public var team: String?
+    public var samples: [TimedSample]
+}
+
+extension MetricsEngine {
+    /// Every sample of `metric` over the whole history added, per service of the environment
+    /// (services listed in UTF-8 order), or only for `only` when given.
+    /// - Complexity: O(n log n) in the events of the services concerned.
+    public func timedSamples(_ metric: DurationMetric, only: Set<String>? = nil) -> [ServiceTimedSamples] {
+        let selected = services.filter { only?.contains($0.name) ?? true }
+        let perService = ParallelMap.map(selected) { $0.timedSamples(metric, configuration: configuration) }
+        return zip(selected, perService)
+            .map { state, samples in
+                ServiceTimedSamples(service: state.name, team: team(of: state.name), samples: samples)
+            }
+            .sorted { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) }
+    }
+}
+
+extension ServiceState {
+    /// This service's samples of `metric`, in (time, id) order.
+    func timedSamples(_ metric: DurationMetric, configuration: MetricsConfiguration) -> [TimedSample] {
+        var out: [TimedSample] = []
+        switch metric {
+        case .rollbackTime:
+            for (rollbackID, r) in rollbacks where r.hasStarted {
+                guard let done = r.completedTime else { continue }
+                out.append(TimedSample(time: done, value: done - r.startedTime, id: rollbackID))
+            }
+        case .timeToRestore:
+            for (alertID, a) in alerts where a.firingID != nil && a.isIncident {
+                guard let resolved = a.resolvedTime else { continue }
+                out.append(TimedSample(time: resolved, value: resolved - a.firingTime, id: alertID))
+            }
+        case .recoveryTime, .detect, .decide, .act, .verify:
+            let a = analyze(configuration: configuration)
+            for e in a.episodes {
+                guard let healthy = e.healthyAt else { continue }
+                let deploy = a.deploys[e.deploy]
+                let value: Int64?
+                switch metric {
+                case .recoveryTime: value = healthy - deploy.time
+                case .detect: value = e.detectedAt - deploy.time
+                default:
+                    guard e.hasRollback, let started = e.rollbackStarted, let done = e.rollbackDone else { continue }
+                    value = metric == .decide ? started - e.detectedAt : metric == .act ? done - started : healthy - done
+                }
+                if let value { out.append(TimedSample(time: healthy, value: value, id: deploy.id)) }
+            }
+        case .leadTime:
+            let a = analyze(configuration: configuration)
+            var firstDeploy = FirstDeployMap(capacity: commits.count)
+            var start = 0
+            for (i, d) in deploys.enumerated() {
+                for c in commits[start..<Int(d.commitEnd)] { firstDeploy.offer(c.sha, position: a.position[i], commitTime: c.time) }
+                start = Int(d.commitEnd)
+            }
+            firstDeploy.forEach { p, commitTime in
+                let deploy = a.deploys[p]
+                if deploy.time >= commitTime { out.append(TimedSample(time: deploy.time, value: deploy.time - commitTime, id: deploy.id)) }
+            }
+        }
+        out.sort { precedes($0.time, $0.id, $1.time, $1.id) || ($0.time == $1.time && $0.id == $1.id && $0.value < $1.value) }
+        return out
+    }
+}

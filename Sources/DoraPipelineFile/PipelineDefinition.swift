@@ -1,0 +1,55 @@
+public import DoraMetrics
+public import DoraSLO
+
+/// Everything a pipeline file configures for `doralog run` (pipelines/README.md), validated.
+///
+/// Invariants: every field was checked against its allowed values where read; paths are as
+/// written (relative ones resolve against the working directory); `kafka.brokers` is
+/// `embedded` exactly when `embedded` is set.
+public struct PipelineDefinition: Sendable {
+    /// The Kafka source: a consumer group over topics, with any librdkafka property.
+    public struct KafkaSource: Sendable {
+        /// `HOST:PORT,...`, or `embedded` for a broker started by `doralog run` itself.
+        public var brokers: String
+        public var topics: [String]
+        public var group: String
+        public var properties: [(String, String)] = []
+    }
+
+    /// The embedded broker of a demo: its partitions, and a JSONL file produced to it at start.
+    public struct EmbeddedBroker: Sendable {
+        public var partitions: Int32 = 6
+        public var feed: String?
+    }
+
+    /// Where and how the event log is written.
+    public struct LogSettings: Sendable {
+        public var directory: String
+        public var segmentMiB = 64
+        public var zstdLevel = 3
+    }
+
+    /// Where alerts go. Each transition goes to every configured sink.
+    public struct AlertSinks: Sendable {
+        /// JSON lines on standard output.
+        public var stdout = true
+        /// A Kafka topic on the source's brokers.
+        public var kafkaTopic: String?
+        /// The Alertmanager v2 API base URL (`http://host:9093`).
+        public var alertmanager: String?
+        /// Alerts waiting for Alertmanager beyond this are dropped, logged and counted.
+        public var queueLimit = 10_000
+    }
+
+    /// The file it was read from.
+    public var file: String
+    public var kafka: KafkaSource
+    public var embedded: EmbeddedBroker?
+    public var log: LogSettings
+    public var metrics = MetricsConfiguration()
+    public var assignments = ServiceAssignments()
+    public var slos: [SLODefinition] = []
+    public var alerts = AlertSinks()
+    /// `HOST:PORT` of the HTTP endpoint (`/metrics`, `/report.json`, `/healthz`, `/readyz`); nil: none.
+    public var listen: String?
+}

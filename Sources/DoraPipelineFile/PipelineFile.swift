@@ -1,0 +1,202 @@
+public import DoraMetrics
+public import DoraSLO
+import Foundation
+import Yams
+
+/// Reads and validates pipeline files (YAML; pipelines/README.md describes every field).
+public enum PipelineFile {
+    /// Reads the file at `path`.
+    /// - Throws: `PipelineFileError` naming the file, line, column and field of the first problem.
+    public static func load(_ path: String) throws(PipelineFileError) -> PipelineDefinition {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PipelineFileError(file: path, message: "cannot read the file (does it exist?)")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), file: path)
+    }
+
+    /// Parses pipeline YAML; `file` names it in errors.
+    public static func parse(_ yaml: String, file: String) throws(PipelineFileError) -> PipelineDefinition {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw PipelineFileError(file: file, message: "the file is empty; see pipelines/README.md")
+            }
+            root = node
+        } catch let error as PipelineFileError {
+            throw error
+        } catch let error as YamlError {
+            throw syntaxError(error, file: file)
+        } catch {
+            throw PipelineFileError(file: file, message: "not YAML: \(error)")
+        }
+        return try definition(YAMLField(node: root, path: "", file: file))
+    }
+
+    private static func syntaxError(_ error: YamlError, file: String) -> PipelineFileError {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return PipelineFileError(file: file, line: mark.line, column: mark.column, message: "not valid YAML: \(problem)")
+        default:
+            return PipelineFileError(file: file, message: "not valid YAML: \(error)")
+        }
+    }
+
+    private static func definition(_ root: YAMLField) throws(PipelineFileError) -> PipelineDefinition {
+        let top = try root.mapping(known: [
+            "source", "log", "environment", "incident_severities", "attribution_window", "services", "slos", "alerts", "http",
+        ])
+        guard let sourceField = top["source"] else { throw root.error("`source` is required (the Kafka source)") }
+        guard let logField = top["log"] else { throw root.error("`log` is required (at least `directory`)") }
+        let (kafka, embedded) = try source(sourceField)
+        var d = PipelineDefinition(file: root.file, kafka: kafka, embedded: embedded, log: try log(logField))
+        if let f = top["environment"] { d.metrics.environment = try f.string() }
+        if let f = top["incident_severities"] { d.metrics.incidentSeverities = Set(try f.strings()) }
+        if let f = top["attribution_window"] { d.metrics.attributionWindow = .microseconds(try f.duration()) }
+        if let f = top["services"] { d.assignments = try services(f) }
+        if let f = top["slos"] {
+            for item in try f.sequence() {
+                let slo = try self.slo(item)
+                if d.slos.contains(where: { $0.name == slo.name }) { throw item.error("SLO name \(slo.name) is used twice") }
+                d.slos.append(slo)
+            }
+        }
+        if let f = top["alerts"] { d.alerts = try alerts(f) }
+        if let f = top["http"] {
+            let http = try f.mapping(known: ["listen"])
+            if let listen = http["listen"] {
+                let text = try listen.string()
+                guard let port = text.split(separator: ":").last.flatMap({ UInt16($0) }), text.contains(":"), port > 0 else {
+                    throw listen.error("expected HOST:PORT, such as 127.0.0.1:9464")
+                }
+                d.listen = text
+            }
+        }
+        return d
+    }
+
+    private static func source(_ field: YAMLField) throws(PipelineFileError) -> (PipelineDefinition.KafkaSource, PipelineDefinition.EmbeddedBroker?) {
+        let source = try field.mapping(known: ["kafka", "embedded"])
+        guard let kafkaField = source["kafka"] else { throw field.error("`kafka` is required") }
+        let k = try kafkaField.mapping(known: ["brokers", "topics", "group", "properties"])
+        guard let brokers = k["brokers"], let topics = k["topics"], let group = k["group"] else {
+            throw kafkaField.error("`brokers`, `topics` and `group` are required")
+        }
+        var kafka = PipelineDefinition.KafkaSource(brokers: try brokers.string(), topics: try topics.strings(), group: try group.string())
+        if kafka.topics.isEmpty { throw topics.error("at least one topic") }
+        if let p = k["properties"] {
+            guard case .mapping(let mapping) = p.node else { throw p.error("expected a mapping of librdkafka properties") }
+            for (key, value) in mapping {
+                guard let name = key.scalar?.string, let text = value.scalar?.string else {
+                    throw p.error("each property is `name: value` (librdkafka's CONFIGURATION.md)")
+                }
+                kafka.properties.append((name, text))
+            }
+        }
+        var embedded: PipelineDefinition.EmbeddedBroker?
+        if let e = source["embedded"] {
+            guard kafka.brokers == "embedded" else { throw e.error("`embedded` needs `kafka.brokers: embedded`") }
+            let fields = try e.mapping(known: ["partitions", "feed"])
+            var broker = PipelineDefinition.EmbeddedBroker()
+            if let f = fields["partitions"] { broker.partitions = Int32(try f.int(1...1024)) }
+            if let f = fields["feed"] { broker.feed = try f.string() }
+            embedded = broker
+        } else if kafka.brokers == "embedded" {
+            embedded = PipelineDefinition.EmbeddedBroker()
+        }
+        return (kafka, embedded)
+    }
+
+    private static func log(_ field: YAMLField) throws(PipelineFileError) -> PipelineDefinition.LogSettings {
+        let l = try field.mapping(known: ["directory", "segment_size_mib", "zstd_level"])
+        guard let directory = l["directory"] else { throw field.error("`directory` is required") }
+        var settings = PipelineDefinition.LogSettings(directory: try directory.string())
+        if let f = l["segment_size_mib"] { settings.segmentMiB = try f.int(1...4096) }
+        if let f = l["zstd_level"] { settings.zstdLevel = try f.int(1...19) }
+        return settings
+    }
+
+    private static func services(_ field: YAMLField) throws(PipelineFileError) -> ServiceAssignments {
+        var rules: [ServiceAssignments.Rule] = []
+        for item in try field.sequence() {
+            let r = try item.mapping(known: ["match", "tier", "team"])
+            guard let match = r["match"] else { throw item.error("`match` (a service name or glob such as checkout-*) is required") }
+            var rule = ServiceAssignments.Rule(pattern: try match.string())
+            if let f = r["tier"] { rule.tier = try f.string() }
+            if let f = r["team"] { rule.team = try f.string() }
+            if rule.tier == nil && rule.team == nil { throw item.error("give a `tier`, a `team` or both") }
+            rules.append(rule)
+        }
+        return ServiceAssignments(rules)
+    }
+
+    private static func slo(_ field: YAMLField) throws(PipelineFileError) -> SLODefinition {
+        let s = try field.mapping(known: [
+            "name", "metric", "select", "per", "percentile", "objective", "window", "min_samples", "regression",
+        ])
+        guard let name = s["name"], let metric = s["metric"], let objective = s["objective"] else {
+            throw field.error("`name`, `metric` and `objective` are required")
+        }
+        let metricName = try metric.string()
+        guard let m = DurationMetric(rawValue: metricName) else {
+            throw metric.error("unknown metric; expected one of \(DurationMetric.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var slo = SLODefinition(name: try name.string(), metric: m, objective: try objective.duration())
+        if let f = s["select"] { slo.selection = try selection(f) }
+        if let f = s["per"] {
+            guard let per = SLODefinition.Aggregation(rawValue: try f.string()) else { throw f.error("expected service or group") }
+            slo.per = per
+        }
+        if let f = s["percentile"] {
+            let value = try f.double(50...99.9)
+            let tenths = (value * 10).rounded()
+            guard abs(value * 10 - tenths) < 1e-9 else { throw f.error("at most one decimal (99.9)") }
+            slo.percentileTenths = Int(tenths)
+        }
+        if let f = s["window"] { slo.window = try f.duration() }
+        if let f = s["min_samples"] { slo.minSamples = try f.int(1...1_000_000) }
+        if let f = s["regression"] {
+            if f.node.scalar != nil {
+                slo.regression = try f.bool() ? SLODefinition.Regression() : nil
+            } else {
+                let r = try f.mapping(known: ["significance", "min_increase"])
+                var regression = SLODefinition.Regression()
+                if let g = r["significance"] { regression.significance = try g.double(0...0.5, excludingLower: true) }
+                if let g = r["min_increase"] { regression.minIncrease = try g.double(0...100) }
+                slo.regression = regression
+            }
+        }
+        return slo
+    }
+
+    private static func selection(_ field: YAMLField) throws(PipelineFileError) -> SLODefinition.Selection {
+        let s = try field.mapping(known: ["service", "team", "tier"])
+        guard s.count == 1, let (key, value) = s.first else { throw field.error("give exactly one of service, team or tier") }
+        switch key {
+        case "service":
+            if value.node.scalar != nil { return .services([try value.string()]) }
+            return .services(try value.strings())
+        case "team": return .team(try value.string())
+        default: return .tier(try value.string())
+        }
+    }
+
+    private static func alerts(_ field: YAMLField) throws(PipelineFileError) -> PipelineDefinition.AlertSinks {
+        let a = try field.mapping(known: ["stdout", "kafka", "alertmanager"])
+        var sinks = PipelineDefinition.AlertSinks()
+        if let f = a["stdout"] { sinks.stdout = try f.bool() }
+        if let f = a["kafka"] {
+            let k = try f.mapping(known: ["topic"])
+            guard let topic = k["topic"] else { throw f.error("`topic` is required") }
+            sinks.kafkaTopic = try topic.string()
+        }
+        if let f = a["alertmanager"] {
+            let m = try f.mapping(known: ["url", "queue_limit"])
+            guard let url = m["url"] else { throw f.error("`url` is required (such as http://127.0.0.1:9093)") }
+            let text = try url.string()
+            guard text.hasPrefix("http://") || text.hasPrefix("https://") else { throw url.error("expected an http:// or https:// URL") }
+            sinks.alertmanager = text
+            if let q = m["queue_limit"] { sinks.queueLimit = try q.int(1...1_000_000) }
+        }
+        return sinks
+    }
+}

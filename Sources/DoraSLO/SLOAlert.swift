@@ -1,0 +1,105 @@
+public import DoraMetrics
+import DoraEvents
+
+/// One transition of an (SLO, scope, kind) state machine: the alert object of slo.md, emitted
+/// alike by the live run and the backtest.
+///
+/// Durations are microseconds here and seconds in the JSON. `baseline` and `pValue` are set
+/// for regression alerts whose windows both held `min_samples`; nil otherwise.
+public struct SLOAlert: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        case breach = "SLOBreach"
+        case regression = "SLORegression"
+    }
+
+    public enum State: String, Sendable {
+        case firing, resolved
+    }
+
+    public var kind: Kind
+    public var state: State
+    public var slo: String
+    public var scope: SLOScope
+    public var metric: DurationMetric
+    public var percentileTenths: Int
+    /// The current window's percentile.
+    public var value: Int64
+    public var objective: Int64
+    public var baseline: Int64?
+    public var pValue: Double?
+    /// Samples in the current window.
+    public var samples: Int
+    public var window: Int64
+    /// The evaluation's time (a sample time).
+    public var at: Int64
+    /// Up to three ids of the current window's largest samples, largest first.
+    public var exemplars: [String]
+
+    public init(
+        kind: Kind, state: State, slo: String, scope: SLOScope, metric: DurationMetric, percentileTenths: Int, value: Int64,
+        objective: Int64, baseline: Int64?, pValue: Double?, samples: Int, window: Int64, at: Int64, exemplars: [String]
+    ) {
+        self.kind = kind
+        self.state = state
+        self.slo = slo
+        self.scope = scope
+        self.metric = metric
+        self.percentileTenths = percentileTenths
+        self.value = value
+        self.objective = objective
+        self.baseline = baseline
+        self.pValue = pValue
+        self.samples = samples
+        self.window = window
+        self.at = at
+        self.exemplars = exemplars
+    }
+
+    /// The scope as slo.md prints it: `{"service": NAME}` for one service, else the selection.
+    public var scopeJSON: String {
+        switch scope {
+        case .service(let name): return "{\"service\": \(JSONText.quoted(name))}"
+        case .selection(.all): return "{}"
+        case .selection(.services(let names)): return "{\"service\": [\(names.map(JSONText.quoted).joined(separator: ", "))]}"
+        case .selection(.team(let team)): return "{\"team\": \(JSONText.quoted(team))}"
+        case .selection(.tier(let tier)): return "{\"tier\": \(JSONText.quoted(tier))}"
+        }
+    }
+
+    /// The percentile as slo.md prints it: `95`, `99.9`.
+    public var percentileText: String {
+        percentileTenths % 10 == 0 ? String(percentileTenths / 10) : "\(percentileTenths / 10).\(percentileTenths % 10)"
+    }
+
+    /// One line of JSON (`doralog.alert/v1`), keys in slo.md's order.
+    public var json: String {
+        func seconds(_ us: Int64) -> String { JSONText.number(Double(us) / 1_000_000) }
+        let fields: [(String, String)] = [
+            ("schema", JSONText.quoted("doralog.alert/v1")),
+            ("alert", JSONText.quoted(kind.rawValue)),
+            ("state", JSONText.quoted(state.rawValue)),
+            ("slo", JSONText.quoted(slo)),
+            ("scope", scopeJSON),
+            ("metric", JSONText.quoted(metric.rawValue)),
+            ("percentile", percentileText),
+            ("value", seconds(value)),
+            ("objective", seconds(objective)),
+            ("baseline", baseline.map(seconds) ?? "null"),
+            ("p_value", pValue.map(JSONText.number) ?? "null"),
+            ("samples", String(samples)),
+            ("window_seconds", String(window / 1_000_000)),
+            ("at", JSONText.quoted(Timestamp(microseconds: at).rfc3339)),
+            ("exemplars", "[" + exemplars.map(JSONText.quoted).joined(separator: ", ") + "]"),
+        ]
+        return "{" + fields.map { "\(JSONText.quoted($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
+    }
+
+    /// The backtest's order: (at, slo, scope, alert).
+    public static func precedes(_ a: SLOAlert, _ b: SLOAlert) -> Bool {
+        if a.at != b.at { return a.at < b.at }
+        if a.slo != b.slo { return a.slo.utf8.lexicographicallyPrecedes(b.slo.utf8) }
+        let (sa, sb) = (a.scopeJSON, b.scopeJSON)
+        if sa != sb { return sa.utf8.lexicographicallyPrecedes(sb.utf8) }
+        return a.kind.rawValue.utf8.lexicographicallyPrecedes(b.kind.rawValue.utf8)
+    }
+}

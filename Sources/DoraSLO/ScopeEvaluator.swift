@@ -1,0 +1,138 @@
+public import DoraMetrics
+
+/// The breach and regression state machines of one SLO over one scope (slo.md, "Evaluation").
+///
+/// Feed it the scope's samples in time order; it evaluates once per distinct sample time and
+/// returns the transitions. The live run and the backtest both use it, which is why a live run
+/// that receives events in time order emits exactly the backtest's transitions.
+/// Invariant: it keeps only the samples of the last two windows (older ones can no longer be
+/// in a baseline), so its memory is bounded by the event rate times twice the window.
+public struct ScopeEvaluator: Sendable {
+    public let slo: SLODefinition
+    public let scope: SLOScope
+    /// Samples with time in (latest - 2 window, latest], in (time, id) order.
+    private var samples: [TimedSample] = []
+    private var start = 0
+    private var breachFiring = false
+    private var regressionFiring = false
+    /// The last evaluation's time: samples at or before it were already evaluated.
+    public private(set) var evaluatedThrough: Int64 = .min
+
+    public init(slo: SLODefinition, scope: SLOScope) {
+        self.slo = slo
+        self.scope = scope
+    }
+
+    public var isBreachFiring: Bool { breachFiring }
+    public var isRegressionFiring: Bool { regressionFiring }
+
+    /// Adds `newSamples` (all at times after the last evaluation, in (time, id) order) and
+    /// evaluates at each of their distinct times.
+    /// - Parameter evaluateFrom: evaluations before this time update the windows but emit no
+    ///   transition and leave the states as they are (a backtest's `--from`).
+    public mutating func add(_ newSamples: [TimedSample], evaluateFrom: Int64 = .min) -> [SLOAlert] {
+        var out: [SLOAlert] = []
+        var i = 0
+        while i < newSamples.count {
+            let t = newSamples[i].time
+            precondition(t > evaluatedThrough, "samples must arrive in time order")
+            while i < newSamples.count && newSamples[i].time == t {
+                samples.append(newSamples[i])
+                i += 1
+            }
+            if t >= evaluateFrom { out += evaluate(at: t) }
+            evaluatedThrough = t
+        }
+        return out
+    }
+
+    /// Brings the evaluator up to date with `all`, every sample of its scope in (time, id)
+    /// order as now known (the live run recomputes them when events arrive): samples at or
+    /// before the last evaluation only change the windows of later evaluations (a late event
+    /// cannot change an alert already sent); later ones are evaluated in order.
+    public mutating func update(to all: [TimedSample], evaluateFrom: Int64 = .min) -> [SLOAlert] {
+        let seen = all.prefix { $0.time <= evaluatedThrough }
+        let horizon = evaluatedThrough == .min ? Int64.min : evaluatedThrough - 2 * slo.window
+        samples = seen.filter { $0.time > horizon }
+        start = 0
+        return add(Array(all[seen.count...]), evaluateFrom: evaluateFrom)
+    }
+
+    /// One evaluation at sample time `t`.
+    private mutating func evaluate(at t: Int64) -> [SLOAlert] {
+        let window = slo.window
+        // Forget samples at or before t - 2 window; compact now and then.
+        while start < samples.count && samples[start].time <= t - 2 * window { start += 1 }
+        if start > 4096 && start * 2 > samples.count {
+            samples.removeFirst(start)
+            start = 0
+        }
+        let live = samples[start...]
+        let split = live.firstIndex { $0.time > t - window } ?? samples.endIndex
+        let baseline = live[..<split].map(\.value).sorted()
+        let current = samples[split...]
+        let values = current.map(\.value).sorted()
+        let n = values.count
+        let value = values[slo.rank(among: n) - 1]
+        let exemplars = Self.largest(3, of: current).map(\.id)
+        func alert(_ kind: SLOAlert.Kind, _ state: SLOAlert.State, baseline: Int64?, pValue: Double?) -> SLOAlert {
+            SLOAlert(
+                kind: kind, state: state, slo: slo.name, scope: scope, metric: slo.metric, percentileTenths: slo.percentileTenths,
+                value: value, objective: slo.objective, baseline: baseline, pValue: pValue, samples: n, window: window, at: t,
+                exemplars: exemplars)
+        }
+        var out: [SLOAlert] = []
+
+        let breach = n >= slo.minSamples && value > slo.objective
+        if breach != breachFiring {
+            breachFiring = breach
+            out.append(alert(.breach, breach ? .firing : .resolved, baseline: nil, pValue: nil))
+        }
+
+        if let regression = slo.regression {
+            let m = baseline.count
+            var b: Int64?
+            var p: Double?
+            if m >= slo.minSamples && n >= slo.minSamples {
+                let r = slo.rank(among: m)
+                let edge = baseline[r - 1]
+                let k = values.count - upperBound(values, edge)
+                b = edge
+                p = ExceedanceTest.pValue(m: m, n: n, r: r, k: k)
+            }
+            var regressed = false
+            if let b, let p {
+                regressed = p < regression.significance && Double(value) >= (1 + regression.minIncrease) * Double(b)
+            }
+            if regressed != regressionFiring {
+                regressionFiring = regressed
+                out.append(alert(.regression, regressed ? .firing : .resolved, baseline: b, pValue: p))
+            }
+        }
+        return out
+    }
+
+    /// The `count` largest samples, largest first, ties by id (one pass, no sort).
+    private static func largest(_ count: Int, of samples: ArraySlice<TimedSample>) -> [TimedSample] {
+        func before(_ a: TimedSample, _ b: TimedSample) -> Bool {
+            a.value != b.value ? a.value > b.value : a.id.utf8.lexicographicallyPrecedes(b.id.utf8)
+        }
+        var top: [TimedSample] = []
+        for s in samples where top.count < count || before(s, top[top.count - 1]) {
+            let at = top.firstIndex { before(s, $0) } ?? top.count
+            top.insert(s, at: at)
+            if top.count > count { top.removeLast() }
+        }
+        return top
+    }
+
+    /// The index of the first value greater than `x` in sorted `values`.
+    private func upperBound(_ values: [Int64], _ x: Int64) -> Int {
+        var (lo, hi) = (0, values.count)
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if values[mid] <= x { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+}

@@ -1,0 +1,89 @@
+import DoraMetrics
+import DoraPipelineFile
+import DoraSLO
+import Foundation
+import Testing
+
+@Suite struct PipelineFileTests {
+    /// The repository's pipelines/ folder, found from this source file.
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("pipelines").path
+
+    static let minimal = """
+        source:
+          kafka: {brokers: "127.0.0.1:9092", topics: [events], group: g}
+        log: {directory: /tmp/log}
+        """
+
+    @Test func everyPipelineFileOfTheRepositoryIsValid() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.folder).filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(files.contains("demo.yaml") && files.contains("production.example.yaml"))
+        for file in files {
+            #expect(throws: Never.self, "\(file)") { _ = try PipelineFile.load(Self.folder + "/" + file) }
+        }
+    }
+
+    @Test func theDemoHasATierOneRollbackSLOOnTheEmbeddedBroker() throws {
+        let demo = try PipelineFile.load(Self.folder + "/demo.yaml")
+        #expect(demo.kafka.brokers == "embedded" && demo.embedded?.feed == "sample-events/events.jsonl")
+        let slo = try #require(demo.slos.first { $0.metric == .rollbackTime })
+        #expect(slo.selection == .tier("tier-1") && slo.objective == 300_000_000 && slo.percentileTenths == 950)
+        #expect(demo.assignments.tier(of: "payments") == "tier-1" && demo.assignments.tier(of: "media") == "tier-2")
+        #expect(demo.listen == "127.0.0.1:9464")
+    }
+
+    @Test func omittedSLOFieldsTakeTheSpecsDefaults() throws {
+        let d = try PipelineFile.parse(Self.minimal + "\nslos:\n  - {name: a, metric: act, objective: 2h}\n", file: "p.yaml")
+        let slo = try #require(d.slos.first)
+        #expect(slo.selection == .all && slo.per == .service && slo.percentileTenths == 950)
+        #expect(slo.window == 28 * 86_400_000_000 && slo.minSamples == 5)
+        #expect(slo.regression == SLODefinition.Regression(significance: 0.01, minIncrease: 0.2))
+        #expect(d.metrics == MetricsConfiguration())
+        #expect(d.alerts.stdout && d.alerts.kafkaTopic == nil && d.listen == nil)
+    }
+
+    @Test(arguments: [
+        ("slos:\n  - {name: a, metric: act, objective: soon}\n", 5, "slos[0].objective", "expected a duration"),
+        ("slos:\n  - {name: a, metric: rollback, objective: 5m}\n", 5, "slos[0].metric", "unknown metric"),
+        ("slos:\n  - {name: a, metric: act, objective: 5m, percentile: 97.25}\n", 5, "slos[0].percentile", "one decimal"),
+        ("slos:\n  - {name: a, metric: act, objective: 5m, percentil: 99}\n", 5, "slos[0].percentil", "unknown field"),
+        ("slos:\n  - {name: a, metric: act, objective: 5m, select: {team: x, tier: y}}\n", 5, "slos[0].select", "exactly one"),
+        ("slos:\n  - {name: a, metric: act, objective: 5m}\n  - {name: a, metric: act, objective: 5m}\n", 6, "slos[1]", "used twice"),
+        ("services:\n  - {match: api}\n", 5, "services[0]", "tier"),
+        ("alerts:\n  alertmanager: {url: localhost:9093}\n", 5, "alerts.alertmanager.url", "http://"),
+        ("http: {listen: nowhere}\n", 4, "http.listen", "HOST:PORT"),
+    ] as [(String, Int, String, String)])
+    func aBadFieldIsNamedWithItsFileAndLine(_ yaml: String, line: Int, field: String, message: String) {
+        do {
+            _ = try PipelineFile.parse(Self.minimal + "\n" + yaml, file: "p.yaml")
+            Issue.record("accepted: \(yaml)")
+        } catch {
+            #expect(error.file == "p.yaml" && error.line == line && error.field == field, "\(error)")
+            #expect(error.message.contains(message), "\(error)")
+            #expect(error.description.hasPrefix("p.yaml:\(line):"))
+        }
+    }
+
+    @Test func brokenYAMLAndMissingSectionsAreClearErrors() {
+        #expect(throws: PipelineFileError.self) { try PipelineFile.parse("source: [unclosed\n", file: "p.yaml") }
+        do {
+            _ = try PipelineFile.parse("log: {directory: x}\n", file: "p.yaml")
+        } catch {
+            #expect(error.message.contains("`source` is required"))
+        }
+        do {
+            _ = try PipelineFile.load("/nonexistent/p.yaml")
+        } catch {
+            #expect(error.description == "/nonexistent/p.yaml: cannot read the file (does it exist?)")
+        }
+    }
+
+    @Test func globsAssignTiersAndTheFirstMatchingRuleWins() {
+        let a = ServiceAssignments([
+            .init(pattern: "checkout-?", tier: "tier-1"), .init(pattern: "checkout*", tier: "tier-2", team: "shop"),
+            .init(pattern: "*", tier: "tier-3"),
+        ])
+        #expect(a.tier(of: "checkout-1") == "tier-1" && a.tier(of: "checkout-12") == "tier-2" && a.tier(of: "api") == "tier-3")
+        #expect(a.team(of: "checkout-1", fromEvents: nil) == "shop" && a.team(of: "api", fromEvents: "core") == "core")
+    }
+}

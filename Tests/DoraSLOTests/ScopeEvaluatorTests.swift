@@ -1,0 +1,115 @@
+import DoraEvents
+import DoraMetrics
+import DoraSLO
+import Testing
+
+/// The state machines of slo.md, fed hand-made samples.
+@Suite struct ScopeEvaluatorTests {
+    static let minute: Int64 = 60_000_000
+    static let day: Int64 = 86_400_000_000
+
+    /// An SLO on rollback time: p95 under 5 minutes over 1 day, at least 5 samples.
+    func slo(regression: SLODefinition.Regression? = nil) -> SLODefinition {
+        var slo = SLODefinition(name: "rb", metric: .rollbackTime, objective: 5 * Self.minute)
+        slo.window = Self.day
+        slo.regression = regression
+        return slo
+    }
+
+    func samples(_ minutes: [Int64], startingAt hour: Int64 = 0) -> [TimedSample] {
+        minutes.enumerated().map { i, v in
+            TimedSample(time: (hour + Int64(i)) * 3_600_000_000, value: v * Self.minute, id: "r-\(hour + Int64(i))")
+        }
+    }
+
+    @Test func aBreachNeedsMinSamplesThenFiresAndResolvesAtTheRightSample() {
+        var e = ScopeEvaluator(slo: slo(), scope: .service("checkout"))
+        // Four slow rollbacks: too few samples for a verdict.
+        #expect(e.add(samples([9, 9, 9, 9])).isEmpty)
+        // The fifth makes five samples, p95 = 9 min > 5 min: fires at that sample.
+        let fired = e.add(samples([9], startingAt: 4))
+        #expect(fired.count == 1)
+        #expect(fired.first?.kind == .breach && fired.first?.state == .firing)
+        #expect(fired.first?.at == 4 * 3_600_000_000 && fired.first?.samples == 5)
+        #expect(fired.first?.value == 9 * Self.minute)
+        // Fast rollbacks. The window is (t - 1 day, t]; p95 is the 23rd smallest of 24 values,
+        // so one slow sample left is tolerated: at hour 27 only hour 4's remains.
+        var transitions: [SLOAlert] = []
+        for h in 5..<30 { transitions += e.add(samples([1], startingAt: Int64(h))) }
+        #expect(transitions.count == 1)
+        #expect(transitions.first?.state == .resolved)
+        #expect(transitions.first?.at == Int64(27) * 3_600_000_000)
+        #expect(transitions.first?.value == Self.minute)
+    }
+
+    @Test func samplesAtTheSameTimeAreOneEvaluation() {
+        var e = ScopeEvaluator(slo: slo(), scope: .service("checkout"))
+        let t: Int64 = 1_000_000
+        let same = (0..<5).map { TimedSample(time: t, value: 10 * Self.minute, id: "r-\($0)") }
+        let out = e.add(same)
+        #expect(out.count == 1 && out[0].samples == 5)
+        #expect(out[0].exemplars == ["r-0", "r-1", "r-2"], "largest first, ties by id")
+    }
+
+    @Test func exemplarsAreTheLargestSamplesOfTheCurrentWindow() {
+        var e = ScopeEvaluator(slo: slo(), scope: .service("checkout"))
+        let out = e.add(samples([6, 30, 7, 12, 8]))
+        #expect(out.first?.exemplars == ["r-1", "r-3", "r-4"])
+    }
+
+    @Test func aRegressionFiresOnAStepUpAndResolvesWhenTheBaselineCatchesUp() {
+        var s = slo(regression: SLODefinition.Regression(significance: 0.01, minIncrease: 0.2))
+        s.objective = 1000 * Self.minute  // never breached
+        var e = ScopeEvaluator(slo: s, scope: .service("checkout"))
+        // One sample an hour: three days of values 1..24 minutes (every window holds one day's
+        // cycle), then two days 3x slower. Evaluations start once a full baseline exists.
+        let before = samples((0..<72).map { Int64($0 % 24 + 1) })
+        let after = samples((0..<48).map { Int64(($0 % 24 + 1) * 3) }, startingAt: 72)
+        var out = e.add(before, evaluateFrom: 48 * 3_600_000_000)
+        #expect(out.isEmpty, "no change, no alert")
+        out = e.add(after)
+        let firing = out.filter { $0.kind == .regression && $0.state == .firing }
+        #expect(firing.count == 1)
+        if let f = firing.first {
+            #expect(f.at < 96 * 3_600_000_000, "within the first current window after the step")
+            #expect(f.pValue! < 0.01 && f.baseline != nil)
+            #expect(Double(f.value) >= 1.2 * Double(f.baseline!))
+        }
+        // Once both windows hold the slower values, the baseline has caught up.
+        #expect(out.contains { $0.kind == .regression && $0.state == .resolved })
+        #expect(!e.isRegressionFiring)
+    }
+
+    @Test func withRegressionOffOnlyBreachesAreEvaluated() {
+        var e = ScopeEvaluator(slo: slo(regression: nil), scope: .service("checkout"))
+        let out = e.add(samples((0..<100).map { Int64($0 < 50 ? 1 : 4) }))
+        #expect(out.isEmpty)
+    }
+
+    @Test func aLateSampleJoinsLaterWindowsWithoutRewritingThePast() {
+        var e = ScopeEvaluator(slo: slo(), scope: .service("checkout"))
+        let early = samples([1, 1, 1, 1, 1])
+        #expect(e.add(early).isEmpty)
+        // A slow sample that happened at hour 2 arrives late, with a new one at hour 5.
+        var all = early + samples([1], startingAt: 5)
+        all.insert(TimedSample(time: 2 * 3_600_000_000 + 1, value: 60 * Self.minute, id: "late"), at: 3)
+        let out = e.update(to: all)
+        // Evaluated once, at hour 5, with the late sample in the window: p95 of 7 values is the max.
+        #expect(out.count == 1 && out[0].at == 5 * 3_600_000_000 && out[0].samples == 7)
+        #expect(out[0].exemplars.first == "late")
+    }
+
+    @Test func theAlertJSONFollowsTheContract() {
+        let alert = SLOAlert(
+            kind: .breach, state: .firing, slo: "tier1-rollback-p95", scope: .service("checkout"), metric: .rollbackTime,
+            percentileTenths: 950, value: 412_000_000, objective: 300_000_000, baseline: nil, pValue: nil, samples: 12,
+            window: 28 * Self.day, at: Timestamp.parse(rfc3339: "2026-07-03T10:08:30Z")!.microseconds, exemplars: ["r-9", "r-12", "r-3"])
+        #expect(
+            alert.json
+                == #"{"schema": "doralog.alert/v1", "alert": "SLOBreach", "state": "firing", "slo": "tier1-rollback-p95", "scope": {"service": "checkout"}, "metric": "rollback_time", "percentile": 95, "value": 412.0, "objective": 300.0, "baseline": null, "p_value": null, "samples": 12, "window_seconds": 2419200, "at": "2026-07-03T10:08:30Z", "exemplars": ["r-9", "r-12", "r-3"]}"#)
+        var group = alert
+        group.scope = SLOScope.selection(.tier("tier-1"))
+        group.percentileTenths = 999
+        #expect(group.json.contains(#""scope": {"tier": "tier-1"}, "metric": "rollback_time", "percentile": 99.9,"#))
+    }
+}
