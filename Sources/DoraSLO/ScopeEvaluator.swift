@@ -10,9 +10,15 @@ public import DoraMetrics
 public struct ScopeEvaluator: Sendable {
     public let slo: SLODefinition
     public let scope: SLOScope
-    /// Samples with time in (latest - 2 window, latest], in (time, id) order.
+    /// Samples with time in (latest - 2 window, latest], in (time, id) order, from `start`;
+    /// those from `currentStart` on are in the current window.
     private var samples: [TimedSample] = []
     private var start = 0
+    private var currentStart = 0
+    /// The values of the baseline and current windows, each kept sorted as samples move
+    /// through (an insertion or removal per move instead of a sort per evaluation).
+    private var baselineValues: [Int64] = []
+    private var currentValues: [Int64] = []
     private var breachFiring = false
     private var regressionFiring = false
     /// The last evaluation's time: samples at or before it were already evaluated.
@@ -38,6 +44,7 @@ public struct ScopeEvaluator: Sendable {
             precondition(t > evaluatedThrough, "samples must arrive in time order")
             while i < newSamples.count && newSamples[i].time == t {
                 samples.append(newSamples[i])
+                Self.insert(newSamples[i].value, into: &currentValues)
                 i += 1
             }
             if t >= evaluateFrom { out += evaluate(at: t) }
@@ -55,23 +62,35 @@ public struct ScopeEvaluator: Sendable {
         let horizon = evaluatedThrough == .min ? Int64.min : evaluatedThrough - 2 * slo.window
         samples = seen.filter { $0.time > horizon }
         start = 0
+        let currentBound = evaluatedThrough == .min ? Int64.min : evaluatedThrough - slo.window
+        currentStart = samples.firstIndex { $0.time > currentBound } ?? samples.count
+        baselineValues = samples[..<currentStart].map(\.value).sorted()
+        currentValues = samples[currentStart...].map(\.value).sorted()
         return add(Array(all[seen.count...]), evaluateFrom: evaluateFrom)
     }
 
     /// One evaluation at sample time `t`.
     private mutating func evaluate(at t: Int64) -> [SLOAlert] {
         let window = slo.window
-        // Forget samples at or before t - 2 window; compact now and then.
-        while start < samples.count && samples[start].time <= t - 2 * window { start += 1 }
+        // Samples leave the current window for the baseline, and the baseline for good.
+        while currentStart < samples.count && samples[currentStart].time <= t - window {
+            let v = samples[currentStart].value
+            Self.remove(v, from: &currentValues)
+            Self.insert(v, into: &baselineValues)
+            currentStart += 1
+        }
+        while start < currentStart && samples[start].time <= t - 2 * window {
+            Self.remove(samples[start].value, from: &baselineValues)
+            start += 1
+        }
         if start > 4096 && start * 2 > samples.count {
             samples.removeFirst(start)
+            currentStart -= start
             start = 0
         }
-        let live = samples[start...]
-        let split = live.firstIndex { $0.time > t - window } ?? samples.endIndex
-        let baseline = live[..<split].map(\.value).sorted()
-        let current = samples[split...]
-        let values = current.map(\.value).sorted()
+        let current = samples[currentStart...]
+        let values = currentValues
+        let baseline = baselineValues
         let n = values.count
         let value = values[slo.rank(among: n) - 1]
         let exemplars = Self.largest(3, of: current).map(\.id)
@@ -96,7 +115,7 @@ public struct ScopeEvaluator: Sendable {
             if m >= slo.minSamples && n >= slo.minSamples {
                 let r = slo.rank(among: m)
                 let edge = baseline[r - 1]
-                let k = values.count - upperBound(values, edge)
+                let k = values.count - Self.upperBound(values, edge)
                 b = edge
                 p = ExceedanceTest.pValue(m: m, n: n, r: r, k: k)
             }
@@ -126,8 +145,18 @@ public struct ScopeEvaluator: Sendable {
         return top
     }
 
+    private static func insert(_ v: Int64, into sorted: inout [Int64]) {
+        sorted.insert(v, at: upperBound(sorted, v))
+    }
+
+    private static func remove(_ v: Int64, from sorted: inout [Int64]) {
+        let at = upperBound(sorted, v) - 1
+        precondition(at >= 0 && sorted[at] == v, "a window lost track of its values")
+        sorted.remove(at: at)
+    }
+
     /// The index of the first value greater than `x` in sorted `values`.
-    private func upperBound(_ values: [Int64], _ x: Int64) -> Int {
+    private static func upperBound(_ values: [Int64], _ x: Int64) -> Int {
         var (lo, hi) = (0, values.count)
         while lo < hi {
             let mid = (lo + hi) / 2
