@@ -15,6 +15,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C libraries: a module map and a one-line shim each.
@@ -50,11 +54,24 @@ let package = Package(
         ),
         // Renderers of a report value (JSON, Markdown).
         .target(name: "DoraReports", dependencies: ["DoraMetrics"]),
-        // Composition: file ingestion, replay of logs into reports; Kafka and services later.
+        // Composition: file and Kafka ingestion, replay of logs into reports and SLO backtests.
         .target(
             name: "DoraPipeline",
             dependencies: [
                 "DoraEvents", "DoraEventLog", "DoraMetrics", "DoraKafka", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // `doralog run`: the live service (consumer, live state, SLO alerts, sinks, HTTP endpoint).
+        .target(
+            name: "DoraService",
+            dependencies: [
+                "DoraEvents", "DoraEventLog", "DoraMetrics", "DoraSLO", "DoraPipeline", "DoraPipelineFile", "DoraKafka",
+                "DoraReports",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Deterministic, seeded generator of realistic event streams.
@@ -64,7 +81,7 @@ let package = Package(
             name: "DoraCLI",
             dependencies: [
                 "DoraEvents", "DoraEventLog", "DoraMetrics", "DoraReports", "DoraGenerator", "DoraPipeline", "DoraKafka",
-                "DoraSLO", "DoraPipelineFile", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "DoraSLO", "DoraPipelineFile", "DoraService", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

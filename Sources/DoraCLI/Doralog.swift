@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// The root command: `doralog <subcommand>`.
-public struct Doralog: ParsableCommand {
+public struct Doralog: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "doralog",
         abstract: "DORA metrics and MTTR from deploy, alert and rollback events.",
@@ -15,7 +15,7 @@ public struct Doralog: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             IngestCommand.self, ReportCommand.self, VerifyCommand.self, BrokerCommand.self, ProduceCommand.self,
-            GenerateCommand.self, SLOCommand.self,
+            GenerateCommand.self, SLOCommand.self, RunCommand.self,
         ]
     )
 
@@ -23,10 +23,14 @@ public struct Doralog: ParsableCommand {
 
     /// Runs the command line and exits with the contract's codes: 0 success, 1 failure,
     /// 2 bad usage, 3 reserved for `slo --fail-on-firing`.
-    public static func runAndExit() -> Never {
+    public static func runAndExit() async -> Never {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
             Glibc.exit(0)
         } catch let error as CLIError {
             FileDescriptorStream.standardError.write("doralog: error: \(error.message)\n")

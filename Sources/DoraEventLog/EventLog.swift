@@ -148,10 +148,19 @@ public final class EventLog {
     /// - Throws: `EventLogError` on an I/O failure; the log then refuses further appends
     ///   (reopen it: recovery cuts whatever the failed write left).
     public func append(_ batch: MessageBatch, offsets: [PartitionOffset] = []) throws(EventLogError) -> AppendSummary {
+        try appendReportingStored(batch, offsets: offsets).summary
+    }
+
+    /// `append`, also saying which messages of the batch were stored (their positions, in
+    /// order): what a live consumer of the log adds to its state, each event exactly once.
+    public func appendReportingStored(
+        _ batch: MessageBatch, offsets: [PartitionOffset] = []
+    ) throws(EventLogError) -> (summary: AppendSummary, stored: [Int]) {
         let prepared = try prepare(batch, offsets: offsets)
         let block = try encoder.encode(prepared)
+        let result = (prepared.summary, prepared.storedMessages)
         try commit(prepared, block: block)
-        return prepared.summary
+        return result
     }
 
     /// Stage 1 of an append, on the owner's thread: parse, validate and de-duplicate.
@@ -194,6 +203,7 @@ public final class EventLog {
                     }
                     pending.insert(fingerprint)
                     p.fingerprints.append(fingerprint)
+                    p.storedMessages.append(Int(chunk.messages[j]))
                     let message = UnsafeRawBufferPointer(rebasing: all[batch.ranges[Int(chunk.messages[j])]])
                     EventBinaryCodec.writeUnsigned(UInt64(message.count), into: &p.records)
                     p.records += chunk.records[recordStart..<recordEnd]

@@ -1,6 +1,6 @@
 import Dispatch
 public import DoraEventLog
-import DoraEvents
+public import DoraEvents
 public import DoraKafka
 public import Logging
 import Synchronization
@@ -53,13 +53,22 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
     private var atEnd = Set<TopicPartition>()
     private var failure: Error?
     /// Set from any thread (a signal handler): finish the batch and leave.
-    public let stopRequest = StopRequest()
+    public let stopRequest: StopRequest
     public private(set) var summary = AppendSummary()
+    /// Called on the ingest thread after each durable append with the events it stored (each
+    /// stored event exactly once, in batch order): how `doralog run` feeds its live state.
+    /// Keep it short; hand the work to another thread or task.
+    /// The duration is the append's own (validate, encode, write, fsync).
+    public var onStored: (@Sendable (AppendSummary, [Event], Duration) -> Void)?
     /// With `recordsLatency`: per message, milliseconds from its Kafka timestamp to durable.
     public private(set) var latenciesMilliseconds: [Int64] = []
     private var batchTimestamps: [Int64] = []
 
-    public init(configuration: Configuration, log: EventLog, logger: Logger = Logger(label: "doralog.kafka")) {
+    public init(
+        configuration: Configuration, log: EventLog, logger: Logger = Logger(label: "doralog.kafka"),
+        stopRequest: StopRequest = StopRequest()
+    ) {
+        self.stopRequest = stopRequest
         self.configuration = configuration
         self.log = log
         self.logger = logger
@@ -136,7 +145,16 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
         guard !batch.isEmpty else { return }
         let offsets = pending.map { PartitionOffset(topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value) }
         do {
-            summary += try log.append(batch, offsets: offsets)
+            let started = ContinuousClock.now
+            let (appended, stored) = try log.appendReportingStored(batch, offsets: offsets)
+            let took = ContinuousClock.now - started
+            summary += appended
+            if let onStored {
+                let events = batch.bytes.withUnsafeBytes { all in
+                    stored.compactMap { try? EventDecoder.decode(UnsafeRawBufferPointer(rebasing: all[batch.ranges[$0]])) }
+                }
+                onStored(appended, events, took)
+            }
         } catch {
             throw PipelineError(.log, error.description, location: log.directory)
         }

@@ -66,6 +66,18 @@ public struct SLOAlert: Sendable, Equatable {
         }
     }
 
+    /// A short label for a scope (`service=checkout`, `tier=tier-1`, `all`): Prometheus labels
+    /// and log lines.
+    public static func scopeLabel(_ scope: SLOScope) -> String {
+        switch scope {
+        case .service(let name): return "service=\(name)"
+        case .selection(.all): return "all"
+        case .selection(.services(let names)): return "service=" + names.joined(separator: ",")
+        case .selection(.team(let team)): return "team=\(team)"
+        case .selection(.tier(let tier)): return "tier=\(tier)"
+        }
+    }
+
     /// The percentile as slo.md prints it: `95`, `99.9`.
     public var percentileText: String {
         percentileTenths % 10 == 0 ? String(percentileTenths / 10) : "\(percentileTenths / 10).\(percentileTenths % 10)"

@@ -1,3 +1,3 @@
 import DoraCLI
 
-Doralog.runAndExit()
+await Doralog.runAndExit()

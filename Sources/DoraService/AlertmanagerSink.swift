@@ -1,0 +1,146 @@
+import DoraEvents
+import DoraSLO
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+
+/// Sends transitions to Alertmanager's v2 API (`POST /api/v2/alerts`) from a bounded queue,
+/// retrying with backoff, so a slow or absent Alertmanager never blocks ingestion.
+///
+/// Invariants: the queue holds at most `queueLimit` alerts; beyond that a new alert is dropped,
+/// logged and counted (`doralog_alerts_dropped_total`), never silently. Alerts still firing are
+/// re-sent every minute with `endsAt` five minutes ahead, as Alertmanager expects of clients;
+/// a resolved one is sent with `endsAt` now.
+actor AlertmanagerSink: AlertSink {
+    private let endpoint: URL
+    private let queueLimit: Int
+    private let exposition: MetricsExposition
+    private let logger: Logger
+    private var queue: [[String: Any]] = []
+    /// Firing alerts by their label set's key, re-sent until resolved.
+    private var active: [String: [String: Any]] = [:]
+    private var worker: Task<Void, Never>?
+
+    init(baseURL: String, queueLimit: Int, exposition: MetricsExposition, logger: Logger) {
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        endpoint = URL(string: base + "/api/v2/alerts")!
+        self.queueLimit = queueLimit
+        self.exposition = exposition
+        self.logger = logger
+    }
+
+    func send(_ alerts: [SLOAlert]) async {
+        for a in alerts {
+            let (key, payload) = Self.payload(a)
+            if a.state == .firing { active[key] = payload } else { active[key] = nil }
+            enqueue(payload)
+        }
+        startWorker()
+    }
+
+    /// Waits until the queue is empty or `timeout` passes (at shutdown).
+    func drain(timeout: Duration) async {
+        let deadline = ContinuousClock.now + timeout
+        while !queue.isEmpty && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(100)) }
+        worker?.cancel()
+    }
+
+    private func enqueue(_ payload: [String: Any]) {
+        guard queue.count < queueLimit else {
+            exposition.alertsDropped.increment()
+            logger.error("Alertmanager queue full; alert dropped", metadata: ["queue_limit": "\(queueLimit)"])
+            return
+        }
+        queue.append(payload)
+        exposition.alertQueueDepth.set(to: Double(queue.count))
+    }
+
+    private func startWorker() {
+        guard worker == nil else { return }
+        worker = Task { await self.deliverLoop() }
+    }
+
+    private func deliverLoop() async {
+        var backoff: Duration = .milliseconds(200)
+        var lastResend = ContinuousClock.now
+        while !Task.isCancelled {
+            if ContinuousClock.now - lastResend > .seconds(60) {
+                lastResend = ContinuousClock.now
+                for payload in active.values { enqueue(Self.refreshed(payload)) }
+            }
+            guard !queue.isEmpty else {
+                try? await Task.sleep(for: .milliseconds(50))
+                continue
+            }
+            let batch = Array(queue.prefix(100))
+            if await post(batch) {
+                queue.removeFirst(batch.count)
+                exposition.alertQueueDepth.set(to: Double(queue.count))
+                backoff = .milliseconds(200)
+            } else {
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(30))
+            }
+        }
+    }
+
+    private func post(_ batch: [[String: Any]]) async -> Bool {
+        var request = URLRequest(url: endpoint)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.timeoutInterval = 5
+        guard let body = try? JSONSerialization.data(withJSONObject: batch) else { return true }
+        request.httpBody = body
+        do {
+            let (_, response) = try await URLSession.shared.data(for: request)
+            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+            if (200..<300).contains(status) { return true }
+            logger.warning("Alertmanager refused alerts; retrying", metadata: ["status": "\(status)", "url": "\(endpoint)"])
+            return status >= 400 && status < 500 && status != 429  // a client error will not get better
+        } catch {
+            logger.warning("Alertmanager unreachable; retrying", metadata: ["error": "\(error)", "url": "\(endpoint)"])
+            return false
+        }
+    }
+
+    /// Alertmanager's form of a transition, and the key of its label set.
+    static func payload(_ a: SLOAlert) -> (String, [String: Any]) {
+        var labels: [String: String] = [
+            "alertname": a.kind.rawValue, "slo": a.slo, "metric": a.metric.rawValue,
+            "severity": a.kind == .breach ? "critical" : "warning",
+        ]
+        switch a.scope {
+        case .service(let name): labels["service"] = name
+        case .selection(.services(let names)): labels["service"] = names.joined(separator: ",")
+        case .selection(.team(let team)): labels["team"] = team
+        case .selection(.tier(let tier)): labels["tier"] = tier
+        case .selection(.all): break
+        }
+        let seconds = { (us: Int64) in String(Double(us) / 1_000_000) }
+        var annotations: [String: String] = [
+            "summary": "\(a.slo): p\(a.percentileText) \(a.metric.rawValue) \(seconds(a.value)) s (objective \(seconds(a.objective)) s)",
+            "value_seconds": seconds(a.value), "objective_seconds": seconds(a.objective),
+            "samples": String(a.samples), "exemplars": a.exemplars.joined(separator: ","), "alert_json": a.json,
+        ]
+        if let b = a.baseline { annotations["baseline_seconds"] = seconds(b) }
+        if let p = a.pValue { annotations["p_value"] = String(p) }
+        let now = Date()
+        var payload: [String: Any] = ["labels": labels, "annotations": annotations, "startsAt": Timestamp(microseconds: a.at).rfc3339]
+        payload["endsAt"] = iso(a.state == .firing ? now.addingTimeInterval(300) : now)
+        let key = labels.keys.sorted().map { "\($0)=\(labels[$0]!)" }.joined(separator: ",")
+        return (key, payload)
+    }
+
+    static func refreshed(_ payload: [String: Any]) -> [String: Any] {
+        var p = payload
+        p["endsAt"] = iso(Date().addingTimeInterval(300))
+        return p
+    }
+
+    static func iso(_ date: Date) -> String {
+        Timestamp(microseconds: Int64(date.timeIntervalSince1970 * 1_000_000)).rfc3339
+    }
+}

@@ -1,0 +1,63 @@
+public import DoraEventLog
+public import DoraEvents
+public import DoraMetrics
+public import DoraSLO
+
+/// The live view of `doralog run`: the metrics engine and the SLO evaluators over every stored
+/// event, fed batch by batch as the consumer makes them durable.
+///
+/// Invariants: each stored event is added once (the log's own de-duplication decides); the
+/// state is derived from the log, never the source of truth: a restart rebuilds it by replay.
+/// Counts are exact; percentiles are exact too (the engine keeps every sample).
+public actor LiveState {
+    private var engine: MetricsEngine
+    private var evaluation: SLOEvaluation
+    private var totals: LogTotals
+    /// Alerts emitted since start, per kind and state (for /metrics).
+    public private(set) var alertsEmitted: [String: Int] = [:]
+    public private(set) var isReady = false
+
+    public init(configuration: MetricsConfiguration, slos: [SLODefinition], assignments: ServiceAssignments) {
+        engine = MetricsEngine(configuration: configuration)
+        evaluation = SLOEvaluation(slos: slos, assignments: assignments)
+        totals = LogTotals()
+    }
+
+    /// Rebuilds the state from the log's history; the SLO state machines catch up silently
+    /// (alerts of the past are not sent again). Then the state is ready.
+    public func replay(_ reader: LogReader) throws(EventLogError) {
+        var engine = self.engine
+        try reader.forEachEvent { engine.add($0) }
+        self.engine = engine
+        totals = reader.totals
+        _ = evaluation.evaluate(engine)
+        isReady = true
+    }
+
+    /// Adds one durable append's stored events and returns the SLO transitions they cause.
+    public func add(_ events: [Event], summary: AppendSummary) -> [SLOAlert] {
+        totals.stored += summary.stored
+        totals.duplicates += summary.duplicates
+        totals.rejected += summary.rejected
+        var touched = Set<String>()
+        for e in events {
+            engine.add(e)
+            touched.insert(e.service)
+            if case .unknown = e.details { totals.ignored += 1 }
+        }
+        let alerts = evaluation.evaluate(engine, services: touched)
+        for a in alerts { alertsEmitted["\(a.kind.rawValue)/\(a.state.rawValue)", default: 0] += 1 }
+        return alerts
+    }
+
+    /// The report over the default period, as `doralog report` computes it from the same log.
+    public func report() -> Report? {
+        guard let period = engine.defaultPeriod else { return nil }
+        return engine.report(period: period, log: (totals.stored, totals.duplicates, totals.rejected), ignored: totals.ignored)
+    }
+
+    public var logTotals: LogTotals { totals }
+
+    /// Every alert currently firing.
+    public var firing: [(slo: String, scope: SLOScope, kind: SLOAlert.Kind)] { evaluation.firing }
+}

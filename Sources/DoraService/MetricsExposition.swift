@@ -1,0 +1,72 @@
+import DoraEventLog
+import DoraMetrics
+import DoraSLO
+public import Prometheus
+
+/// The Prometheus view of the live state: per-service DORA figures, SLO states and the
+/// pipeline's own health, refreshed from `LiveState` at each scrape.
+///
+/// Invariant: one registry per run; gauges are created on first sight of a label set and
+/// set at every refresh (a service that disappears from the report keeps its last value).
+public final class MetricsExposition: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    /// Per-batch fsync-inclusive append latency, observed by the ingest loop.
+    public let appendSeconds: DurationHistogram
+    /// Alerts waiting in slow sinks.
+    public let alertQueueDepth: Gauge
+    public let alertsDropped: Counter
+
+    public init() {
+        appendSeconds = registry.makeDurationHistogram(
+            name: "doralog_append_duration_seconds",
+            buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+                      .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1)],
+            help: "Time to make one batch durable in the log (encode, write, fsync).")
+        alertQueueDepth = registry.makeGauge(name: "doralog_alert_queue_depth", help: "Alerts waiting to be delivered.")
+        alertsDropped = registry.makeCounter(name: "doralog_alerts_dropped_total", help: "Alerts dropped because a sink's queue was full.")
+    }
+
+    /// Sets every gauge from `state` and returns the text exposition format.
+    public func render(_ state: LiveState) async -> String {
+        let totals = await state.logTotals
+        for (name, value) in [("stored", totals.stored), ("duplicates", totals.duplicates), ("rejected", totals.rejected), ("ignored", totals.ignored)] {
+            registry.makeGauge(name: "doralog_events", labels: [("outcome", name)], help: "Events in the log by outcome.").set(to: Double(value))
+        }
+        registry.makeGauge(name: "doralog_ready", help: "1 once the log has been replayed.").set(to: await state.isReady ? 1 : 0)
+        if let report = await state.report() {
+            for s in report.services {
+                let labels = [("service", s.service), ("team", s.team ?? "")]
+                let m = s.metrics
+                set("doralog_deployments", labels, Double(m.deployments.count), "Successful deployments in the report's period.")
+                set("doralog_change_failure_ratio", labels, m.changeFailure.rate, "Failed changes over deployments.")
+                set("doralog_rollback_seconds", labels + [("quantile", "0.5")], m.rollbacks.duration.p50, "Rollback time.")
+                set("doralog_rollback_seconds", labels + [("quantile", "0.95")], m.rollbacks.duration.p95, "Rollback time.")
+                set("doralog_recovery_seconds", labels + [("quantile", "0.5")], m.recovery.stat.p50, "Failed deployment recovery time.")
+                set("doralog_recovery_seconds", labels + [("quantile", "0.95")], m.recovery.stat.p95, "Failed deployment recovery time.")
+            }
+        }
+        let firing = await state.firing
+        let states = Set(firing.map { "\($0.slo)|\(SLOAlert.scopeLabel($0.scope))|\($0.kind.rawValue)" })
+        for key in states.union(knownSLOKeys.withLock { $0 }) {
+            let parts = key.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            registry.makeGauge(
+                name: "doralog_slo_firing", labels: [("slo", parts[0]), ("scope", parts[1]), ("alert", parts[2])],
+                help: "1 while the SLO alert fires."
+            ).set(to: states.contains(key) ? 1 : 0)
+        }
+        knownSLOKeys.withLock { $0.formUnion(states) }
+        for (key, count) in await state.alertsEmitted {
+            let parts = key.split(separator: "/").map(String.init)
+            registry.makeGauge(name: "doralog_alerts_emitted", labels: [("alert", parts[0]), ("state", parts[1])], help: "SLO transitions since start.").set(to: Double(count))
+        }
+        return registry.emitToString()
+    }
+
+    private let knownSLOKeys = Mutex(Set<String>())
+
+    private func set(_ name: String, _ labels: [(String, String)], _ value: Double?, _ help: String) {
+        registry.makeGauge(name: name, labels: labels, help: help).set(to: value ?? .nan)
+    }
+}
+
+import Synchronization

@@ -1,0 +1,204 @@
+import Dispatch
+public import DoraEventLog
+import DoraEvents
+import DoraKafka
+import DoraMetrics
+import DoraPipeline
+public import DoraPipelineFile
+import DoraReports
+import DoraSLO
+import Foundation
+import Hummingbird
+public import Logging
+import ServiceLifecycle
+
+/// `doralog run`: one `ServiceGroup` of consumer -> log -> live state -> SLO evaluators ->
+/// alert sinks, plus the HTTP endpoint (docs/run.md).
+///
+/// Order: the log is opened (recovering a torn tail), the HTTP endpoint comes up (not ready),
+/// the log is replayed into the live state (then ready), and only then does the consumer
+/// start, so no event is added twice. SIGTERM/SIGINT stop the consumer first (it finishes its
+/// batch, makes it durable, commits), then the aggregator drains, then the endpoint.
+public struct PipelineRunner: Sendable {
+    public let definition: PipelineDefinition
+    public let logger: Logger
+    /// Stop once every assigned partition is at its end (demos, tests, backfills).
+    public var untilEnd = false
+
+    public init(definition: PipelineDefinition, logger: Logger) {
+        self.definition = definition
+        self.logger = logger
+    }
+
+    /// Runs until stopped (or, with `untilEnd`, until the topics are consumed); returns the
+    /// live report at the end.
+    public func run() async throws -> Report? {
+        let d = definition
+        var cluster: MockCluster?
+        var brokers = d.kafka.brokers
+        if let embedded = d.embedded {
+            let c = try MockCluster()
+            for topic in d.kafka.topics { try c.createTopic(topic, partitions: embedded.partitions) }
+            brokers = c.bootstrapServers
+            logger.notice("embedded Kafka broker started", metadata: ["brokers": "\(brokers)"])
+            if let feed = embedded.feed { try Self.produce(feed, to: brokers, topic: d.kafka.topics[0], logger: logger) }
+            cluster = c
+        }
+        defer { withExtendedLifetime(cluster) {} }
+
+        let log = try EventLog(
+            directory: d.log.directory,
+            configuration: LogConfiguration(segmentBytes: d.log.segmentMiB << 20, zstdLevel: d.log.zstdLevel), logger: logger)
+        let state = LiveState(configuration: d.metrics, slos: d.slos, assignments: d.assignments)
+        let exposition = MetricsExposition()
+        var sinks: [any AlertSink] = []
+        if d.alerts.stdout { sinks.append(StandardOutputAlertSink()) }
+        if let topic = d.alerts.kafkaTopic {
+            sinks.append(try KafkaAlertSink(brokers: brokers, topic: topic, properties: d.kafka.properties, logger: logger))
+        }
+        if let url = d.alerts.alertmanager {
+            sinks.append(AlertmanagerSink(baseURL: url, queueLimit: d.alerts.queueLimit, exposition: exposition, logger: logger))
+        }
+
+        let (appends, continuation) = AsyncStream<Appended>.makeStream()
+        let replayed = Gate()
+        var ingest = KafkaIngestor.Configuration(brokers: brokers, topics: d.kafka.topics, group: d.kafka.group)
+        ingest.properties = d.kafka.properties
+        ingest.untilEnd = untilEnd
+        let ingestService = IngestService(
+            configuration: ingest, log: Handoff(log), appends: continuation, replayed: replayed, exposition: exposition, logger: logger)
+        let aggregator = AggregatorService(
+            state: state, directory: d.log.directory, appends: appends, sinks: sinks, replayed: replayed, logger: logger)
+
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let listen = d.listen {
+            let endpoint = HTTPEndpoint(state: state, exposition: exposition)
+            services.append(.init(service: try endpoint.application(listen: listen, logger: logger)))
+        }
+        services.append(.init(service: aggregator, successTerminationBehavior: .gracefullyShutdownGroup))
+        services.append(.init(service: ingestService, successTerminationBehavior: .ignore))
+        var configuration = ServiceGroupConfiguration(services: services, logger: logger)
+        configuration.gracefulShutdownSignals = [.sigterm, .sigint]
+        try await ServiceGroup(configuration: configuration).run()
+        for sink in sinks { await (sink as? KafkaAlertSink)?.flush() }
+        for sink in sinks { await (sink as? AlertmanagerSink)?.drain(timeout: .seconds(10)) }
+        return await state.report()
+    }
+
+    /// Produces a JSONL file to the embedded broker, keyed by service (the demo's feed).
+    static func produce(_ path: String, to brokers: String, topic: String, logger: Logger) throws {
+        let producer = try KafkaProducer(bootstrapServers: brokers, logger: logger)
+        var sent = 0
+        try LineReader.forEachLine(path: path) { line in
+            let key = (try? EventDecoder.decode(line)).map { Array($0.service.utf8) }
+            try producer.send(topic: topic, key: key, value: line)
+            sent += 1
+            if sent % 1000 == 0 { producer.poll() }
+        }
+        try producer.flush()
+        logger.notice("fed the embedded broker", metadata: ["file": "\(path)", "messages": "\(sent)", "failed": "\(producer.failed)"])
+    }
+}
+
+/// One durable append: its counts and the events it stored.
+struct Appended: Sendable {
+    var summary: AppendSummary
+    var events: [Event]
+}
+
+/// Moves a non-`Sendable` value to the one thread that uses it from then on (the log, handed
+/// from the runner to the ingest thread). The runner never touches it after the handoff.
+struct Handoff<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// A one-shot signal: tasks wait until it opens (or until they are cancelled).
+actor Gate {
+    private var isOpen = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func open() {
+        isOpen = true
+        for w in waiting { w.resume() }
+        waiting.removeAll()
+    }
+
+    /// Returns once open; a cancelled waiter returns at once (check `Task.isCancelled`).
+    func wait() async {
+        if isOpen || Task.isCancelled { return }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { waiting.append($0) }
+        } onCancel: {
+            Task { await self.open() }
+        }
+    }
+}
+
+/// Consumes Kafka into the log on a thread of its own (librdkafka's polls block), once the
+/// live state has replayed the log; hands each durable append to the aggregator.
+struct IngestService: Service {
+    let configuration: KafkaIngestor.Configuration
+    let log: Handoff<EventLog>
+    let appends: AsyncStream<Appended>.Continuation
+    let replayed: Gate
+    let exposition: MetricsExposition
+    let logger: Logger
+
+    func run() async throws {
+        defer { appends.finish() }
+        await replayed.wait()
+        if Task.isCancelled { return }
+        let stop = StopRequest()
+        let result: Result<AppendSummary, PipelineError> = await withGracefulShutdownHandler {
+            await withCheckedContinuation { done in
+                let thread = Thread { [configuration, log, appends, exposition, logger] in
+                    let ingestor = KafkaIngestor(configuration: configuration, log: log.value, logger: logger, stopRequest: stop)
+                    ingestor.onStored = { summary, events, took in
+                        exposition.appendSeconds.record(took)
+                        appends.yield(Appended(summary: summary, events: events))
+                    }
+                    do throws(PipelineError) {
+                        try ingestor.run()
+                        done.resume(returning: .success(ingestor.summary))
+                    } catch {
+                        done.resume(returning: .failure(error))
+                    }
+                }
+                thread.stackSize = 8 << 20
+                thread.start()
+            }
+        } onGracefulShutdown: {
+            stop.request()
+        }
+        switch result {
+        case .success(let s):
+            logger.notice("ingestion stopped", metadata: ["read": "\(s.read)", "stored": "\(s.stored)", "duplicates": "\(s.duplicates)", "rejected": "\(s.rejected)"])
+        case .failure(let error):
+            throw error
+        }
+    }
+}
+
+/// Replays the log into the live state, opens the gate for ingestion, then adds each durable
+/// append and sends the SLO transitions to every sink. Ends when ingestion ends.
+struct AggregatorService: Service {
+    let state: LiveState
+    let directory: String
+    let appends: AsyncStream<Appended>
+    let sinks: [any AlertSink]
+    let replayed: Gate
+    let logger: Logger
+
+    func run() async throws {
+        try await state.replay(LogReader(directory: directory))
+        let stored = await state.logTotals.stored
+        logger.notice("log replayed; live", metadata: ["stored": "\(stored)"])
+        await replayed.open()
+        for await append in appends {
+            let alerts = await state.add(append.events, summary: append.summary)
+            guard !alerts.isEmpty else { continue }
+            for sink in sinks { await sink.send(alerts) }
+        }
+    }
+}
