@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: start the embedded Kafka-protocol broker, produce
-# sample-events/ to it, ingest them through a consumer group into a fresh event log, verify the
-# log, and print the DORA and MTTR report in Markdown. Installs what is missing and builds in
-# release mode. Set DORALOG_DEMO_LOG to keep the log somewhere.
+# The main job on the embedded default: `doralog run` on pipelines/demo.yaml. It starts the
+# embedded Kafka-protocol broker, produces sample-events/ to it, ingests them through a consumer
+# group into a fresh event log while keeping the metrics live, prints every SLO alert the sample
+# data triggers (JSON lines), then the DORA and MTTR report in Markdown. Installs what is
+# missing and builds in release mode. Set DORALOG_DEMO_LOG to keep the log somewhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
@@ -11,18 +12,6 @@ doralog=".build/release/doralog"
 work="$(mktemp -d)"
 log="${DORALOG_DEMO_LOG:-$work/log}"
 
-"$doralog" broker --topic events --partitions 6 > "$work/broker.txt" &
-broker=$!
-trap 'kill $broker 2>/dev/null || true; wait $broker 2>/dev/null || true' EXIT
-for _ in $(seq 100); do [ -s "$work/broker.txt" ] && break; sleep 0.1; done
-brokers=$(head -1 "$work/broker.txt")
-echo "embedded broker at $brokers" >&2
-
-for file in sample-events/*.jsonl; do
-    echo "produce $file -> topic events" >&2
-    "$doralog" produce --brokers "$brokers" --topic events --file "$file" >&2
-done
-echo "ingest topic events (group demo) -> $log" >&2
-"$doralog" ingest --brokers "$brokers" --topic events --group demo --log "$log" --until-end >&2
+echo "doralog run --pipeline pipelines/demo.yaml (log: $log)" >&2
+"$doralog" run --pipeline pipelines/demo.yaml --log "$log" --until-end --report-format markdown
 "$doralog" verify --log "$log" >&2
-"$doralog" report --log "$log" --format markdown

@@ -22,6 +22,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Pipeline file (YAML).", valueName: "file"))
     var pipeline: String
 
+    @Option(help: ArgumentHelp("Event log directory, instead of the pipeline's `log.directory`.", valueName: "dir"))
+    var log: String?
+
     @Flag(help: "Stop once every assigned partition is at its end, then print the report.")
     var untilEnd = false
 
@@ -29,12 +32,13 @@ struct RunCommand: AsyncParsableCommand {
     var reportFormat: ReportCommand.ReportFormat = .markdown
 
     func run() async throws {
-        let definition: PipelineDefinition
+        var definition: PipelineDefinition
         do {
             definition = try PipelineFile.load(pipeline)
         } catch {
             throw CLIError.usage(error.description)
         }
+        if let log { definition.log.directory = log }
         var logger = Logger(label: "doralog.run")
         logger.logLevel = .notice
         var runner = PipelineRunner(definition: definition, logger: logger)

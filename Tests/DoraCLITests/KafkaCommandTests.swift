@@ -5,26 +5,9 @@ import Testing
 
 @Suite(.enabled(if: Doralog.isBuilt, "needs the doralog binary: run `swift build` first"), .timeLimit(.minutes(3)))
 struct KafkaCommandTests {
-    /// Starts `doralog broker` and reads its bootstrap address.
-    func startBroker(_ extra: [String] = []) throws -> (Process, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Doralog.executable)
-        process.arguments = ["broker", "--partitions", "4"] + extra
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        var line = Data()
-        while !line.contains(0x0A) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line += chunk
-        }
-        return (process, String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-    }
-
     @Test func brokerProduceAndIngestUntilEndStoreTheFile() async throws {
         try await onOwnThread { try withTemporaryDirectory { dir in
-            let (broker, address) = try startBroker()
+            let (broker, address) = try TestBroker.start()
             defer { broker.terminate(); broker.waitUntilExit() }
             #expect(address.hasPrefix("127.0.0.1:"))
             let input = dir + "/events.jsonl"
@@ -37,26 +20,10 @@ struct KafkaCommandTests {
         } }
     }
 
-    /// A loopback port that was free a moment ago.
-    func freePort() -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
-                bind(fd, p, length) == 0 ? getsockname(fd, p, &length) : -1
-            }
-        }
-        return UInt16(bigEndian: address.sin_port)
-    }
-
     @Test func aBrokerOnAFixedPortServesClientsBootstrappedThroughThatPortAlone() async throws {
         try await onOwnThread { try withTemporaryDirectory { dir in
-            let port = freePort()
-            let (broker, address) = try startBroker(["--port", "\(port)"])
+            let port = TestBroker.freePort()
+            let (broker, address) = try TestBroker.start(["--port", "\(port)"])
             defer { broker.terminate(); broker.waitUntilExit() }
             #expect(address.hasPrefix("127.0.0.1:\(port),"))
             let fixed = "127.0.0.1:\(port)"
@@ -73,7 +40,7 @@ struct KafkaCommandTests {
 
     @Test func sigtermDuringIngestExitsZeroWithEverythingAcknowledgedDurable() async throws {
         try await onOwnThread { try withTemporaryDirectory { dir in
-            let (broker, address) = try startBroker()
+            let (broker, address) = try TestBroker.start()
             defer { broker.terminate(); broker.waitUntilExit() }
             let input = dir + "/events.jsonl"
             try TestFiles.write(LogTesting.deploys(2000).joined(separator: "\n"), to: input)
@@ -106,7 +73,7 @@ extension KafkaCommandTests {
     @Test(.timeLimit(.minutes(6)))
     func aCrashLoopOfKilledIngestsLosesAndDoublesNothing() async throws {
         try await onOwnThread { try withTemporaryDirectory { dir in
-            let (broker, address) = try startBroker()
+            let (broker, address) = try TestBroker.start()
             defer { broker.terminate(); broker.waitUntilExit() }
             let all = LogTesting.deploys(40 * 250)
             let log = dir + "/log"
@@ -142,7 +109,7 @@ extension KafkaCommandTests {
 
     @Test func untilEndFailsClearlyWhenNoPartitionIsEverAssigned() async throws {
         try await onOwnThread { try withTemporaryDirectory { dir in
-            let (broker, address) = try startBroker()
+            let (broker, address) = try TestBroker.start()
             defer { broker.terminate(); broker.waitUntilExit() }
             // A session shorter than the mock cluster's initial rebalance delay: the group never forms.
             let result = try Doralog.run([
@@ -173,7 +140,7 @@ extension KafkaCommandTests {
     /// Runs two members while a producer writes 500 events every half second; once both have
     /// stored events, the first is sent `signal`, then the second runs until it has stored the rest.
     func twoMembers(stoppingTheFirstWith signal: Int32, in dir: String) throws -> TwoMembers {
-        let (broker, address) = try startBroker()
+        let (broker, address) = try TestBroker.start()
         defer { broker.terminate(); broker.waitUntilExit() }
         let all = LogTesting.deploys(9000)
         let ids = all.indices.map { "d-\($0)" }

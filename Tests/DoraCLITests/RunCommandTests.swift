@@ -1,0 +1,115 @@
+import DoraEvents
+import DoraGenerator
+import DoraTestSupport
+import Foundation
+import Testing
+
+/// `doralog run` end to end: a broker child process, the run as a child process, its HTTP
+/// endpoint, and (where installed) real Prometheus and Alertmanager.
+@Suite(.enabled(if: Doralog.isBuilt, "needs the doralog binary: run `swift build` first"), .timeLimit(.minutes(4)))
+struct RunCommandTests {
+    /// A running `doralog run`, its stdout going to a file.
+    struct Running {
+        let process: Process
+        let output: String
+        let http: String
+
+        /// SIGTERM, then the exit status and everything it printed.
+        func stop() -> (status: Int32, output: String) {
+            process.terminate()
+            process.waitUntilExit()
+            let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            return (process.terminationStatus, text)
+        }
+    }
+
+    /// Writes a pipeline file for `brokers` and starts `doralog run` on it.
+    func startRun(in dir: String, brokers: String, slos: String, alerts: String = "alerts: {stdout: true}") throws -> Running {
+        let port = TestBroker.freePort()
+        let pipeline = """
+            source:
+              kafka:
+                brokers: "\(brokers)"
+                topics: [events]
+                group: run
+                properties: {session.timeout.ms: "6000", heartbeat.interval.ms: "300"}
+            log: {directory: "\(dir)/log"}
+            slos:
+            \(slos)
+            \(alerts)
+            http: {listen: "127.0.0.1:\(port)"}
+            """
+        try TestFiles.write(pipeline, to: dir + "/pipeline.yaml")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Doralog.executable)
+        process.arguments = ["run", "--pipeline", dir + "/pipeline.yaml"]
+        FileManager.default.createFile(atPath: dir + "/run.out", contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: dir + "/run.out")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        let http = "http://127.0.0.1:\(port)"
+        #expect(HTTPTesting.poll(http + "/readyz", seconds: 30) { $0.status == 200 }?.status == 200, "the run became ready")
+        return Running(process: process, output: dir + "/run.out", http: http)
+    }
+
+    func produce(_ lines: [String], to brokers: String, in dir: String, name: String) throws {
+        try TestFiles.write(lines.joined(separator: "\n"), to: dir + "/\(name).jsonl")
+        #expect(try Doralog.run(["produce", "--brokers", brokers, "--topic", "events", "--file", dir + "/\(name).jsonl"]).status == 0)
+    }
+
+    /// The stored-event count the live report shows, once it shows `expected`.
+    func waitForStored(_ expected: Int, at http: String) -> Bool {
+        HTTPTesting.poll(http + "/report.json", seconds: 60) { answer in
+            guard answer.status == 200, let json = try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any],
+                let events = json["events"] as? [String: Any]
+            else { return false }
+            return events["stored"] as? Int == expected
+        } != nil
+    }
+
+    static let slos = """
+          - {name: rb-p95, metric: rollback_time, per: service, objective: 5m, window: 7d, min_samples: 3}
+          - {name: recovery-p90, metric: recovery_time, per: group, percentile: 90, objective: 2h, window: 7d, min_samples: 3}
+        """
+
+    @Test func aLiveRunEmitsTheBacktestsTransitionsAndServesTheReportOfItsLog() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let (broker, brokers) = try TestBroker.start(partitions: 1)
+            defer { broker.terminate(); broker.waitUntilExit() }
+            // Valid events in time order, produced in ten slices while the run consumes.
+            var configuration = GeneratorConfiguration()
+            configuration.events = 4_000
+            configuration.days = 30
+            configuration.services = 5
+            configuration.duplicateRate = 0
+            configuration.malformedRate = 0
+            let events = EventGenerator(configuration: configuration).lines().compactMap { line in
+                (try? EventDecoder.decode(line)).map { (line, $0) }
+            }.sorted { $0.1.time != $1.1.time ? $0.1.time < $1.1.time : $0.1.id.utf8.lexicographicallyPrecedes($1.1.id.utf8) }
+            let run = try startRun(in: dir, brokers: brokers, slos: Self.slos)
+            let slice = (events.count + 9) / 10
+            for i in 0..<10 {
+                try produce(events[(i * slice)..<min((i + 1) * slice, events.count)].map(\.0), to: brokers, in: dir, name: "slice\(i)")
+                Thread.sleep(forTimeInterval: 0.3)
+            }
+            #expect(waitForStored(events.count, at: run.http), "every event reached the live state")
+            let live = HTTPTesting.request(run.http + "/report.json")?.body ?? ""
+            let metrics = HTTPTesting.request(run.http + "/metrics")?.body ?? ""
+            #expect(metrics.contains("doralog_events{outcome=\"stored\"} \(events.count)"), "\(metrics.prefix(600))")
+            #expect(metrics.contains("doralog_rollback_seconds{"))
+            #expect(HTTPTesting.request(run.http + "/healthz")?.status == 200)
+            let (status, output) = run.stop()
+            #expect(status == 0, "SIGTERM: graceful exit")
+            // The live report is the report of the log it wrote.
+            let report = try Doralog.run(["report", "--log", dir + "/log", "--format", "json"])
+            #expect(report.status == 0 && live == report.standardOutput)
+            // The live transitions are the backtest's.
+            let backtest = try Doralog.run(["slo", "--log", dir + "/log", "--pipeline", dir + "/pipeline.yaml"])
+            let expected = (try JSONSerialization.jsonObject(with: Data(backtest.standardOutput.utf8)) as? [Any]) ?? []
+            let emitted = output.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) }
+            #expect(expected.count > 5, "the stream should make the SLOs fire and resolve")
+            #expect(emitted.count == expected.count)
+            #expect(zip(emitted, expected).allSatisfy { NSDictionary(dictionary: $0 as! [String: Any]).isEqual(to: $1 as! [String: Any]) })
+        } }
+    }
+}
