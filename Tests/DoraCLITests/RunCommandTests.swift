@@ -14,11 +14,16 @@ struct RunCommandTests {
         let output: String
         let http: String
 
-        /// SIGTERM, then the exit status and everything it printed.
+        /// SIGTERM, then the exit status and everything it printed (stdout; stderr's last
+        /// lines are recorded as an issue when the exit is not clean).
         func stop() -> (status: Int32, output: String) {
             process.terminate()
             process.waitUntilExit()
             let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            if process.terminationStatus != 0 {
+                let errors = (try? String(contentsOfFile: output.replacingOccurrences(of: "run.out", with: "run.err"), encoding: .utf8)) ?? ""
+                Issue.record("doralog run exited \(process.terminationStatus): \(errors.suffix(1500))")
+            }
             return (process.terminationStatus, text)
         }
     }
@@ -45,7 +50,8 @@ struct RunCommandTests {
         process.arguments = ["run", "--pipeline", dir + "/pipeline.yaml"]
         FileManager.default.createFile(atPath: dir + "/run.out", contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: dir + "/run.out")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        FileManager.default.createFile(atPath: dir + "/run.err", contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: dir + "/run.err")
         try process.run()
         let http = "http://127.0.0.1:\(port)"
         #expect(HTTPTesting.poll(http + "/readyz", seconds: 30) { $0.status == 200 }?.status == 200, "the run became ready")
@@ -110,6 +116,100 @@ struct RunCommandTests {
             #expect(expected.count > 5, "the stream should make the SLOs fire and resolve")
             #expect(emitted.count == expected.count)
             #expect(zip(emitted, expected).allSatisfy { NSDictionary(dictionary: $0 as! [String: Any]).isEqual(to: $1 as! [String: Any]) })
+        } }
+    }
+}
+
+/// Real Prometheus and Alertmanager (Debian packages; `.ci/run` installs them).
+extension RunCommandTests {
+    static func installed(_ binary: String) -> Bool {
+        ["/usr/bin/", "/usr/local/bin/"].contains { FileManager.default.isExecutableFile(atPath: $0 + binary) }
+    }
+
+    /// Starts a Debian-packaged server binary with `arguments`, output discarded.
+    func startServer(_ binary: String, _ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/" + binary)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    @Test(.enabled(if: installed("prometheus"), "needs Debian's prometheus (apt-get install prometheus)"))
+    func prometheusScrapesTheMetricsEndpointAndAQueryReturnsTheSeries() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let (broker, brokers) = try TestBroker.start(partitions: 2)
+            defer { broker.terminate(); broker.waitUntilExit() }
+            let run = try startRun(in: dir, brokers: brokers, slos: Self.slos)
+            let lines = LogTesting.deploys(300)
+            try produce(lines, to: brokers, in: dir, name: "deploys")
+            #expect(waitForStored(300, at: run.http))
+            let target = run.http.replacingOccurrences(of: "http://", with: "")
+            try TestFiles.write(
+                "global: {scrape_interval: 1s}\nscrape_configs:\n  - job_name: doralog\n    static_configs: [{targets: ['\(target)']}]\n",
+                to: dir + "/prometheus.yml")
+            let port = TestBroker.freePort()
+            let prometheus = try startServer("prometheus", [
+                "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/tsdb", "--web.listen-address=127.0.0.1:\(port)",
+            ])
+            defer { prometheus.terminate(); prometheus.waitUntilExit() }
+            let query = "http://127.0.0.1:\(port)/api/v1/query?query=" + "doralog_events{outcome=\"stored\"}"
+                .addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let answer = HTTPTesting.poll(query, seconds: 60) { $0.status == 200 && $0.body.contains("\"300\"") }
+            #expect(answer?.body.contains("\"job\":\"doralog\"") == true && answer?.body.contains("\"300\"") == true, "\(answer?.body ?? "no answer")")
+            let deployments = "http://127.0.0.1:\(port)/api/v1/query?query=" + "sum(doralog_deployments)"
+                .addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            #expect(HTTPTesting.request(deployments)?.body.contains("\"300\"") == true, "the per-service series add up")
+            #expect(run.stop().status == 0)
+        } }
+    }
+
+    @Test(.enabled(if: installed("prometheus-alertmanager"), "needs Debian's prometheus-alertmanager"))
+    func alertmanagerDownThenUpReceivesTheFiringThenTheResolvedAlert() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let (broker, brokers) = try TestBroker.start(partitions: 2)
+            defer { broker.terminate(); broker.waitUntilExit() }
+            let amPort = TestBroker.freePort()
+            let am = "http://127.0.0.1:\(amPort)"
+            let slo = "  - {name: rb-p95, metric: rollback_time, per: service, objective: 5m, window: 7d, min_samples: 3, regression: false}"
+            let run = try startRun(
+                in: dir, brokers: brokers, slos: slo, alerts: "alerts: {stdout: true, alertmanager: {url: \"\(am)\"}}")
+            // Three 10-minute rollbacks of checkout: the p95 breaches 5 minutes. Alertmanager is down.
+            func rollbacks(_ day: Int, minutes: Int, prefix: String) -> [String] {
+                (0..<3).flatMap { i -> [String] in
+                    let start = MetricsTesting.at(String(format: "%02d:00:00", 8 + i), day: day)
+                    let end = MetricsTesting.at(String(format: "%02d:%02d:00", 8 + i, minutes), day: day)
+                    return [
+                        EventJSON.rollback("\(prefix)\(i)-s", at: start, rollbackID: "\(prefix)\(i)", status: "started", from: "v2", to: "v1"),
+                        EventJSON.rollback("\(prefix)\(i)-c", at: end, rollbackID: "\(prefix)\(i)", status: "completed"),
+                    ]
+                }
+            }
+            try produce(rollbacks(1, minutes: 10, prefix: "slow"), to: brokers, in: dir, name: "slow")
+            #expect(waitForStored(6, at: run.http))
+            Thread.sleep(forTimeInterval: 2)  // the sink retries against nothing
+            try TestFiles.write("route: {receiver: none, group_wait: 0s, group_interval: 1s}\nreceivers: [{name: none}]\n", to: dir + "/am.yml")
+            let alertmanager = try startServer("prometheus-alertmanager", [
+                "--config.file=\(dir)/am.yml", "--storage.path=\(dir)/am", "--web.listen-address=127.0.0.1:\(amPort)",
+                "--cluster.listen-address=",
+            ])
+            defer { alertmanager.terminate(); alertmanager.waitUntilExit() }
+            let firing = HTTPTesting.poll(am + "/api/v2/alerts", seconds: 60) { $0.status == 200 && $0.body.contains("SLOBreach") }
+            #expect(firing?.body.contains("\"service\":\"checkout\"") == true && firing?.body.contains("\"state\":\"active\"") == true,
+                    "\(firing?.body ?? "no firing alert reached Alertmanager")")
+            // Ten days later, fast rollbacks only: the breach resolves.
+            try produce(rollbacks(11, minutes: 1, prefix: "fast"), to: brokers, in: dir, name: "fast")
+            let resolved = HTTPTesting.poll(am + "/metrics", seconds: 60) {
+                $0.body.contains("alertmanager_alerts_received_total{status=\"resolved\",version=\"v2\"} 1")
+            }
+            #expect(resolved != nil, "Alertmanager received the resolved alert")
+            let after = HTTPTesting.request(am + "/api/v2/alerts")?.body ?? ""
+            #expect(after.trimmingCharacters(in: .whitespacesAndNewlines) == "[]", "no active alert left: \(after)")
+            let (status, output) = run.stop()
+            #expect(status == 0)
+            #expect(output.contains("\"state\": \"firing\"") && output.contains("\"state\": \"resolved\""))
         } }
     }
 }

@@ -24,16 +24,14 @@ public enum HTTPTesting {
         return result.get()
     }
 
-    /// Polls `url` until `accept` says yes or `seconds` pass; returns the last answer.
+    /// Polls `url` until `accept` says yes, and returns that answer; nil if `seconds` pass first.
     public static func poll(_ url: String, seconds: Double, until accept: ((status: Int, body: String)) -> Bool) -> (status: Int, body: String)? {
         let deadline = Date().addingTimeInterval(seconds)
-        var last: (status: Int, body: String)?
         while Date() < deadline {
-            last = request(url, timeout: 2)
-            if let last, accept(last) { return last }
+            if let answer = request(url, timeout: 2), accept(answer) { return answer }
             Thread.sleep(forTimeInterval: 0.2)
         }
-        return last
+        return nil
     }
 
     private final class Box: @unchecked Sendable {
