@@ -90,7 +90,7 @@ let package = Package(
         // Test support shared by every test target.
         .target(
             name: "DoraTestSupport",
-            dependencies: ["DoraEvents", "DoraEventLog", "DoraMetrics"],
+            dependencies: ["DoraEvents", "DoraEventLog", "DoraMetrics", "DoraKafka"],
             path: "Tests/DoraTestSupport"
         ),
         .testTarget(name: "DoraEventsTests", dependencies: ["DoraEvents", "DoraTestSupport"]),

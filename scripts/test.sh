@@ -4,6 +4,6 @@
 # binary), then `swift test` (its exit status is the verdict).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/ensure-deps.sh prometheus prometheus-alertmanager
+bash scripts/ensure-deps.sh prometheus prometheus-alertmanager wrk
 swift build
 swift test

@@ -1,5 +1,6 @@
 import DoraEvents
 import DoraGenerator
+import DoraKafka
 import DoraTestSupport
 import Foundation
 import Testing
@@ -210,6 +211,77 @@ extension RunCommandTests {
             let (status, output) = run.stop()
             #expect(status == 0)
             #expect(output.contains("\"state\": \"firing\"") && output.contains("\"state\": \"resolved\""))
+        } }
+    }
+}
+
+/// The Kafka alert sink, and the endpoint under load.
+extension RunCommandTests {
+    /// Three 10-minute rollbacks of `service` on `day`: enough to breach a 5-minute p95.
+    static func slowRollbacks(service: String, day: Int) -> [String] {
+        (0..<3).flatMap { i -> [String] in
+            let id = "\(service)-\(day)-\(i)"
+            return [
+                EventJSON.rollback(id + "-s", at: MetricsTesting.at(String(format: "%02d:00:00", 8 + i), day: day), rollbackID: id,
+                                   status: "started", service: service, from: "v2", to: "v1"),
+                EventJSON.rollback(id + "-c", at: MetricsTesting.at(String(format: "%02d:10:00", 8 + i), day: day), rollbackID: id,
+                                   status: "completed", service: service),
+            ]
+        }
+    }
+
+    @Test func alertsArePublishedToTheKafkaAlertTopicKeyedBySLO() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let (broker, brokers) = try TestBroker.start(["--topic", "events", "--topic", "doralog-alerts"], partitions: 1)
+            defer { broker.terminate(); broker.waitUntilExit() }
+            let slo = "  - {name: rb-p95, metric: rollback_time, per: service, objective: 5m, window: 7d, min_samples: 3, regression: false}"
+            let run = try startRun(in: dir, brokers: brokers, slos: slo, alerts: "alerts: {stdout: false, kafka: {topic: doralog-alerts}}")
+            try produce(Self.slowRollbacks(service: "checkout", day: 1), to: brokers, in: dir, name: "slow")
+            let handler = KafkaTesting.Handler()
+            let consumer = try KafkaConsumer(bootstrapServers: brokers, group: "reader", handler: handler)
+            try consumer.subscribe(["doralog-alerts"])
+            var received: [KafkaMessage] = []
+            let deadline = ContinuousClock.now + .seconds(60)
+            while received.isEmpty && ContinuousClock.now < deadline {
+                if case .message(let m) = consumer.poll(timeoutMilliseconds: 100) { received.append(m) }
+            }
+            consumer.close()
+            #expect(received.count == 1)
+            if let m = received.first {
+                #expect(m.key == Array("rb-p95".utf8))
+                let alert = try JSONSerialization.jsonObject(with: Data(m.value)) as? [String: Any]
+                #expect(alert?["alert"] as? String == "SLOBreach" && alert?["state"] as? String == "firing")
+                #expect((alert?["scope"] as? [String: Any])?["service"] as? String == "checkout")
+            }
+            #expect(run.stop().status == 0)
+        } }
+    }
+
+    @Test(.enabled(if: installed("wrk"), "needs Debian's wrk"))
+    func theEndpointKeepsAnsweringUnderLoadWhileIngestionGoesOn() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let (broker, brokers) = try TestBroker.start(partitions: 3)
+            defer { broker.terminate(); broker.waitUntilExit() }
+            let run = try startRun(in: dir, brokers: brokers, slos: Self.slos)
+            let load = Process()
+            load.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
+            load.arguments = ["-t2", "-c16", "-d10s", run.http + "/metrics"]
+            let out = Pipe()
+            load.standardOutput = out
+            try load.run()
+            // Ingestion goes on meanwhile: 20 slices of 500 events over about 10 s.
+            let all = LogTesting.deploys(10_000)
+            for i in 0..<20 {
+                try produce(Array(all[(i * 500)..<((i + 1) * 500)]), to: brokers, in: dir, name: "d\(i)")
+                Thread.sleep(forTimeInterval: 0.3)
+            }
+            #expect(HTTPTesting.request(run.http + "/healthz")?.status == 200, "answers during the load")
+            load.waitUntilExit()
+            let report = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(waitForStored(10_000, at: run.http), "ingestion kept up under load")
+            // wrk's summary: requests were served, and no socket errors or non-2xx answers.
+            #expect(report.contains("Requests/sec") && !report.contains("Non-2xx") && !report.contains("Socket errors"), "\(report)")
+            #expect(run.stop().status == 0)
         } }
     }
 }
