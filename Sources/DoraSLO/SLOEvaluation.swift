@@ -10,6 +10,9 @@ public struct SLOEvaluation: Sendable {
     public let slos: [SLODefinition]
     public let assignments: ServiceAssignments
     private var evaluators: [Key: ScopeEvaluator] = [:]
+    /// Per metric, each service's samples as last computed (the live run recomputes only the
+    /// services a batch touched).
+    private var cache: [DurationMetric: [String: ServiceTimedSamples]] = [:]
 
     struct Key: Hashable, Sendable {
         var slo: Int
@@ -42,14 +45,14 @@ public struct SLOEvaluation: Sendable {
     ) -> [SLOAlert] {
         var out: [SLOAlert] = []
         var byMetric: [DurationMetric: [ServiceTimedSamples]] = [:]
+        for metric in Set(slos.map(\.metric)) {
+            var known = touched == nil ? [:] : cache[metric] ?? [:]
+            for s in engine.timedSamples(metric, only: touched) { known[s.service] = s }
+            cache[metric] = known
+            byMetric[metric] = known.values.sorted { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) }
+        }
         for (index, slo) in slos.enumerated() {
-            let perService: [ServiceTimedSamples]
-            if let cached = byMetric[slo.metric] {
-                perService = cached
-            } else {
-                perService = engine.timedSamples(slo.metric)
-                byMetric[slo.metric] = perService
-            }
+            let perService = byMetric[slo.metric]!
             let selected = perService.filter { selects(slo.selection, service: $0.service, team: $0.team) }
             var scopes: [(SLOScope, [TimedSample])] = []
             switch slo.per {

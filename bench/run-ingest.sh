@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Sustained ingest of `doralog run` (live state + 50 SLOs) against plain `doralog ingest` on the
+# same topic of the embedded broker, in one run (issue 5: target at least 0.8x).
+# The mock cluster keeps only a few MB per partition, so the topic has many partitions.
+# Usage: bench/run-ingest.sh [events] [partitions]   (default 500,000 over 128)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+events="${1:-500000}"
+partitions="${2:-128}"
+bash scripts/ensure-deps.sh time
+swift build -c release --product doralog >&2
+doralog=.build/release/doralog
+work=$(mktemp -d)
+"$doralog" generate --events "$events" --days 365 --services 200 --output "$work/events.jsonl"
+"$doralog" broker --topic events --partitions "$partitions" > "$work/broker.txt" &
+broker=$!
+trap 'kill $broker 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do [ -s "$work/broker.txt" ] && break; sleep 0.1; done
+brokers=$(head -1 "$work/broker.txt")
+"$doralog" produce --brokers "$brokers" --topic events --file "$work/events.jsonl" >&2
+
+# 50 SLOs: every metric, per service and pooled, several percentiles and windows.
+{
+    printf 'source:\n  kafka:\n    brokers: "%s"\n    topics: [events]\n    group: live\n' "$brokers"
+    printf 'log: {directory: "%s/live-log"}\nalerts: {stdout: false}\nslos:\n' "$work"
+    metrics=(rollback_time recovery_time time_to_restore detect decide act verify lead_time)
+    for i in $(seq 0 49); do
+        m=${metrics[$((i % 8))]}
+        per=$([ $((i % 2)) -eq 0 ] && echo service || echo group)
+        printf '  - {name: slo-%d, metric: %s, per: %s, percentile: %s, objective: %s, window: %s}\n' \
+            "$i" "$m" "$per" "$([ $((i % 3)) -eq 0 ] && echo 95 || echo 90)" "$([ $((i % 4)) -eq 0 ] && echo 10m || echo 2h)" \
+            "$([ $((i % 5)) -eq 0 ] && echo 7d || echo 28d)"
+    done
+} > "$work/pipeline.yaml"
+
+line=$( { /usr/bin/time -f "%e %M" "$doralog" ingest --brokers "$brokers" --topic events --group plain --log "$work/plain-log" --until-end > "$work/plain.txt"; } 2>&1 | tail -1)
+plain_s=${line% *}; plain_rss=${line#* }
+plain_read=$(sed -E 's/^read ([0-9]+),.*/\1/' "$work/plain.txt")
+line=$( { /usr/bin/time -f "%e %M" "$doralog" run --pipeline "$work/pipeline.yaml" --until-end --report-format json > "$work/run.json" 2> "$work/run.err"; } 2>&1 | tail -1)
+run_s=${line% *}; run_rss=${line#* }
+run_read=$(grep -o 'read=[0-9]*' "$work/run.err" | tail -1 | cut -d= -f2)
+awk -v n="$events" -v p="$partitions" -v ps="$plain_s" -v pr="$plain_read" -v prss="$plain_rss" -v rs="$run_s" -v rr="$run_read" -v rrss="$run_rss" 'BEGIN {
+    printf "| produced | partitions | ingest read | ingest s | ingest ev/s | run read | run s | run ev/s | ratio | ingest RSS MiB | run RSS MiB |\n"
+    printf "|---|---|---|---|---|---|---|---|---|---|---|\n"
+    printf "| %d | %d | %d | %.2f | %.0f | %d | %.2f | %.0f | %.2f | %.0f | %.0f |\n", n, p, pr, ps, pr/ps, rr, rs, rr/rs, (rr/rs)/(pr/ps), prss/1024, rrss/1024
+}'
