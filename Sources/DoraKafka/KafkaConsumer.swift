@@ -131,6 +131,16 @@ public final class KafkaConsumer {
         }
     }
 
+    /// The partition's end (high watermark) as last seen in this consumer's fetch responses;
+    /// no request is made. nil until a fetch has returned it.
+    public func cachedHighWatermark(topic: String, partition: Int32) -> Int64? {
+        var low: Int64 = 0
+        var high: Int64 = 0
+        let err = rd_kafka_get_watermark_offsets(handle, topic, partition, &low, &high)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
+        return high
+    }
+
     /// Leaves the group (revoking partitions through the handler). Blocks.
     public func close() {
         rd_kafka_consumer_close(handle)

@@ -58,6 +58,9 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
     /// Called on the ingest thread after each durable append with the events it stored (each
     /// stored event exactly once, in batch order): how `doralog run` feeds its live state.
     /// Keep it short; hand the work to another thread or task.
+    /// Called on the ingest thread about once a second with, per assigned partition whose end
+    /// is known, how many messages are not durable in the log yet (end - durable offset).
+    public var onLag: (@Sendable ([TopicPartition: Int64]) -> Void)?
     /// The duration is the append's own (validate, encode, write, fsync).
     public var onStored: (@Sendable (AppendSummary, [Event], Duration) -> Void)?
     /// With `recordsLatency`: per message, milliseconds from its Kafka timestamp to durable.
@@ -88,6 +91,7 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
         var lastErrorLog: Int64 = 0
         var waitingSince = Self.now()  // when the assignment last became empty
         var warnedAboutWaiting = false
+        var lastLag: Int64 = 0
         while !stopRequest.isRequested {
             switch consumer.poll(timeoutMilliseconds: 50) {
             case .message(let m):
@@ -114,6 +118,10 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
             }
             if let failure { throw PipelineError(.log, "\(failure)", location: log.directory) }
             if !batch.isEmpty && Self.now() - batchStarted >= configuration.maximumDelayMilliseconds { try flush() }
+            if let onLag, Self.now() - lastLag >= 1_000 {
+                lastLag = Self.now()
+                onLag(lags())
+            }
             if configuration.untilEnd && !assigned.isEmpty && assigned.isSubset(of: atEnd) && batch.isEmpty { break }
             if !assigned.isEmpty {
                 waitingSince = Self.now()
@@ -132,6 +140,16 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
         commitDurable(synchronously: true)
         consumer.close()
         if let failure { throw PipelineError(.log, "\(failure)", location: log.directory) }
+    }
+
+    /// Per assigned partition with a known end: end minus the log's durable offset.
+    private func lags() -> [TopicPartition: Int64] {
+        var out: [TopicPartition: Int64] = [:]
+        for tp in assigned {
+            guard let high = consumer.cachedHighWatermark(topic: tp.topic, partition: tp.partition) else { continue }
+            out[tp] = max(0, high - (log.partitionOffsets[tp] ?? 0))
+        }
+        return out
     }
 
     /// Makes the batch durable, then commits asynchronously (the steady-state path).

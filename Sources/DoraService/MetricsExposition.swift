@@ -1,4 +1,4 @@
-import DoraEventLog
+public import DoraEventLog
 import DoraMetrics
 import DoraSLO
 public import Prometheus
@@ -24,6 +24,16 @@ public final class MetricsExposition: Sendable {
             help: "Time to make one batch durable in the log (encode, write, fsync).")
         alertQueueDepth = registry.makeGauge(name: "doralog_alert_queue_depth", help: "Alerts waiting to be delivered.")
         alertsDropped = registry.makeCounter(name: "doralog_alerts_dropped_total", help: "Alerts dropped because a sink's queue was full.")
+    }
+
+    /// Records the consumer's lag per partition (messages not yet durable in the log).
+    public func setLag(_ lags: [TopicPartition: Int64]) {
+        for (tp, lag) in lags {
+            registry.makeGauge(
+                name: "doralog_consumer_lag", labels: [("topic", tp.topic), ("partition", String(tp.partition))],
+                help: "Messages of the partition not yet durable in the log (end offset minus durable offset)."
+            ).set(to: Double(lag))
+        }
     }
 
     /// Sets every gauge from `state` and returns the text exposition format.

@@ -154,6 +154,7 @@ struct IngestService: Service {
             await withCheckedContinuation { done in
                 let thread = Thread { [configuration, log, appends, exposition, logger] in
                     let ingestor = KafkaIngestor(configuration: configuration, log: log.value, logger: logger, stopRequest: stop)
+                    ingestor.onLag = { lags in exposition.setLag(lags) }
                     ingestor.onStored = { summary, events, took in
                         exposition.appendSeconds.record(took)
                         appends.yield(Appended(summary: summary, events: events))

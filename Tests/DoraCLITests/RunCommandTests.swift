@@ -269,19 +269,30 @@ extension RunCommandTests {
             let out = Pipe()
             load.standardOutput = out
             try load.run()
-            // Ingestion goes on meanwhile: 20 slices of 500 events over about 10 s.
-            let all = LogTesting.deploys(10_000)
+            // Ingestion goes on meanwhile: 20 slices of generated events (shuffled arrival,
+            // duplicates, malformed lines) over three partitions, about 10 s.
+            var configuration = GeneratorConfiguration()
+            configuration.events = 10_000
+            configuration.days = 30
+            let lines = EventGenerator(configuration: configuration).lines()
+            let distinct = Set(lines.compactMap { try? EventDecoder.decode($0).id }).count
+            let slice = (lines.count + 19) / 20
             for i in 0..<20 {
-                try produce(Array(all[(i * 500)..<((i + 1) * 500)]), to: brokers, in: dir, name: "d\(i)")
+                try produce(Array(lines[(i * slice)..<min((i + 1) * slice, lines.count)]), to: brokers, in: dir, name: "d\(i)")
                 Thread.sleep(forTimeInterval: 0.3)
             }
             #expect(HTTPTesting.request(run.http + "/healthz")?.status == 200, "answers during the load")
             load.waitUntilExit()
             let report = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            #expect(waitForStored(10_000, at: run.http), "ingestion kept up under load")
+            #expect(waitForStored(distinct, at: run.http), "ingestion kept up under load")
             // wrk's summary: requests were served, and no socket errors or non-2xx answers.
             #expect(report.contains("Requests/sec") && !report.contains("Non-2xx") && !report.contains("Socket errors"), "\(report)")
+            // Events arrived out of time order; once caught up the live report is the log's.
+            let live = HTTPTesting.request(run.http + "/report.json")?.body ?? ""
+            let metrics = HTTPTesting.request(run.http + "/metrics")?.body ?? ""
+            #expect(metrics.contains("doralog_consumer_lag{topic=\"events\",partition=\"2\"} 0.0"), "\(metrics.prefix(2000))")
             #expect(run.stop().status == 0)
+            #expect(try Doralog.run(["report", "--log", dir + "/log", "--format", "json"]).standardOutput == live)
         } }
     }
 }

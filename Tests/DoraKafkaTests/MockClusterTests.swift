@@ -5,16 +5,6 @@ import Testing
 /// The wrapper against librdkafka's mock cluster: real Kafka protocol over TCP on loopback.
 @Suite(.timeLimit(.minutes(2)))
 struct MockClusterTests {
-    final class Handler: KafkaRebalanceHandler {
-        var assigned: [KafkaPosition] = []
-        var revoked = 0
-        func partitionsAssigned(_ partitions: [KafkaPosition]) -> [Int64?] {
-            assigned += partitions
-            return partitions.map { _ in nil }
-        }
-        func partitionsRevoked(_ partitions: [KafkaPosition], lost: Bool) { revoked += partitions.count }
-    }
-
     @Test func producedMessagesAreConsumedOnceEachWithTheirKeysAndOffsets() async throws {
         try await onOwnThread {
             let cluster = try MockCluster()
@@ -26,7 +16,7 @@ struct MockClusterTests {
             try producer.flush()
             #expect(producer.delivered == 1000 && producer.failed == 0)
 
-            let handler = Handler()
+            let handler = KafkaTesting.Handler()
             let consumer = try KafkaConsumer(bootstrapServers: cluster.bootstrapServers, group: "g", handler: handler)
             try consumer.subscribe(["t"])
             var seen: [String: Int] = [:]
