@@ -12,11 +12,8 @@ swift build -c release --product doralog >&2
 doralog=.build/release/doralog
 work=$(mktemp -d)
 "$doralog" generate --events $((rate * seconds)) --output "$work/events.jsonl"
-"$doralog" broker --topic events --partitions 6 > "$work/broker.txt" &
-broker=$!
-trap 'kill $broker 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 100); do [ -s "$work/broker.txt" ] && break; sleep 0.1; done
-brokers=$(head -1 "$work/broker.txt")
+source bench/lib.sh
+start_broker "$doralog" "$work" 6
 "$doralog" ingest --brokers "$brokers" --topic events --group latency --log "$work/log" --latency-stats \
     > "$work/ingest.out" 2> "$work/ingest.err" &
 ingest=$!

@@ -15,3 +15,14 @@ best() {
     done
     echo "$b $r"
 }
+
+# start_broker DORALOG WORK PARTITIONS: starts the embedded broker with topic `events`, sets
+# $brokers to its address and $broker to its pid, and removes WORK and the broker on exit.
+start_broker() {
+    local doralog=$1 work=$2 partitions=$3
+    "$doralog" broker --topic events --partitions "$partitions" > "$work/broker.txt" &
+    broker=$!
+    trap "kill $broker 2>/dev/null || true; rm -rf '$work'" EXIT
+    for _ in $(seq 100); do [ -s "$work/broker.txt" ] && break; sleep 0.1; done
+    brokers=$(head -1 "$work/broker.txt")
+}

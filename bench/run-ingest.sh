@@ -12,11 +12,8 @@ swift build -c release --product doralog >&2
 doralog=.build/release/doralog
 work=$(mktemp -d)
 "$doralog" generate --events "$events" --days 365 --services 200 --output "$work/events.jsonl"
-"$doralog" broker --topic events --partitions "$partitions" > "$work/broker.txt" &
-broker=$!
-trap 'kill $broker 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 100); do [ -s "$work/broker.txt" ] && break; sleep 0.1; done
-brokers=$(head -1 "$work/broker.txt")
+source bench/lib.sh
+start_broker "$doralog" "$work" "$partitions"
 "$doralog" produce --brokers "$brokers" --topic events --file "$work/events.jsonl" >&2
 
 # 50 SLOs: every metric, per service and pooled, several percentiles and windows.
