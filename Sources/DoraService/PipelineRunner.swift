@@ -75,8 +75,10 @@ public struct PipelineRunner: Sendable {
             let endpoint = HTTPEndpoint(state: state, exposition: exposition)
             services.append(.init(service: try endpoint.application(listen: listen, logger: logger)))
         }
-        services.append(.init(service: aggregator, successTerminationBehavior: .gracefullyShutdownGroup))
-        services.append(.init(service: ingestService, successTerminationBehavior: .ignore))
+        // Ingestion ending on its own (--until-end) shuts the group down in reverse order; a
+        // signal does the same. Either way the aggregator drains, then the endpoint stops.
+        services.append(.init(service: aggregator))
+        services.append(.init(service: ingestService, successTerminationBehavior: .gracefullyShutdownGroup))
         var configuration = ServiceGroupConfiguration(services: services, logger: logger)
         configuration.gracefulShutdownSignals = [.sigterm, .sigint]
         try await ServiceGroup(configuration: configuration).run()
@@ -182,7 +184,8 @@ struct IngestService: Service {
 }
 
 /// Replays the log into the live state, opens the gate for ingestion, then adds each durable
-/// append and sends the SLO transitions to every sink. Ends when ingestion ends.
+/// append and sends the SLO transitions to every sink. Returns once ingestion has ended and
+/// the group has asked it to stop (returning earlier would count as an unexpected end).
 struct AggregatorService: Service {
     let state: LiveState
     let directory: String
@@ -201,5 +204,6 @@ struct AggregatorService: Service {
             guard !alerts.isEmpty else { continue }
             for sink in sinks { await sink.send(alerts) }
         }
+        try? await gracefulShutdown()
     }
 }
