@@ -3,7 +3,8 @@
 breaches an SLO to the alert arriving at a local Alertmanager-compatible webhook, over N trials.
 
 In the same run, the floor: the same kind of message produced with kcat and read by a kcat
-consumer that is already running (the broker round trip any Kafka-based alerting pays).
+consumer that is already running, with the fetch wait doralog uses (10 ms): the broker round
+trip any Kafka-based alerting pays.
 Both sides include one kcat process start per trial, so the ratio compares like with like.
 Usage: bench/alert_latency.py DORALOG_BINARY [TRIALS]
 """
@@ -87,7 +88,7 @@ for i in range(trials):
         latencies.append(received.get(f"svc-{i}", float("inf")) - t0)
 
 # The floor: kcat produce -> an already-running kcat consumer.
-consumer = subprocess.Popen(["kcat", "-C", "-b", brokers, "-t", "floor", "-o", "end", "-u"],
+consumer = subprocess.Popen(["kcat", "-C", "-b", brokers, "-t", "floor", "-o", "end", "-u", "-X", "fetch.wait.max.ms=10"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 time.sleep(2)
 floor = []

@@ -33,7 +33,8 @@ start_broker "$doralog" "$work" "$partitions"
 line=$( { /usr/bin/time -f "%e %M" "$doralog" ingest --brokers "$brokers" --topic events --group plain --log "$work/plain-log" --until-end > "$work/plain.txt"; } 2>&1 | tail -1)
 plain_s=${line% *}; plain_rss=${line#* }
 plain_read=$(sed -E 's/^read ([0-9]+),.*/\1/' "$work/plain.txt")
-line=$( { /usr/bin/time -f "%e %M" "$doralog" run --pipeline "$work/pipeline.yaml" --until-end --report-format json > "$work/run.json" 2> "$work/run.err"; } 2>&1 | tail -1)
+/usr/bin/time -o "$work/run.time" -f "%e %M" "$doralog" run --pipeline "$work/pipeline.yaml" --until-end --report-format json > "$work/run.json" 2> "$work/run.err"
+line=$(tail -1 "$work/run.time")
 run_s=${line% *}; run_rss=${line#* }
 run_read=$(grep -o 'read=[0-9]*' "$work/run.err" | tail -1 | cut -d= -f2)
 awk -v n="$events" -v p="$partitions" -v ps="$plain_s" -v pr="$plain_read" -v prss="$plain_rss" -v rs="$run_s" -v rr="$run_read" -v rrss="$run_rss" 'BEGIN {

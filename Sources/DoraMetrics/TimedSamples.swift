@@ -37,19 +37,38 @@ extension MetricsEngine {
     /// (services listed in UTF-8 order), or only for `only` when given.
     /// - Complexity: O(n log n) in the events of the services concerned.
     public func timedSamples(_ metric: DurationMetric, only: Set<String>? = nil) -> [ServiceTimedSamples] {
+        timedSamples(of: [metric], only: only)[metric] ?? []
+    }
+
+    /// `timedSamples` for several metrics at once: each service is analysed once for all.
+    public func timedSamples(of metrics: Set<DurationMetric>, only: Set<String>? = nil) -> [DurationMetric: [ServiceTimedSamples]] {
         let selected = services.filter { only?.contains($0.name) ?? true }
-        let perService = ParallelMap.map(selected) { $0.timedSamples(metric, configuration: configuration) }
-        return zip(selected, perService)
-            .map { state, samples in
-                ServiceTimedSamples(service: state.name, team: team(of: state.name), samples: samples)
+        let perService = ParallelMap.map(selected) { $0.timedSamples(metrics, configuration: configuration) }
+        var out: [DurationMetric: [ServiceTimedSamples]] = [:]
+        for (state, byMetric) in zip(selected, perService) {
+            let team = team(of: state.name)
+            for (metric, samples) in byMetric {
+                out[metric, default: []].append(ServiceTimedSamples(service: state.name, team: team, samples: samples))
             }
-            .sorted { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) }
+        }
+        for metric in out.keys { out[metric]!.sort { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) } }
+        return out
     }
 }
 
 extension ServiceState {
-    /// This service's samples of `metric`, in (time, id) order.
-    func timedSamples(_ metric: DurationMetric, configuration: MetricsConfiguration) -> [TimedSample] {
+    /// This service's samples of each of `metrics`, in (time, id) order; one analysis serves all.
+    func timedSamples(_ metrics: Set<DurationMetric>, configuration: MetricsConfiguration) -> [DurationMetric: [TimedSample]] {
+        let needsAnalysis = !metrics.isDisjoint(with: [.recoveryTime, .detect, .decide, .act, .verify, .leadTime])
+        let analysis = needsAnalysis ? analyze(configuration: configuration) : nil
+        var out: [DurationMetric: [TimedSample]] = [:]
+        for metric in metrics { out[metric] = timedSamples(metric, analysis: analysis) }
+        return out
+    }
+
+    /// This service's samples of `metric`, in (time, id) order (`a`: its analysis, for the
+    /// metrics that need one).
+    private func timedSamples(_ metric: DurationMetric, analysis a: Analysis?) -> [TimedSample] {
         var out: [TimedSample] = []
         switch metric {
         case .rollbackTime:
@@ -63,7 +82,7 @@ extension ServiceState {
                 out.append(TimedSample(time: resolved, value: resolved - a.firingTime, id: alertID))
             }
         case .recoveryTime, .detect, .decide, .act, .verify:
-            let a = analyze(configuration: configuration)
+            let a = a!
             for e in a.episodes {
                 guard let healthy = e.healthyAt else { continue }
                 let deploy = a.deploys[e.deploy]
@@ -78,7 +97,7 @@ extension ServiceState {
                 if let value { out.append(TimedSample(time: healthy, value: value, id: deploy.id)) }
             }
         case .leadTime:
-            let a = analyze(configuration: configuration)
+            let a = a!
             var firstDeploy = FirstDeployMap(capacity: commits.count)
             var start = 0
             for (i, d) in deploys.enumerated() {

@@ -45,9 +45,11 @@ public struct SLOEvaluation: Sendable {
     ) -> [SLOAlert] {
         var out: [SLOAlert] = []
         var byMetric: [DurationMetric: [ServiceTimedSamples]] = [:]
-        for metric in Set(slos.map(\.metric)) {
+        let metrics = Set(slos.map(\.metric))
+        let fresh = engine.timedSamples(of: metrics, only: touched)
+        for metric in metrics {
             var known = touched == nil ? [:] : cache[metric] ?? [:]
-            for s in engine.timedSamples(metric, only: touched) { known[s.service] = s }
+            for s in fresh[metric] ?? [] { known[s.service] = s }
             cache[metric] = known
             byMetric[metric] = known.values.sorted { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) }
         }

@@ -60,13 +60,13 @@ public struct PipelineRunner: Sendable {
             sinks.append(AlertmanagerSink(baseURL: url, queueLimit: d.alerts.queueLimit, exposition: exposition, logger: logger))
         }
 
-        let (appends, continuation) = AsyncStream<Appended>.makeStream()
+        let appends = AppendQueue()
         let replayed = Gate()
         var ingest = KafkaIngestor.Configuration(brokers: brokers, topics: d.kafka.topics, group: d.kafka.group)
         ingest.properties = d.kafka.properties
         ingest.untilEnd = untilEnd
         let ingestService = IngestService(
-            configuration: ingest, log: Handoff(log), appends: continuation, replayed: replayed, exposition: exposition, logger: logger)
+            configuration: ingest, log: Handoff(log), appends: appends, replayed: replayed, exposition: exposition, logger: logger)
         let aggregator = AggregatorService(
             state: state, directory: d.log.directory, appends: appends, sinks: sinks, replayed: replayed, logger: logger)
 
@@ -100,12 +100,6 @@ public struct PipelineRunner: Sendable {
         try producer.flush()
         logger.notice("fed the embedded broker", metadata: ["file": "\(path)", "messages": "\(sent)", "failed": "\(producer.failed)"])
     }
-}
-
-/// One durable append: its counts and the events it stored.
-struct Appended: Sendable {
-    var summary: AppendSummary
-    var events: [Event]
 }
 
 /// Moves a non-`Sendable` value to the one thread that uses it from then on (the log, handed
@@ -142,7 +136,7 @@ actor Gate {
 struct IngestService: Service {
     let configuration: KafkaIngestor.Configuration
     let log: Handoff<EventLog>
-    let appends: AsyncStream<Appended>.Continuation
+    let appends: AppendQueue
     let replayed: Gate
     let exposition: MetricsExposition
     let logger: Logger
@@ -159,7 +153,7 @@ struct IngestService: Service {
                     ingestor.onLag = { lags in exposition.setLag(lags) }
                     ingestor.onStored = { summary, events, took in
                         exposition.appendSeconds.record(took)
-                        appends.yield(Appended(summary: summary, events: events))
+                        appends.push(Appended(summary: summary, events: events))
                     }
                     do throws(PipelineError) {
                         try ingestor.run()
@@ -189,7 +183,7 @@ struct IngestService: Service {
 struct AggregatorService: Service {
     let state: LiveState
     let directory: String
-    let appends: AsyncStream<Appended>
+    let appends: AppendQueue
     let sinks: [any AlertSink]
     let replayed: Gate
     let logger: Logger
@@ -199,8 +193,10 @@ struct AggregatorService: Service {
         let stored = await state.logTotals.stored
         logger.notice("log replayed; live", metadata: ["stored": "\(stored)"])
         await replayed.open()
-        for await append in appends {
-            let alerts = await state.add(append.events, summary: append.summary)
+        while let queued = await appends.takeAll() {
+            var summary = AppendSummary()
+            for a in queued { summary += a.summary }
+            let alerts = await state.add(queued.flatMap(\.events), summary: summary)
             guard !alerts.isEmpty else { continue }
             for sink in sinks { await sink.send(alerts) }
         }
