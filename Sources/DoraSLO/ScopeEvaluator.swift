@@ -17,8 +17,8 @@ public struct ScopeEvaluator: Sendable {
     private var currentStart = 0
     /// The values of the baseline and current windows, each kept sorted as samples move
     /// through (an insertion or removal per move instead of a sort per evaluation).
-    private var baselineValues: [Int64] = []
-    private var currentValues: [Int64] = []
+    private var baselineValues = SortedValues()
+    private var currentValues = SortedValues()
     private var breachFiring = false
     private var regressionFiring = false
     /// The last evaluation's time: samples at or before it were already evaluated.
@@ -44,7 +44,7 @@ public struct ScopeEvaluator: Sendable {
             precondition(t > evaluatedThrough, "samples must arrive in time order")
             while i < newSamples.count && newSamples[i].time == t {
                 samples.append(newSamples[i])
-                Self.insert(newSamples[i].value, into: &currentValues)
+                currentValues.insert(newSamples[i].value)
                 i += 1
             }
             if t >= evaluateFrom { out += evaluate(at: t) }
@@ -64,8 +64,8 @@ public struct ScopeEvaluator: Sendable {
         start = 0
         let currentBound = evaluatedThrough == .min ? Int64.min : evaluatedThrough - slo.window
         currentStart = samples.firstIndex { $0.time > currentBound } ?? samples.count
-        baselineValues = samples[..<currentStart].map(\.value).sorted()
-        currentValues = samples[currentStart...].map(\.value).sorted()
+        baselineValues = SortedValues(samples[..<currentStart].lazy.map(\.value))
+        currentValues = SortedValues(samples[currentStart...].lazy.map(\.value))
         return add(Array(all[seen.count...]), evaluateFrom: evaluateFrom)
     }
 
@@ -75,12 +75,12 @@ public struct ScopeEvaluator: Sendable {
         // Samples leave the current window for the baseline, and the baseline for good.
         while currentStart < samples.count && samples[currentStart].time <= t - window {
             let v = samples[currentStart].value
-            Self.remove(v, from: &currentValues)
-            Self.insert(v, into: &baselineValues)
+            currentValues.remove(v)
+            baselineValues.insert(v)
             currentStart += 1
         }
         while start < currentStart && samples[start].time <= t - 2 * window {
-            Self.remove(samples[start].value, from: &baselineValues)
+            baselineValues.remove(samples[start].value)
             start += 1
         }
         if start > 4096 && start * 2 > samples.count {
@@ -89,16 +89,13 @@ public struct ScopeEvaluator: Sendable {
             start = 0
         }
         let current = samples[currentStart...]
-        let values = currentValues
-        let baseline = baselineValues
-        let n = values.count
-        let value = values[slo.rank(among: n) - 1]
-        let exemplars = Self.largest(3, of: current).map(\.id)
+        let n = currentValues.count
+        let value = currentValues.element(rank: slo.rank(among: n))
         func alert(_ kind: SLOAlert.Kind, _ state: SLOAlert.State, baseline: Int64?, pValue: Double?) -> SLOAlert {
             SLOAlert(
                 kind: kind, state: state, slo: slo.name, scope: scope, metric: slo.metric, percentileTenths: slo.percentileTenths,
                 value: value, objective: slo.objective, baseline: baseline, pValue: pValue, samples: n, window: window, at: t,
-                exemplars: exemplars)
+                exemplars: Self.largest(3, of: current).map(\.id))
         }
         var out: [SLOAlert] = []
 
@@ -109,23 +106,25 @@ public struct ScopeEvaluator: Sendable {
         }
 
         if let regression = slo.regression {
-            let m = baseline.count
-            var b: Int64?
-            var p: Double?
-            if m >= slo.minSamples && n >= slo.minSamples {
-                let r = slo.rank(among: m)
-                let edge = baseline[r - 1]
-                let k = values.count - Self.upperBound(values, edge)
-                b = edge
-                p = ExceedanceTest.pValue(m: m, n: n, r: r, k: k)
+            // The p-value costs O(n) logarithms: it is computed only when the cheap half of the
+            // condition holds, or for the alert object of a transition.
+            let m = baselineValues.count
+            let enough = m >= slo.minSamples && n >= slo.minSamples
+            let r = enough ? slo.rank(among: m) : 0
+            let b: Int64? = enough ? baselineValues.element(rank: r) : nil
+            func pValue() -> Double? {
+                guard let b else { return nil }
+                return ExceedanceTest.pValue(m: m, n: n, r: r, k: currentValues.countAbove(b))
             }
+            var p: Double?
             var regressed = false
-            if let b, let p {
-                regressed = p < regression.significance && Double(value) >= (1 + regression.minIncrease) * Double(b)
+            if let b, Double(value) >= (1 + regression.minIncrease) * Double(b) {
+                p = pValue()
+                regressed = p! < regression.significance
             }
             if regressed != regressionFiring {
                 regressionFiring = regressed
-                out.append(alert(.regression, regressed ? .firing : .resolved, baseline: b, pValue: p))
+                out.append(alert(.regression, regressed ? .firing : .resolved, baseline: b, pValue: p ?? pValue()))
             }
         }
         return out
@@ -143,25 +142,5 @@ public struct ScopeEvaluator: Sendable {
             if top.count > count { top.removeLast() }
         }
         return top
-    }
-
-    private static func insert(_ v: Int64, into sorted: inout [Int64]) {
-        sorted.insert(v, at: upperBound(sorted, v))
-    }
-
-    private static func remove(_ v: Int64, from sorted: inout [Int64]) {
-        let at = upperBound(sorted, v) - 1
-        precondition(at >= 0 && sorted[at] == v, "a window lost track of its values")
-        sorted.remove(at: at)
-    }
-
-    /// The index of the first value greater than `x` in sorted `values`.
-    private static func upperBound(_ values: [Int64], _ x: Int64) -> Int {
-        var (lo, hi) = (0, values.count)
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if values[mid] <= x { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
     }
 }
