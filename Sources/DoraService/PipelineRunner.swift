@@ -54,7 +54,8 @@ public struct PipelineRunner: Sendable {
         var sinks: [any AlertSink] = []
         if d.alerts.stdout { sinks.append(StandardOutputAlertSink()) }
         if let topic = d.alerts.kafkaTopic {
-            sinks.append(try KafkaAlertSink(brokers: brokers, topic: topic, properties: d.kafka.properties, logger: logger))
+            sinks.append(
+                try KafkaAlertSink(brokers: brokers, topic: topic, properties: Self.producerProperties(d.kafka.properties), logger: logger))
         }
         if let url = d.alerts.alertmanager {
             sinks.append(AlertmanagerSink(baseURL: url, queueLimit: d.alerts.queueLimit, exposition: exposition, logger: logger))
@@ -85,6 +86,17 @@ public struct PipelineRunner: Sendable {
         for sink in sinks { await (sink as? KafkaAlertSink)?.flush() }
         for sink in sinks { await (sink as? AlertmanagerSink)?.drain(timeout: .seconds(10)) }
         return await state.report()
+    }
+
+    /// The source's properties without the consumer-only ones (the alert producer shares the
+    /// connection settings: TLS, SASL, client id).
+    static func producerProperties(_ properties: [(String, String)]) -> [(String, String)] {
+        let consumerOnly = [
+            "group.", "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms", "fetch.", "auto.offset.reset",
+            "enable.auto.commit", "auto.commit.", "enable.auto.offset.store", "enable.partition.eof", "isolation.level",
+            "partition.assignment.strategy", "queued.", "check.crcs",
+        ]
+        return properties.filter { key, _ in !consumerOnly.contains { key == $0 || ($0.hasSuffix(".") && key.hasPrefix($0)) } }
     }
 
     /// Produces a JSONL file to the embedded broker, keyed by service (the demo's feed).
@@ -133,7 +145,8 @@ actor Gate {
 
 /// Consumes Kafka into the log on a thread of its own (librdkafka's polls block), once the
 /// live state has replayed the log; hands each durable append to the aggregator.
-struct IngestService: Service {
+struct IngestService: Service, CustomStringConvertible {
+    var description: String { "ingest (Kafka -> log)" }
     let configuration: KafkaIngestor.Configuration
     let log: Handoff<EventLog>
     let appends: AppendQueue
@@ -180,7 +193,8 @@ struct IngestService: Service {
 /// Replays the log into the live state, opens the gate for ingestion, then adds each durable
 /// append and sends the SLO transitions to every sink. Returns once ingestion has ended and
 /// the group has asked it to stop (returning earlier would count as an unexpected end).
-struct AggregatorService: Service {
+struct AggregatorService: Service, CustomStringConvertible {
+    var description: String { "aggregator (live state, SLOs, alerts)" }
     let state: LiveState
     let directory: String
     let appends: AppendQueue
