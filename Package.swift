@@ -99,6 +99,10 @@ let package = Package(
         .testTarget(name: "DoraSLOTests", dependencies: ["DoraSLO", "DoraMetrics", "DoraEvents", "DoraTestSupport"]),
         .testTarget(name: "DoraPipelineFileTests", dependencies: ["DoraPipelineFile", "DoraSLO", "DoraMetrics"]),
         .testTarget(
+            name: "DoraServiceTests",
+            dependencies: ["DoraService", "DoraSLO", "DoraMetrics", "DoraEvents", "DoraEventLog", "DoraTestSupport"]
+        ),
+        .testTarget(
             name: "DoraMetricsTests",
             dependencies: ["DoraMetrics", "DoraReports", "DoraGenerator", "DoraTestSupport"]
         ),

@@ -1,0 +1,29 @@
+@testable import DoraService
+import DoraSLO
+import Testing
+
+@Suite struct AlertSinkTests {
+    static let alert = SLOAlert(
+        kind: .regression, state: .firing, slo: "tier1", scope: .selection(.tier("tier-1")), metric: .rollbackTime,
+        percentileTenths: 950, value: 412_000_000, objective: 300_000_000, baseline: 240_000_000, pValue: 0.0003, samples: 12,
+        window: 86_400_000_000, at: 1_783_073_310_000_000, exemplars: ["r-9", "r-3"])
+
+    @Test func alertmanagerPayloadsCarryTheScopeAsLabelsAndTheFiguresAsAnnotations() {
+        let (key, payload) = AlertmanagerSink.payload(Self.alert)
+        let labels = payload["labels"] as? [String: String]
+        #expect(labels == ["alertname": "SLORegression", "slo": "tier1", "metric": "rollback_time", "severity": "warning", "tier": "tier-1"])
+        let annotations = payload["annotations"] as? [String: String]
+        #expect(annotations?["value_seconds"] == "412.0" && annotations?["baseline_seconds"] == "240.0")
+        #expect(annotations?["exemplars"] == "r-9,r-3" && annotations?["p_value"] == "0.0003")
+        #expect(payload["startsAt"] as? String == "2026-07-03T10:08:30Z")
+        #expect(key == "alertname=SLORegression,metric=rollback_time,severity=warning,slo=tier1,tier=tier-1")
+    }
+
+    @Test func theAlertProducerKeepsConnectionSettingsAndDropsConsumerOnlyOnes() {
+        let kept = PipelineRunner.producerProperties([
+            ("security.protocol", "SASL_SSL"), ("sasl.username", "u"), ("session.timeout.ms", "6000"),
+            ("group.instance.id", "a"), ("fetch.wait.max.ms", "10"), ("client.id", "doralog"),
+        ])
+        #expect(kept.map(\.0) == ["security.protocol", "sasl.username", "client.id"])
+    }
+}

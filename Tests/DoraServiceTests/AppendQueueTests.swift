@@ -1,0 +1,39 @@
+@testable import DoraService
+import DoraEventLog
+import Testing
+
+@Suite struct AppendQueueTests {
+    func append(_ stored: Int) -> Appended {
+        var summary = AppendSummary()
+        summary.stored = stored
+        return Appended(summary: summary, events: [])
+    }
+
+    @Test func everythingQueuedIsTakenAtOnceThenNilAfterFinish() async {
+        let queue = AppendQueue()
+        queue.push(append(1))
+        queue.push(append(2))
+        let first = await queue.takeAll()
+        #expect(first?.map(\.summary.stored) == [1, 2])
+        queue.push(append(3))
+        queue.finish()
+        #expect(await queue.takeAll()?.map(\.summary.stored) == [3], "what is left after finish still comes out")
+        #expect(await queue.takeAll() == nil)
+    }
+
+    @Test func aWaitingTakerWakesUpWhenSomethingArrives() async {
+        let queue = AppendQueue()
+        async let taken = queue.takeAll()
+        try? await Task.sleep(for: .milliseconds(50))
+        queue.push(append(7))
+        #expect(await taken?.first?.summary.stored == 7)
+    }
+
+    @Test func cancellingAWaitingTakerEndsIt() async {
+        let queue = AppendQueue()
+        let task = Task { await queue.takeAll() }
+        try? await Task.sleep(for: .milliseconds(50))
+        task.cancel()
+        #expect(await task.value == nil)
+    }
+}

@@ -1,0 +1,75 @@
+@testable import DoraService
+import DoraEventLog
+import DoraEvents
+import DoraMetrics
+import DoraSLO
+import DoraTestSupport
+import Foundation
+import Testing
+
+@Suite struct LiveStateTests {
+    static func rollbacks(day: Int, minutes: Int) -> [Event] {
+        (0..<3).flatMap { i -> [String] in
+            let id = "r-\(day)-\(i)"
+            return [
+                EventJSON.rollback(id + "-s", at: MetricsTesting.at(String(format: "%02d:00:00", 8 + i), day: day), rollbackID: id,
+                                   status: "started", from: "v2", to: "v1"),
+                EventJSON.rollback(id + "-c", at: MetricsTesting.at(String(format: "%02d:%02d:00", 8 + i, minutes), day: day),
+                                   rollbackID: id, status: "completed"),
+            ]
+        }.map { try! EventDecoder.decode($0) }
+    }
+
+    static let slo: SLODefinition = {
+        var slo = SLODefinition(name: "rb", metric: .rollbackTime, objective: 300_000_000)
+        slo.window = 7 * 86_400_000_000
+        slo.minSamples = 3
+        slo.regression = nil
+        return slo
+    }()
+
+    @Test func addingAppendsFiresAndResolvesAndTheReportCountsWhatWasStored() async {
+        let state = LiveState(configuration: MetricsConfiguration(), slos: [Self.slo], assignments: ServiceAssignments())
+        var summary = AppendSummary()
+        summary.read = 7
+        summary.stored = 6
+        summary.rejected = 1
+        let fired = await state.add(Self.rollbacks(day: 1, minutes: 10), summary: summary)
+        #expect(fired.map(\.state) == [.firing] && fired.first?.scope == .service("checkout"))
+        let firing = await state.firing
+        #expect(firing.count == 1)
+        summary.read = 6
+        summary.rejected = 0
+        let resolved = await state.add(Self.rollbacks(day: 11, minutes: 1), summary: summary)
+        #expect(resolved.map(\.state) == [.resolved])
+        let report = await state.report()
+        #expect(report?.events.stored == 12 && report?.events.rejected == 1)
+        #expect(report?.totals.rollbacks.completed == 6)
+        #expect(await state.alertsEmitted == ["SLOBreach/firing": 1, "SLOBreach/resolved": 1])
+    }
+
+    @Test func aReplayRestoresTheStatesWithoutEmittingThePast() async throws {
+        try await withTemporaryDirectory { dir in
+            let log = try EventLog(directory: dir)
+            var batch = MessageBatch()
+            for i in 0..<3 {
+                let id = "r-1-\(i)"
+                batch.append(EventJSON.rollback(id + "-s", at: MetricsTesting.at(String(format: "%02d:00:00", 8 + i)), rollbackID: id,
+                                                status: "started", from: "v2", to: "v1"), source: .file(path: "t", line: i))
+                batch.append(EventJSON.rollback(id + "-c", at: MetricsTesting.at(String(format: "%02d:10:00", 8 + i)), rollbackID: id,
+                                                status: "completed"), source: .file(path: "t", line: i))
+            }
+            _ = try log.append(batch)
+            let state = LiveState(configuration: MetricsConfiguration(), slos: [Self.slo], assignments: ServiceAssignments())
+            #expect(await state.isReady == false)
+            try await state.replay(LogReader(directory: dir))
+            let ready = await state.isReady
+            let firing = await state.firing
+            #expect(ready && firing.count == 1, "the breach is firing again, silently")
+            #expect(await state.alertsEmitted.isEmpty)
+            // Fast rollbacks ten days later resolve it: only that transition is emitted.
+            let resolved = await state.add(Self.rollbacks(day: 11, minutes: 1), summary: AppendSummary())
+            #expect(resolved.map(\.state) == [.resolved])
+        }
+    }
+}
