@@ -178,7 +178,7 @@ extension RunCommandTests {
             let run = try startRun(
                 in: dir, brokers: brokers, slos: slo, alerts: "alerts: {stdout: true, alertmanager: {url: \"\(am)\"}}")
             // Three 10-minute rollbacks of checkout: the p95 breaches 5 minutes. Alertmanager is down.
-            try produce(Self.rollbacks(service: "checkout", day: 1, minutes: 10), to: brokers, in: dir, name: "slow")
+            try produce(EventJSON.rollbacks(day: 1, minutes: 10), to: brokers, in: dir, name: "slow")
             #expect(waitForStored(6, at: run.http))
             Thread.sleep(forTimeInterval: 2)  // the sink retries against nothing
             try TestFiles.write("route: {receiver: none, group_wait: 0s, group_interval: 1s}\nreceivers: [{name: none}]\n", to: dir + "/am.yml")
@@ -191,7 +191,7 @@ extension RunCommandTests {
             #expect(firing?.body.contains("\"service\":\"checkout\"") == true && firing?.body.contains("\"state\":\"active\"") == true,
                     "\(firing?.body ?? "no firing alert reached Alertmanager")")
             // Ten days later, fast rollbacks only: the breach resolves.
-            try produce(Self.rollbacks(service: "checkout", day: 11, minutes: 1), to: brokers, in: dir, name: "fast")
+            try produce(EventJSON.rollbacks(day: 11, minutes: 1), to: brokers, in: dir, name: "fast")
             let resolved = HTTPTesting.poll(am + "/metrics", seconds: 60) {
                 $0.body.contains("alertmanager_alerts_received_total{status=\"resolved\",version=\"v2\"} 1")
             }
@@ -207,27 +207,13 @@ extension RunCommandTests {
 
 /// The Kafka alert sink, and the endpoint under load.
 extension RunCommandTests {
-    /// Three rollbacks of `service` on `day`, each `minutes` long (10: enough to breach a
-    /// 5-minute p95).
-    static func rollbacks(service: String, day: Int, minutes: Int) -> [String] {
-        (0..<3).flatMap { i -> [String] in
-            let id = "\(service)-\(day)-\(i)"
-            return [
-                EventJSON.rollback(id + "-s", at: MetricsTesting.at(String(format: "%02d:00:00", 8 + i), day: day), rollbackID: id,
-                                   status: "started", service: service, from: "v2", to: "v1"),
-                EventJSON.rollback(id + "-c", at: MetricsTesting.at(String(format: "%02d:%02d:00", 8 + i, minutes), day: day),
-                                   rollbackID: id, status: "completed", service: service),
-            ]
-        }
-    }
-
     @Test func alertsArePublishedToTheKafkaAlertTopicKeyedBySLO() async throws {
         try await onOwnThread { try withTemporaryDirectory { dir in
             let (broker, brokers) = try TestBroker.start(["--topic", "events", "--topic", "doralog-alerts"], partitions: 1)
             defer { broker.terminate(); broker.waitUntilExit() }
             let slo = "  - {name: rb-p95, metric: rollback_time, per: service, objective: 5m, window: 7d, min_samples: 3, regression: false}"
             let run = try startRun(in: dir, brokers: brokers, slos: slo, alerts: "alerts: {stdout: false, kafka: {topic: doralog-alerts}}")
-            try produce(Self.rollbacks(service: "checkout", day: 1, minutes: 10), to: brokers, in: dir, name: "slow")
+            try produce(EventJSON.rollbacks(day: 1, minutes: 10), to: brokers, in: dir, name: "slow")
             let handler = KafkaTesting.Handler()
             let consumer = try KafkaConsumer(bootstrapServers: brokers, group: "reader", handler: handler)
             try consumer.subscribe(["doralog-alerts"])

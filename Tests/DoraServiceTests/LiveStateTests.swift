@@ -9,15 +9,7 @@ import Testing
 
 @Suite struct LiveStateTests {
     static func rollbacks(day: Int, minutes: Int) -> [Event] {
-        (0..<3).flatMap { i -> [String] in
-            let id = "r-\(day)-\(i)"
-            return [
-                EventJSON.rollback(id + "-s", at: MetricsTesting.at(String(format: "%02d:00:00", 8 + i), day: day), rollbackID: id,
-                                   status: "started", from: "v2", to: "v1"),
-                EventJSON.rollback(id + "-c", at: MetricsTesting.at(String(format: "%02d:%02d:00", 8 + i, minutes), day: day),
-                                   rollbackID: id, status: "completed"),
-            ]
-        }.map { try! EventDecoder.decode($0) }
+        EventJSON.rollbacks(day: day, minutes: minutes).map { try! EventDecoder.decode($0) }
     }
 
     static let slo: SLODefinition = {
@@ -51,15 +43,7 @@ import Testing
     @Test func aReplayRestoresTheStatesWithoutEmittingThePast() async throws {
         try await withTemporaryDirectory { dir in
             let log = try EventLog(directory: dir)
-            var batch = MessageBatch()
-            for i in 0..<3 {
-                let id = "r-1-\(i)"
-                batch.append(EventJSON.rollback(id + "-s", at: MetricsTesting.at(String(format: "%02d:00:00", 8 + i)), rollbackID: id,
-                                                status: "started", from: "v2", to: "v1"), source: .file(path: "t", line: i))
-                batch.append(EventJSON.rollback(id + "-c", at: MetricsTesting.at(String(format: "%02d:10:00", 8 + i)), rollbackID: id,
-                                                status: "completed"), source: .file(path: "t", line: i))
-            }
-            _ = try log.append(batch)
+            _ = try log.append(LogTesting.batch(EventJSON.rollbacks(day: 1, minutes: 10)))
             let state = LiveState(configuration: MetricsConfiguration(), slos: [Self.slo], assignments: ServiceAssignments())
             #expect(await state.isReady == false)
             try await state.replay(LogReader(directory: dir))

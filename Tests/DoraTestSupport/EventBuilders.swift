@@ -47,6 +47,22 @@ public enum EventJSON {
         return object(fields, extra)
     }
 
+    /// Three rollbacks (started, completed) of `service` on July `day` at 08:00, 09:00 and
+    /// 10:00, each `minutes` long: 10 breaches a 5-minute p95, 1 does not.
+    public static func rollbacks(service: String = "checkout", day: Int, minutes: Int) -> [String] {
+        (0..<3).flatMap { i -> [String] in
+            let id = "\(service)-\(day)-\(i)"
+            let hour = (i + 8 < 10 ? "0" : "") + String(8 + i)
+            let end = (minutes < 10 ? "0" : "") + String(minutes)
+            return [
+                rollback(id + "-s", at: MetricsTesting.at("\(hour):00:00", day: day), rollbackID: id, status: "started",
+                         service: service, from: "v2", to: "v1"),
+                rollback(id + "-c", at: MetricsTesting.at("\(hour):\(end):00", day: day), rollbackID: id, status: "completed",
+                         service: service),
+            ]
+        }
+    }
+
     /// The five events of spec/events.md's example, in order.
     public static let specExample: [String] = [
         #"{"id":"d-1001","type":"deploy","time":"2026-07-01T10:00:00Z","service":"checkout","team":"payments","version":"v42","commits":[{"sha":"a1","time":"2026-06-30T15:00:00Z"}]}"#,
