@@ -83,7 +83,11 @@ public struct MetricsEngine: Sendable {
     ///   - log: the log's own counts (stored, duplicates, rejected) for `events`.
     ///   - ignored: stored events of unknown type in the whole log, when known from the log
     ///     (a partial read adds only some events); nil counts the events added.
-    public func report(period: Period, log: (stored: Int, duplicates: Int, rejected: Int), ignored: Int? = nil) -> Report {
+    ///   - groupOf: pools listed services into `Report.groups` by the name it gives (nil: in none).
+    public func report(
+        period: Period, log: (stored: Int, duplicates: Int, rejected: Int), ignored: Int? = nil,
+        groupOf: ((String) -> String?)? = nil
+    ) -> Report {
         // Each service's samples, sorted, computed on two threads (services are independent).
         let perService = ParallelMap.map(services) { state -> MetricSamples in
             var samples = state.samples(in: period, configuration: configuration)
@@ -93,6 +97,7 @@ public struct MetricsEngine: Sendable {
         var listed: [ServiceReport] = []
         var totals = MetricSamples()
         var byTeam: [String: (services: Int, samples: MetricSamples)] = [:]
+        var byGroup: [String: (services: Int, samples: MetricSamples)] = [:]
         for (state, samples) in zip(services, perService) {
             totals.merge(samples)
             guard state.hasKnownEvent(in: period) else { continue }
@@ -100,10 +105,16 @@ public struct MetricsEngine: Sendable {
             listed.append(ServiceReport(service: state.name, team: team, metrics: Metrics(samples, period: period)))
             byTeam[team ?? Report.unassignedTeam, default: (0, MetricSamples())].services += 1
             byTeam[team ?? Report.unassignedTeam, default: (0, MetricSamples())].samples.merge(samples)
+            if let group = groupOf?(state.name) {
+                byGroup[group, default: (0, MetricSamples())].services += 1
+                byGroup[group, default: (0, MetricSamples())].samples.merge(samples)
+            }
         }
         listed.sort { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) }
-        let teamReports = byTeam.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { name in
-            TeamReport(team: name, services: byTeam[name]!.services, metrics: Metrics(byTeam[name]!.samples, period: period))
+        func pooled(_ groups: [String: (services: Int, samples: MetricSamples)]) -> [TeamReport] {
+            groups.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { name in
+                TeamReport(team: name, services: groups[name]!.services, metrics: Metrics(groups[name]!.samples, period: period))
+            }
         }
         return Report(
             period: period, environment: configuration.environment,
@@ -112,7 +123,8 @@ public struct MetricsEngine: Sendable {
                 anomalies: totals.anomalies),
             totals: Metrics(totals, period: period),
             services: listed,
-            teams: teamReports)
+            teams: pooled(byTeam),
+            groups: pooled(byGroup))
     }
 }
 

@@ -190,4 +190,7 @@ public struct Report: Sendable, Equatable {
     public var totals: Metrics
     public var services: [ServiceReport]
     public var teams: [TeamReport]
+    /// Services pooled by a caller-given grouping (the live view's tiers), sorted by name; not
+    /// part of the JSON contract, so the renderers leave it out. Empty unless asked for.
+    public var groups: [TeamReport] = []
 }

@@ -50,10 +50,14 @@ public actor LiveState {
         return alerts
     }
 
-    /// The report over the default period, as `doralog report` computes it from the same log.
+    /// The report over the default period, as `doralog report` computes it from the same log,
+    /// with the services pooled by tier in `groups` (the live view's per-tier figures).
     public func report() -> Report? {
         guard let period = engine.defaultPeriod else { return nil }
-        return engine.report(period: period, log: (totals.stored, totals.duplicates, totals.rejected), ignored: totals.ignored)
+        let assignments = evaluation.assignments
+        return engine.report(
+            period: period, log: (totals.stored, totals.duplicates, totals.rejected), ignored: totals.ignored,
+            groupOf: { assignments.tier(of: $0) })
     }
 
     public var logTotals: LogTotals { totals }

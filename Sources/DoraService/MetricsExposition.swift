@@ -44,15 +44,16 @@ public final class MetricsExposition: Sendable {
         }
         registry.makeGauge(name: "doralog_ready", help: "1 once the log has been replayed.").set(to: await state.isReady ? 1 : 0)
         if let report = await state.report() {
-            for s in report.services {
-                let labels = [("service", s.service), ("team", s.team ?? "")]
-                let m = s.metrics
-                set("doralog_deployments", labels, Double(m.deployments.count), "Successful deployments in the report's period.")
-                set("doralog_change_failure_ratio", labels, m.changeFailure.rate, "Failed changes over deployments.")
-                set("doralog_rollback_seconds", labels + [("quantile", "0.5")], m.rollbacks.duration.p50, "Rollback time.")
-                set("doralog_rollback_seconds", labels + [("quantile", "0.95")], m.rollbacks.duration.p95, "Rollback time.")
-                set("doralog_recovery_seconds", labels + [("quantile", "0.5")], m.recovery.stat.p50, "Failed deployment recovery time.")
-                set("doralog_recovery_seconds", labels + [("quantile", "0.95")], m.recovery.stat.p95, "Failed deployment recovery time.")
+            let rows = report.services.map { ("doralog", [("service", $0.service), ("team", $0.team ?? "")], $0.metrics) }
+                + report.teams.map { ("doralog_team", [("team", $0.team)], $0.metrics) }
+                + report.groups.map { ("doralog_tier", [("tier", $0.team)], $0.metrics) }
+            for (prefix, labels, m) in rows {
+                set(prefix + "_deployments", labels, Double(m.deployments.count), "Successful deployments in the report's period.")
+                set(prefix + "_change_failure_ratio", labels, m.changeFailure.rate, "Failed changes over deployments.")
+                set(prefix + "_rollback_seconds", labels + [("quantile", "0.5")], m.rollbacks.duration.p50, "Rollback time.")
+                set(prefix + "_rollback_seconds", labels + [("quantile", "0.95")], m.rollbacks.duration.p95, "Rollback time.")
+                set(prefix + "_recovery_seconds", labels + [("quantile", "0.5")], m.recovery.stat.p50, "Failed deployment recovery time.")
+                set(prefix + "_recovery_seconds", labels + [("quantile", "0.95")], m.recovery.stat.p95, "Failed deployment recovery time.")
             }
         }
         let firing = await state.firing

@@ -21,7 +21,8 @@ import Testing
     }()
 
     @Test func addingAppendsFiresAndResolvesAndTheReportCountsWhatWasStored() async {
-        let state = LiveState(configuration: MetricsConfiguration(), slos: [Self.slo], assignments: ServiceAssignments())
+        let state = LiveState(
+            configuration: MetricsConfiguration(), slos: [Self.slo], assignments: ServiceAssignments([.init(pattern: "check*", tier: "tier-1")]))
         var summary = AppendSummary()
         summary.read = 7
         summary.stored = 6
@@ -37,6 +38,7 @@ import Testing
         let report = await state.report()
         #expect(report?.events.stored == 12 && report?.events.rejected == 1)
         #expect(report?.totals.rollbacks.completed == 6)
+        #expect(report?.groups.map(\.team) == ["tier-1"] && report?.groups.first?.metrics.rollbacks.completed == 6, "pooled by tier")
         #expect(await state.alertsEmitted == ["SLOBreach/firing": 1, "SLOBreach/resolved": 1])
     }
 
