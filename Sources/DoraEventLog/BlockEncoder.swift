@@ -12,8 +12,6 @@ struct PreparedAppend: Sendable {
     var minTime = Int64.max
     var maxTime = Int64.min
     var fingerprints: [IDFingerprint] = []
-    /// The stored messages' positions in the batch, in order.
-    var storedMessages: [Int] = []
     var offsets: [PartitionOffset] = []
     /// Dead-letter lines of the rejected messages.
     var deadLetters: [UInt8] = []

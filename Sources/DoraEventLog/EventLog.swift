@@ -151,16 +151,38 @@ public final class EventLog {
         try appendReportingStored(batch, offsets: offsets).summary
     }
 
-    /// `append`, also saying which messages of the batch were stored (their positions, in
-    /// order): what a live consumer of the log adds to its state, each event exactly once.
+    /// `append`, also giving the events it stored (each exactly once, in batch order): what a
+    /// live consumer of the log adds to its state. They come from the binary records the
+    /// append encoded, not from parsing the messages again.
     public func appendReportingStored(
         _ batch: MessageBatch, offsets: [PartitionOffset] = []
-    ) throws(EventLogError) -> (summary: AppendSummary, stored: [Int]) {
+    ) throws(EventLogError) -> (summary: AppendSummary, stored: [Event]) {
         let prepared = try prepare(batch, offsets: offsets)
         let block = try encoder.encode(prepared)
-        let result = (prepared.summary, prepared.storedMessages)
+        let stored = Self.events(inRecords: prepared.records, count: prepared.summary.stored)
+        let summary = prepared.summary
         try commit(prepared, block: block)
-        return result
+        return (summary, stored)
+    }
+
+    /// The events of a records frame's content (version byte, then per event its raw length
+    /// and binary form), as this process just encoded them.
+    private static func events(inRecords records: [UInt8], count: Int) -> [Event] {
+        var out: [Event] = []
+        out.reserveCapacity(count)
+        records.withUnsafeBytes { raw in
+            var reader = BinaryReader(raw, offset: 1)
+            while !reader.isAtEnd {
+                do {
+                    _ = try reader.unsigned()
+                    out.append(try EventBinaryCodec.decode(from: &reader))
+                } catch {
+                    assertionFailure("a records frame this process encoded did not decode: \(error)")
+                    return
+                }
+            }
+        }
+        return out
     }
 
     /// Stage 1 of an append, on the owner's thread: parse, validate and de-duplicate.
@@ -203,7 +225,6 @@ public final class EventLog {
                     }
                     pending.insert(fingerprint)
                     p.fingerprints.append(fingerprint)
-                    p.storedMessages.append(Int(chunk.messages[j]))
                     let message = UnsafeRawBufferPointer(rebasing: all[batch.ranges[Int(chunk.messages[j])]])
                     EventBinaryCodec.writeUnsigned(UInt64(message.count), into: &p.records)
                     p.records += chunk.records[recordStart..<recordEnd]

@@ -167,12 +167,7 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
             let (appended, stored) = try log.appendReportingStored(batch, offsets: offsets)
             let took = ContinuousClock.now - started
             summary += appended
-            if let onStored {
-                let events = batch.bytes.withUnsafeBytes { all in
-                    stored.compactMap { try? EventDecoder.decode(UnsafeRawBufferPointer(rebasing: all[batch.ranges[$0]])) }
-                }
-                onStored(appended, events, took)
-            }
+            onStored?(appended, stored, took)
         } catch {
             throw PipelineError(.log, error.description, location: log.directory)
         }

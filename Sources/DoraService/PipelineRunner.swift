@@ -1,5 +1,5 @@
 import Dispatch
-public import DoraEventLog
+import DoraEventLog
 import DoraEvents
 import DoraKafka
 import DoraMetrics

@@ -17,6 +17,18 @@ import Testing
         }
     }
 
+    @Test func anAppendReportsTheEventsItStoredAndNoOthers() throws {
+        try withTemporaryDirectory { dir in
+            let log = try EventLog(directory: dir)
+            _ = try log.append(LogTesting.batch(LogTesting.deploys(3)))
+            let lines = LogTesting.deploys(6) + ["not json", EventJSON.specExample[1]]
+            let (summary, stored) = try log.appendReportingStored(LogTesting.batch(lines))
+            #expect(summary.stored == 4 && summary.duplicates == 3 && summary.rejected == 1)
+            let expected = (Array(LogTesting.deploys(6)[3...]) + [EventJSON.specExample[1]]).map { try! EventDecoder.decode($0) }
+            #expect(stored == expected, "the stored events, decoded from the records just written, in batch order")
+        }
+    }
+
     @Test func appendingTheSameEventsAgainStoresNothingNew() throws {
         try withTemporaryDirectory { dir in
             let log = try EventLog(directory: dir)
