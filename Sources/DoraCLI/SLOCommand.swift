@@ -65,7 +65,7 @@ struct SLOCommand: ParsableCommand {
         FileDescriptorStream.standardOutput.write(alerts.isEmpty ? "[]\n" : "[\n" + body + "\n]\n")
         let firing = evaluation.firing
         if failOnFiring && !firing.isEmpty {
-            let names = firing.prefix(5).map { "\($0.slo) \($0.kind.rawValue) \($0.scope)" }.joined(separator: "; ")
+            let names = firing.prefix(5).map { "\($0.slo) \($0.kind.rawValue) \(SLOAlert.scopeLabel($0.scope))" }.joined(separator: "; ")
             throw CLIError(message: "\(firing.count) alert(s) still firing at the end: \(names)", exitCode: 3)
         }
     }

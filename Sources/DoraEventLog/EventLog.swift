@@ -148,7 +148,7 @@ public final class EventLog {
     /// - Throws: `EventLogError` on an I/O failure; the log then refuses further appends
     ///   (reopen it: recovery cuts whatever the failed write left).
     public func append(_ batch: MessageBatch, offsets: [PartitionOffset] = []) throws(EventLogError) -> AppendSummary {
-        try appendReportingStored(batch, offsets: offsets).summary
+        try append(batch, offsets: offsets, decodingStored: false).summary
     }
 
     /// `append`, also giving the events it stored (each exactly once, in batch order): what a
@@ -157,9 +157,15 @@ public final class EventLog {
     public func appendReportingStored(
         _ batch: MessageBatch, offsets: [PartitionOffset] = []
     ) throws(EventLogError) -> (summary: AppendSummary, stored: [Event]) {
+        try append(batch, offsets: offsets, decodingStored: true)
+    }
+
+    private func append(
+        _ batch: MessageBatch, offsets: [PartitionOffset], decodingStored: Bool
+    ) throws(EventLogError) -> (summary: AppendSummary, stored: [Event]) {
         let prepared = try prepare(batch, offsets: offsets)
         let block = try encoder.encode(prepared)
-        let stored = Self.events(inRecords: prepared.records, count: prepared.summary.stored)
+        let stored = decodingStored ? Self.events(inRecords: prepared.records, count: prepared.summary.stored) : []
         let summary = prepared.summary
         try commit(prepared, block: block)
         return (summary, stored)

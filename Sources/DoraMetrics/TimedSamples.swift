@@ -22,6 +22,11 @@ public struct TimedSample: Sendable, Equatable {
         self.value = value
         self.id = id
     }
+
+    /// The order samples are evaluated in: by time, then id (as UTF-8 bytes).
+    public static func precedes(_ a: TimedSample, _ b: TimedSample) -> Bool {
+        DoraMetrics.precedes(a.time, a.id, b.time, b.id)
+    }
 }
 
 /// One service's samples of one metric, in (time, id) order, with its team.
@@ -109,7 +114,7 @@ extension ServiceState {
                 if deploy.time >= commitTime { out.append(TimedSample(time: deploy.time, value: deploy.time - commitTime, id: deploy.id)) }
             }
         }
-        out.sort { precedes($0.time, $0.id, $1.time, $1.id) || ($0.time == $1.time && $0.id == $1.id && $0.value < $1.value) }
+        out.sort { TimedSample.precedes($0, $1) || ($0.time == $1.time && $0.id == $1.id && $0.value < $1.value) }
         return out
     }
 }

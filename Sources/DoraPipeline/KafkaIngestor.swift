@@ -55,13 +55,13 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
     /// Set from any thread (a signal handler): finish the batch and leave.
     public let stopRequest: StopRequest
     public private(set) var summary = AppendSummary()
-    /// Called on the ingest thread after each durable append with the events it stored (each
-    /// stored event exactly once, in batch order): how `doralog run` feeds its live state.
-    /// Keep it short; hand the work to another thread or task.
     /// Called on the ingest thread about once a second with, per assigned partition whose end
     /// is known, how many messages are not durable in the log yet (end - durable offset).
     public var onLag: (@Sendable ([TopicPartition: Int64]) -> Void)?
-    /// The duration is the append's own (validate, encode, write, fsync).
+    /// Called on the ingest thread after each durable append with the events it stored (each
+    /// stored event exactly once, in batch order) and the append's own duration (validate,
+    /// encode, write, fsync): how `doralog run` feeds its live state. Keep it short; hand the
+    /// work to another thread or task. When nil, stored events are not decoded at all.
     public var onStored: (@Sendable (AppendSummary, [Event], Duration) -> Void)?
     /// With `recordsLatency`: per message, milliseconds from its Kafka timestamp to durable.
     public private(set) var latenciesMilliseconds: [Int64] = []
@@ -163,11 +163,14 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
         guard !batch.isEmpty else { return }
         let offsets = pending.map { PartitionOffset(topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value) }
         do {
-            let started = ContinuousClock.now
-            let (appended, stored) = try log.appendReportingStored(batch, offsets: offsets)
-            let took = ContinuousClock.now - started
-            summary += appended
-            onStored?(appended, stored, took)
+            if let onStored {
+                let started = ContinuousClock.now
+                let (appended, stored) = try log.appendReportingStored(batch, offsets: offsets)
+                summary += appended
+                onStored(appended, stored, ContinuousClock.now - started)
+            } else {
+                summary += try log.append(batch, offsets: offsets)
+            }
         } catch {
             throw PipelineError(.log, error.description, location: log.directory)
         }

@@ -42,7 +42,6 @@ public struct Replay {
     public func report(directories: [String], from: Timestamp?, to: Timestamp?) throws(Failure) -> Report {
         var engine = MetricsEngine(configuration: configuration)
         var totals = LogTotals()
-        var seen = Set<String>()
         do {
             let readers = try directories.map { (d) throws(EventLogError) in try LogReader(directory: d) }
             // The default period comes from the block headers: no decoding needed for it.
@@ -64,14 +63,8 @@ public struct Replay {
                 totals.duplicates += reader.totals.duplicates
                 totals.rejected += reader.totals.rejected
                 totals.ignored += reader.totals.ignored
-                if readers.count == 1 {
-                    try reader.forEachEvent(overlapping: range) { engine.add($0) }
-                } else {
-                    try reader.forEachEvent(overlapping: range) { event in
-                        if seen.insert(event.id).inserted { engine.add(event) } else { totals.duplicates += 1 }
-                    }
-                }
             }
+            totals.duplicates += try Self.merge(readers, overlapping: range, into: &engine)
             if readers.count > 1 { totals.stored = engine.added }
             return engine.report(
                 period: Period(from: periodFrom, to: periodTo),
@@ -87,22 +80,34 @@ public struct Replay {
     }
 
     /// Replays every event of `directories` (merged, de-duplicated by id) into an engine, for
-    /// SLO backtests and the live run's start.
+    /// SLO backtests.
     public func engine(directories: [String]) throws(Failure) -> MetricsEngine {
         var engine = MetricsEngine(configuration: configuration)
-        var seen = Set<String>()
         do {
-            for d in directories {
-                let reader = try LogReader(directory: d)
-                if directories.count == 1 {
-                    try reader.forEachEvent { engine.add($0) }
-                } else {
-                    try reader.forEachEvent { event in if seen.insert(event.id).inserted { engine.add(event) } }
-                }
-            }
+            let readers = try directories.map { (d) throws(EventLogError) in try LogReader(directory: d) }
+            _ = try Self.merge(readers, overlapping: nil, into: &engine)
         } catch {
             throw .log(error)
         }
         return engine
+    }
+
+    /// Adds the events of `readers` within `range` to `engine`; across several logs the first
+    /// stored copy of an id wins. Returns how many later copies were dropped.
+    private static func merge(
+        _ readers: [LogReader], overlapping range: Range<Timestamp>?, into engine: inout MetricsEngine
+    ) throws(EventLogError) -> Int {
+        if readers.count == 1 {
+            try readers[0].forEachEvent(overlapping: range) { engine.add($0) }
+            return 0
+        }
+        var seen = Set<String>()
+        var dropped = 0
+        for reader in readers {
+            try reader.forEachEvent(overlapping: range) { event in
+                if seen.insert(event.id).inserted { engine.add(event) } else { dropped += 1 }
+            }
+        }
+        return dropped
     }
 }

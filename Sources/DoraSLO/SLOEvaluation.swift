@@ -62,9 +62,7 @@ public struct SLOEvaluation: Sendable {
                 for s in selected where touched?.contains(s.service) ?? true { scopes.append((.service(s.service), s.samples)) }
             case .group:
                 if touched == nil || selected.contains(where: { touched!.contains($0.service) }) {
-                    let pooled = selected.flatMap(\.samples).sorted {
-                        $0.time != $1.time ? $0.time < $1.time : $0.id.utf8.lexicographicallyPrecedes($1.id.utf8)
-                    }
+                    let pooled = selected.flatMap(\.samples).sorted(by: TimedSample.precedes)
                     scopes.append((.selection(slo.selection), pooled))
                 }
             }
@@ -79,9 +77,11 @@ public struct SLOEvaluation: Sendable {
         return out.sorted(by: SLOAlert.precedes)
     }
 
-    /// Every alert still firing, in the backtest's order of their scopes.
+    /// Every alert still firing, by SLO (in definition order), then scope label.
     public var firing: [(slo: String, scope: SLOScope, kind: SLOAlert.Kind)] {
-        evaluators.sorted { ($0.key.slo, "\($0.key.scope)") < ($1.key.slo, "\($1.key.scope)") }.flatMap { key, e in
+        evaluators.sorted {
+            ($0.key.slo, SLOAlert.scopeLabel($0.key.scope)) < ($1.key.slo, SLOAlert.scopeLabel($1.key.scope))
+        }.flatMap { key, e in
             (e.isBreachFiring ? [(slos[key.slo].name, key.scope, SLOAlert.Kind.breach)] : [])
                 + (e.isRegressionFiring ? [(slos[key.slo].name, key.scope, SLOAlert.Kind.regression)] : [])
         }

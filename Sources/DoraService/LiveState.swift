@@ -12,9 +12,16 @@ public import DoraSLO
 public actor LiveState {
     private var engine: MetricsEngine
     private var evaluation: SLOEvaluation
+    /// Stored, duplicate and rejected counts (the log's, then each append's).
     private var totals: LogTotals
+    /// A kind of transition: an alert kind and the state it entered.
+    public struct Transition: Hashable, Sendable {
+        public var kind: SLOAlert.Kind
+        public var state: SLOAlert.State
+    }
+
     /// Alerts emitted since start, per kind and state (for /metrics).
-    public private(set) var alertsEmitted: [String: Int] = [:]
+    public private(set) var alertsEmitted: [Transition: Int] = [:]
     public private(set) var isReady = false
 
     public init(configuration: MetricsConfiguration, slos: [SLODefinition], assignments: ServiceAssignments) {
@@ -43,10 +50,9 @@ public actor LiveState {
         for e in events {
             engine.add(e)
             touched.insert(e.service)
-            if case .unknown = e.details { totals.ignored += 1 }
         }
         let alerts = evaluation.evaluate(engine, services: touched)
-        for a in alerts { alertsEmitted["\(a.kind.rawValue)/\(a.state.rawValue)", default: 0] += 1 }
+        for a in alerts { alertsEmitted[Transition(kind: a.kind, state: a.state), default: 0] += 1 }
         return alerts
     }
 
@@ -56,11 +62,16 @@ public actor LiveState {
         guard let period = engine.defaultPeriod else { return nil }
         let assignments = evaluation.assignments
         return engine.report(
-            period: period, log: (totals.stored, totals.duplicates, totals.rejected), ignored: totals.ignored,
-            groupOf: { assignments.tier(of: $0) })
+            period: period, log: (totals.stored, totals.duplicates, totals.rejected), groupOf: { assignments.tier(of: $0) })
     }
 
-    public var logTotals: LogTotals { totals }
+    /// The log's counts; `ignored` (stored events of unknown type) is the engine's own count,
+    /// since every stored event reaches the engine.
+    public var logTotals: LogTotals {
+        var t = totals
+        t.ignored = engine.ignored
+        return t
+    }
 
     /// Every alert currently firing.
     public var firing: [(slo: String, scope: SLOScope, kind: SLOAlert.Kind)] { evaluation.firing }

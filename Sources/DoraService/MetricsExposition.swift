@@ -56,24 +56,34 @@ public final class MetricsExposition: Sendable {
                 set(prefix + "_recovery_seconds", labels + [("quantile", "0.95")], m.recovery.stat.p95, "Failed deployment recovery time.")
             }
         }
-        let firing = await state.firing
-        let states = Set(firing.map { "\($0.slo)|\(SLOAlert.scopeLabel($0.scope))|\($0.kind.rawValue)" })
-        for key in states.union(knownSLOKeys.withLock { $0 }) {
-            let parts = key.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-            registry.makeGauge(
-                name: "doralog_slo_firing", labels: [("slo", parts[0]), ("scope", parts[1]), ("alert", parts[2])],
-                help: "1 while the SLO alert fires."
-            ).set(to: states.contains(key) ? 1 : 0)
+        // Every (SLO, scope, alert) ever seen firing keeps a gauge: 1 while it fires, then 0.
+        let firing = Set(await state.firing.map { FiringKey(slo: $0.slo, scope: SLOAlert.scopeLabel($0.scope), alert: $0.kind.rawValue) })
+        let known = knownFiring.withLock { known in
+            known.formUnion(firing)
+            return known
         }
-        knownSLOKeys.withLock { $0.formUnion(states) }
-        for (key, count) in await state.alertsEmitted {
-            let parts = key.split(separator: "/").map(String.init)
-            registry.makeGauge(name: "doralog_alerts_emitted", labels: [("alert", parts[0]), ("state", parts[1])], help: "SLO transitions since start.").set(to: Double(count))
+        for key in known {
+            registry.makeGauge(
+                name: "doralog_slo_firing", labels: [("slo", key.slo), ("scope", key.scope), ("alert", key.alert)],
+                help: "1 while the SLO alert fires."
+            ).set(to: firing.contains(key) ? 1 : 0)
+        }
+        for (transition, count) in await state.alertsEmitted {
+            registry.makeGauge(
+                name: "doralog_alerts_emitted", labels: [("alert", transition.kind.rawValue), ("state", transition.state.rawValue)],
+                help: "SLO transitions since start."
+            ).set(to: Double(count))
         }
         return registry.emitToString()
     }
 
-    private let knownSLOKeys = Mutex(Set<String>())
+    private struct FiringKey: Hashable, Sendable {
+        var slo: String
+        var scope: String
+        var alert: String
+    }
+
+    private let knownFiring = Mutex(Set<FiringKey>())
 
     private func set(_ name: String, _ labels: [(String, String)], _ value: Double?, _ help: String) {
         registry.makeGauge(name: name, labels: labels, help: help).set(to: value ?? .nan)

@@ -39,7 +39,8 @@ import Testing
         #expect(report?.events.stored == 12 && report?.events.rejected == 1)
         #expect(report?.totals.rollbacks.completed == 6)
         #expect(report?.groups.map(\.team) == ["tier-1"] && report?.groups.first?.metrics.rollbacks.completed == 6, "pooled by tier")
-        #expect(await state.alertsEmitted == ["SLOBreach/firing": 1, "SLOBreach/resolved": 1])
+        let emitted = await state.alertsEmitted
+        #expect(emitted == [.init(kind: .breach, state: .firing): 1, .init(kind: .breach, state: .resolved): 1])
     }
 
     @Test func aReplayRestoresTheStatesWithoutEmittingThePast() async throws {
