@@ -139,11 +139,13 @@ extension KafkaCommandTests {
 
     /// Runs two members while a producer writes 500 events every half second; once both have
     /// stored events, the first is sent `signal`, then the second runs until it has stored the rest.
+    /// Nine chunks are produced after the signal, so every partition has new events for the second
+    /// member to take over however long the group took to form.
     func twoMembers(stoppingTheFirstWith signal: Int32, in dir: String) throws -> TwoMembers {
         let (broker, address) = try TestBroker.start()
         defer { broker.terminate(); broker.waitUntilExit() }
-        let all = LogTesting.deploys(9000)
-        let ids = all.indices.map { "d-\($0)" }
+        let chunkSize = 500
+        let all = LogTesting.deploys(27 * chunkSize)
         let (a, b) = (dir + "/a", dir + "/b")
         // Sessions above the mock cluster's 3 s initial rebalance delay (see the crash-loop test).
         let member = ["--topic", "events", "--group", "g", "-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=300"]
@@ -152,25 +154,28 @@ extension KafkaCommandTests {
         defer { for p in [first, second] where p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
         func stored(_ log: String) -> Int { (try? LogReader(directory: log).totals.stored) ?? 0 }
         var next = 0
-        func produceChunk() throws {
-            guard next < 18 else { return Thread.sleep(forTimeInterval: 0.5) }
+        /// Produces the next chunk if fewer than `limit` have been produced; otherwise only waits.
+        func produceChunk(upTo limit: Int) throws {
+            guard next < limit else { return Thread.sleep(forTimeInterval: 0.5) }
             let chunk = dir + "/chunk\(next).jsonl"
-            try TestFiles.write(all[(next * 500)..<((next + 1) * 500)].joined(separator: "\n"), to: chunk)
+            try TestFiles.write(all[(next * chunkSize)..<((next + 1) * chunkSize)].joined(separator: "\n"), to: chunk)
             #expect(try Doralog.run(["produce", "--brokers", address, "--topic", "events", "--file", chunk]).status == 0)
             next += 1
             Thread.sleep(forTimeInterval: 0.5)
         }
         // Both members hold partitions and store events.
         let joined = ContinuousClock.now + .seconds(60)
-        while (stored(a) == 0 || stored(b) == 0) && ContinuousClock.now < joined { try produceChunk() }
+        while (stored(a) == 0 || stored(b) == 0) && ContinuousClock.now < joined { try produceChunk(upTo: 15) }
         #expect(stored(a) > 0 && stored(b) > 0, "both members should have stored events")
-        for _ in 0..<3 { try produceChunk() }
+        for _ in 0..<3 { try produceChunk(upTo: 18) }
         kill(first.processIdentifier, signal)
         first.waitUntilExit()
         // The second member takes over and stores the rest.
+        let last = next + 9
+        while next < last { try produceChunk(upTo: last) }
+        let produced = all.indices.prefix(next * chunkSize).map { "d-\($0)" }
         let done = ContinuousClock.now + .seconds(90)
-        while next < 18 { try produceChunk() }
-        while Set(try idsOf(a)).union(try idsOf(b)).count < all.count && ContinuousClock.now < done {
+        while Set(try idsOf(a)).union(try idsOf(b)).count < produced.count && ContinuousClock.now < done {
             Thread.sleep(forTimeInterval: 0.5)
         }
         second.terminate()
@@ -189,7 +194,7 @@ extension KafkaCommandTests {
         #expect(report.status == 0, "\(report.standardError)")
         let json = try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any] ?? [:]
         return TwoMembers(
-            produced: ids, first: try LogTesting.storedIDs(a), second: try LogTesting.storedIDs(b), firstLastBatch: lastBatch,
+            produced: produced, first: try LogTesting.storedIDs(a), second: try LogTesting.storedIDs(b), firstLastBatch: lastBatch,
             firstPartitions: partitionsA, secondPartitions: partitionsB, report: json)
     }
 
