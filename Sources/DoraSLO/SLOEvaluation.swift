@@ -9,14 +9,23 @@ public import DoraMetrics
 public struct SLOEvaluation: Sendable {
     public let slos: [SLODefinition]
     public let assignments: ServiceAssignments
-    private var evaluators: [Key: ScopeEvaluator] = [:]
+    private(set) var evaluators: [Key: ScopeEvaluator] = [:]
     /// Per metric, each service's samples as last computed (the live run recomputes only the
     /// services a batch touched).
     private var cache: [DurationMetric: [String: ServiceTimedSamples]] = [:]
+    /// Per group scope, the services it pooled at its last update (a change means a rebuild).
+    private var members: [Key: [String]] = [:]
 
     struct Key: Hashable, Sendable {
         var slo: Int
         var scope: SLOScope
+    }
+
+    /// The pooled samples of one selection for one metric after a time, within a round.
+    private struct PoolKey: Hashable {
+        var metric: DurationMetric
+        var selection: SLODefinition.Selection
+        var after: Int64
     }
 
     public init(slos: [SLODefinition], assignments: ServiceAssignments = ServiceAssignments()) {
@@ -45,36 +54,86 @@ public struct SLOEvaluation: Sendable {
     ) -> [SLOAlert] {
         var out: [SLOAlert] = []
         var byMetric: [DurationMetric: [ServiceTimedSamples]] = [:]
+        // Per metric and service: the earliest sample time at which its samples differ from
+        // the last round's (absent: unchanged).
+        var changedFrom: [DurationMetric: [String: Int64]] = [:]
         let metrics = Set(slos.map(\.metric))
         let fresh = engine.timedSamples(of: metrics, only: touched)
         for metric in metrics {
             var known = touched == nil ? [:] : cache[metric] ?? [:]
-            for s in fresh[metric] ?? [] { known[s.service] = s }
+            for s in fresh[metric] ?? [] {
+                changedFrom[metric, default: [:]][s.service] = Self.divergence(known[s.service]?.samples ?? [], s.samples)
+                known[s.service] = s
+            }
             cache[metric] = known
             byMetric[metric] = known.values.sorted { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) }
         }
+        // Pooled samples by what defines them: group SLOs on one metric and selection share them.
+        var pools: [PoolKey: [TimedSample]] = [:]
         for (index, slo) in slos.enumerated() {
             let perService = byMetric[slo.metric]!
             let selected = perService.filter { selects(slo.selection, service: $0.service, team: $0.team) }
-            var scopes: [(SLOScope, [TimedSample])] = []
+            var scopes: [(SLOScope, [ServiceTimedSamples])] = []
             switch slo.per {
             case .service:
-                for s in selected where touched?.contains(s.service) ?? true { scopes.append((.service(s.service), s.samples)) }
+                for s in selected where touched?.contains(s.service) ?? true { scopes.append((.service(s.service), [s])) }
             case .group:
                 if touched == nil || selected.contains(where: { touched!.contains($0.service) }) {
-                    let pooled = selected.flatMap(\.samples).sorted(by: TimedSample.precedes)
-                    scopes.append((.selection(slo.selection), pooled))
+                    scopes.append((.selection(slo.selection), selected))
                 }
             }
-            for (scope, samples) in scopes {
+            for (scope, pooled) in scopes {
                 let key = Key(slo: index, scope: scope)
-                var evaluator = evaluators[key] ?? ScopeEvaluator(slo: slo, scope: scope)
-                let inPeriod = samples.prefix { $0.time < to }
-                out += evaluator.update(to: Array(inPeriod), evaluateFrom: from)
-                evaluators[key] = evaluator
+                let names = pooled.map(\.service)
+                let changed = pooled.lazy.compactMap { changedFrom[slo.metric]?[$0.service] }.min() ?? .max
+                let sameMembers = members[key].map { $0 == names } ?? true
+                members[key] = slo.per == .group ? names : nil
+                // Mutated in place: a copy would make every window's storage copy on write.
+                func samples(after: Int64) -> [TimedSample] {
+                    guard case .selection(let selection) = scope else { return Self.samples(of: pooled, after: after, before: to) }
+                    let pool = PoolKey(metric: slo.metric, selection: selection, after: after)
+                    if let known = pools[pool] { return known }
+                    let merged = Self.samples(of: pooled, after: after, before: to)
+                    pools[pool] = merged
+                    return merged
+                }
+                out += evaluators[key, default: ScopeEvaluator(slo: slo, scope: scope)].refresh(
+                    samples: samples(after:),
+                    unchangedThrough: sameMembers ? changed - 1 : .min, evaluateFrom: from)
             }
         }
         return out.sorted(by: SLOAlert.precedes)
+    }
+
+    /// The samples of `members` with time in (after, before), in (time, id) order: only those
+    /// an evaluator can still use, so a round costs the windows, not the whole history.
+    static func samples(of members: [ServiceTimedSamples], after: Int64, before: Int64) -> [TimedSample] {
+        func slice(_ samples: [TimedSample]) -> ArraySlice<TimedSample> {
+            samples[firstIndex(in: samples) { $0 > after }..<firstIndex(in: samples) { $0 >= before }]
+        }
+        if members.count == 1 { return Array(slice(members[0].samples)) }
+        return members.flatMap { slice($0.samples) }.sorted(by: TimedSample.precedes)
+    }
+
+    /// The earliest time at which `new` differs from `old` (both in (time, id) order): the time
+    /// of the first differing sample, or of the first one only one of them has; nil if equal.
+    static func divergence(_ old: [TimedSample], _ new: [TimedSample]) -> Int64? {
+        let common = min(old.count, new.count)
+        var i = 0
+        while i < common && old[i] == new[i] { i += 1 }
+        if i < common { return min(old[i].time, new[i].time) }
+        if old.count == new.count { return nil }
+        return old.count > new.count ? old[i].time : new[i].time
+    }
+
+    /// The first index of sorted `samples` whose time satisfies `accept` (monotone in time).
+    private static func firstIndex(in samples: [TimedSample], where accept: (Int64) -> Bool) -> Int {
+        var (lo, hi) = (0, samples.count)
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if accept(samples[mid].time) { hi = mid } else { lo = mid + 1 }
+        }
+        return lo
     }
 
     /// Every alert still firing, by SLO (in definition order), then scope label.

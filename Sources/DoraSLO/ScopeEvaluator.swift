@@ -29,6 +29,11 @@ public struct ScopeEvaluator: Sendable {
         self.scope = scope
     }
 
+    /// The samples in the baseline and current windows as of the last evaluation (for tests).
+    var windows: (baseline: ArraySlice<TimedSample>, current: ArraySlice<TimedSample>) {
+        (samples[start..<currentStart], samples[currentStart...])
+    }
+
     public var isBreachFiring: Bool { breachFiring }
     public var isRegressionFiring: Bool { regressionFiring }
 
@@ -53,20 +58,68 @@ public struct ScopeEvaluator: Sendable {
         return out
     }
 
-    /// Brings the evaluator up to date with `all`, every sample of its scope in (time, id)
-    /// order as now known (the live run recomputes them when events arrive): samples at or
-    /// before the last evaluation only change the windows of later evaluations (a late event
-    /// cannot change an alert already sent); later ones are evaluated in order.
-    public mutating func update(to all: [TimedSample], evaluateFrom: Int64 = .min) -> [SLOAlert] {
-        let seen = all.prefix { $0.time <= evaluatedThrough }
+    /// Brings the evaluator up to date with its scope's samples as now known (the live run
+    /// recomputes them when events arrive). `samples(after:)` gives those with time after a
+    /// bound, in (time, id) order: the evaluator asks only for the ones its windows can still
+    /// hold. Samples at or before the last evaluation only change the windows of later
+    /// evaluations (a late event cannot change an alert already sent); later ones are
+    /// evaluated in order.
+    public mutating func update(
+        from samples: (_ after: Int64) -> [TimedSample], evaluateFrom: Int64 = .min
+    ) -> [SLOAlert] {
         let horizon = evaluatedThrough == .min ? Int64.min : evaluatedThrough - 2 * slo.window
-        samples = seen.filter { $0.time > horizon }
+        let all = samples(horizon)
+        let seen = all.prefix { $0.time <= evaluatedThrough }
+        self.samples = Array(seen)
         start = 0
         let currentBound = evaluatedThrough == .min ? Int64.min : evaluatedThrough - slo.window
-        currentStart = samples.firstIndex { $0.time > currentBound } ?? samples.count
-        baselineValues = SortedValues(samples[..<currentStart].lazy.map(\.value))
-        currentValues = SortedValues(samples[currentStart...].lazy.map(\.value))
+        currentStart = self.samples.firstIndex { $0.time > currentBound } ?? self.samples.count
+        baselineValues = SortedValues(self.samples[..<currentStart].lazy.map(\.value))
+        currentValues = SortedValues(self.samples[currentStart...].lazy.map(\.value))
         return add(Array(all[seen.count...]), evaluateFrom: evaluateFrom)
+    }
+
+    /// `update(from:)` for a scope whose samples are unchanged through `unchangedThrough`:
+    /// only the retained samples after it are replaced (a late event near the present costs
+    /// the samples it moved, not a rebuild of both windows), and the windows end up holding
+    /// exactly what a rebuild would put in them. With nothing changed, it only evaluates the
+    /// new samples.
+    public mutating func refresh(
+        samples: (_ after: Int64) -> [TimedSample], unchangedThrough: Int64, evaluateFrom: Int64 = .min
+    ) -> [SLOAlert] {
+        if unchangedThrough >= evaluatedThrough { return add(samples(evaluatedThrough), evaluateFrom: evaluateFrom) }
+        // Here evaluatedThrough > .min: something was evaluated.
+        guard unchangedThrough >= evaluatedThrough - 2 * slo.window else {
+            return update(from: samples, evaluateFrom: evaluateFrom)
+        }
+        // Take out the retained samples after the unchanged part...
+        var k = self.samples.count
+        while k > start && self.samples[k - 1].time > unchangedThrough { k -= 1 }
+        for i in k..<self.samples.count {
+            if i < currentStart { baselineValues.remove(self.samples[i].value) } else { currentValues.remove(self.samples[i].value) }
+        }
+        self.samples.removeSubrange(k...)
+        currentStart = min(currentStart, k)
+        // ...and put back the scope's samples after it, as now known, up to the last evaluation.
+        // In time order, baseline ones come first, and only while no current one is retained.
+        let fresh = samples(unchangedThrough)
+        let seen = fresh.prefix { $0.time <= evaluatedThrough }
+        let currentBound = evaluatedThrough - slo.window
+        for sample in seen {
+            self.samples.append(sample)
+            if sample.time <= currentBound {
+                baselineValues.insert(sample.value)
+                currentStart += 1
+            } else {
+                currentValues.insert(sample.value)
+            }
+        }
+        return add(Array(fresh[seen.count...]), evaluateFrom: evaluateFrom)
+    }
+
+    /// `update(from:)` with every sample of the scope.
+    public mutating func update(to all: [TimedSample], evaluateFrom: Int64 = .min) -> [SLOAlert] {
+        update(from: { after in all.filter { $0.time > after } }, evaluateFrom: evaluateFrom)
     }
 
     /// One evaluation at sample time `t`.

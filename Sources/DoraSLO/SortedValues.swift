@@ -8,7 +8,7 @@
 struct SortedValues: Sendable {
     private var blocks: [[Int64]] = []
     private(set) var count = 0
-    private static let blockLimit = 1024
+    private static let blockLimit = 256
 
     init() {}
 

@@ -1,0 +1,105 @@
+import DoraEvents
+import DoraGenerator
+import DoraMetrics
+@testable import DoraSLO
+import Testing
+
+/// The live path's rounds: only the scopes of touched services, windows kept across rounds
+/// unless a late sample changed what they hold.
+@Suite struct SLOEvaluationTests {
+    static let day: Int64 = 86_400_000_000
+
+    /// Medians near the generated data's typical values, over short windows, so that breaches
+    /// fire and resolve often and depend on every sample in the windows.
+    static var slos: [SLODefinition] {
+        func slo(_ name: String, _ metric: DurationMetric, _ objective: Int64, per: SLODefinition.Aggregation, days: Int64) -> SLODefinition {
+            var s = SLODefinition(name: name, metric: metric, objective: objective)
+            s.percentileTenths = 500
+            s.per = per
+            s.window = days * day
+            s.minSamples = 2
+            return s
+        }
+        return [
+            slo("rb", .rollbackTime, 5 * 60_000_000, per: .service, days: 4),
+            slo("restore", .timeToRestore, 20 * 60_000_000, per: .group, days: 2),
+            slo("lead", .leadTime, day, per: .group, days: 1),
+        ]
+    }
+
+    @Test(arguments: [21, 22] as [UInt64])
+    func roundsOfTouchedServicesEmitWhatRebuildingEveryScopeEachRoundEmits(seed: UInt64) {
+        var configuration = GeneratorConfiguration()
+        configuration.seed = seed
+        configuration.events = 3_000
+        configuration.days = 30
+        configuration.services = 5
+        configuration.shuffleWindow = 256  // late samples: completions before starts, resolutions before firings
+        var engine = MetricsEngine()
+        var incremental = SLOEvaluation(slos: Self.slos)
+        var rebuilt = SLOEvaluation(slos: Self.slos)
+        var (fast, reference): ([SLOAlert], [SLOAlert]) = ([], [])
+        var seen = Set<String>()
+        var touched = Set<String>()
+        var generator = SystemRandomNumberGenerator()
+        var roundSize = 1
+        var (rounds, differingWindows) = (0, 0)
+        for line in EventGenerator(configuration: configuration).lines() {
+            guard let e = try? EventDecoder.decode(line), seen.insert(e.id).inserted else { continue }
+            engine.add(e)
+            touched.insert(e.service)
+            if touched.count >= roundSize || Int.random(in: 0..<40, using: &generator) == 0 {
+                fast += incremental.evaluate(engine, services: touched)
+                reference += rebuilt.evaluate(engine)  // every scope, every window rebuilt
+                rounds += 1
+                for (key, evaluator) in incremental.evaluators {
+                    let expected = rebuilt.evaluators[key]?.windows
+                    if evaluator.windows.baseline.elementsEqual(expected?.baseline ?? []),
+                        evaluator.windows.current.elementsEqual(expected?.current ?? [])
+                    {
+                        continue
+                    }
+                    differingWindows += 1
+                }
+                touched = []
+                roundSize = Int.random(in: 1...5, using: &generator)
+            }
+        }
+        fast += incremental.evaluate(engine, services: touched)
+        reference += rebuilt.evaluate(engine)
+        #expect(fast.count >= 10, "the stream should exercise the state machines")
+        #expect(fast == reference)
+        #expect(rounds > 500 && differingWindows == 0, "windows differing from a rebuild's in \(differingWindows) scope-rounds")
+    }
+
+    @Test func aServiceLeavingAPooledSelectionLeavesItsWindows() {
+        // Two services pooled by team; one moves to another team, so its samples leave the pool.
+        var slo = SLODefinition(name: "team-rb", metric: .rollbackTime, objective: 10 * 60_000_000)
+        slo.per = .group
+        slo.selection = .team("core")
+        slo.window = 7 * Self.day
+        slo.minSamples = 1
+        slo.regression = nil
+        var engine = MetricsEngine()
+        var evaluation = SLOEvaluation(slos: [slo])
+        let t0 = Timestamp.parse(rfc3339: "2026-07-01T00:00:00Z")!.microseconds
+        func rollback(_ id: String, service: String, team: String, at t: Int64, minutes: Int64) {
+            for (suffix, status, time) in [("s", "started", t), ("c", "completed", t + minutes * 60_000_000)] {
+                let json = """
+                    {"id":"\(id)-\(suffix)","type":"rollback","time":"\(Timestamp(microseconds: time).rfc3339)","service":"\(service)",\
+                    "team":"\(team)","rollback_id":"\(id)","status":"\(status)","trigger":"manual","from_version":"v2"}
+                    """
+                engine.add(try! EventDecoder.decode(json))
+            }
+        }
+        rollback("r1", service: "slow", team: "core", at: t0, minutes: 60)
+        rollback("r2", service: "fast", team: "core", at: t0 + 3_600_000_000, minutes: 1)
+        let first = evaluation.evaluate(engine, services: ["slow", "fast"])
+        #expect(first.map(\.state) == [.firing], "the slow service's hour breaches the pooled p95")
+        // "slow" now names another team: the pool is "fast" alone, whose next sample is quick.
+        rollback("r3", service: "slow", team: "edge", at: t0 + 7_200_000_000, minutes: 1)
+        rollback("r4", service: "fast", team: "core", at: t0 + 7_200_000_000, minutes: 1)
+        let second = evaluation.evaluate(engine, services: ["slow", "fast"])
+        #expect(second.map(\.state) == [.resolved], "\(second)")
+    }
+}
