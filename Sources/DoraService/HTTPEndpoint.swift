@@ -34,13 +34,33 @@ struct HTTPEndpoint: Sendable {
         }
         var quiet = logger
         quiet.logLevel = .warning
-        return Application(router: router, configuration: .init(address: .hostname(host, port: port)), logger: quiet)
+        let application = Application(router: router, configuration: .init(address: .hostname(host, port: port)), logger: quiet)
+        return EndpointService(application: application, listen: listen)
     }
 
     static func text(_ text: String, contentType: String, status: HTTPResponse.Status = .ok) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = contentType
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// The endpoint's application as a service whose failure (an address in use, say) names the
+/// address and what to do, instead of a bare socket error.
+struct EndpointService<Wrapped: Service>: Service, CustomStringConvertible {
+    let application: Wrapped
+    let listen: String
+    var description: String { "HTTP endpoint on \(listen)" }
+
+    func run() async throws {
+        do {
+            try await application.run()
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw ServiceError(
+                "the HTTP endpoint cannot serve on \(listen): \(error); free that address or set another http.listen in the pipeline file")
+        }
     }
 }
 

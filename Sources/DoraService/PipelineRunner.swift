@@ -159,7 +159,9 @@ struct IngestService: Service, CustomStringConvertible {
         await replayed.wait()
         if Task.isCancelled { return }
         let stop = StopRequest()
-        let result: Result<AppendSummary, PipelineError> = await withGracefulShutdownHandler {
+        // Stopped on a graceful shutdown, and also on cancellation: when another service fails,
+        // the group cancels this one, and the ingest thread must not poll on for ever.
+        let result: Result<AppendSummary, PipelineError> = await withTaskCancellationOrGracefulShutdownHandler {
             await withCheckedContinuation { done in
                 let thread = Thread { [configuration, log, appends, exposition, logger] in
                     let ingestor = KafkaIngestor(configuration: configuration, log: log.value, logger: logger, stopRequest: stop)
@@ -178,7 +180,7 @@ struct IngestService: Service, CustomStringConvertible {
                 thread.stackSize = 8 << 20
                 thread.start()
             }
-        } onGracefulShutdown: {
+        } onCancelOrGracefulShutdown: {
             stop.request()
         }
         switch result {

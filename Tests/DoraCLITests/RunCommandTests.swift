@@ -234,6 +234,27 @@ extension RunCommandTests {
         } }
     }
 
+    @Test func anEndpointAddressInUseFailsWithTheAddressAndWhatToDo() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let (broker, brokers) = try TestBroker.start()
+            defer { broker.terminate(); broker.waitUntilExit() }
+            let first = try startRun(in: dir, brokers: brokers, slos: Self.slos)
+            defer { _ = first.stop() }
+            let listen = String(first.http.dropFirst("http://".count))
+            let pipeline = """
+                source: {kafka: {brokers: "\(brokers)", topics: [events], group: second}}
+                log: {directory: "\(dir)/b-log"}
+                http: {listen: "\(listen)"}
+                """
+            try TestFiles.write(pipeline, to: dir + "/second.yaml")
+            let second = try Doralog.run(["run", "--pipeline", dir + "/second.yaml"])
+            #expect(second.status == 1 && !second.timedOut)
+            #expect(
+                second.standardError.contains("the HTTP endpoint cannot serve on \(listen)")
+                    && second.standardError.contains("set another http.listen"), "\(second.standardError)")
+        } }
+    }
+
     @Test(.enabled(if: installed("wrk"), "needs Debian's wrk"))
     func theEndpointKeepsAnsweringUnderLoadWhileIngestionGoesOn() async throws {
         try await onOwnThread { try withTemporaryDirectory { dir in
