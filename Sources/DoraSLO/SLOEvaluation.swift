@@ -15,6 +15,10 @@ public struct SLOEvaluation: Sendable {
     private var cache: [DurationMetric: [String: ServiceTimedSamples]] = [:]
     /// Per group scope, the services it pooled at its last update (a change means a rebuild).
     private var members: [Key: [String]] = [:]
+    /// Per scope left out of a round in which samples that may be its own changed (its service
+    /// was touched but not selected, or none of its pool was touched): the earliest such change,
+    /// which its next update must redo from.
+    private var pendingChange: [Key: Int64] = [:]
 
     struct Key: Hashable, Sendable {
         var slo: Int
@@ -82,13 +86,28 @@ public struct SLOEvaluation: Sendable {
                     scopes.append((.selection(slo.selection), selected))
                 }
             }
+            // Scopes left out of this round remember changes that may concern them later.
+            let changes = changedFrom[slo.metric] ?? [:]
+            switch slo.per {
+            case .service:
+                let refreshed = Set(scopes.map { SLOAlert.scopeLabel($0.0) })
+                for (service, time) in changes where !refreshed.contains(SLOAlert.scopeLabel(.service(service))) {
+                    let key = Key(slo: index, scope: .service(service))
+                    if evaluators[key] != nil { pendingChange[key] = min(pendingChange[key] ?? .max, time) }
+                }
+            case .group:
+                let key = Key(slo: index, scope: .selection(slo.selection))
+                if scopes.isEmpty, evaluators[key] != nil, let earliest = changes.values.min() {
+                    pendingChange[key] = min(pendingChange[key] ?? .max, earliest)
+                }
+            }
             for (scope, pooled) in scopes {
                 let key = Key(slo: index, scope: scope)
                 let names = pooled.map(\.service)
-                let changed = pooled.lazy.compactMap { changedFrom[slo.metric]?[$0.service] }.min() ?? .max
+                let changed = min(
+                    pooled.lazy.compactMap { changes[$0.service] }.min() ?? .max, pendingChange.removeValue(forKey: key) ?? .max)
                 let sameMembers = members[key].map { $0 == names } ?? true
                 members[key] = slo.per == .group ? names : nil
-                // Mutated in place: a copy would make every window's storage copy on write.
                 func samples(after: Int64) -> [TimedSample] {
                     guard case .selection(let selection) = scope else { return Self.samples(of: pooled, after: after, before: to) }
                     let pool = PoolKey(metric: slo.metric, selection: selection, after: after)
@@ -97,6 +116,7 @@ public struct SLOEvaluation: Sendable {
                     pools[pool] = merged
                     return merged
                 }
+                // Mutated in place: a copy would make every window's storage copy on write.
                 out += evaluators[key, default: ScopeEvaluator(slo: slo, scope: scope)].refresh(
                     samples: samples(after:),
                     unchangedThrough: sameMembers ? changed - 1 : .min, evaluateFrom: from)
