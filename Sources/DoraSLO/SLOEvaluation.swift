@@ -20,21 +20,44 @@ public struct SLOEvaluation: Sendable {
     /// which its next update must redo from.
     private var pendingChange: [Key: Int64] = [:]
 
+    /// The SLOs that share windows, as indices into `slos` in definition order: those on one
+    /// metric, window, aggregation and selection see exactly the same samples.
+    private let windowGroups: [[Int]]
+
     struct Key: Hashable, Sendable {
-        var slo: Int
+        /// The index of a window group.
+        var group: Int
         var scope: SLOScope
     }
 
-    /// The pooled samples of one selection for one metric after a time, within a round.
+    /// The pooled samples of one selection for one metric (group SLOs sharing it share merges).
     private struct PoolKey: Hashable {
         var metric: DurationMetric
         var selection: SLODefinition.Selection
-        var after: Int64
+    }
+
+    /// One scope's update in a round: its evaluator (owned while it runs), its services'
+    /// samples, and how far they are unchanged.
+    private struct Update: Sendable {
+        var key: Key
+        var evaluator: ScopeEvaluator
+        var pooled: [ServiceTimedSamples]
+        var unchangedThrough: Int64
     }
 
     public init(slos: [SLODefinition], assignments: ServiceAssignments = ServiceAssignments()) {
         self.slos = slos
         self.assignments = assignments
+        var groups: [[Int]] = []
+        for (index, slo) in slos.enumerated() {
+            let shared = groups.firstIndex { group in
+                let first = slos[group[0]]
+                return first.metric == slo.metric && first.window == slo.window && first.per == slo.per
+                    && first.selection == slo.selection
+            }
+            if let shared { groups[shared].append(index) } else { groups.append([index]) }
+        }
+        windowGroups = groups
     }
 
     /// Whether `service` (whose events name `team`) is in `selection`.
@@ -72,9 +95,12 @@ public struct SLOEvaluation: Sendable {
             cache[metric] = known
             byMetric[metric] = known.values.sorted { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) }
         }
-        // Pooled samples by what defines them: group SLOs on one metric and selection share them.
-        var pools: [PoolKey: [TimedSample]] = [:]
-        for (index, slo) in slos.enumerated() {
+        // What to update, in units that run in parallel: each per-service scope alone, and the
+        // group scopes of one metric and selection together (they share pooled merges).
+        var units: [[Update]] = []
+        var unitOfPool: [PoolKey: Int] = [:]
+        for (index, group) in windowGroups.enumerated() {
+            let slo = slos[group[0]]  // metric, window, aggregation and selection of the whole group
             let perService = byMetric[slo.metric]!
             let selected = perService.filter { selects(slo.selection, service: $0.service, team: $0.team) }
             var scopes: [(SLOScope, [ServiceTimedSamples])] = []
@@ -92,35 +118,55 @@ public struct SLOEvaluation: Sendable {
             case .service:
                 let refreshed = Set(scopes.map { SLOAlert.scopeLabel($0.0) })
                 for (service, time) in changes where !refreshed.contains(SLOAlert.scopeLabel(.service(service))) {
-                    let key = Key(slo: index, scope: .service(service))
+                    let key = Key(group: index, scope: .service(service))
                     if evaluators[key] != nil { pendingChange[key] = min(pendingChange[key] ?? .max, time) }
                 }
             case .group:
-                let key = Key(slo: index, scope: .selection(slo.selection))
+                let key = Key(group: index, scope: .selection(slo.selection))
                 if scopes.isEmpty, evaluators[key] != nil, let earliest = changes.values.min() {
                     pendingChange[key] = min(pendingChange[key] ?? .max, earliest)
                 }
             }
             for (scope, pooled) in scopes {
-                let key = Key(slo: index, scope: scope)
+                let key = Key(group: index, scope: scope)
                 let names = pooled.map(\.service)
                 let changed = min(
                     pooled.lazy.compactMap { changes[$0.service] }.min() ?? .max, pendingChange.removeValue(forKey: key) ?? .max)
                 let sameMembers = members[key].map { $0 == names } ?? true
                 members[key] = slo.per == .group ? names : nil
+                // Taken out of the dictionary, so the update owns it (no copy on write).
+                let update = Update(
+                    key: key, evaluator: evaluators.removeValue(forKey: key) ?? ScopeEvaluator(slos: group.map { slos[$0] }, scope: scope),
+                    pooled: pooled, unchangedThrough: sameMembers ? changed - 1 : .min)
+                if case .selection(let selection) = scope {
+                    let pool = PoolKey(metric: slo.metric, selection: selection)
+                    if let unit = unitOfPool[pool] {
+                        units[unit].append(update)
+                        continue
+                    }
+                    unitOfPool[pool] = units.count
+                }
+                units.append([update])
+            }
+        }
+        let updated = ParallelMap.map(units) { unit in
+            // The unit's pooled merges, by their lower bound: its scopes usually ask for the same.
+            var pools: [Int64: [TimedSample]] = [:]
+            return unit.map { update -> (Key, ScopeEvaluator, [SLOAlert]) in
                 func samples(after: Int64) -> [TimedSample] {
-                    guard case .selection(let selection) = scope else { return Self.samples(of: pooled, after: after, before: to) }
-                    let pool = PoolKey(metric: slo.metric, selection: selection, after: after)
-                    if let known = pools[pool] { return known }
-                    let merged = Self.samples(of: pooled, after: after, before: to)
-                    pools[pool] = merged
+                    if let known = pools[after] { return known }
+                    let merged = Self.samples(of: update.pooled, after: after, before: to)
+                    if unit.count > 1 { pools[after] = merged }
                     return merged
                 }
-                // Mutated in place: a copy would make every window's storage copy on write.
-                out += evaluators[key, default: ScopeEvaluator(slo: slo, scope: scope)].refresh(
-                    samples: samples(after:),
-                    unchangedThrough: sameMembers ? changed - 1 : .min, evaluateFrom: from)
+                var evaluator = update.evaluator
+                let alerts = evaluator.refresh(samples: samples(after:), unchangedThrough: update.unchangedThrough, evaluateFrom: from)
+                return (update.key, evaluator, alerts)
             }
+        }
+        for (key, evaluator, alerts) in updated.joined() {
+            evaluators[key] = evaluator
+            out += alerts
         }
         return out.sorted(by: SLOAlert.precedes)
     }
@@ -158,11 +204,16 @@ public struct SLOEvaluation: Sendable {
 
     /// Every alert still firing, by SLO (in definition order), then scope label.
     public var firing: [(slo: String, scope: SLOScope, kind: SLOAlert.Kind)] {
-        evaluators.sorted {
-            ($0.key.slo, SLOAlert.scopeLabel($0.key.scope)) < ($1.key.slo, SLOAlert.scopeLabel($1.key.scope))
-        }.flatMap { key, e in
-            (e.isBreachFiring ? [(slos[key.slo].name, key.scope, SLOAlert.Kind.breach)] : [])
-                + (e.isRegressionFiring ? [(slos[key.slo].name, key.scope, SLOAlert.Kind.regression)] : [])
+        var out: [(index: Int, label: String, scope: SLOScope, kind: SLOAlert.Kind)] = []
+        for (key, e) in evaluators {
+            for (i, index) in windowGroups[key.group].enumerated() {
+                let label = SLOAlert.scopeLabel(key.scope)
+                if e.isBreachFiring(i) { out.append((index, label, key.scope, .breach)) }
+                if e.isRegressionFiring(i) { out.append((index, label, key.scope, .regression)) }
+            }
         }
+        // Breach before regression for one SLO and scope.
+        out.sort { ($0.index, $0.label, $0.kind == .regression ? 1 : 0) < ($1.index, $1.label, $1.kind == .regression ? 1 : 0) }
+        return out.map { (slos[$0.index].name, $0.scope, $0.kind) }
     }
 }

@@ -1,6 +1,8 @@
 public import DoraMetrics
 
-/// The breach and regression state machines of one SLO over one scope (slo.md, "Evaluation").
+/// The breach and regression state machines of SLOs over one scope (slo.md, "Evaluation"):
+/// one SLO, or several on the same metric and window, which then share the windows (moving a
+/// sample through them is most of the cost) and keep a state machine each.
 ///
 /// Feed it the scope's samples in time order; it evaluates once per distinct sample time and
 /// returns the transitions. The live run and the backtest both use it, which is why a live run
@@ -8,8 +10,11 @@ public import DoraMetrics
 /// Invariant: it keeps only the samples of the last two windows (older ones can no longer be
 /// in a baseline), so its memory is bounded by the event rate times twice the window.
 public struct ScopeEvaluator: Sendable {
-    public let slo: SLODefinition
+    /// The SLOs evaluated here, all on one metric and window; never empty.
+    public let slos: [SLODefinition]
     public let scope: SLOScope
+    /// The first (or only) SLO.
+    public var slo: SLODefinition { slos[0] }
     /// Samples with time in (latest - 2 window, latest], in (time, id) order, from `start`;
     /// those from `currentStart` on are in the current window.
     private var samples: [TimedSample] = []
@@ -19,14 +24,23 @@ public struct ScopeEvaluator: Sendable {
     /// through (an insertion or removal per move instead of a sort per evaluation).
     private var baselineValues = SortedValues()
     private var currentValues = SortedValues()
-    private var breachFiring = false
-    private var regressionFiring = false
+    /// Per SLO, whether its breach and regression alerts fire.
+    private var breachFiring: [Bool]
+    private var regressionFiring: [Bool]
     /// The last evaluation's time: samples at or before it were already evaluated.
     public private(set) var evaluatedThrough: Int64 = .min
 
     public init(slo: SLODefinition, scope: SLOScope) {
-        self.slo = slo
+        self.init(slos: [slo], scope: scope)
+    }
+
+    /// Evaluators for `slos` sharing windows: they must all be on one metric and window.
+    public init(slos: [SLODefinition], scope: SLOScope) {
+        precondition(!slos.isEmpty && slos.allSatisfy { $0.metric == slos[0].metric && $0.window == slos[0].window })
+        self.slos = slos
         self.scope = scope
+        breachFiring = Array(repeating: false, count: slos.count)
+        regressionFiring = Array(repeating: false, count: slos.count)
     }
 
     /// The samples in the baseline and current windows as of the last evaluation (for tests).
@@ -34,8 +48,11 @@ public struct ScopeEvaluator: Sendable {
         (samples[start..<currentStart], samples[currentStart...])
     }
 
-    public var isBreachFiring: Bool { breachFiring }
-    public var isRegressionFiring: Bool { regressionFiring }
+    public var isBreachFiring: Bool { breachFiring[0] }
+    public var isRegressionFiring: Bool { regressionFiring[0] }
+    /// Whether the breach (regression) alert of `slos[index]` fires.
+    public func isBreachFiring(_ index: Int) -> Bool { breachFiring[index] }
+    public func isRegressionFiring(_ index: Int) -> Bool { regressionFiring[index] }
 
     /// Adds `newSamples` (all at times after the last evaluation, in (time, id) order) and
     /// evaluates at each of their distinct times.
@@ -143,18 +160,25 @@ public struct ScopeEvaluator: Sendable {
         }
         let current = samples[currentStart...]
         let n = currentValues.count
+        var out: [SLOAlert] = []
+        for index in slos.indices { evaluate(index, at: t, current: current, n: n, into: &out) }
+        return out
+    }
+
+    /// The state machines of `slos[index]` at sample time `t`, over the windows as moved.
+    private mutating func evaluate(_ index: Int, at t: Int64, current: ArraySlice<TimedSample>, n: Int, into out: inout [SLOAlert]) {
+        let slo = slos[index]
         let value = currentValues.element(rank: slo.rank(among: n))
         func alert(_ kind: SLOAlert.Kind, _ state: SLOAlert.State, baseline: Int64?, pValue: Double?) -> SLOAlert {
             SLOAlert(
                 kind: kind, state: state, slo: slo.name, scope: scope, metric: slo.metric, percentileTenths: slo.percentileTenths,
-                value: value, objective: slo.objective, baseline: baseline, pValue: pValue, samples: n, window: window, at: t,
+                value: value, objective: slo.objective, baseline: baseline, pValue: pValue, samples: n, window: slo.window, at: t,
                 exemplars: Self.largest(3, of: current).map(\.id))
         }
-        var out: [SLOAlert] = []
 
         let breach = n >= slo.minSamples && value > slo.objective
-        if breach != breachFiring {
-            breachFiring = breach
+        if breach != breachFiring[index] {
+            breachFiring[index] = breach
             out.append(alert(.breach, breach ? .firing : .resolved, baseline: nil, pValue: nil))
         }
 
@@ -175,12 +199,11 @@ public struct ScopeEvaluator: Sendable {
                 p = pValue()
                 regressed = p! < regression.significance
             }
-            if regressed != regressionFiring {
-                regressionFiring = regressed
+            if regressed != regressionFiring[index] {
+                regressionFiring[index] = regressed
                 out.append(alert(.regression, regressed ? .firing : .resolved, baseline: b, pValue: p ?? pValue()))
             }
         }
-        return out
     }
 
     /// The `count` largest samples, largest first, ties by id (one pass, no sort).

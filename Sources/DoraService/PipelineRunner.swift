@@ -203,18 +203,26 @@ struct AggregatorService: Service, CustomStringConvertible {
     let sinks: [any AlertSink]
     let replayed: Gate
     let logger: Logger
+    /// The longest pause between rounds (bounds the delay it adds to an alert).
+    static let maximumPause = Duration.milliseconds(250)
 
     func run() async throws {
         try await state.replay(LogReader(directory: directory))
         let stored = await state.logTotals.stored
         logger.notice("log replayed; live", metadata: ["stored": "\(stored)"])
         await replayed.open()
+        let clock = ContinuousClock()
         while let queued = await appends.takeAll() {
+            let started = clock.now
             var summary = AppendSummary()
             for a in queued { summary += a.summary }
             let alerts = await state.add(queued.flatMap(\.events), summary: summary)
-            guard !alerts.isEmpty else { continue }
-            for sink in sinks { await sink.send(alerts) }
+            for sink in sinks where !alerts.isEmpty { await sink.send(alerts) }
+            // A round re-derives the touched services' samples from their history, so many small
+            // rounds cost more than a few large ones. Pausing as long as the round took (at most
+            // Self.maximumPause) lets appends coalesce under load; when idle, rounds are quick
+            // and so are the pauses.
+            try? await Task.sleep(for: min(clock.now - started, Self.maximumPause))
         }
         try? await gracefulShutdown()
     }

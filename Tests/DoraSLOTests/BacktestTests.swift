@@ -66,13 +66,18 @@ import Testing
     func theEvaluatorAgreesWithANaiveRecomputationOnGeneratedStreams(seed: UInt64) {
         let engine = Self.engine(seed: seed)
         var slos: [SLODefinition] = []
-        for (i, metric) in DurationMetric.allCases.enumerated() {
-            var slo = SLODefinition(name: "s\(i)", metric: metric, objective: 20 * 60_000_000)
-            slo.window = 7 * 86_400_000_000
-            slo.minSamples = 3
-            slo.percentileTenths = [950, 500, 999, 900][i % 4]
-            slo.per = i % 2 == 0 ? .service : .group
-            slos.append(slo)
+        // Each metric twice, with other percentiles and objectives but the same window, so the
+        // pairs share windows inside the evaluation (the naive one evaluates each alone).
+        for round in 0..<2 {
+            for (i, metric) in DurationMetric.allCases.enumerated() {
+                var slo = SLODefinition(name: "s\(round)-\(i)", metric: metric, objective: [20, 8][round] * 60_000_000)
+                slo.window = 7 * 86_400_000_000
+                slo.minSamples = 3
+                slo.percentileTenths = [950, 500, 999, 900][(i + round) % 4]
+                slo.per = i % 2 == 0 ? .service : .group
+                if round == 1 { slo.regression = SLODefinition.Regression(significance: 0.05, minIncrease: 0.1) }
+                slos.append(slo)
+            }
         }
         var evaluation = SLOEvaluation(slos: slos)
         let alerts = evaluation.evaluate(engine)

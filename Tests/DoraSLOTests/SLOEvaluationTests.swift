@@ -101,7 +101,7 @@ import Testing
         _ = live.evaluate(engine, services: ["s"])
         var rebuilt = SLOEvaluation(slos: [slo])
         _ = rebuilt.evaluate(engine)
-        let key = SLOEvaluation.Key(slo: 0, scope: .service("s"))
+        let key = SLOEvaluation.Key(group: 0, scope: .service("s"))
         let (got, expected) = (live.evaluators[key]?.windows, rebuilt.evaluators[key]?.windows)
         #expect(got != nil && got!.current.map(\.id) == expected?.current.map(\.id))
         #expect(got?.current.contains { $0.id == "r3" } == true)

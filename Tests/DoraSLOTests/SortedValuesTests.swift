@@ -26,5 +26,27 @@ import Testing
             }
         }
         #expect(SortedValues(reference.shuffled()).element(rank: 1) == reference.first)
+        #expect((1...max(1, reference.count)).allSatisfy { reference.isEmpty || values.element(rank: $0) == reference[$0 - 1] })
+    }
+
+    @Test func wideValuesSplitAndEmptyBlocksKeepEveryRankAndCount() {
+        var generator = SystemRandomNumberGenerator()
+        var values = SortedValues((0..<3_000).map { _ in Int64.random(in: -1_000_000...1_000_000, using: &generator) })
+        var reference = (0..<values.count).map { values.element(rank: $0 + 1) }
+        // Grow past many splits, then drain from the top and the bottom (blocks emptied).
+        for _ in 0..<5_000 {
+            let v = Int64.random(in: -2_000_000...2_000_000, using: &generator)
+            values.insert(v)
+            reference.insert(v, at: reference.firstIndex { $0 > v } ?? reference.count)
+        }
+        for i in 0..<6_000 {
+            let v = i % 2 == 0 ? reference.removeLast() : reference.removeFirst()
+            values.remove(v)
+        }
+        #expect(values.count == reference.count)
+        #expect((1...reference.count).allSatisfy { values.element(rank: $0) == reference[$0 - 1] })
+        for x in [Int64.min, -1_500_000, 0, 1_500_000, Int64.max] {
+            #expect(values.countAbove(x) == reference.filter { $0 > x }.count)
+        }
     }
 }
