@@ -12,10 +12,8 @@ bash scripts/ensure-deps.sh kcat time
 swift build -c release --product doralog >&2
 doralog=.build/release/doralog
 work=$(mktemp -d)
-"$doralog" generate --events "$events" --days 365 --services 200 --output "$work/events.jsonl"
 source bench/lib.sh
-start_broker "$doralog" "$work" "$partitions"
-"$doralog" produce --brokers "$brokers" --topic events --file "$work/events.jsonl" >&2
+broker_with_events "$doralog" "$work" "$events" "$partitions"
 
 kcat_s=$( { /usr/bin/time -f "%e" sh -c "kcat -C -b $brokers -t events -e -q -f '%s\n' | zstd -3 -T1 -q -o $work/kcat.zst"; } 2>&1 | tail -1)
 kcat_lines=$(zstd -dc "$work/kcat.zst" | wc -l)

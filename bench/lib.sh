@@ -26,3 +26,13 @@ start_broker() {
     for _ in $(seq 100); do [ -s "$work/broker.txt" ] && break; sleep 0.1; done
     brokers=$(head -1 "$work/broker.txt")
 }
+
+# broker_with_events DORALOG WORK EVENTS PARTITIONS: generates EVENTS events (one year, 200
+# services) into WORK/events.jsonl, starts the embedded broker (see start_broker) and produces
+# them to its topic `events`.
+broker_with_events() {
+    local doralog=$1 work=$2 events=$3 partitions=$4
+    "$doralog" generate --events "$events" --days 365 --services 200 --output "$work/events.jsonl"
+    start_broker "$doralog" "$work" "$partitions"
+    "$doralog" produce --brokers "$brokers" --topic events --file "$work/events.jsonl" >&2
+}

@@ -11,10 +11,8 @@ bash scripts/ensure-deps.sh time
 swift build -c release --product doralog >&2
 doralog=.build/release/doralog
 work=$(mktemp -d)
-"$doralog" generate --events "$events" --days 365 --services 200 --output "$work/events.jsonl"
 source bench/lib.sh
-start_broker "$doralog" "$work" "$partitions"
-"$doralog" produce --brokers "$brokers" --topic events --file "$work/events.jsonl" >&2
+broker_with_events "$doralog" "$work" "$events" "$partitions"
 
 # 50 SLOs: every metric, per service and pooled, several percentiles and windows.
 {

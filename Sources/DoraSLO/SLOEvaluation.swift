@@ -116,8 +116,8 @@ public struct SLOEvaluation: Sendable {
             let changes = changedFrom[slo.metric] ?? [:]
             switch slo.per {
             case .service:
-                let refreshed = Set(scopes.map { SLOAlert.scopeLabel($0.0) })
-                for (service, time) in changes where !refreshed.contains(SLOAlert.scopeLabel(.service(service))) {
+                let refreshed = Set(scopes.flatMap { $0.1.map(\.service) })  // one service per scope
+                for (service, time) in changes where !refreshed.contains(service) {
                     let key = Key(group: index, scope: .service(service))
                     if evaluators[key] != nil { pendingChange[key] = min(pendingChange[key] ?? .max, time) }
                 }
@@ -129,11 +129,14 @@ public struct SLOEvaluation: Sendable {
             }
             for (scope, pooled) in scopes {
                 let key = Key(group: index, scope: scope)
-                let names = pooled.map(\.service)
                 let changed = min(
                     pooled.lazy.compactMap { changes[$0.service] }.min() ?? .max, pendingChange.removeValue(forKey: key) ?? .max)
-                let sameMembers = members[key].map { $0 == names } ?? true
-                members[key] = slo.per == .group ? names : nil
+                var sameMembers = true  // a per-service scope's member never changes
+                if slo.per == .group {
+                    let names = pooled.map(\.service)
+                    sameMembers = members[key].map { $0 == names } ?? true
+                    members[key] = names
+                }
                 // Taken out of the dictionary, so the update owns it (no copy on write).
                 let update = Update(
                     key: key, evaluator: evaluators.removeValue(forKey: key) ?? ScopeEvaluator(slos: group.map { slos[$0] }, scope: scope),
@@ -206,8 +209,8 @@ public struct SLOEvaluation: Sendable {
     public var firing: [(slo: String, scope: SLOScope, kind: SLOAlert.Kind)] {
         var out: [(index: Int, label: String, scope: SLOScope, kind: SLOAlert.Kind)] = []
         for (key, e) in evaluators {
+            let label = SLOAlert.scopeLabel(key.scope)
             for (i, index) in windowGroups[key.group].enumerated() {
-                let label = SLOAlert.scopeLabel(key.scope)
                 if e.isBreachFiring(i) { out.append((index, label, key.scope, .breach)) }
                 if e.isRegressionFiring(i) { out.append((index, label, key.scope, .regression)) }
             }
