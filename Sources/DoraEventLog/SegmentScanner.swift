@@ -144,6 +144,16 @@ extension CheckedBlock {
     func forEachRecord(
         using decompressor: ZstdDecompressor, scratch: inout [UInt8], _ body: (Event, Int) throws(EventLogError) -> Void
     ) throws(EventLogError) {
+        try forEachEventRecord(using: decompressor, scratch: &scratch) { (record, rawLength) throws(EventLogError) in
+            try body(Event(record), rawLength)
+        }
+    }
+
+    /// Decompresses the records frame and calls `body` with each record, read in place (valid
+    /// only during the call), and its raw length.
+    func forEachEventRecord(
+        using decompressor: ZstdDecompressor, scratch: inout [UInt8], _ body: (EventRecord, Int) throws(EventLogError) -> Void
+    ) throws(EventLogError) {
         guard header.recordCount > 0 else { return }
         let frame = recordsFrame
         let decompressResult: Result<Void, EventLogError> = bytes.withUnsafeBytes { b in
@@ -165,11 +175,11 @@ extension CheckedBlock {
                 }
                 var n = 0
                 while !reader.isAtEnd {
-                    let (event, rawLength) = try Result { () throws(BinaryDecodingError) in
+                    let (record, rawLength) = try Result { () throws(BinaryDecodingError) in
                         let rawLength = Int(try reader.unsigned())
-                        return (try EventBinaryCodec.decode(from: &reader), rawLength)
+                        return (try EventRecord.read(from: &reader), rawLength)
                     }.mapError(locate).get()
-                    try body(event, rawLength)
+                    try body(record, rawLength)
                     n += 1
                 }
                 guard n == Int(header.recordCount) else {

@@ -61,57 +61,7 @@ public enum EventBinaryCodec {
     /// Decodes one event at `reader`'s position and moves past it.
     /// - Throws: `BinaryDecodingError` if the bytes are truncated or malformed.
     public static func decode(from reader: inout BinaryReader) throws(BinaryDecodingError) -> Event {
-        let kind = try reader.byte()
-        let flags = try reader.byte()
-        let time = Timestamp(microseconds: try reader.signed())
-        let id = try reader.string()
-        let service = try reader.string()
-        let environment = flags & 2 != 0 ? try reader.string() : Event.defaultEnvironment
-        let team: String? = flags & 1 != 0 ? try reader.string() : nil
-        let schemaVersion: Int64 = flags & 4 != 0 ? try reader.signed() : 1
-        let details: Event.Details
-        switch kind {
-        case 0:
-            let version = try reader.string()
-            let b = try reader.byte()
-            guard let status = Event.Deploy.Status(rawValue: b & 0x7F) else { throw reader.error("deploy status \(b)") }
-            let count = try reader.unsigned()
-            guard count <= UInt64(reader.remaining) else { throw reader.error("commit count \(count)") }
-            var commits: [Event.Commit] = []
-            commits.reserveCapacity(Int(count))
-            for _ in 0..<count {
-                let sha = try reader.string()
-                commits.append(Event.Commit(sha: sha, time: Timestamp(microseconds: try reader.signed())))
-            }
-            details = .deploy(Event.Deploy(version: version, status: status, commits: commits, unplanned: b & 0x80 != 0))
-        case 1:
-            let alertID = try reader.string()
-            let b = try reader.byte()
-            guard let status = Event.Alert.Status(rawValue: b & 0x7F) else { throw reader.error("alert status \(b)") }
-            let severity = try reader.string()
-            let deployID: String? = b & 0x80 != 0 ? try reader.string() : nil
-            details = .alert(Event.Alert(alertID: alertID, status: status, severity: severity, deployID: deployID))
-        case 2:
-            let rollbackID = try reader.string()
-            let b = try reader.byte()
-            guard let status = Event.Rollback.Status(rawValue: b & 0x3),
-                let trigger = Event.Rollback.Trigger(rawValue: b >> 2 & 0x3)
-            else { throw reader.error("rollback flags \(b)") }
-            let from: String? = b & 0x10 != 0 ? try reader.string() : nil
-            let to: String? = b & 0x20 != 0 ? try reader.string() : nil
-            let deployID: String? = b & 0x40 != 0 ? try reader.string() : nil
-            details = .rollback(
-                Event.Rollback(
-                    rollbackID: rollbackID, status: status, fromVersion: from, toVersion: to, trigger: trigger,
-                    deployID: deployID))
-        case 3:
-            details = .unknown(type: try reader.string())
-        default:
-            throw reader.error("event kind \(kind)")
-        }
-        return Event(
-            id: id, time: time, service: service, environment: environment, team: team,
-            schemaVersion: schemaVersion, details: details)
+        Event(try EventRecord.read(from: &reader))
     }
 
     // MARK: - Primitives
@@ -193,11 +143,16 @@ public struct BinaryReader {
     }
 
     public mutating func string() throws(BinaryDecodingError) -> String {
+        String(decoding: try lengthPrefixed(), as: UTF8.self)
+    }
+
+    /// The bytes of a length-prefixed string, in place.
+    public mutating func lengthPrefixed() throws(BinaryDecodingError) -> UnsafeRawBufferPointer {
         let count = try unsigned()
         guard count <= UInt64(remaining) else { throw error("string length \(count) past the end") }
         let n = Int(count)
         defer { offset += n }
-        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + n]), as: UTF8.self)
+        return UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + n])
     }
 
     public mutating func bytes(_ count: Int) throws(BinaryDecodingError) -> UnsafeRawBufferPointer {

@@ -31,36 +31,104 @@ public struct MetricsEngine: Sendable {
     /// Adds one stored event.
     /// - Complexity: O(1) amortized.
     public mutating func add(_ event: Event) {
-        added += 1
-        let t = event.time.microseconds
-        if earliest == nil || t < earliest!.microseconds { earliest = event.time }
-        if latest == nil || t > latest!.microseconds { latest = event.time }
-        let slot: Int
-        if let s = serviceIndex[event.service] {
-            slot = s
-        } else {
-            slot = teams.count
-            serviceIndex[event.service] = slot
-            teams.append(nil)
-            stateIndex.append(-1)
-        }
-        if let team = event.team, !team.isEmpty {
-            if let current = teams[slot], !precedes(current.time, current.id, t, event.id) {
-                // The current claim is later: keep it.
-            } else {
-                teams[slot] = TeamClaim(time: t, id: event.id, team: team)
-            }
-        }
+        let slot = noteEvent(at: event.time.microseconds, service: event.service)
+        if let team = event.team, !team.isEmpty { offerTeam(team, at: event.time.microseconds, id: event.id, slot: slot) }
         if case .unknown = event.details {
             ignored += 1
             return
         }
         guard event.environment == configuration.environment else { return }
+        services[stateIndex(slot, service: event.service)].add(event, incidentSeverities: configuration.incidentSeverities)
+    }
+
+    /// `add` for a record read in place (replay): the same result, with a string made only for
+    /// the fields the engine keeps.
+    public mutating func add(_ record: EventRecord) {
+        let service = EventRecord.string(record.service)
+        let slot = noteEvent(at: record.time, service: service)
+        if let team = record.team, !team.isEmpty {
+            offerTeam(EventRecord.string(team), at: record.time, id: EventRecord.string(record.id), slot: slot)
+        }
+        if case .unknown = record.details {
+            ignored += 1
+            return
+        }
+        guard record.isEnvironment(configuration.environment) else { return }
+        services[stateIndex(slot, service: service)].add(record, incidentSeverities: configuration.incidentSeverities)
+    }
+
+    /// Counts an event and returns its service's slot (made on first sight).
+    private mutating func noteEvent(at t: Int64, service: String) -> Int {
+        added += 1
+        if earliest == nil || t < earliest!.microseconds { earliest = Timestamp(microseconds: t) }
+        if latest == nil || t > latest!.microseconds { latest = Timestamp(microseconds: t) }
+        if let s = serviceIndex[service] { return s }
+        serviceIndex[service] = teams.count
+        teams.append(nil)
+        stateIndex.append(-1)
+        return teams.count - 1
+    }
+
+    /// Keeps the team of the latest (time, id) event naming one; `team` and `id` are read only
+    /// when this event may be the latest.
+    private mutating func offerTeam(_ team: @autoclosure () -> String, at t: Int64, id: @autoclosure () -> String, slot: Int) {
+        if let current = teams[slot], t < current.time || (t == current.time && !precedes(current.time, current.id, t, id())) {
+            return  // The current claim is later: keep it.
+        }
+        teams[slot] = TeamClaim(time: t, id: id(), team: team())
+    }
+
+    /// The index in `services` of the service in `slot`, made on its first event of the environment.
+    private mutating func stateIndex(_ slot: Int, service: String) -> Int {
         if stateIndex[slot] < 0 {
             stateIndex[slot] = services.count
-            services.append(ServiceState(name: event.service))
+            services.append(ServiceState(name: service))
         }
-        services[stateIndex[slot]].add(event, incidentSeverities: configuration.incidentSeverities)
+        return stateIndex[slot]
+    }
+
+    /// Adds every event `other` holds, as if each had been added here: the result is the
+    /// engine of the union of both sets of events (which must not share an id). Lets a replay
+    /// fold disjoint parts of a log on several threads and combine them. A service both hold
+    /// keeps `other`'s state as a part, merged when the service is analysed.
+    /// - Complexity: O(services of `other`).
+    public mutating func merge(_ other: consuming MetricsEngine) {
+        precondition(other.configuration == configuration, "merging engines of different configurations")
+        added += other.added
+        ignored += other.ignored
+        if let e = other.earliest, earliest.map({ e < $0 }) ?? true { earliest = e }
+        if let l = other.latest, latest.map({ l > $0 }) ?? true { latest = l }
+        var others = other.services
+        other.services = []
+        for (name, otherSlot) in other.serviceIndex {
+            let slot: Int
+            if let s = serviceIndex[name] {
+                slot = s
+            } else {
+                slot = teams.count
+                serviceIndex[name] = slot
+                teams.append(nil)
+                stateIndex.append(-1)
+            }
+            if let claim = other.teams[otherSlot],
+                teams[slot].map({ precedes($0.time, $0.id, claim.time, claim.id) }) ?? true
+            {
+                teams[slot] = claim
+            }
+            let otherState = other.stateIndex[otherSlot]
+            guard otherState >= 0 else { continue }
+            let moved = others[otherState]
+            others[otherState] = ServiceState(name: name)  // frees its storage as we go
+            if stateIndex[slot] < 0 {
+                stateIndex[slot] = services.count
+                services.append(moved)
+            } else {
+                var part = moved
+                let nested = part.parts
+                part.parts = []
+                services[stateIndex[slot]].parts += [part] + nested
+            }
+        }
     }
 
     /// The team of `service`: that of its latest event naming one (any environment), if any.
@@ -69,7 +137,13 @@ public struct MetricsEngine: Sendable {
     }
 
     /// The per-service state (for tests of linking and episodes).
-    var serviceStates: [ServiceState] { services }
+    var serviceStates: [ServiceState] { services.map { $0.consolidated() } }
+
+    /// Merges the parts that `merge` left per service, one service at a time: for an engine
+    /// that is analysed again and again (the live view), so each analysis need not merge them.
+    public mutating func consolidate() {
+        for i in services.indices where !services[i].parts.isEmpty { services[i] = services[i].consolidated() }
+    }
 
     /// The default period: the days from the earliest to the latest stored event; nil when
     /// nothing was added.
@@ -90,7 +164,7 @@ public struct MetricsEngine: Sendable {
     ) -> Report {
         // Each service's samples, sorted, computed on two threads (services are independent).
         let perService = ParallelMap.map(services) { state -> MetricSamples in
-            var samples = state.samples(in: period, configuration: configuration)
+            var samples = state.consolidated().samples(in: period, configuration: configuration)
             samples.seal()
             return samples
         }

@@ -30,11 +30,13 @@ extension ServiceState {
     /// Links rollbacks and incidents to deploys and builds the recovery episodes (§1, §2.4).
     func analyze(configuration: MetricsConfiguration) -> Analysis {
         // Deploys in (time, id) order; `position[i]` is where deploy i went.
-        let order = deploys.indices.sorted { precedes(deploys[$0].time, deploys[$0].id, deploys[$1].time, deploys[$1].id) }
-        let sorted = order.map { deploys[$0] }
+        // Sorted by time alone, ids compared only on ties: most comparisons touch no string.
+        var order = deploys.indices.map { (time: deploys[$0].time, index: Int32($0)) }
+        order.sort { $0.time != $1.time ? $0.time < $1.time : deploys[Int($0.index)].id.utf8.lexicographicallyPrecedes(deploys[Int($1.index)].id.utf8) }
+        let sorted = order.map { deploys[Int($0.index)] }
         var position = [Int](repeating: 0, count: deploys.count)
-        for (p, i) in order.enumerated() { position[i] = p }
-        let times = sorted.map(\.time)
+        for (p, entry) in order.enumerated() { position[Int(entry.index)] = p }
+        let times = order.map(\.time)
 
         /// The position of the last deploy with time <= t, if any.
         func lastDeploy(atOrBefore t: Int64) -> Int? {
@@ -48,20 +50,20 @@ extension ServiceState {
         }
 
         // Explicit links name a deploy by id (only successful deploys of this service count).
-        var byID: [String: Int] = [:]
+        var byID = PositionMap(capacity: 0)
         if alerts.values.contains(where: { $0.deployID != nil }) || rollbacks.values.contains(where: { $0.deployID != nil }) {
-            for (p, d) in sorted.enumerated() { byID[d.id] = p }
+            byID = PositionMap(capacity: sorted.count)
+            for (p, d) in sorted.enumerated() { byID.updateValue(p, forKey: IDFingerprint(id: d.id)) }
         }
         func explicit(_ id: String?, atOrBefore t: Int64) -> Int? {
-            guard let id, let p = byID[id], sorted[p].time <= t else { return nil }
+            guard let id, let p = byID[IDFingerprint(id: id)], sorted[p].time <= t else { return nil }
             return p
         }
         // Per version, its latest deploy; per deploy, the previous one of its version.
-        var latestOfVersion: [String: Int] = [:]
-        latestOfVersion.reserveCapacity(sorted.count)
+        var latestOfVersion = PositionMap(capacity: sorted.count)
         var previousOfVersion = [Int](repeating: -1, count: sorted.count)
         for (p, d) in sorted.enumerated() {
-            if let q = latestOfVersion.updateValue(p, forKey: d.version) { previousOfVersion[p] = q }
+            if let q = latestOfVersion.updateValue(p, forKey: IDFingerprint(id: d.version)) { previousOfVersion[p] = q }
         }
 
         // §1 Linking.
@@ -69,7 +71,7 @@ extension ServiceState {
         var linkedIncidents = [[AlertState]](repeating: [], count: sorted.count)
         for r in rollbacks.values where r.hasStarted {
             var target = explicit(r.deployID, atOrBefore: r.startedTime)
-            if target == nil, let version = r.fromVersion, var p = latestOfVersion[version] {
+            if target == nil, let version = r.fromVersion, var p = latestOfVersion[IDFingerprint(id: version)] {
                 while p >= 0 && sorted[p].time > r.startedTime { p = previousOfVersion[p] }
                 if p >= 0 { target = p }
             }

@@ -4,17 +4,21 @@ import DoraEvents
 /// compact until the report is computed.
 struct ServiceState: Sendable {
     let name: String
-    var deploys: [DeployRecord] = []
-    var failedDeployTimes: [Int64] = []
+    var deploys = ChunkedArray<DeployRecord>()
+    var failedDeployTimes = ChunkedArray<Int64>()
     /// Commits of the successful deploys, contiguous per deploy in `deploys` order (deploy i
     /// owns `commits[deploys[i-1].commitEnd ..< deploys[i].commitEnd]`); the first entry per
     /// sha within one deploy only.
-    var commits: [CommitRecord] = []
+    var commits = ChunkedArray<CommitRecord>()
     var alerts: [String: AlertState] = [:]
     var rollbacks: [String: RollbackState] = [:]
     /// Times of this service's alert and rollback events (with the deploys: "listed in the
     /// period").
-    var eventTimes: [Int64] = []
+    var eventTimes = ChunkedArray<Int64>()
+    /// States of this service built from other events on other threads, not yet merged in
+    /// (`MetricsEngine.merge`). Merged only when the service is analysed (`consolidated`), one
+    /// service at a time: merging all at once would hold every array twice.
+    var parts: [ServiceState] = []
 
     init(name: String) {
         self.name = name
@@ -36,21 +40,22 @@ struct ServiceState: Sendable {
     }
 
     /// An alert episode: the earliest firing event and every resolution time seen.
+    /// (Fields ordered so the flag packs after the list: a million of these live in a replay.)
     struct AlertState: Sendable {
         var firingTime: Int64 = 0
         var firingID: String? = nil
-        /// Whether the earliest firing's severity is an incident severity.
-        var isIncident = false
         var deployID: String? = nil
         var resolvedTimes = TimeList()
+        /// Whether the earliest firing's severity is an incident severity.
+        var isIncident = false
     }
 
     /// Times, the first held inline: almost every alert resolves once and almost every
     /// rollback completes once, so this allocates nothing in the common case.
     struct TimeList: Sendable {
         private var first: Int64 = 0
-        private var count = 0
         private var more: [Int64]? = nil
+        private var count: Int32 = 0
 
         mutating func append(_ t: Int64) {
             if count == 0 { first = t } else { more = (more ?? []) + [t] }
@@ -65,89 +70,164 @@ struct ServiceState: Sendable {
         }
 
         var earliest: Int64? { earliest(atOrAfter: .min) }
+
+        mutating func append(contentsOf other: TimeList) {
+            if other.count > 0 { append(other.first) }
+            for t in other.more ?? [] { append(t) }
+        }
     }
 
     /// A rollback: the earliest started event, completions, failure, and its earliest event.
+    /// (Fields ordered so the flags pack after the list.)
     struct RollbackState: Sendable {
         var startedTime: Int64 = 0
+        /// The time of its earliest event (assigns an incomplete rollback to a period).
+        var earliestTime: Int64 = .max
         var startedID: String? = nil
         var fromVersion: String? = nil
         var deployID: String? = nil
-        var trigger: Event.Rollback.Trigger = .manual
         var completedTimes = TimeList()
+        var trigger: Event.Rollback.Trigger = .manual
         var failed = false
-        /// The time of its earliest event (assigns an incomplete rollback to a period).
-        var earliestTime: Int64 = .max
     }
 
     mutating func add(_ event: Event, incidentSeverities: Set<String>) {
         let t = event.time.microseconds
         switch event.details {
         case .deploy(let d):
-            guard d.status == .succeeded else {
-                failedDeployTimes.appendCompactly(t)
-                return
+            addDeploy(at: t, succeeded: d.status == .succeeded) { offer in
+                for c in d.commits { offer(IDFingerprint(id: c.sha), c.time.microseconds) }
+                return (event.id, d.version, d.unplanned)
             }
-            let start = commits.count
-            for c in d.commits {
-                let sha = IDFingerprint(id: c.sha)
-                if commits[start...].contains(where: { $0.sha == sha }) { continue }
-                commits.appendCompactly(CommitRecord(sha: sha, time: c.time.microseconds))
-            }
-            deploys.appendCompactly(
-                DeployRecord(id: event.id, time: t, version: d.version, commitEnd: Int32(commits.count), unplanned: d.unplanned))
         case .alert(let a):
-            eventTimes.appendCompactly(t)
-            Self.record(a, id: event.id, at: t, incidentSeverities: incidentSeverities, into: &alerts[a.alertID, default: AlertState()])
+            addAlert(a.alertID, firing: a.status == .firing, at: t, id: event.id) {
+                (incidentSeverities.contains(a.severity), a.deployID)
+            }
         case .rollback(let r):
-            eventTimes.appendCompactly(t)
-            Self.record(r, id: event.id, at: t, into: &rollbacks[r.rollbackID, default: RollbackState()])
+            addRollback(r.rollbackID, status: r.status, at: t, id: event.id) { (r.fromVersion, r.deployID, r.trigger) }
         case .unknown:
             break
         }
     }
 
-    private static func record(
-        _ a: Event.Alert, id: String, at t: Int64, incidentSeverities: Set<String>, into state: inout AlertState
-    ) {
-        switch a.status {
-        case .firing:
-            if state.firingID == nil || precedes(t, id, state.firingTime, state.firingID!) {
-                state.firingTime = t
-                state.firingID = id
-                state.isIncident = incidentSeverities.contains(a.severity)
-                state.deployID = a.deployID
+    /// `add` for a record read in place: a string is made only for a field that is kept.
+    mutating func add(_ record: EventRecord, incidentSeverities: Set<String>) {
+        let t = record.time
+        let string = EventRecord.string
+        switch record.details {
+        case .deploy(let d):
+            addDeploy(at: t, succeeded: d.status == .succeeded) { offer in
+                d.forEachCommit { sha, time in offer(IDFingerprint(bytes: sha), time) }
+                return (string(record.id), string(d.version), d.unplanned)
             }
-        case .resolved:
-            state.resolvedTimes.append(t)
+        case .alert(let a):
+            addAlert(string(a.alertID), firing: a.status == .firing, at: t, id: string(record.id)) {
+                (incidentSeverities.contains { EventRecord.equal(a.severity, $0) }, a.deployID.map(string))
+            }
+        case .rollback(let r):
+            addRollback(string(r.rollbackID), status: r.status, at: t, id: string(record.id)) {
+                (r.fromVersion.map(string), r.deployID.map(string), r.trigger)
+            }
+        case .unknown:
+            break
         }
     }
 
-    private static func record(_ r: Event.Rollback, id: String, at t: Int64, into state: inout RollbackState) {
-        state.earliestTime = min(state.earliestTime, t)
-        switch r.status {
-        case .started:
-            if state.startedID == nil || precedes(t, id, state.startedTime, state.startedID!) {
-                state.startedTime = t
-                state.startedID = id
-                state.fromVersion = r.fromVersion
-                state.deployID = r.deployID
-                state.trigger = r.trigger
-            }
-        case .completed:
-            state.completedTimes.append(t)
-        case .failed:
-            state.failed = true
+    /// Adds a deploy: a failed one only counts; a successful one keeps its commits (the first
+    /// of each sha, offered by `fields`) and the id, version and unplanned flag it returns.
+    private mutating func addDeploy(
+        at t: Int64, succeeded: Bool,
+        _ fields: (_ offer: (IDFingerprint, Int64) -> Void) -> (id: String, version: String, unplanned: Bool)
+    ) {
+        guard succeeded else {
+            failedDeployTimes.append(t)
+            return
         }
+        let start = commits.count
+        let (id, version, unplanned) = fields { sha, time in
+            if commits[start...].contains(where: { $0.sha == sha }) { return }
+            commits.append(CommitRecord(sha: sha, time: time))
+        }
+        deploys.append(DeployRecord(id: id, time: t, version: version, commitEnd: Int32(commits.count), unplanned: unplanned))
+    }
+
+    /// Adds an alert event; `fields` (is it an incident, its deploy) is read only for a firing
+    /// that is the alert's earliest so far.
+    private mutating func addAlert(
+        _ alertID: String, firing: Bool, at t: Int64, id: @autoclosure () -> String,
+        _ fields: () -> (isIncident: Bool, deployID: String?)
+    ) {
+        eventTimes.append(t)
+        alerts[alertID, default: AlertState()].record(firing: firing, at: t, id: id, fields)
+    }
+
+    /// Adds a rollback event; `fields` (from version, deploy, trigger) is read only for a
+    /// start that is the rollback's earliest so far.
+    private mutating func addRollback(
+        _ rollbackID: String, status: Event.Rollback.Status, at t: Int64, id: @autoclosure () -> String,
+        _ fields: () -> (fromVersion: String?, deployID: String?, trigger: Event.Rollback.Trigger)
+    ) {
+        eventTimes.append(t)
+        rollbacks[rollbackID, default: RollbackState()].record(status, at: t, id: id, fields)
+    }
+
+    /// The whole state: this one with `parts` merged in, as if every event had been added to
+    /// one state.
+    func consolidated() -> ServiceState {
+        guard !parts.isEmpty else { return self }
+        let all = [self] + parts
+        var whole = ServiceState(name: name)
+        whole.alerts = alerts
+        whole.rollbacks = rollbacks
+        for (i, part) in all.enumerated() {
+            whole.failedDeployTimes += part.failedDeployTimes
+            whole.eventTimes += part.eventTimes
+            let base = Int32(whole.commits.count)
+            whole.commits += part.commits
+            for var d in part.deploys {
+                d.commitEnd += base
+                whole.deploys.append(d)
+            }
+            guard i > 0 else { continue }
+            for (alertID, o) in part.alerts { whole.alerts[alertID, default: AlertState()].merge(o) }
+            for (rollbackID, o) in part.rollbacks { whole.rollbacks[rollbackID, default: RollbackState()].merge(o) }
+        }
+        return whole
     }
 
     func hasKnownEvent(in period: Period) -> Bool {
-        deploys.contains { period.contains($0.time) } || failedDeployTimes.contains(where: period.contains)
+        parts.contains { $0.hasKnownEvent(in: period) } || deploys.contains { period.contains($0.time) } || failedDeployTimes.contains(where: period.contains)
             || eventTimes.contains(where: period.contains)
     }
 }
 
 extension ServiceState.AlertState {
+    /// Records one event of this alert (see `ServiceState.addAlert`).
+    mutating func record(
+        firing: Bool, at t: Int64, id: () -> String, _ fields: () -> (isIncident: Bool, deployID: String?)
+    ) {
+        guard firing else {
+            resolvedTimes.append(t)
+            return
+        }
+        // The id is needed only to break a tie in time.
+        guard firingID == nil || t < firingTime || (t == firingTime && precedes(t, id(), firingTime, firingID!)) else { return }
+        firingTime = t
+        firingID = id()
+        (isIncident, deployID) = fields()
+    }
+
+    /// Adds the events of `other` (the same alert id, disjoint events).
+    mutating func merge(_ other: Self) {
+        if let otherID = other.firingID, firingID == nil || precedes(other.firingTime, otherID, firingTime, firingID!) {
+            firingTime = other.firingTime
+            firingID = otherID
+            isIncident = other.isIncident
+            deployID = other.deployID
+        }
+        resolvedTimes.append(contentsOf: other.resolvedTimes)
+    }
+
     /// The earliest resolution at or after the firing time (a resolution before it does not
     /// resolve it).
     var resolvedTime: Int64? {
@@ -156,6 +236,39 @@ extension ServiceState.AlertState {
 }
 
 extension ServiceState.RollbackState {
+    /// Records one event of this rollback (see `ServiceState.addRollback`).
+    mutating func record(
+        _ status: Event.Rollback.Status, at t: Int64, id: () -> String,
+        _ fields: () -> (fromVersion: String?, deployID: String?, trigger: Event.Rollback.Trigger)
+    ) {
+        earliestTime = min(earliestTime, t)
+        switch status {
+        case .started:
+            guard startedID == nil || t < startedTime || (t == startedTime && precedes(t, id(), startedTime, startedID!)) else { return }
+            startedTime = t
+            startedID = id()
+            (fromVersion, deployID, trigger) = fields()
+        case .completed:
+            completedTimes.append(t)
+        case .failed:
+            failed = true
+        }
+    }
+
+    /// Adds the events of `other` (the same rollback id, disjoint events).
+    mutating func merge(_ other: Self) {
+        earliestTime = min(earliestTime, other.earliestTime)
+        if let otherID = other.startedID, startedID == nil || precedes(other.startedTime, otherID, startedTime, startedID!) {
+            startedTime = other.startedTime
+            startedID = otherID
+            fromVersion = other.fromVersion
+            deployID = other.deployID
+            trigger = other.trigger
+        }
+        completedTimes.append(contentsOf: other.completedTimes)
+        failed = failed || other.failed
+    }
+
     var hasStarted: Bool { startedID != nil }
 
     /// The earliest completion at or after the start; with no start, the earliest completion.
@@ -166,13 +279,4 @@ extension ServiceState.RollbackState {
     /// The time that assigns it to a period: its start, or for an incomplete rollback its
     /// earliest event.
     var periodTime: Int64 { hasStarted ? startedTime : earliestTime }
-}
-
-extension Array {
-    /// Appends, growing capacity by a quarter instead of doubling: the metric state of a
-    /// large log is a few big arrays, and doubling would leave up to half of each unused.
-    @inline(__always) mutating func appendCompactly(_ element: Element) {
-        if count == capacity { reserveCapacity(count + count / 4 + 16) }
-        append(element)
-    }
 }

@@ -48,7 +48,7 @@ extension MetricsEngine {
     /// `timedSamples` for several metrics at once: each service is analysed once for all.
     public func timedSamples(of metrics: Set<DurationMetric>, only: Set<String>? = nil) -> [DurationMetric: [ServiceTimedSamples]] {
         let selected = services.filter { only?.contains($0.name) ?? true }
-        let perService = ParallelMap.map(selected) { $0.timedSamples(metrics, configuration: configuration) }
+        let perService = ParallelMap.map(selected) { $0.consolidated().timedSamples(metrics, configuration: configuration) }
         var out: [DurationMetric: [ServiceTimedSamples]] = [:]
         for (state, byMetric) in zip(selected, perService) {
             let team = team(of: state.name)

@@ -92,13 +92,23 @@ public struct Replay {
         return engine
     }
 
+    /// Adds the events of `blocks` of one log to `engine`. A log holds no id twice, so its
+    /// blocks are folded on both cores, into one engine each, and the engines merged.
+    public static func add(_ blocks: [BlockLocation], of reader: LogReader, to engine: inout MetricsEngine) throws(EventLogError) {
+        let empty = MetricsEngine(configuration: engine.configuration)
+        var parts = try reader.fold(blocks, into: [empty, empty], { $0.add($1) })
+        // Popped, not iterated: a part still held by the array would share its storage with
+        // the merged engine, and the merge would copy it instead of taking it over.
+        while let part = parts.popLast() { engine.merge(part) }
+    }
+
     /// Adds the events of `readers` within `range` to `engine`; across several logs the first
     /// stored copy of an id wins. Returns how many later copies were dropped.
     private static func merge(
         _ readers: [LogReader], overlapping range: Range<Timestamp>?, into engine: inout MetricsEngine
     ) throws(EventLogError) -> Int {
         if readers.count == 1 {
-            try readers[0].forEachEvent(overlapping: range) { engine.add($0) }
+            try add(readers[0].blocks(overlapping: range), of: readers[0], to: &engine)
             return 0
         }
         var seen = Set<String>()

@@ -1,4 +1,5 @@
 public import DoraEventLog
+import DoraPipeline
 public import DoraEvents
 public import DoraMetrics
 public import DoraSLO
@@ -34,7 +35,8 @@ public actor LiveState {
     /// (alerts of the past are not sent again). Then the state is ready.
     public func replay(_ reader: LogReader) throws(EventLogError) {
         var engine = self.engine
-        try reader.forEachEvent { engine.add($0) }
+        try Replay.add(reader.blocks(overlapping: nil), of: reader, to: &engine)
+        engine.consolidate()
         self.engine = engine
         totals = reader.totals
         _ = evaluation.evaluate(engine)

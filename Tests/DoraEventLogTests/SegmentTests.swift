@@ -97,4 +97,37 @@ import Testing
             #expect(inRange == expected && expected == 400)
         }
     }
+
+    @Test func aParallelFoldHandsEveryStoredEventToExactlyOneWorker() throws {
+        try withTemporaryDirectory { dir in
+            try makeMultiSegmentLog(dir)
+            let reader = try LogReader(directory: dir)
+            let parts = try reader.fold(reader.blocks(overlapping: nil), into: [[String](), [String](), [String]()]) { ids, record in
+                ids.append(EventRecord.string(record.id))
+            }
+            let all = parts.flatMap { $0 }
+            #expect(all.count == 12_000 && Set(all).count == 12_000)
+            #expect(Set(all) == Set(try LogTesting.storedIDs(dir)))
+            #expect(parts.filter { !$0.isEmpty }.count > 1, "the blocks are shared between workers")
+        }
+    }
+
+    @Test func aParallelFoldThrowsTheDamagedBlockWithItsSegmentAndOffset() throws {
+        try withTemporaryDirectory { dir in
+            try makeMultiSegmentLog(dir)
+            let target = try LogReader(directory: dir).blocks[5]
+            let path = dir + "/" + LogFormat.segmentName(target.segment)
+            var bytes = try TestFiles.read(path)
+            bytes[target.offset + target.totalBytes / 2] ^= 0x01
+            try TestFiles.write(bytes, to: path)
+            let reader = try LogReader(directory: dir)
+            do throws(EventLogError) {
+                _ = try reader.fold(reader.blocks(overlapping: nil), into: [0, 0]) { count, _ in count += 1 }
+                Issue.record("a damaged block was folded")
+            } catch {
+                #expect(error.file == path && error.byteOffset == target.offset, "\(error)")
+            }
+        }
+    }
 }
+

@@ -43,4 +43,39 @@ import Testing
             }
         }
     }
+
+    @Test func aRecordReadInPlaceGivesEachFieldAsItsBytes() throws {
+        let original = event(Self.samples[Self.samples.count - 4])  // staging, empty team, failed deploy
+        var bytes: [UInt8] = []
+        EventBinaryCodec.encode(original, into: &bytes)
+        try bytes.withUnsafeBytes { raw in
+            var reader = BinaryReader(raw)
+            let record = try EventRecord.read(from: &reader)
+            #expect(reader.isAtEnd)
+            #expect(EventRecord.string(record.id) == "x" && EventRecord.string(record.service) == "s")
+            #expect(record.isEnvironment("staging") && !record.isEnvironment("production") && !record.isEnvironment("stagin"))
+            #expect(record.team.map { $0.isEmpty } == true)
+            #expect(record.time == original.time.microseconds && record.schemaVersion == -3)
+            guard case .deploy(let d) = record.details else {
+                Issue.record("not a deploy")
+                return
+            }
+            #expect(d.status == .failed && d.unplanned && EventRecord.equal(d.version, "v") && d.commitCount == 0)
+        }
+        var withCommits: [UInt8] = []
+        let spec = event(EventJSON.specExample[0])
+        EventBinaryCodec.encode(spec, into: &withCommits)
+        try withCommits.withUnsafeBytes { raw in
+            var reader = BinaryReader(raw)
+            let record = try EventRecord.read(from: &reader)
+            #expect(record.isEnvironment(spec.environment))
+            guard case .deploy(let d) = record.details, case .deploy(let expected) = spec.details else {
+                Issue.record("not a deploy")
+                return
+            }
+            var commits: [Event.Commit] = []
+            d.forEachCommit { sha, time in commits.append(Event.Commit(sha: EventRecord.string(sha), time: Timestamp(microseconds: time))) }
+            #expect(commits == expected.commits && !commits.isEmpty)
+        }
+    }
 }

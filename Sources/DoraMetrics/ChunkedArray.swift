@@ -1,0 +1,56 @@
+/// An append-only array kept in chunks of `chunkSize` elements: the per-service state of a
+/// large replay, which grows to hundreds of MB in arrays of unknown final size.
+///
+/// A plain array that outgrows its buffer copies it and frees the old one; over a replay that
+/// costs a copy of everything several times over and leaves freed holes that the allocator
+/// rarely returns, so peak memory ends well above the data. Here only the first chunk grows by
+/// copying (up to `chunkSize`); every later chunk is reserved at full size once and never
+/// moves, and its untouched tail costs no memory. Invariant: every chunk but the last (`tail`) is full.
+struct ChunkedArray<Element>: RandomAccessCollection {
+    static var chunkShift: Int { 14 }
+    static var chunkSize: Int { 1 << chunkShift }
+    /// The full chunks.
+    private var full: [[Element]] = []
+    /// The chunk being filled (kept apart so an append touches one array, not two).
+    private var tail: [Element] = []
+
+    init() {}
+
+    var startIndex: Int { 0 }
+    var endIndex: Int { full.count << Self.chunkShift + tail.count }
+    var count: Int { endIndex }
+
+    subscript(position: Int) -> Element {
+        get {
+            let chunk = position >> Self.chunkShift
+            return chunk < full.count ? full[chunk][position & (Self.chunkSize - 1)] : tail[position - full.count << Self.chunkShift]
+        }
+        set {
+            let chunk = position >> Self.chunkShift
+            if chunk < full.count {
+                full[chunk][position & (Self.chunkSize - 1)] = newValue
+            } else {
+                tail[position - full.count << Self.chunkShift] = newValue
+            }
+        }
+    }
+
+    mutating func append(_ element: Element) {
+        if tail.count == Self.chunkSize {
+            full.append(tail)
+            tail = []
+            tail.reserveCapacity(Self.chunkSize)
+        }
+        tail.append(element)
+    }
+
+    mutating func append(contentsOf elements: some Sequence<Element>) {
+        for e in elements { append(e) }
+    }
+
+    static func += (array: inout ChunkedArray, elements: some Sequence<Element>) {
+        array.append(contentsOf: elements)
+    }
+}
+
+extension ChunkedArray: Sendable where Element: Sendable {}
