@@ -25,7 +25,8 @@ public struct TimedSample: Sendable, Equatable {
 
     /// The order samples are evaluated in: by time, then id (as UTF-8 bytes).
     public static func precedes(_ a: TimedSample, _ b: TimedSample) -> Bool {
-        DoraMetrics.precedes(a.time, a.id, b.time, b.id)
+        // Equal ids (several samples of one deploy) are common: `==` sees a shared string at once.
+        a.time != b.time ? a.time < b.time : a.id != b.id && a.id.utf8.lexicographicallyPrecedes(b.id.utf8)
     }
 }
 
@@ -114,7 +115,11 @@ extension ServiceState {
                 if deploy.time >= commitTime { out.append(TimedSample(time: deploy.time, value: deploy.time - commitTime, id: deploy.id)) }
             }
         }
-        out.sort { TimedSample.precedes($0, $1) || ($0.time == $1.time && $0.id == $1.id && $0.value < $1.value) }
+        out.sort { a, b in
+            if a.time != b.time { return a.time < b.time }
+            if a.id == b.id { return a.value < b.value }
+            return a.id.utf8.lexicographicallyPrecedes(b.id.utf8)
+        }
         return out
     }
 }
