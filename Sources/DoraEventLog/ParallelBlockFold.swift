@@ -8,10 +8,9 @@ import Synchronization
 /// hand each record, read in place, straight to their own accumulator: no `Event` is built,
 /// none crosses a thread, and nothing is kept after it is folded. Which worker gets which
 /// block is unspecified, so the fold must not depend on event order (the metric engine's does
-/// not). The first damaged block stops every
-/// worker and is thrown. `@unchecked Sendable`: each worker writes only its own slot of
-/// `states` and `failures` (separately allocated, so no array is shared while they run), and
-/// the owner reads them only after waiting for every worker.
+/// not). The first damaged block stops every worker and is thrown. `@unchecked Sendable`: each
+/// worker writes only its own slot of `states` and `failures` (separately allocated, so no
+/// array is shared while they run), and the owner reads them only after waiting for them all.
 final class ParallelBlockFold<State>: @unchecked Sendable {
     private let blocks: [BlockLocation]
     private let read: (BlockLocation) throws(EventLogError) -> CheckedBlock
