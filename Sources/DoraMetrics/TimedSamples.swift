@@ -110,10 +110,16 @@ extension ServiceState {
                 for c in commits[start..<Int(d.commitEnd)] { firstDeploy.offer(c.sha, position: a.position[i], commitTime: c.time) }
                 start = Int(d.commitEnd)
             }
+            // Sorted deploy positions are in (time, id) order: sorting (position, value) pairs
+            // gives the samples' order with integer comparisons alone.
+            var leads: [(position: Int32, value: Int64)] = []
+            leads.reserveCapacity(commits.count)
             firstDeploy.forEach { p, commitTime in
-                let deploy = a.deploys[p]
-                if deploy.time >= commitTime { out.append(TimedSample(time: deploy.time, value: deploy.time - commitTime, id: deploy.id)) }
+                let time = a.deploys[p].time
+                if time >= commitTime { leads.append((Int32(p), time - commitTime)) }
             }
+            leads.sort { $0.position != $1.position ? $0.position < $1.position : $0.value < $1.value }
+            return leads.map { TimedSample(time: a.deploys[Int($0.position)].time, value: $0.value, id: a.deploys[Int($0.position)].id) }
         }
         out.sort { a, b in
             if a.time != b.time { return a.time < b.time }

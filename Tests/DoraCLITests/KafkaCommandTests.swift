@@ -69,7 +69,10 @@ extension KafkaCommandTests {
     /// The mock cluster of librdkafka 2.0.2 needs session.timeout.ms above its 3 s initial
     /// rebalance delay (below it a joining member times out while it waits, for ever), and keeps
     /// a killed member in the group until its session times out: a member that follows a
-    /// killed one needs several seconds to get partitions, hence windows of 2 to 10 s.
+    /// killed one needs about 7 s (that timeout plus the delay) to get partitions. The windows
+    /// before each kill cycle through 2 to 12 s, so some kills land before any assignment and
+    /// some mid-append, and the long ones (8 of 20) are sure to make progress. (Random windows
+    /// of 2 to 10 s left the long ones to chance: CI once saw progress in only 3 rounds.)
     @Test(.timeLimit(.minutes(6)))
     func aCrashLoopOfKilledIngestsLosesAndDoublesNothing() async throws {
         try await onOwnThread { try withTemporaryDirectory { dir in
@@ -89,7 +92,7 @@ extension KafkaCommandTests {
                 guard round % 2 == 0 else { continue }
                 let before = storedCount()
                 let process = try Doralog.start(["ingest", "--brokers", address, "--topic", "events", "--group", "g", "--log", log] + member)
-                Thread.sleep(forTimeInterval: Double.random(in: 2.0...10.0))
+                Thread.sleep(forTimeInterval: [2.0, 10.0, 4.0, 12.0, 6.0][(round / 2) % 5])
                 if process.isRunning {
                     kill(process.processIdentifier, SIGKILL)
                     kills += 1

@@ -41,6 +41,24 @@ import Testing
         #expect(Self.render(merged, period: period) == Self.render(whole, period: period))
     }
 
+    @Test func everyMetricsTimedSamplesComeInTimeThenIDThenValueOrder() {
+        var engine = MetricsEngine()
+        for e in GeneratedPropertyTests.events(seed: 14) { engine.add(e) }
+        var checked = 0
+        for (metric, services) in engine.timedSamples(of: Set(DurationMetric.allCases)) {
+            for service in services {
+                let reference = service.samples.sorted { a, b in
+                    if a.time != b.time { return a.time < b.time }
+                    if a.id != b.id { return Array(a.id.utf8).lexicographicallyPrecedes(Array(b.id.utf8)) }
+                    return a.value < b.value
+                }
+                #expect(service.samples == reference, "\(metric) of \(service.service)")
+                checked += service.samples.count
+            }
+        }
+        #expect(checked > 1000)
+    }
+
     @Test func aTeamClaimSurvivesAMergeWhicheverPartHoldsTheLatestEvent() {
         let t0 = Timestamp(microseconds: 1_700_000_000_000_000)
         let early = Self.deploy("a", at: t0, service: "checkout", team: "payments")
