@@ -93,14 +93,22 @@ extension ServiceState {
         for p in sorted.indices where !linkedRollbacks[p].isEmpty || !linkedIncidents[p].isEmpty {
             let rbs = linkedRollbacks[p]
             let ins = linkedIncidents[p]
-            let detected = (rbs.map(\.startedTime) + ins.map(\.firingTime)).min()!
+            // (Loops rather than map/min: this runs for every episode of every live round.)
+            var started: Int64? = nil
+            var done: Int64? = nil
+            for r in rbs {
+                started = min(started ?? r.startedTime, r.startedTime)
+                if let c = r.completedTime { done = min(done ?? c, c) }
+            }
+            var detected = started ?? .max
+            for i in ins { detected = min(detected, i.firingTime) }
             var e = Episode(deploy: p, detectedAt: detected, hasRollback: !rbs.isEmpty)
             var open = false
             var healthy: Int64 = .min
             if !rbs.isEmpty {
-                e.rollbackStarted = rbs.map(\.startedTime).min()
-                e.rollbackDone = rbs.compactMap(\.completedTime).min()
-                if let done = e.rollbackDone { healthy = max(healthy, done) } else { open = true }
+                e.rollbackStarted = started
+                e.rollbackDone = done
+                if let done { healthy = max(healthy, done) } else { open = true }
             }
             for i in ins {
                 if let resolved = i.resolvedTime { healthy = max(healthy, resolved) } else { open = true }

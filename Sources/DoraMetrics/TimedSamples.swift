@@ -110,16 +110,28 @@ extension ServiceState {
                 for c in commits[start..<Int(d.commitEnd)] { firstDeploy.offer(c.sha, position: a.position[i], commitTime: c.time) }
                 start = Int(d.commitEnd)
             }
-            // Sorted deploy positions are in (time, id) order: sorting (position, value) pairs
-            // gives the samples' order with integer comparisons alone.
-            var leads: [(position: Int32, value: Int64)] = []
-            leads.reserveCapacity(commits.count)
+            // Sorted deploy positions are in (time, id) order, so the samples' order is by
+            // position, then value: a counting sort by position (no comparison of samples),
+            // then each deploy's few values sorted in place.
+            var starts = [Int](repeating: 0, count: a.deploys.count + 1)
+            firstDeploy.forEach { p, commitTime in
+                if a.deploys[p].time >= commitTime { starts[p + 1] += 1 }
+            }
+            for p in a.deploys.indices { starts[p + 1] += starts[p] }
+            var values = [Int64](repeating: 0, count: starts[a.deploys.count])
+            var next = starts
             firstDeploy.forEach { p, commitTime in
                 let time = a.deploys[p].time
-                if time >= commitTime { leads.append((Int32(p), time - commitTime)) }
+                guard time >= commitTime else { return }
+                values[next[p]] = time - commitTime
+                next[p] += 1
             }
-            leads.sort { $0.position != $1.position ? $0.position < $1.position : $0.value < $1.value }
-            return leads.map { TimedSample(time: a.deploys[Int($0.position)].time, value: $0.value, id: a.deploys[Int($0.position)].id) }
+            out.reserveCapacity(values.count)
+            for (p, deploy) in a.deploys.enumerated() where starts[p + 1] > starts[p] {
+                values[starts[p]..<starts[p + 1]].sort()
+                for v in values[starts[p]..<starts[p + 1]] { out.append(TimedSample(time: deploy.time, value: v, id: deploy.id)) }
+            }
+            return out
         }
         out.sort { a, b in
             if a.time != b.time { return a.time < b.time }

@@ -108,10 +108,19 @@ public struct SLOAlert: Sendable, Equatable {
 
     /// The backtest's order: (at, slo, scope, alert).
     public static func precedes(_ a: SLOAlert, _ b: SLOAlert) -> Bool {
+        precedes(a, a.scopeJSON, b, b.scopeJSON)
+    }
+
+    /// `alerts` in `precedes` order, each scope's JSON made once rather than per comparison.
+    public static func sorted(_ alerts: [SLOAlert]) -> [SLOAlert] {
+        guard alerts.count > 1 else { return alerts }
+        return alerts.map { (alert: $0, scope: $0.scopeJSON) }.sorted { precedes($0.alert, $0.scope, $1.alert, $1.scope) }.map(\.alert)
+    }
+
+    private static func precedes(_ a: SLOAlert, _ scopeA: String, _ b: SLOAlert, _ scopeB: String) -> Bool {
         if a.at != b.at { return a.at < b.at }
         if a.slo != b.slo { return a.slo.utf8.lexicographicallyPrecedes(b.slo.utf8) }
-        let (sa, sb) = (a.scopeJSON, b.scopeJSON)
-        if sa != sb { return sa.utf8.lexicographicallyPrecedes(sb.utf8) }
+        if scopeA != scopeB { return scopeA.utf8.lexicographicallyPrecedes(scopeB.utf8) }
         return a.kind.rawValue.utf8.lexicographicallyPrecedes(b.kind.rawValue.utf8)
     }
 }

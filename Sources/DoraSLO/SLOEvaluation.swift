@@ -171,7 +171,7 @@ public struct SLOEvaluation: Sendable {
             evaluators[key] = evaluator
             out += alerts
         }
-        return out.sorted(by: SLOAlert.precedes)
+        return SLOAlert.sorted(out)
     }
 
     /// The samples of `members` with time in (after, before), in (time, id) order: only those
