@@ -28,13 +28,25 @@ broker_with_events "$doralog" "$work" "$events" "$partitions"
     done
 } > "$work/pipeline.yaml"
 
-line=$( { /usr/bin/time -f "%e %M" "$doralog" ingest --brokers "$brokers" --topic events --group plain --log "$work/plain-log" --until-end > "$work/plain.txt"; } 2>&1 | tail -1)
-plain_s=${line% *}; plain_rss=${line#* }
-plain_read=$(sed -E 's/^read ([0-9]+),.*/\1/' "$work/plain.txt")
-/usr/bin/time -o "$work/run.time" -f "%e %M" "$doralog" run --pipeline "$work/pipeline.yaml" --until-end --report-format json > "$work/run.json" 2> "$work/run.err"
-line=$(tail -1 "$work/run.time")
-run_s=${line% *}; run_rss=${line#* }
-run_read=$(grep -o 'read=[0-9]*' "$work/run.err" | tail -1 | cut -d= -f2)
+# Best of $RUNS (default 3) for each, alternating, each run in a fresh consumer group and log.
+runs="${RUNS:-3}"
+plain_s="" run_s=""
+for i in $(seq "$runs"); do
+    line=$( { /usr/bin/time -f "%e %M" "$doralog" ingest --brokers "$brokers" --topic events --group "plain-$i" --log "$work/plain-log-$i" --until-end > "$work/plain.txt"; } 2>&1 | tail -1)
+    rm -rf "$work/plain-log-$i"
+    if [ -z "$plain_s" ] || awk "BEGIN{exit !(${line% *} < $plain_s)}"; then
+        plain_s=${line% *}; plain_rss=${line#* }
+        plain_read=$(sed -E 's/^read ([0-9]+),.*/\1/' "$work/plain.txt")
+    fi
+    sed -e "s/group: live/group: live-$i/" -e "s|/live-log|/live-log-$i|" "$work/pipeline.yaml" > "$work/pipeline-$i.yaml"
+    /usr/bin/time -o "$work/run.time" -f "%e %M" "$doralog" run --pipeline "$work/pipeline-$i.yaml" --until-end --report-format json > "$work/run.json" 2> "$work/run.err"
+    rm -rf "$work/live-log-$i"
+    line=$(tail -1 "$work/run.time")
+    if [ -z "$run_s" ] || awk "BEGIN{exit !(${line% *} < $run_s)}"; then
+        run_s=${line% *}; run_rss=${line#* }
+        run_read=$(grep -o 'read=[0-9]*' "$work/run.err" | tail -1 | cut -d= -f2)
+    fi
+done
 awk -v n="$events" -v p="$partitions" -v ps="$plain_s" -v pr="$plain_read" -v prss="$plain_rss" -v rs="$run_s" -v rr="$run_read" -v rrss="$run_rss" 'BEGIN {
     printf "| produced | partitions | ingest read | ingest s | ingest ev/s | run read | run s | run ev/s | ratio | ingest RSS MiB | run RSS MiB |\n"
     printf "|---|---|---|---|---|---|---|---|---|---|---|\n"
