@@ -37,7 +37,9 @@ public struct MetricsEngine: Sendable {
             ignored += 1
             return
         }
-        guard event.environment == configuration.environment else { return }
+        // Compared as bytes, as `add(_: EventRecord)` does (String's == would also equate other
+        // Unicode normalizations of the same text).
+        guard event.environment.utf8.elementsEqual(configuration.environment.utf8) else { return }
         services[stateIndex(slot, service: event.service)].add(event, incidentSeverities: configuration.incidentSeverities)
     }
 

@@ -101,7 +101,7 @@ struct ServiceState: Sendable {
             }
         case .alert(let a):
             addAlert(a.alertID, firing: a.status == .firing, at: t, id: event.id) {
-                (incidentSeverities.contains(a.severity), a.deployID)
+                (incidentSeverities.contains { $0.utf8.elementsEqual(a.severity.utf8) }, a.deployID)
             }
         case .rollback(let r):
             addRollback(r.rollbackID, status: r.status, at: t, id: event.id) { (r.fromVersion, r.deployID, r.trigger) }

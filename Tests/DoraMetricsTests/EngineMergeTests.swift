@@ -59,6 +59,38 @@ import Testing
         #expect(checked > 1000)
     }
 
+    @Test func recordsAndEventsBothCompareEnvironmentAndSeverityAsBytes() {
+        var configuration = MetricsConfiguration()
+        configuration.environment = "caf\u{E9}"  // é as one code point
+        configuration.incidentSeverities = ["s\u{E9}v"]
+        let decomposed = "cafe\u{301}"  // the same text, e + combining accent: other bytes
+        let t0 = Timestamp(microseconds: 1_700_000_000_000_000)
+        let events = [
+            Event(id: "d1", time: t0, service: "api", environment: decomposed, details: .deploy(Event.Deploy(version: "v1"))),
+            Event(id: "d2", time: t0, service: "api", environment: "caf\u{E9}", details: .deploy(Event.Deploy(version: "v2"))),
+            Event(
+                id: "a1", time: t0.advanced(byMicroseconds: 1), service: "api", environment: "caf\u{E9}",
+                details: .alert(Event.Alert(alertID: "x", status: .firing, severity: "se\u{301}v"))),
+            Event(
+                id: "a2", time: t0.advanced(byMicroseconds: 2), service: "api", environment: "caf\u{E9}",
+                details: .alert(Event.Alert(alertID: "x", status: .resolved))),
+        ]
+        var fromEvents = MetricsEngine(configuration: configuration)
+        for e in events { fromEvents.add(e) }
+        var bytes: [UInt8] = []
+        for e in events { EventBinaryCodec.encode(e, into: &bytes) }
+        var fromRecords = MetricsEngine(configuration: configuration)
+        bytes.withUnsafeBytes { raw in
+            var reader = BinaryReader(raw)
+            while !reader.isAtEnd { fromRecords.add(try! EventRecord.read(from: &reader)) }
+        }
+        for engine in [fromEvents, fromRecords] {
+            let report = engine.report(period: engine.defaultPeriod!, log: (4, 0, 0))
+            #expect(report.totals.deployments.count == 1, "only the deploy whose environment has the same bytes")
+            #expect(report.totals.timeToRestore.stat.count == 0, "a severity with other bytes is not an incident")
+        }
+    }
+
     @Test func aTeamClaimSurvivesAMergeWhicheverPartHoldsTheLatestEvent() {
         let t0 = Timestamp(microseconds: 1_700_000_000_000_000)
         let early = Self.deploy("a", at: t0, service: "checkout", team: "payments")
