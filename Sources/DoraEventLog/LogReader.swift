@@ -75,9 +75,9 @@ public final class LogReader: @unchecked Sendable {
     }
 
     /// Folds every stored event of `selected` (each read in place, valid only during the call)
-    /// into one accumulator per worker thread and returns them (`initial.count` workers), for folds that do not depend on event order:
-    /// each block goes to one worker, in no fixed assignment. Faster than `forEachEvent` with
-    /// a single accumulator, because no event crosses a thread.
+    /// into one accumulator per worker thread (`initial.count` workers) and returns them. Only
+    /// for folds that do not depend on event order: each block goes to one worker, in no fixed
+    /// assignment. Faster than `forEachEvent` into one accumulator: no event crosses a thread.
     /// - Throws: `EventLogError` naming the segment and offset of a damaged block.
     public func fold<State>(
         _ selected: [BlockLocation], into initial: [State], _ add: @escaping @Sendable (inout State, EventRecord) -> Void

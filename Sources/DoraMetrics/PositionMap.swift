@@ -3,7 +3,9 @@ import DoraEvents
 /// A fixed-capacity map from string fingerprints to positions, for the per-service lookups of
 /// an analysis (deploys by id, by version): millions per replay, where a `[String: Int]`
 /// spends most of its time hashing. Open addressing on the fingerprint's own bits (already
-/// uniform), so nothing is hashed twice. Invariant: holds at most the capacity it was made for.
+/// uniform), so nothing is hashed twice. Two strings sharing a 128-bit fingerprint would share
+/// an entry, which doralog accepts as it does for the id index (docs/log-format.md).
+/// Invariant: holds at most the capacity it was made for.
 struct PositionMap {
     private var keys: [IDFingerprint]
     /// Per slot, its position; -1: empty.
