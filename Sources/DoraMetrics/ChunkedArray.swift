@@ -1,11 +1,12 @@
-/// An append-only array kept in chunks of `chunkSize` elements: the per-service state of a
-/// large replay, which grows to hundreds of MB in arrays of unknown final size.
+/// An array that grows only at its end, kept in chunks of `chunkSize` elements: the
+/// per-service state of a large replay, hundreds of MB in arrays of unknown final size.
 ///
 /// A plain array that outgrows its buffer copies it and frees the old one; over a replay that
 /// costs a copy of everything several times over and leaves freed holes that the allocator
 /// rarely returns, so peak memory ends well above the data. Here only the first chunk grows by
 /// copying (up to `chunkSize`); every later chunk is reserved at full size once and never
-/// moves, and its untouched tail costs no memory. Invariant: every chunk but the last (`tail`) is full.
+/// moves, and its untouched tail costs no memory. Invariant: every chunk but the last (`tail`)
+/// is full.
 struct ChunkedArray<Element>: RandomAccessCollection {
     static var chunkShift: Int { 14 }
     static var chunkSize: Int { 1 << chunkShift }
