@@ -125,12 +125,7 @@ public struct EventRecord {
     /// Whether `bytes` are the UTF-8 of `string`.
     public static func equal(_ bytes: Bytes, _ string: String) -> Bool {
         var s = string
-        return s.withUTF8 { $0.count == bytes.count && (bytes.isEmpty || memcmpEqual($0.baseAddress!, bytes.baseAddress!, bytes.count)) }
-    }
-
-    private static func memcmpEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
-        for i in 0..<n where a[i] != b.load(fromByteOffset: i, as: UInt8.self) { return false }
-        return true
+        return s.withUTF8 { UnsafeRawBufferPointer($0).elementsEqual(bytes) }
     }
 
     /// `bytes` as a string (records hold valid UTF-8).

@@ -64,6 +64,11 @@ public struct MetricsEngine: Sendable {
         added += 1
         if earliest == nil || t < earliest!.microseconds { earliest = Timestamp(microseconds: t) }
         if latest == nil || t > latest!.microseconds { latest = Timestamp(microseconds: t) }
+        return slot(of: service)
+    }
+
+    /// The slot of `service`, made on first sight.
+    private mutating func slot(of service: String) -> Int {
         if let s = serviceIndex[service] { return s }
         serviceIndex[service] = teams.count
         teams.append(nil)
@@ -103,20 +108,8 @@ public struct MetricsEngine: Sendable {
         var others = other.services
         other.services = []
         for (name, otherSlot) in other.serviceIndex {
-            let slot: Int
-            if let s = serviceIndex[name] {
-                slot = s
-            } else {
-                slot = teams.count
-                serviceIndex[name] = slot
-                teams.append(nil)
-                stateIndex.append(-1)
-            }
-            if let claim = other.teams[otherSlot],
-                teams[slot].map({ precedes($0.time, $0.id, claim.time, claim.id) }) ?? true
-            {
-                teams[slot] = claim
-            }
+            let slot = slot(of: name)
+            if let claim = other.teams[otherSlot] { offerTeam(claim.team, at: claim.time, id: claim.id, slot: slot) }
             let otherState = other.stateIndex[otherSlot]
             guard otherState >= 0 else { continue }
             let moved = others[otherState]
