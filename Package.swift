@@ -93,7 +93,7 @@ let package = Package(
             dependencies: ["DoraEvents", "DoraEventLog", "DoraMetrics", "DoraKafka"],
             path: "Tests/DoraTestSupport"
         ),
-        .testTarget(name: "DoraEventsTests", dependencies: ["DoraEvents", "DoraTestSupport"]),
+        .testTarget(name: "DoraEventsTests", dependencies: ["DoraEvents", "DoraGenerator", "DoraTestSupport"]),
         .testTarget(name: "DoraEventLogTests", dependencies: ["DoraEventLog", "DoraTestSupport"]),
         .testTarget(name: "DoraKafkaTests", dependencies: ["DoraKafka", "DoraTestSupport"]),
         .testTarget(name: "DoraSLOTests", dependencies: ["DoraSLO", "DoraMetrics", "DoraEvents", "DoraTestSupport"]),

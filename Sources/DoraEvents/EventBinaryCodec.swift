@@ -7,54 +7,59 @@ public enum EventBinaryCodec {
     /// The version of this encoding; a reader refuses a frame of a later one.
     public static let version: UInt8 = 1
 
-    /// Appends the binary form of `event` to `out`.
+    /// Appends the binary form of `event` to `out` (the layout is `EventRecord.write`'s).
     /// - Complexity: O(size of the event).
     public static func encode(_ event: Event, into out: inout [UInt8]) {
-        var flags: UInt8 = 0
-        if event.team != nil { flags |= 1 }
-        if event.environment != Event.defaultEnvironment { flags |= 2 }
-        if event.schemaVersion != 1 { flags |= 4 }
-        let kind: UInt8
-        switch event.details {
-        case .deploy: kind = 0
-        case .alert: kind = 1
-        case .rollback: kind = 2
-        case .unknown: kind = 3
+        // The event's strings, back to back, so that one record can point at them all.
+        var text: [UInt8] = []
+        func keep(_ s: String?) -> Range<Int>? {
+            guard let s else { return nil }
+            let start = text.count
+            text.append(contentsOf: s.utf8)
+            return start..<text.count
         }
-        out.append(kind)
-        out.append(flags)
-        writeSigned(event.time.microseconds, into: &out)
-        writeString(event.id, into: &out)
-        writeString(event.service, into: &out)
-        if flags & 2 != 0 { writeString(event.environment, into: &out) }
-        if let team = event.team { writeString(team, into: &out) }
-        if flags & 4 != 0 { writeSigned(event.schemaVersion, into: &out) }
+        let id = keep(event.id)
+        let service = keep(event.service)
+        let environment = event.environment == Event.defaultEnvironment ? nil : keep(event.environment)
+        let team = keep(event.team)
+        var commits: [UInt8] = []
+        let parts: [Range<Int>?]  // the type's strings, in the order `details` takes them below
         switch event.details {
         case .deploy(let d):
-            writeString(d.version, into: &out)
-            out.append(d.status.rawValue | (d.unplanned ? 0x80 : 0))
-            writeUnsigned(UInt64(d.commits.count), into: &out)
+            parts = [keep(d.version)]
             for c in d.commits {
-                writeString(c.sha, into: &out)
-                writeSigned(c.time.microseconds, into: &out)
+                var sha = c.sha
+                sha.withUTF8 { EventRecord.appendCommit(sha: UnsafeRawBufferPointer($0), time: c.time.microseconds, to: &commits) }
             }
-        case .alert(let a):
-            writeString(a.alertID, into: &out)
-            out.append(a.status.rawValue | (a.deployID != nil ? 0x80 : 0))
-            writeString(a.severity, into: &out)
-            if let d = a.deployID { writeString(d, into: &out) }
-        case .rollback(let r):
-            writeString(r.rollbackID, into: &out)
-            var b = r.status.rawValue | r.trigger.rawValue << 2
-            if r.fromVersion != nil { b |= 0x10 }
-            if r.toVersion != nil { b |= 0x20 }
-            if r.deployID != nil { b |= 0x40 }
-            out.append(b)
-            if let v = r.fromVersion { writeString(v, into: &out) }
-            if let v = r.toVersion { writeString(v, into: &out) }
-            if let v = r.deployID { writeString(v, into: &out) }
-        case .unknown(let type):
-            writeString(type, into: &out)
+        case .alert(let a): parts = [keep(a.alertID), keep(a.severity), keep(a.deployID)]
+        case .rollback(let r): parts = [keep(r.rollbackID), keep(r.fromVersion), keep(r.toVersion), keep(r.deployID)]
+        case .unknown(let type): parts = [keep(type)]
+        }
+        text.withUnsafeBytes { all in
+            commits.withUnsafeBytes { commitBytes in
+                func b(_ r: Range<Int>?) -> EventRecord.Bytes? { r.map { EventRecord.Bytes(rebasing: all[$0]) } }
+                let details: EventRecord.Details
+                switch event.details {
+                case .deploy(let d):
+                    details = .deploy(
+                        EventRecord.Deploy(
+                            version: b(parts[0])!, status: d.status, unplanned: d.unplanned, commitCount: d.commits.count,
+                            commitBytes: commitBytes))
+                case .alert(let a):
+                    details = .alert(EventRecord.Alert(alertID: b(parts[0])!, status: a.status, severity: b(parts[1])!, deployID: b(parts[2])))
+                case .rollback(let r):
+                    details = .rollback(
+                        EventRecord.Rollback(
+                            rollbackID: b(parts[0])!, status: r.status, trigger: r.trigger, fromVersion: b(parts[1]),
+                            toVersion: b(parts[2]), deployID: b(parts[3])))
+                case .unknown:
+                    details = .unknown(type: b(parts[0])!)
+                }
+                EventRecord(
+                    time: event.time.microseconds, id: b(id)!, service: b(service)!, environment: b(environment), team: b(team),
+                    schemaVersion: event.schemaVersion, details: details
+                ).write(into: &out)
+            }
         }
     }
 
@@ -79,6 +84,12 @@ public enum EventBinaryCodec {
     /// Appends a zigzag-encoded signed varint.
     public static func writeSigned(_ value: Int64, into out: inout [UInt8]) {
         writeUnsigned(UInt64(bitPattern: (value << 1) ^ (value >> 63)), into: &out)
+    }
+
+    /// Appends length-prefixed bytes (a string's UTF-8).
+    public static func writeBytes(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        writeUnsigned(UInt64(bytes.count), into: &out)
+        out.append(contentsOf: bytes)
     }
 
     /// Appends a length-prefixed UTF-8 string.

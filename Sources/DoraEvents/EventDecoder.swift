@@ -14,7 +14,9 @@ public enum EventDecoder {
         guard bytes.count <= maximumMessageBytes else {
             throw EventError(.tooLarge, "message is \(bytes.count) bytes; the limit is \(maximumMessageBytes) (1 MiB)")
         }
-        return try collectAndValidate(bytes.assumingMemoryBound(to: UInt8.self))
+        return try collect(bytes.assumingMemoryBound(to: UInt8.self)) { (fields, parser) throws(EventError) in
+            try validate(fields, &parser)
+        }
     }
 
     /// Decodes and validates one message held in an array.
@@ -35,7 +37,7 @@ public enum EventDecoder {
     private static let notAnObjectMessage = "not an object"
 
     /// A known member's value: a string still in the input (most of them), or parsed JSON.
-    private enum Raw {
+    enum Raw {
         case string(StrictJSONParser.Span)
         case value(JSONValue)
         /// A `commits` array, parsed straight from the input.
@@ -43,7 +45,7 @@ public enum EventDecoder {
     }
 
     /// One element of a `commits` array.
-    private enum CommitEntry {
+    enum CommitEntry {
         case object(sha: Raw?, time: Raw?)
         case other(JSONValue)
     }
@@ -95,7 +97,7 @@ public enum EventDecoder {
         "id", "type", "time", "service", "environment", "team", "schema_version", "version", "status", "commits",
         "unplanned", "alert_id", "severity", "deploy_id", "rollback_id", "from_version", "to_version", "trigger",
     ]
-    private enum Slot {
+    enum Slot {
         static let id = 0, type = 1, time = 2, service = 3, environment = 4, team = 5, schemaVersion = 6
         static let version = 7, status = 8, commits = 9, unplanned = 10, alertID = 11, severity = 12
         static let deployID = 13, rollbackID = 14, fromVersion = 15, toVersion = 16, trigger = 17
@@ -111,9 +113,26 @@ public enum EventDecoder {
         return nil
     }
 
-    private static func collectAndValidate(_ buffer: UnsafeBufferPointer<UInt8>) throws(EventError) -> Event {
+    /// Parses a message and collects the members schema v1 knows (checking JSON syntax and
+    /// repeated names), then hands them to `body`, which validates them.
+    static func collect<R>(
+        _ buffer: UnsafeBufferPointer<UInt8>, _ body: (Fields, inout StrictJSONParser) throws(EventError) -> R
+    ) throws(EventError) -> R {
+        // The slots live on the stack: no allocation per message.
+        try withUnsafeTemporaryAllocation(of: Raw?.self, capacity: knownNames.count) { (fields) throws(EventError) -> R in
+            fields.initialize(repeating: nil)
+            defer { fields.deinitialize() }
+            return try collect(buffer, into: fields, body)
+        }
+    }
+
+    /// A message's known members, by slot (nil: absent).
+    typealias Fields = UnsafeMutableBufferPointer<Raw?>
+
+    private static func collect<R>(
+        _ buffer: UnsafeBufferPointer<UInt8>, into fields: Fields, _ body: (Fields, inout StrictJSONParser) throws(EventError) -> R
+    ) throws(EventError) -> R {
         var parser = StrictJSONParser(buffer)
-        var fields = [Raw?](repeating: nil, count: knownNames.count)
         do throws(StrictJSONParser.Failure) {
             parser.skipWhitespace()
             guard !parser.isAtEnd else {
@@ -174,12 +193,12 @@ public enum EventDecoder {
             }
             throw EventError(.invalidJSON, "not valid JSON at byte \(failure.offset): \(failure.message)")
         }
-        return try validate(fields, &parser)
+        return try body(fields, &parser)
     }
 
     // MARK: - Validation
 
-    private static func validate(_ f: [Raw?], _ p: inout StrictJSONParser) throws(EventError) -> Event {
+    static func validate(_ f: Fields, _ p: inout StrictJSONParser) throws(EventError) -> Event {
         let id = try requiredString(f[Slot.id], "id", &p, maxBytes: 256)
         let type = try requiredString(f[Slot.type], "type", &p)
         let time = try requiredTime(f[Slot.time], "time", &p)

@@ -29,9 +29,8 @@ public struct EventRecord {
         public var status: Event.Deploy.Status
         public var unplanned: Bool
         public var commitCount: Int
-        /// The commits, still encoded (sha, time) after one another.
+        /// The commits, still encoded (sha, time) after one another (`appendCommit`).
         var commitBytes: Bytes
-
         /// Calls `body` with each commit's sha and time (microseconds), in record order.
         public func forEachCommit(_ body: (Bytes, Int64) -> Void) {
             var reader = BinaryReader(commitBytes)
@@ -114,6 +113,60 @@ public struct EventRecord {
         return EventRecord(
             time: time, id: id, service: service, environment: environment, team: team, schemaVersion: schemaVersion,
             details: details)
+    }
+
+    /// Appends this record in its binary form: the inverse of `read`, and the one place that
+    /// writes the layout (docs/log-format.md, "Records frame").
+    public func write(into out: inout [UInt8]) {
+        typealias Codec = EventBinaryCodec
+        var flags: UInt8 = 0
+        if team != nil { flags |= 1 }
+        if environment != nil { flags |= 2 }
+        if schemaVersion != 1 { flags |= 4 }
+        switch details {
+        case .deploy: out.append(0)
+        case .alert: out.append(1)
+        case .rollback: out.append(2)
+        case .unknown: out.append(3)
+        }
+        out.append(flags)
+        Codec.writeSigned(time, into: &out)
+        Codec.writeBytes(id, into: &out)
+        Codec.writeBytes(service, into: &out)
+        if let environment { Codec.writeBytes(environment, into: &out) }
+        if let team { Codec.writeBytes(team, into: &out) }
+        if schemaVersion != 1 { Codec.writeSigned(schemaVersion, into: &out) }
+        switch details {
+        case .deploy(let d):
+            Codec.writeBytes(d.version, into: &out)
+            out.append(d.status.rawValue | (d.unplanned ? 0x80 : 0))
+            Codec.writeUnsigned(UInt64(d.commitCount), into: &out)
+            out.append(contentsOf: d.commitBytes)
+        case .alert(let a):
+            Codec.writeBytes(a.alertID, into: &out)
+            out.append(a.status.rawValue | (a.deployID != nil ? 0x80 : 0))
+            Codec.writeBytes(a.severity, into: &out)
+            if let d = a.deployID { Codec.writeBytes(d, into: &out) }
+        case .rollback(let r):
+            Codec.writeBytes(r.rollbackID, into: &out)
+            var b = r.status.rawValue | r.trigger.rawValue << 2
+            if r.fromVersion != nil { b |= 0x10 }
+            if r.toVersion != nil { b |= 0x20 }
+            if r.deployID != nil { b |= 0x40 }
+            out.append(b)
+            if let v = r.fromVersion { Codec.writeBytes(v, into: &out) }
+            if let v = r.toVersion { Codec.writeBytes(v, into: &out) }
+            if let v = r.deployID { Codec.writeBytes(v, into: &out) }
+        case .unknown(let type):
+            Codec.writeBytes(type, into: &out)
+        }
+    }
+
+    /// Appends one commit in the form `Deploy.commitBytes` holds: what a writer of a deploy
+    /// record gathers before `write`.
+    public static func appendCommit(sha: Bytes, time: Int64, to commitBytes: inout [UInt8]) {
+        EventBinaryCodec.writeBytes(sha, into: &commitBytes)
+        EventBinaryCodec.writeSigned(time, into: &commitBytes)
     }
 
     /// Whether the environment is `name` (the default when the record names none).

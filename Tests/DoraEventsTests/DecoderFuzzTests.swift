@@ -14,6 +14,12 @@ import Testing
     }
 
     func check(_ bytes: [UInt8]) {
+        let (record, viaEvent) = RecordPathTests.outcomes(bytes)
+        switch (record, viaEvent) {
+        case (.success(let a), .success(let b)): #expect(a.0 == b.0 && a.1 == b.1, "the record path differs")
+        case (.failure(let a), .failure(let b)): #expect(a == b, "the record path rejects differently")
+        default: Issue.record("the record path's verdict differs")
+        }
         guard let event = try? EventDecoder.decode(bytes) else { return }
         var encoded: [UInt8] = []
         EventBinaryCodec.encode(event, into: &encoded)
