@@ -2,14 +2,20 @@ import Dispatch
 import DoraEvents
 
 /// The decoded form of a run of a batch's messages: what stage 1 of an append needs, before
-/// de-duplication. Pure; several chunks of one batch are decoded in parallel.
+/// de-duplication, already in the form the block's two frames hold. Pure; the chunks of one
+/// batch are decoded in parallel.
+///
+/// Invariant: entry j of every per-message array is the j-th valid message; its records-frame
+/// entry ends at `recordEnds[j]` and its raw line at `rawEnds[j]`, each starting where entry
+/// j-1 ends, so a run of valid messages is one contiguous range of each buffer.
 struct DecodedChunk: Sendable {
-    /// Binary records of the valid messages, back to back.
+    /// Records-frame entries of the valid messages, back to back: each its raw length
+    /// (varint) and its binary record.
     var records: [UInt8] = []
-    /// Per valid message: the end of its record in `records`.
     var recordEnds: [Int] = []
-    /// Per valid message: its index in the batch.
-    var messages: [Int32] = []
+    /// Raw-frame lines of the valid messages, back to back: each its bytes and a newline.
+    var raw: [UInt8] = []
+    var rawEnds: [Int] = []
     var fingerprints: [IDFingerprint] = []
     var times: [Int64] = []
     /// Per valid message: is its type unknown to this version.
@@ -18,31 +24,52 @@ struct DecodedChunk: Sendable {
     var deadLetters: [UInt8] = []
     var rejected = 0
 
+    var count: Int { fingerprints.count }
+
+    /// The records-frame bytes of valid messages `first..<end`.
+    func recordBytes(_ first: Int, _ end: Int) -> ArraySlice<UInt8> {
+        records[(first == 0 ? 0 : recordEnds[first - 1])..<recordEnds[end - 1]]
+    }
+
+    /// The raw-frame bytes of valid messages `first..<end`.
+    func rawBytes(_ first: Int, _ end: Int) -> ArraySlice<UInt8> {
+        raw[(first == 0 ? 0 : rawEnds[first - 1])..<rawEnds[end - 1]]
+    }
+
     /// Below this many messages a batch is decoded on the calling thread alone.
     static let parallelThreshold = 2048
 
-    /// Decodes every message of `batch`, in two chunks on two threads when it is large.
+    /// Pieces a large batch is cut into. More pieces than cores, so that a core slowed by
+    /// other work (the compression of the previous batch) takes fewer of them.
+    static let pieces = 8
+
+    /// Decodes every message of `batch`, in pieces on all cores when it is large.
     static func decode(_ batch: MessageBatch) -> [DecodedChunk] {
         guard batch.count >= parallelThreshold else { return [decode(batch, 0..<batch.count)] }
-        let middle = batch.count / 2
-        let slots = ChunkSlots()
-        DispatchQueue.concurrentPerform(iterations: 2) { i in
-            slots.store(decode(batch, i == 0 ? 0..<middle : middle..<batch.count), at: i)
+        let slots = ChunkSlots(count: pieces)
+        let n = batch.count
+        DispatchQueue.concurrentPerform(iterations: pieces) { i in
+            slots.store(decode(batch, n * i / pieces..<n * (i + 1) / pieces), at: i)
         }
         return slots.chunks
     }
 
     static func decode(_ batch: MessageBatch, _ range: Range<Int>) -> DecodedChunk {
         var chunk = DecodedChunk()
-        chunk.records.reserveCapacity(range.count * 128)
+        let bytes = range.isEmpty ? 0 : batch.ranges[range.last!].upperBound - batch.ranges[range.first!].lowerBound
+        chunk.records.reserveCapacity(bytes / 2)
+        chunk.raw.reserveCapacity(bytes + range.count)
         chunk.recordEnds.reserveCapacity(range.count)
-        chunk.messages.reserveCapacity(range.count)
+        chunk.rawEnds.reserveCapacity(range.count)
         chunk.fingerprints.reserveCapacity(range.count)
         chunk.times.reserveCapacity(range.count)
+        chunk.unknownType.reserveCapacity(range.count)
+        var scratch: [UInt8] = []
         batch.bytes.withUnsafeBytes { all in
             for i in range {
                 let message = UnsafeRawBufferPointer(rebasing: all[batch.ranges[i]])
-                let event: Event
+                let entryStart = chunk.records.count
+                let facts: RecordFacts
                 do throws(EventError) {
                     if let size = batch.oversized[i] {
                         throw EventError(
@@ -50,18 +77,21 @@ struct DecodedChunk: Sendable {
                             "message is \(size) bytes; the limit is \(EventDecoder.maximumMessageBytes) (1 MiB); the dead letter keeps its first \(message.count) bytes"
                         )
                     }
-                    event = try EventDecoder.decode(message)
+                    EventBinaryCodec.writeUnsigned(UInt64(message.count), into: &chunk.records)
+                    facts = try EventDecoder.appendRecord(of: message, to: &chunk.records, scratch: &scratch)
                 } catch {
+                    chunk.records.removeSubrange(entryStart...)
                     DeadLetterStore.appendLine(error, source: batch.sources[i], raw: message, to: &chunk.deadLetters)
                     chunk.rejected += 1
                     continue
                 }
-                EventBinaryCodec.encode(event, into: &chunk.records)
                 chunk.recordEnds.append(chunk.records.count)
-                chunk.messages.append(Int32(i))
-                chunk.fingerprints.append(IDFingerprint(id: event.id))
-                chunk.times.append(event.time.microseconds)
-                if case .unknown = event.details { chunk.unknownType.append(true) } else { chunk.unknownType.append(false) }
+                chunk.raw.append(contentsOf: message)
+                chunk.raw.append(0x0A)
+                chunk.rawEnds.append(chunk.raw.count)
+                chunk.fingerprints.append(facts.fingerprint)
+                chunk.times.append(facts.time)
+                chunk.unknownType.append(facts.isUnknownType)
             }
         }
         return chunk
@@ -72,14 +102,16 @@ struct DecodedChunk: Sendable {
 /// only its own pre-initialized slot, and `concurrentPerform` returns only after all finished.
 private final class ChunkSlots: @unchecked Sendable {
     private let slots: UnsafeMutablePointer<DecodedChunk>
+    private let count: Int
 
-    init() {
-        slots = .allocate(capacity: 2)
-        slots.initialize(repeating: DecodedChunk(), count: 2)
+    init(count: Int) {
+        self.count = count
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: DecodedChunk(), count: count)
     }
 
     deinit {
-        slots.deinitialize(count: 2)
+        slots.deinitialize(count: count)
         slots.deallocate()
     }
 
@@ -87,5 +119,5 @@ private final class ChunkSlots: @unchecked Sendable {
         slots[index] = chunk
     }
 
-    var chunks: [DecodedChunk] { [slots[0], slots[1]] }
+    var chunks: [DecodedChunk] { Array(UnsafeBufferPointer(start: slots, count: count)) }
 }

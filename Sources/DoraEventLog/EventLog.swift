@@ -193,9 +193,14 @@ public final class EventLog {
 
     /// Stage 1 of an append, on the owner's thread: parse, validate and de-duplicate.
     /// The ids it accepts count as stored for later `prepare` calls until committed.
-    /// Large batches are decoded in two halves on two threads; de-duplication then runs in
-    /// message order, so the result is the same as decoding one message after another.
+    /// Large batches are decoded in pieces on all cores; de-duplication then runs in message
+    /// order, so the result is the same as decoding one message after another.
     func prepare(_ batch: MessageBatch, offsets: [PartitionOffset]) throws(EventLogError) -> PreparedAppend {
+        try prepare(batch, decoded: DecodedChunk.decode(batch), offsets: offsets)
+    }
+
+    /// `prepare`, given the batch decoded already (`DecodedChunk.decode`, on any thread).
+    func prepare(_ batch: MessageBatch, decoded chunks: [DecodedChunk], offsets: [PartitionOffset]) throws(EventLogError) -> PreparedAppend {
         if let failure { throw EventLogError(.io, "the log failed earlier (\(failure.message)); reopen it", file: directory) }
         var p = PreparedAppend()
         if let spare {
@@ -210,38 +215,37 @@ public final class EventLog {
         p.raw.reserveCapacity(batch.byteCount + batch.count)
         p.records.append(EventBinaryCodec.version)
 
-        let chunks = DecodedChunk.decode(batch)
         var pending = FingerprintSet(minimumCapacity: batch.count)
         let index = idIndex
         let inFlight = self.inFlight
-        batch.bytes.withUnsafeBytes { all in
-            for chunk in chunks {
-                p.deadLetters += chunk.deadLetters
-                p.summary.rejected += chunk.rejected
-                var recordStart = 0
-                for j in 0..<chunk.fingerprints.count {
-                    let recordEnd = chunk.recordEnds[j]
-                    defer { recordStart = recordEnd }
-                    let fingerprint = chunk.fingerprints[j]
-                    if pending.contains(fingerprint) || inFlight.contains(where: { $0.contains(fingerprint) })
-                        || index.contains(fingerprint)
-                    {
-                        p.summary.duplicates += 1
-                        continue
-                    }
-                    pending.insert(fingerprint)
-                    p.fingerprints.append(fingerprint)
-                    let message = UnsafeRawBufferPointer(rebasing: all[batch.ranges[Int(chunk.messages[j])]])
-                    EventBinaryCodec.writeUnsigned(UInt64(message.count), into: &p.records)
-                    p.records += chunk.records[recordStart..<recordEnd]
-                    p.raw.append(contentsOf: message)
-                    p.raw.append(0x0A)
-                    p.minTime = min(p.minTime, chunk.times[j])
-                    p.maxTime = max(p.maxTime, chunk.times[j])
-                    p.summary.stored += 1
-                    if chunk.unknownType[j] { p.unknownTypes += 1 }
-                }
+        for chunk in chunks {
+            p.deadLetters += chunk.deadLetters
+            p.summary.rejected += chunk.rejected
+            // Stored messages are copied in runs: a duplicate ends one.
+            var runStart = 0
+            func copyRun(to end: Int) {
+                guard runStart < end else { return }
+                p.records += chunk.recordBytes(runStart, end)
+                p.raw += chunk.rawBytes(runStart, end)
             }
+            for j in 0..<chunk.count {
+                let fingerprint = chunk.fingerprints[j]
+                if pending.contains(fingerprint) || inFlight.contains(where: { $0.contains(fingerprint) })
+                    || index.contains(fingerprint)
+                {
+                    p.summary.duplicates += 1
+                    copyRun(to: j)
+                    runStart = j + 1
+                    continue
+                }
+                pending.insert(fingerprint)
+                p.fingerprints.append(fingerprint)
+                p.minTime = min(p.minTime, chunk.times[j])
+                p.maxTime = max(p.maxTime, chunk.times[j])
+                p.summary.stored += 1
+                if chunk.unknownType[j] { p.unknownTypes += 1 }
+            }
+            copyRun(to: chunk.count)
         }
         self.inFlight.append(pending)
         p.offsets = offsets.filter {
@@ -304,7 +308,7 @@ public final class EventLog {
         let next = currentNumber + 1
         try Self.createSegment(number: next, directory: directory)
         let sealedNumber = currentNumber
-        let sorted = idIndex.active.sorted()
+        let sorted = idIndex.active.sortedMembers()
         let offsets = currentOffsets.sorted { $0.key < $1.key }.map {
             PartitionOffset(topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value)
         }

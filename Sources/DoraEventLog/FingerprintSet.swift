@@ -71,6 +71,33 @@ struct FingerprintSet: Sequence {
         if hadZero { insert(IDFingerprint(high: 0, low: 0)) }
     }
 
+    /// The members in ascending order, as a sealed segment's sidecar lists them. One pass
+    /// scatters them into buckets by their top 16 bits (fingerprints are uniform, so buckets
+    /// are small), then each bucket is sorted: a few times faster than sorting the whole.
+    func sortedMembers() -> [IDFingerprint] {
+        let zero = IDFingerprint(high: 0, low: 0)
+        var out = [IDFingerprint](repeating: zero, count: count)
+        var next = [Int](repeating: 0, count: 1 << 16 + 1)
+        slots.withUnsafeBufferPointer { s in
+            for e in s where e.high != 0 || e.low != 0 { next[Int(e.high >> 48) + 1] += 1 }
+            // The all-zero fingerprint, the smallest of all, goes first.
+            next[0] = hasZero ? 1 : 0
+            for b in 1..<next.count { next[b] += next[b - 1] }
+            let starts = next
+            out.withUnsafeMutableBufferPointer { o in
+                for e in s where e.high != 0 || e.low != 0 {
+                    let b = Int(e.high >> 48)
+                    o[next[b]] = e
+                    next[b] += 1
+                }
+                for b in 0..<(1 << 16) where next[b] - starts[b] > 1 {
+                    o[starts[b]..<next[b]].sort()
+                }
+            }
+        }
+        return out
+    }
+
     func makeIterator() -> AnyIterator<IDFingerprint> {
         var i = 0
         var zeroPending = hasZero

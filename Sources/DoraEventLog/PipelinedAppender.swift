@@ -1,8 +1,11 @@
 import Dispatch
 
-/// Appends batches to a log with compression overlapped: while a worker thread compresses
-/// batch k, the caller parses batch k+1. Used by bulk ingestion, where that doubles the pace on
-/// two cores.
+/// Appends batches to a log in a pipeline that keeps every core busy. Used by bulk ingestion.
+///
+/// A batch passes three stages: it is decoded (validated and encoded, on worker threads), then
+/// de-duplicated and assembled (on the owner's thread), then compressed (on a worker thread)
+/// and finally made durable (on the owner's thread). While the owner reads batch k+1, batch k
+/// is decoded and earlier batches are compressed.
 ///
 /// Invariants: batches become durable in submission order; a batch is acknowledged (its
 /// summary returned) only once durable; ids of a batch in flight count as stored for the next
@@ -10,56 +13,77 @@ import Dispatch
 public final class PipelinedAppender {
     private let log: EventLog
     private let encoder: BlockEncoder
-    private let queue = DispatchQueue(label: "doralog.log.encode")
-    private var inFlight: (PreparedAppend, EncodeJob)?
+    private let compression = DispatchQueue(label: "doralog.log.encode")
+    /// Batches being decoded, oldest first; at most `decodeDepth`.
+    private var decoding: [(batch: MessageBatch, offsets: [PartitionOffset], job: Job<[DecodedChunk]>)] = []
+    /// Batches being compressed, oldest first; at most `compressDepth`.
+    private var compressing: [(prepared: PreparedAppend, job: Job<Result<[UInt8], EventLogError>>)] = []
+    private let decodeDepth = 1
+    private let compressDepth = 2
 
     public init(log: EventLog) {
         self.log = log
         self.encoder = log.makeEncoder()
     }
 
-    /// Prepares `batch` and starts compressing it; makes the previous batch durable first.
+    /// Starts `batch` down the pipeline; moves the batches ahead of it on by one stage.
     /// - Returns: the summary of the batch made durable by this call, if any.
     public func submit(_ batch: MessageBatch, offsets: [PartitionOffset] = []) throws(EventLogError) -> AppendSummary? {
-        let prepared = try log.prepare(batch, offsets: offsets)
-        let completed = try commitInFlight()
-        let job = EncodeJob()
-        let encoder = self.encoder
-        queue.async {
-            job.fulfil(Result { () throws(EventLogError) in try encoder.encode(prepared) })
-        }
-        inFlight = (prepared, job)
-        return completed
+        let job = Job<[DecodedChunk]>()
+        DispatchQueue.global().async { job.fulfil(DecodedChunk.decode(batch)) }
+        decoding.append((batch, offsets, job))
+        guard decoding.count > decodeDepth else { return nil }
+        return try advance()
     }
 
-    /// Makes the batch in flight durable.
-    /// - Returns: its summary, or nil when none was in flight.
+    /// Makes every batch in the pipeline durable.
+    /// - Returns: their summary, or nil when none was in flight.
     public func flush() throws(EventLogError) -> AppendSummary? {
-        try commitInFlight()
+        var total: AppendSummary?
+        while !decoding.isEmpty || !compressing.isEmpty {
+            if let done = try advance() {
+                total = total ?? AppendSummary()
+                total! += done
+            }
+        }
+        return total
     }
 
-    private func commitInFlight() throws(EventLogError) -> AppendSummary? {
-        guard let (prepared, job) = inFlight else { return nil }
-        inFlight = nil
+    /// Moves the oldest decoded batch to compression, and commits the oldest compressed batch
+    /// when compression is full (or nothing is left to decode).
+    private func advance() throws(EventLogError) -> AppendSummary? {
+        if !decoding.isEmpty {
+            let (batch, offsets, job) = decoding.removeFirst()
+            let prepared = try log.prepare(batch, decoded: job.wait(), offsets: offsets)
+            let encoding = Job<Result<[UInt8], EventLogError>>()
+            let encoder = self.encoder
+            compression.async {
+                encoding.fulfil(Result { () throws(EventLogError) in try encoder.encode(prepared) })
+            }
+            compressing.append((prepared, encoding))
+            guard compressing.count > compressDepth else { return nil }
+        }
+        guard !compressing.isEmpty else { return nil }
+        let (prepared, job) = compressing.removeFirst()
         let block = try job.wait().get()
         try log.commit(prepared, block: block)
         return prepared.summary
     }
 }
 
-/// The result slot of one compression job. `@unchecked Sendable`: written once by the worker
-/// before it signals the semaphore, read only after waiting on it.
-private final class EncodeJob: @unchecked Sendable {
+/// The result slot of one job on a worker thread. `@unchecked Sendable`: written once by the
+/// worker before it signals the semaphore, read only after waiting on it.
+private final class Job<Value>: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
-    private var result: Result<[UInt8], EventLogError>?
+    private var value: Value?
 
-    func fulfil(_ result: Result<[UInt8], EventLogError>) {
-        self.result = result
+    func fulfil(_ value: Value) {
+        self.value = value
         done.signal()
     }
 
-    func wait() -> Result<[UInt8], EventLogError> {
+    func wait() -> Value {
         done.wait()
-        return result!
+        return value!
     }
 }

@@ -46,6 +46,17 @@ import Testing
         #expect(withZero.contains(IDFingerprint(high: 0, low: 0)) && withZero.count == 1)
     }
 
+    @Test func theFingerprintSetListsItsMembersInAscendingOrder() {
+        // Random members, some sharing their top 16 bits (one bucket), and the zero fingerprint.
+        var members = randomFingerprints(30_000, seed: 5)
+        members += randomFingerprints(300, seed: 6).map { IDFingerprint(high: 0x1234 << 48 | $0.high >> 16, low: $0.low) }
+        members += [IDFingerprint(high: 0, low: 0), IDFingerprint(high: 0, low: 1), IDFingerprint(high: 7, low: 3), IDFingerprint(high: 7, low: 2)]
+        var set = FingerprintSet()
+        for f in members { set.insert(f) }
+        #expect(set.sortedMembers() == members.sorted())
+        #expect(FingerprintSet().sortedMembers().isEmpty)
+    }
+
     @Test func theBloomFilterHasNoFalseNegativesAndFewFalsePositives() {
         let members = randomFingerprints(100_000, seed: 3)
         var bloom = BlockedBloomFilter(capacity: 100_000, bitsPerID: 10)

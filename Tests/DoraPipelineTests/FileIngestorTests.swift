@@ -79,11 +79,13 @@ import Testing
         }
     }
 
-    @Test func duplicatesWithinOnePipelinedRunAreCaughtAcrossBatches() throws {
+    /// 4 batches all fit in the pipeline at once; 104 batches pass through it many times over.
+    @Test(arguments: [2500, 97])
+    func duplicatesWithinOnePipelinedRunAreCaughtAcrossBatches(batchMessages: Int) throws {
         try withTemporaryDirectory { dir in
             let lines = LogTesting.deploys(5000)
             let bytes = Array((lines + lines.reversed()).joined(separator: "\n").utf8)
-            let summary = try ingest(bytes, into: dir, batchMessages: 2500)
+            let summary = try ingest(bytes, into: dir, batchMessages: batchMessages)
             #expect(summary == AppendSummary(read: 10_000, stored: 5000, duplicates: 5000, rejected: 0))
             #expect(Set(try LogTesting.storedIDs(dir + "/log")).count == 5000)
         }
