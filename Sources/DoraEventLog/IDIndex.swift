@@ -11,8 +11,8 @@ import Glibc
 ///   (page cache, not heap), searched by interpolation;
 /// - `bloom`: a blocked bloom filter over every stored fingerprint, so that a new id (the
 ///   common case) costs one cache line and never touches the runs.
-/// Heap cost: about `bloomBitsPerID / 8` bytes per stored id (1.25 B at the default 10 bits)
-/// plus about 48 B per id of the active segment.
+/// Heap cost: about `bloomBitsPerID / 8` bytes per stored or reserved id (1.25 B at the
+/// default 10 bits) plus about 48 B per id of the active segment.
 struct IDIndex {
     private(set) var active = FingerprintSet()
     private var runs: [FingerprintRun] = []
@@ -27,8 +27,10 @@ struct IDIndex {
 
     /// Whether `fingerprint` is stored.
     func contains(_ fingerprint: IDFingerprint) -> Bool {
-        if active.contains(fingerprint) { return true }
+        // The bloom holds every stored fingerprint, the active ones too: a new id costs one
+        // probe of it, and not a probe of the (much larger) active set as well.
         guard bloom.mayContain(fingerprint) else { return false }
+        if active.contains(fingerprint) { return true }
         for run in runs.reversed() where run.contains(fingerprint) { return true }
         return false
     }
@@ -54,15 +56,23 @@ struct IDIndex {
         active = FingerprintSet()
     }
 
+    /// Makes room in the bloom for `additional` more ids, so that it does not grow on the way
+    /// (each growth re-reads every stored fingerprint).
+    mutating func reserveCapacity(_ additional: Int) {
+        if count + additional > bloom.capacity { rebuildBloom(capacity: count + additional) }
+    }
+
     private mutating func addToBloom(_ fingerprint: IDFingerprint) {
         count += 1
-        if count > bloom.capacity {
-            var bigger = BlockedBloomFilter(capacity: bloom.capacity * 2, bitsPerID: bitsPerID)
-            for run in runs { run.forEach { bigger.insert($0) } }
-            for f in active { bigger.insert(f) }
-            bloom = bigger
-        }
+        if count > bloom.capacity { rebuildBloom(capacity: bloom.capacity * 2) }
         bloom.insert(fingerprint)
+    }
+
+    private mutating func rebuildBloom(capacity: Int) {
+        var bigger = BlockedBloomFilter(capacity: capacity, bitsPerID: bitsPerID)
+        for run in runs { run.forEach { bigger.insert($0) } }
+        for f in active { bigger.insert(f) }
+        bloom = bigger
     }
 }
 

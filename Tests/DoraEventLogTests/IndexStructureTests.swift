@@ -57,6 +57,16 @@ import Testing
         #expect(FingerprintSet().sortedMembers().isEmpty)
     }
 
+    @Test func theIDIndexStaysExactWhenItsBloomIsReservedOrGrows() {
+        let members = randomFingerprints(200_000, seed: 7)
+        var index = IDIndex(bitsPerID: 10, expectedCount: 1000)  // grows several times
+        for f in members[..<100_000] { index.insertActive(f) }
+        index.reserveCapacity(500_000)  // rebuilt once, larger
+        for f in members[100_000...] { index.insertActive(f) }
+        #expect(members.allSatisfy(index.contains))
+        #expect(!randomFingerprints(50_000, seed: 8).contains(where: index.contains))
+    }
+
     @Test func theBloomFilterHasNoFalseNegativesAndFewFalsePositives() {
         let members = randomFingerprints(100_000, seed: 3)
         var bloom = BlockedBloomFilter(capacity: 100_000, bitsPerID: 10)
