@@ -155,47 +155,25 @@ public final class EventLog {
     /// - Throws: `EventLogError` on an I/O failure; the log then refuses further appends
     ///   (reopen it: recovery cuts whatever the failed write left).
     public func append(_ batch: MessageBatch, offsets: [PartitionOffset] = []) throws(EventLogError) -> AppendSummary {
-        try append(batch, offsets: offsets, decodingStored: false).summary
+        let prepared = try prepare(batch, offsets: offsets)
+        let block = try encoder.encode(prepared)
+        let summary = prepared.summary
+        try commit(prepared, block: block)
+        return summary
     }
 
     /// `append`, also giving the events it stored (each exactly once, in batch order): what a
-    /// live consumer of the log adds to its state. They come from the binary records the
-    /// append encoded, not from parsing the messages again.
+    /// live consumer of the log adds to its state. They are the binary records the append
+    /// encoded, not the messages parsed again.
     public func appendReportingStored(
         _ batch: MessageBatch, offsets: [PartitionOffset] = []
-    ) throws(EventLogError) -> (summary: AppendSummary, stored: [Event]) {
-        try append(batch, offsets: offsets, decodingStored: true)
-    }
-
-    private func append(
-        _ batch: MessageBatch, offsets: [PartitionOffset], decodingStored: Bool
-    ) throws(EventLogError) -> (summary: AppendSummary, stored: [Event]) {
+    ) throws(EventLogError) -> (summary: AppendSummary, stored: StoredRecords) {
         let prepared = try prepare(batch, offsets: offsets)
         let block = try encoder.encode(prepared)
-        let stored = decodingStored ? Self.events(inRecords: prepared.records, count: prepared.summary.stored) : []
+        let stored = StoredRecords(frame: prepared.records, count: prepared.summary.stored)
         let summary = prepared.summary
         try commit(prepared, block: block)
         return (summary, stored)
-    }
-
-    /// The events of a records frame's content (version byte, then per event its raw length
-    /// and binary form), as this process just encoded them.
-    private static func events(inRecords records: [UInt8], count: Int) -> [Event] {
-        var out: [Event] = []
-        out.reserveCapacity(count)
-        records.withUnsafeBytes { raw in
-            var reader = BinaryReader(raw, offset: 1)
-            while !reader.isAtEnd {
-                do {
-                    _ = try reader.unsigned()
-                    out.append(try EventBinaryCodec.decode(from: &reader))
-                } catch {
-                    assertionFailure("a records frame this process encoded did not decode: \(error)")
-                    return
-                }
-            }
-        }
-        return out
     }
 
     /// Stage 1 of an append, on the owner's thread: parse, validate and de-duplicate.

@@ -62,7 +62,7 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
     /// stored event exactly once, in batch order) and the append's own duration (validate,
     /// encode, write, fsync): how `doralog run` feeds its live state. Keep it short; hand the
     /// work to another thread or task. When nil, stored events are not decoded at all.
-    public var onStored: (@Sendable (AppendSummary, [Event], Duration) -> Void)?
+    public var onStored: (@Sendable (AppendSummary, StoredRecords, Duration) -> Void)?
     /// With `recordsLatency`: per message, milliseconds from its Kafka timestamp to durable.
     public private(set) var latenciesMilliseconds: [Int64] = []
     private var batchTimestamps: [Int64] = []

@@ -5,7 +5,7 @@ import Synchronization
 /// One durable append: its counts and the events it stored.
 struct Appended: Sendable {
     var summary: AppendSummary
-    var events: [Event]
+    var stored: StoredRecords
 }
 
 /// Hands durable appends from the ingest thread to the aggregator, which takes everything

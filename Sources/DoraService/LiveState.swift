@@ -43,16 +43,33 @@ public actor LiveState {
         isReady = true
     }
 
-    /// Adds one durable append's stored events and returns the SLO transitions they cause.
+    /// Adds the events that durable appends stored, with the appends' counts, and returns the
+    /// SLO transitions they cause.
+    public func add(_ appends: [StoredRecords], summary: AppendSummary) -> [SLOAlert] {
+        var touched = Set<String>()
+        for stored in appends {
+            stored.forEach { record in
+                engine.add(record)
+                touched.insert(EventRecord.string(record.service))
+            }
+        }
+        return evaluate(touched: touched, summary: summary)
+    }
+
+    /// `add` for events held as values (tests, and producers that have them decoded already).
     public func add(_ events: [Event], summary: AppendSummary) -> [SLOAlert] {
-        totals.stored += summary.stored
-        totals.duplicates += summary.duplicates
-        totals.rejected += summary.rejected
         var touched = Set<String>()
         for e in events {
             engine.add(e)
             touched.insert(e.service)
         }
+        return evaluate(touched: touched, summary: summary)
+    }
+
+    private func evaluate(touched: Set<String>, summary: AppendSummary) -> [SLOAlert] {
+        totals.stored += summary.stored
+        totals.duplicates += summary.duplicates
+        totals.rejected += summary.rejected
         let alerts = evaluation.evaluate(engine, services: touched)
         for a in alerts { alertsEmitted[Transition(kind: a.kind, state: a.state), default: 0] += 1 }
         return alerts

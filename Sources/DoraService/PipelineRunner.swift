@@ -166,9 +166,9 @@ struct IngestService: Service, CustomStringConvertible {
                 let thread = Thread { [configuration, log, appends, exposition, logger] in
                     let ingestor = KafkaIngestor(configuration: configuration, log: log.value, logger: logger, stopRequest: stop)
                     ingestor.onLag = { lags in exposition.setLag(lags) }
-                    ingestor.onStored = { summary, events, took in
+                    ingestor.onStored = { summary, stored, took in
                         exposition.appendSeconds.record(took)
-                        appends.push(Appended(summary: summary, events: events))
+                        appends.push(Appended(summary: summary, stored: stored))
                     }
                     do throws(PipelineError) {
                         try ingestor.run()
@@ -216,7 +216,7 @@ struct AggregatorService: Service, CustomStringConvertible {
             let started = clock.now
             var summary = AppendSummary()
             for a in queued { summary += a.summary }
-            let alerts = await state.add(queued.flatMap(\.events), summary: summary)
+            let alerts = await state.add(queued.map(\.stored), summary: summary)
             for sink in sinks where !alerts.isEmpty { await sink.send(alerts) }
             // A round re-derives the touched services' samples from their history, so many small
             // rounds cost more than a few large ones. Pausing as long as the round took (at most

@@ -6,7 +6,7 @@ import Testing
     func append(_ stored: Int) -> Appended {
         var summary = AppendSummary()
         summary.stored = stored
-        return Appended(summary: summary, events: [])
+        return Appended(summary: summary, stored: .none)
     }
 
     @Test func everythingQueuedIsTakenAtOnceThenNilAfterFinish() async {

@@ -43,6 +43,24 @@ import Testing
         #expect(emitted == [.init(kind: .breach, state: .firing): 1, .init(kind: .breach, state: .resolved): 1])
     }
 
+    @Test func storedRecordsFromTheLogGiveTheSameStateAsTheirEvents() async throws {
+        try await withTemporaryDirectory { dir in
+            let log = try EventLog(directory: dir)
+            let lines = EventJSON.rollbacks(day: 1, minutes: 10) + EventJSON.rollbacks(day: 11, minutes: 1)
+                + LogTesting.deploys(40) + [EventJSON.specExample[1]]
+            let (summary, stored) = try log.appendReportingStored(LogTesting.batch(lines))
+            let assignments = ServiceAssignments([.init(pattern: "check*", tier: "tier-1")])
+            let viaRecords = LiveState(configuration: MetricsConfiguration(), slos: [Self.slo], assignments: assignments)
+            let viaEvents = LiveState(configuration: MetricsConfiguration(), slos: [Self.slo], assignments: assignments)
+            let a = await viaRecords.add([stored], summary: summary)
+            let b = await viaEvents.add(stored.events, summary: summary)
+            #expect(!a.isEmpty && a == b)
+            let ra = try #require(await viaRecords.report())
+            let rb = try #require(await viaEvents.report())
+            #expect(ra == rb && ra.events.stored == lines.count)
+        }
+    }
+
     @Test func aReplayRestoresTheStatesWithoutEmittingThePast() async throws {
         try await withTemporaryDirectory { dir in
             let log = try EventLog(directory: dir)
