@@ -155,11 +155,7 @@ public final class EventLog {
     /// - Throws: `EventLogError` on an I/O failure; the log then refuses further appends
     ///   (reopen it: recovery cuts whatever the failed write left).
     public func append(_ batch: MessageBatch, offsets: [PartitionOffset] = []) throws(EventLogError) -> AppendSummary {
-        let prepared = try prepare(batch, offsets: offsets)
-        let block = try encoder.encode(prepared)
-        let summary = prepared.summary
-        try commit(prepared, block: block)
-        return summary
+        try appendReportingStored(batch, offsets: offsets).summary
     }
 
     /// `append`, also giving the events it stored (each exactly once, in batch order): what a

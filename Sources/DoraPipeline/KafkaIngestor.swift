@@ -58,10 +58,10 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
     /// Called on the ingest thread about once a second with, per assigned partition whose end
     /// is known, how many messages are not durable in the log yet (end - durable offset).
     public var onLag: (@Sendable ([TopicPartition: Int64]) -> Void)?
-    /// Called on the ingest thread after each durable append with the events it stored (each
-    /// stored event exactly once, in batch order) and the append's own duration (validate,
-    /// encode, write, fsync): how `doralog run` feeds its live state. Keep it short; hand the
-    /// work to another thread or task. When nil, stored events are not decoded at all.
+    /// Called on the ingest thread after each durable append with the records of the events it
+    /// stored (each stored event exactly once, in batch order) and the append's own duration
+    /// (validate, encode, write, fsync): how `doralog run` feeds its live state. Keep it short;
+    /// hand the work to another thread or task.
     public var onStored: (@Sendable (AppendSummary, StoredRecords, Duration) -> Void)?
     /// With `recordsLatency`: per message, milliseconds from its Kafka timestamp to durable.
     public private(set) var latenciesMilliseconds: [Int64] = []
