@@ -93,8 +93,8 @@ public final class EventLog {
         var offsets = partitionOffsets
         var currentOffsets: [TopicPartition: Int64] = [:]
         let outcome = try scanner.scan { (checked) throws(EventLogError) in
-            try checked.forEachRecord(using: decompressor, scratch: &scratch) { event, _ in
-                index.insertActive(IDFingerprint(id: event.id))
+            try checked.forEachEventRecord(using: decompressor, scratch: &scratch) { record, _ in
+                index.insertActive(IDFingerprint(bytes: record.id))
             }
             let location = checked.location(segment: scanner.segmentNumber)
             blocks.append(location)
@@ -359,8 +359,8 @@ public final class EventLog {
         var blocks: [BlockLocation] = []
         var offsets: [TopicPartition: Int64] = [:]
         let outcome = try scanner.scan { (checked) throws(EventLogError) in
-            try checked.forEachRecord(using: decompressor, scratch: &scratch) { event, _ in
-                fingerprints.append(IDFingerprint(id: event.id))
+            try checked.forEachEventRecord(using: decompressor, scratch: &scratch) { record, _ in
+                fingerprints.append(IDFingerprint(bytes: record.id))
             }
             blocks.append(checked.location(segment: number))
             for o in checked.header.offsets { offsets[TopicPartition(topic: o.topic, partition: o.partition)] = o.nextOffset }

@@ -91,15 +91,6 @@ public enum EventBinaryCodec {
         writeUnsigned(UInt64(bytes.count), into: &out)
         out.append(contentsOf: bytes)
     }
-
-    /// Appends a length-prefixed UTF-8 string.
-    public static func writeString(_ value: String, into out: inout [UInt8]) {
-        var s = value
-        s.withUTF8 { bytes in
-            writeUnsigned(UInt64(bytes.count), into: &out)
-            out.append(contentsOf: bytes)
-        }
-    }
 }
 
 /// A malformed or truncated binary record: where, and what was found.
@@ -151,10 +142,6 @@ public struct BinaryReader {
     public mutating func signed() throws(BinaryDecodingError) -> Int64 {
         let u = try unsigned()
         return Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1)))
-    }
-
-    public mutating func string() throws(BinaryDecodingError) -> String {
-        String(decoding: try lengthPrefixed(), as: UTF8.self)
     }
 
     /// The bytes of a length-prefixed string, in place.

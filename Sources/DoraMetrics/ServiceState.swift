@@ -219,11 +219,8 @@ extension ServiceState.AlertState {
 
     /// Adds the events of `other` (the same alert id, disjoint events).
     mutating func merge(_ other: Self) {
-        if let otherID = other.firingID, firingID == nil || precedes(other.firingTime, otherID, firingTime, firingID!) {
-            firingTime = other.firingTime
-            firingID = otherID
-            isIncident = other.isIncident
-            deployID = other.deployID
+        if let otherID = other.firingID {
+            record(firing: true, at: other.firingTime, id: { otherID }) { (other.isIncident, other.deployID) }
         }
         resolvedTimes.append(contentsOf: other.resolvedTimes)
     }
@@ -258,12 +255,8 @@ extension ServiceState.RollbackState {
     /// Adds the events of `other` (the same rollback id, disjoint events).
     mutating func merge(_ other: Self) {
         earliestTime = min(earliestTime, other.earliestTime)
-        if let otherID = other.startedID, startedID == nil || precedes(other.startedTime, otherID, startedTime, startedID!) {
-            startedTime = other.startedTime
-            startedID = otherID
-            fromVersion = other.fromVersion
-            deployID = other.deployID
-            trigger = other.trigger
+        if let otherID = other.startedID {
+            record(.started, at: other.startedTime, id: { otherID }) { (other.fromVersion, other.deployID, other.trigger) }
         }
         completedTimes.append(contentsOf: other.completedTimes)
         failed = failed || other.failed

@@ -133,11 +133,8 @@ extension ServiceState {
             }
             return out
         }
-        out.sort { a, b in
-            if a.time != b.time { return a.time < b.time }
-            if a.id == b.id { return a.value < b.value }
-            return a.id.utf8.lexicographicallyPrecedes(b.id.utf8)
-        }
+        // (time, id) order, and by value among the samples of one id at one time.
+        out.sort { a, b in a.time == b.time && a.id == b.id ? a.value < b.value : TimedSample.precedes(a, b) }
         return out
     }
 }
