@@ -86,6 +86,12 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "doralog", dependencies: ["DoraCLI"]),
+        // bench/aggregator: the live aggregator's CPU per round, fed from a log (bench/RESULTS.md).
+        .executableTarget(
+            name: "doralog-aggregator-bench",
+            dependencies: ["DoraService", "DoraEventLog", "DoraEvents", "DoraPipelineFile"],
+            path: "bench/aggregator"
+        ),
 
         // Test support shared by every test target.
         .target(

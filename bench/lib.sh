@@ -36,3 +36,20 @@ broker_with_events() {
     start_broker "$doralog" "$work" "$partitions"
     "$doralog" produce --brokers "$brokers" --topic events --file "$work/events.jsonl" >&2
 }
+
+# slo_pipeline BROKERS LOGDIR: prints the pipeline file of the live benchmarks: source topic
+# `events` (group `live`), the log in LOGDIR, no alert output, and 50 SLOs over every metric,
+# per service and pooled, several percentiles, objectives and windows.
+slo_pipeline() {
+    printf 'source:\n  kafka:\n    brokers: "%s"\n    topics: [events]\n    group: live\n' "$1"
+    printf 'log: {directory: "%s"}\nalerts: {stdout: false}\nslos:\n' "$2"
+    local metrics=(rollback_time recovery_time time_to_restore detect decide act verify lead_time)
+    for i in $(seq 0 49); do
+        local m=${metrics[$((i % 8))]}
+        local per
+        per=$([ $((i % 2)) -eq 0 ] && echo service || echo group)
+        printf '  - {name: slo-%d, metric: %s, per: %s, percentile: %s, objective: %s, window: %s}\n' \
+            "$i" "$m" "$per" "$([ $((i % 3)) -eq 0 ] && echo 95 || echo 90)" "$([ $((i % 4)) -eq 0 ] && echo 10m || echo 2h)" \
+            "$([ $((i % 5)) -eq 0 ] && echo 7d || echo 28d)"
+    done
+}

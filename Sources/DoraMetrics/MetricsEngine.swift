@@ -15,6 +15,12 @@ public struct MetricsEngine: Sendable {
     private(set) var teams: [TeamClaim?] = []
     /// Per service slot, its index in `services` once it has an event of the environment.
     private var stateIndex: [Int] = []
+    /// Per service slot, its name (its key in `serviceIndex`).
+    private var names: [String] = []
+    /// The slots named by an event added since `takeTouchedServices`, each once, and per slot
+    /// whether it is among them.
+    private var touched: [Int] = []
+    private var isTouched: [Bool] = []
     /// The services of the report's environment.
     private(set) var services: [ServiceState] = []
     /// Earliest and latest stored event time (every type and environment): the default period.
@@ -23,6 +29,8 @@ public struct MetricsEngine: Sendable {
     /// Stored events of a type this version does not know (all environments).
     public private(set) var ignored = 0
     public private(set) var added = 0
+    /// Whether each service keeps its lead-time samples as deploys arrive (`trackLeadTimes`).
+    public private(set) var tracksLeadTimes = false
 
     public init(configuration: MetricsConfiguration = MetricsConfiguration()) {
         self.configuration = configuration
@@ -64,7 +72,23 @@ public struct MetricsEngine: Sendable {
         added += 1
         if earliest == nil || t < earliest!.microseconds { earliest = Timestamp(microseconds: t) }
         if latest == nil || t > latest!.microseconds { latest = Timestamp(microseconds: t) }
-        return slot(of: service)
+        let slot = slot(of: service)
+        if !isTouched[slot] {
+            isTouched[slot] = true
+            touched.append(slot)
+        }
+        return slot
+    }
+
+    /// The services named by the events added since the last call (any environment, any type:
+    /// an event of another environment can still change a service's team). The live run
+    /// re-evaluates only these.
+    public mutating func takeTouchedServices() -> Set<String> {
+        var out = Set<String>()
+        for slot in touched { out.insert(names[slot]) }
+        for slot in touched { isTouched[slot] = false }
+        touched.removeAll(keepingCapacity: true)
+        return out
     }
 
     /// The slot of `service`, made on first sight.
@@ -73,6 +97,8 @@ public struct MetricsEngine: Sendable {
         serviceIndex[service] = teams.count
         teams.append(nil)
         stateIndex.append(-1)
+        names.append(service)
+        isTouched.append(false)
         return teams.count - 1
     }
 
@@ -89,7 +115,9 @@ public struct MetricsEngine: Sendable {
     private mutating func stateIndex(_ slot: Int, service: String) -> Int {
         if stateIndex[slot] < 0 {
             stateIndex[slot] = services.count
-            services.append(ServiceState(name: service))
+            var state = ServiceState(name: service)
+            if tracksLeadTimes { state.trackLeadTimes() }
+            services.append(state)
         }
         return stateIndex[slot]
     }
@@ -121,7 +149,9 @@ public struct MetricsEngine: Sendable {
                 var part = moved
                 let nested = part.parts
                 part.parts = []
+                part.leadTimes = nil
                 services[stateIndex[slot]].parts += [part] + nested
+                services[stateIndex[slot]].leadTimes = nil  // no longer its whole history
             }
         }
     }
@@ -138,6 +168,16 @@ public struct MetricsEngine: Sendable {
     /// that is analysed again and again (the live view), so each analysis need not merge them.
     public mutating func consolidate() {
         for i in services.indices where !services[i].parts.isEmpty { services[i] = services[i].consolidated() }
+        if tracksLeadTimes { trackLeadTimes() }
+    }
+
+    /// Makes every service keep its lead-time samples as deploys arrive, instead of deriving
+    /// them from its whole history each time they are asked for (the live run asks every
+    /// round). Costs memory per commit sha, so `report` does not do it. Services merged from
+    /// another engine stop keeping them until `consolidate`.
+    public mutating func trackLeadTimes() {
+        tracksLeadTimes = true
+        for i in services.indices where services[i].parts.isEmpty { services[i].trackLeadTimes() }
     }
 
     /// The default period: the days from the earliest to the latest stored event; nil when

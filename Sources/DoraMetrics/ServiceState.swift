@@ -19,6 +19,9 @@ struct ServiceState: Sendable {
     /// (`MetricsEngine.merge`). Merged only when the service is analysed (`consolidated`), one
     /// service at a time: merging all at once would hold every array twice.
     var parts: [ServiceState] = []
+    /// The lead-time samples kept as deploys arrive, for the live run (`MetricsEngine.trackLeadTimes`);
+    /// nil otherwise. Invariant: non-nil only while `parts` is empty.
+    var leadTimes: LeadTimeIndex?
 
     init(name: String) {
         self.name = name
@@ -149,6 +152,13 @@ struct ServiceState: Sendable {
             commits.append(CommitRecord(sha: sha, time: time))
         }
         deploys.append(DeployRecord(id: id, time: t, version: version, commitEnd: Int32(commits.count), unplanned: unplanned))
+        if leadTimes != nil { leadTimes!.add(deploy: deploys.count - 1, commitsFrom: start, deploys: deploys, commits: commits) }
+    }
+
+    /// Starts keeping the lead-time samples as deploys arrive, from the history so far.
+    mutating func trackLeadTimes() {
+        precondition(parts.isEmpty, "consolidate before tracking lead times")
+        if leadTimes == nil { leadTimes = LeadTimeIndex(deploys: deploys, commits: commits) }
     }
 
     /// Adds an alert event; `fields` (is it an incident, its deploy) is read only for a firing

@@ -23,10 +23,20 @@ public struct TimedSample: Sendable, Equatable {
         self.id = id
     }
 
-    /// The order samples are evaluated in: by time, then id (as UTF-8 bytes).
-    public static func precedes(_ a: TimedSample, _ b: TimedSample) -> Bool {
-        // Equal ids (several samples of one deploy) are common: `==` sees a shared string at once.
-        a.time != b.time ? a.time < b.time : a.id != b.id && a.id.utf8.lexicographicallyPrecedes(b.id.utf8)
+    /// `samples` in the order they are evaluated in: by time, then id (as UTF-8 bytes), then
+    /// value (among the samples of one id at one time). Sorts (time, position) pairs, so ids are compared only between samples at one
+    /// time and no sample (nor its string) moves until the end.
+    public static func sorted(_ samples: [TimedSample]) -> [TimedSample] {
+        precondition(samples.count <= Int(Int32.max))
+        var keys = samples.indices.map { (time: samples[$0].time, index: Int32(truncatingIfNeeded: $0)) }
+        keys.sort { a, b in
+            if a.time != b.time { return a.time < b.time }
+            let (x, y) = (samples[Int(a.index)], samples[Int(b.index)])
+            // Ids compared as bytes: Swift's `==` would also equate other normalizations.
+            if x.id.utf8.elementsEqual(y.id.utf8) { return x.value < y.value }
+            return x.id.utf8.lexicographicallyPrecedes(y.id.utf8)
+        }
+        return keys.map { samples[Int($0.index)] }
     }
 }
 
@@ -65,7 +75,8 @@ extension MetricsEngine {
 extension ServiceState {
     /// This service's samples of each of `metrics`, in (time, id) order; one analysis serves all.
     func timedSamples(_ metrics: Set<DurationMetric>, configuration: MetricsConfiguration) -> [DurationMetric: [TimedSample]] {
-        let needsAnalysis = !metrics.isDisjoint(with: [.recoveryTime, .detect, .decide, .act, .verify, .leadTime])
+        let needsAnalysis = !metrics.isDisjoint(with: [.recoveryTime, .detect, .decide, .act, .verify])
+            || (metrics.contains(.leadTime) && leadTimes == nil)
         let analysis = needsAnalysis ? analyze(configuration: configuration) : nil
         var out: [DurationMetric: [TimedSample]] = [:]
         for metric in metrics { out[metric] = timedSamples(metric, analysis: analysis) }
@@ -103,6 +114,7 @@ extension ServiceState {
                 if let value { out.append(TimedSample(time: healthy, value: value, id: deploy.id)) }
             }
         case .leadTime:
+            if let leadTimes { return leadTimes.samples }
             let a = a!
             var firstDeploy = FirstDeployMap(capacity: commits.count)
             var start = 0
@@ -133,8 +145,6 @@ extension ServiceState {
             }
             return out
         }
-        // (time, id) order, and by value among the samples of one id at one time.
-        out.sort { a, b in a.time == b.time && a.id == b.id ? a.value < b.value : TimedSample.precedes(a, b) }
-        return out
+        return TimedSample.sorted(out)
     }
 }

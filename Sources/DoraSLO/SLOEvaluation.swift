@@ -37,12 +37,34 @@ public struct SLOEvaluation: Sendable {
     }
 
     /// One scope's update in a round: its evaluator (owned while it runs), its services'
-    /// samples, and how far they are unchanged.
+    /// samples, and how far they are unchanged; or, when the evaluator was fed every sample
+    /// of the scope as of the last round, exactly what changed since.
     private struct Update: Sendable {
         var key: Key
         var evaluator: ScopeEvaluator
         var pooled: [ServiceTimedSamples]
         var unchangedThrough: Int64
+        var changes: [Change]?
+    }
+
+    /// How one service's samples of one metric changed in a round: from the first sample that
+    /// differs, the old ones (`removed`) became the new ones (`added`).
+    struct Change: Sendable {
+        var removed: ArraySlice<TimedSample>
+        var added: ArraySlice<TimedSample>
+        /// The earliest time at which the samples differ.
+        var time: Int64
+
+        /// The change from `old` to `new` (both in evaluation order); nil if they are equal.
+        init?(from old: [TimedSample], to new: [TimedSample]) {
+            let common = min(old.count, new.count)
+            var i = 0
+            while i < common && old[i] == new[i] { i += 1 }
+            guard i < old.count || i < new.count else { return nil }
+            removed = old[i...]
+            added = new[i...]
+            time = min(removed.first?.time ?? .max, added.first?.time ?? .max)
+        }
     }
 
     public init(slos: [SLODefinition], assignments: ServiceAssignments = ServiceAssignments()) {
@@ -81,15 +103,15 @@ public struct SLOEvaluation: Sendable {
     ) -> [SLOAlert] {
         var out: [SLOAlert] = []
         var byMetric: [DurationMetric: [ServiceTimedSamples]] = [:]
-        // Per metric and service: the earliest sample time at which its samples differ from
-        // the last round's (absent: unchanged).
-        var changedFrom: [DurationMetric: [String: Int64]] = [:]
+        // Per metric and service: how its samples differ from the last round's (absent:
+        // unchanged).
+        var changed: [DurationMetric: [String: Change]] = [:]
         let metrics = Set(slos.map(\.metric))
         let fresh = engine.timedSamples(of: metrics, only: touched)
         for metric in metrics {
             var known = touched == nil ? [:] : cache[metric] ?? [:]
             for s in fresh[metric] ?? [] {
-                changedFrom[metric, default: [:]][s.service] = Self.divergence(known[s.service]?.samples ?? [], s.samples)
+                changed[metric, default: [:]][s.service] = Change(from: known[s.service]?.samples ?? [], to: s.samples)
                 known[s.service] = s
             }
             cache[metric] = known
@@ -113,24 +135,24 @@ public struct SLOEvaluation: Sendable {
                 }
             }
             // Scopes left out of this round remember changes that may concern them later.
-            let changes = changedFrom[slo.metric] ?? [:]
+            let changes = changed[slo.metric] ?? [:]
             switch slo.per {
             case .service:
                 let refreshed = Set(scopes.flatMap { $0.1.map(\.service) })  // one service per scope
-                for (service, time) in changes where !refreshed.contains(service) {
+                for (service, change) in changes where !refreshed.contains(service) {
                     let key = Key(group: index, scope: .service(service))
-                    if evaluators[key] != nil { pendingChange[key] = min(pendingChange[key] ?? .max, time) }
+                    if evaluators[key] != nil { pendingChange[key] = min(pendingChange[key] ?? .max, change.time) }
                 }
             case .group:
                 let key = Key(group: index, scope: .selection(slo.selection))
-                if scopes.isEmpty, evaluators[key] != nil, let earliest = changes.values.min() {
+                if scopes.isEmpty, evaluators[key] != nil, let earliest = changes.values.lazy.map(\.time).min() {
                     pendingChange[key] = min(pendingChange[key] ?? .max, earliest)
                 }
             }
             for (scope, pooled) in scopes {
                 let key = Key(group: index, scope: scope)
-                let changed = min(
-                    pooled.lazy.compactMap { changes[$0.service] }.min() ?? .max, pendingChange.removeValue(forKey: key) ?? .max)
+                let memberChanges = pooled.compactMap { changes[$0.service] }
+                let pending = pendingChange.removeValue(forKey: key)
                 var sameMembers = true  // a per-service scope's member never changes
                 if slo.per == .group {
                     let names = pooled.map(\.service)
@@ -138,9 +160,15 @@ public struct SLOEvaluation: Sendable {
                     members[key] = names
                 }
                 // Taken out of the dictionary, so the update owns it (no copy on write).
+                let evaluator = evaluators.removeValue(forKey: key)
+                // The evaluator saw every sample of the scope as of the last round when it
+                // exists, its members are the same and it missed no change: the round's changes
+                // are then all it needs (a live round; a backtest cuts samples at `to`).
+                let exact = touched != nil && to == .max && evaluator != nil && sameMembers && pending == nil
+                let earliest = min(memberChanges.lazy.map(\.time).min() ?? .max, pending ?? .max)
                 let update = Update(
-                    key: key, evaluator: evaluators.removeValue(forKey: key) ?? ScopeEvaluator(slos: group.map { slos[$0] }, scope: scope),
-                    pooled: pooled, unchangedThrough: sameMembers ? changed - 1 : .min)
+                    key: key, evaluator: evaluator ?? ScopeEvaluator(slos: group.map { slos[$0] }, scope: scope),
+                    pooled: pooled, unchangedThrough: sameMembers ? earliest - 1 : .min, changes: exact ? memberChanges : nil)
                 if case .selection(let selection) = scope {
                     let pool = PoolKey(metric: slo.metric, selection: selection)
                     if let unit = unitOfPool[pool] {
@@ -155,6 +183,8 @@ public struct SLOEvaluation: Sendable {
         let updated = ParallelMap.map(units) { unit in
             // The unit's pooled merges, by their lower bound: its scopes usually ask for the same.
             var pools: [Int64: [TimedSample]] = [:]
+            // Its pooled changes (every scope of a unit has the same members).
+            var pooledChange: (removed: [TimedSample], added: [TimedSample])?
             return unit.map { update -> (Key, ScopeEvaluator, [SLOAlert]) in
                 func samples(after: Int64) -> [TimedSample] {
                     if let known = pools[after] { return known }
@@ -163,7 +193,14 @@ public struct SLOEvaluation: Sendable {
                     return merged
                 }
                 var evaluator = update.evaluator
-                let alerts = evaluator.refresh(samples: samples(after:), unchangedThrough: update.unchangedThrough, evaluateFrom: from)
+                let alerts: [SLOAlert]
+                if let changes = update.changes {
+                    let change = pooledChange ?? Self.pool(changes)
+                    if unit.count > 1 { pooledChange = change }
+                    alerts = evaluator.apply(removing: change.removed, adding: change.added, evaluateFrom: from)
+                } else {
+                    alerts = evaluator.refresh(samples: samples(after:), unchangedThrough: update.unchangedThrough, evaluateFrom: from)
+                }
                 return (update.key, evaluator, alerts)
             }
         }
@@ -181,18 +218,14 @@ public struct SLOEvaluation: Sendable {
             samples[firstIndex(in: samples) { $0 > after }..<firstIndex(in: samples) { $0 >= before }]
         }
         if members.count == 1 { return Array(slice(members[0].samples)) }
-        return members.flatMap { slice($0.samples) }.sorted(by: TimedSample.precedes)
+        return TimedSample.sorted(members.flatMap { slice($0.samples) })
     }
 
-    /// The earliest time at which `new` differs from `old` (both in (time, id) order): the time
-    /// of the first differing sample, or of the first one only one of them has; nil if equal.
-    static func divergence(_ old: [TimedSample], _ new: [TimedSample]) -> Int64? {
-        let common = min(old.count, new.count)
-        var i = 0
-        while i < common && old[i] == new[i] { i += 1 }
-        if i < common { return min(old[i].time, new[i].time) }
-        if old.count == new.count { return nil }
-        return old.count > new.count ? old[i].time : new[i].time
+    /// The changes of a scope's services, pooled: what its samples lost and gained, each in
+    /// evaluation order.
+    static func pool(_ changes: [Change]) -> (removed: [TimedSample], added: [TimedSample]) {
+        if changes.count == 1 { return (Array(changes[0].removed), Array(changes[0].added)) }
+        return (TimedSample.sorted(changes.flatMap(\.removed)), TimedSample.sorted(changes.flatMap(\.added)))
     }
 
     /// The first index of sorted `samples` whose time satisfies `accept` (monotone in time).

@@ -134,6 +134,68 @@ public struct ScopeEvaluator: Sendable {
         return add(Array(fresh[seen.count...]), evaluateFrom: evaluateFrom)
     }
 
+    /// `update(from:)` for a scope whose samples, since they were last fed, lost `removed` and
+    /// gained `added` (each in evaluation order; `removed` among the samples fed so far). The
+    /// live run knows exactly what each round changed, so the windows take only that: a late
+    /// sample costs its own insertion and one pass over the windows, not a rebuild of every
+    /// sample after it. The windows end up holding exactly what a rebuild would put in them.
+    public mutating func apply(removing removed: [TimedSample], adding added: [TimedSample], evaluateFrom: Int64 = .min) -> [SLOAlert] {
+        let late = added.prefix { $0.time <= evaluatedThrough }
+        if evaluatedThrough > .min {
+            // Only the retained windows, (latest - 2 window, latest], can hold what changed.
+            let horizon = evaluatedThrough - 2 * slo.window
+            let gone = removed.filter { $0.time > horizon }
+            let come = late.filter { $0.time > horizon }
+            if !gone.isEmpty || !come.isEmpty { replace(gone, with: come) }
+        }
+        return add(Array(added[late.count...]), evaluateFrom: evaluateFrom)
+    }
+
+    /// Takes `gone` out of the retained windows and puts `come` in (both in time order, all
+    /// within the retained windows), as of the last evaluation.
+    private mutating func replace(_ gone: [TimedSample], with come: [TimedSample]) {
+        let currentBound = evaluatedThrough - slo.window
+        for sample in gone {
+            if sample.time <= currentBound { baselineValues.remove(sample.value) } else { currentValues.remove(sample.value) }
+        }
+        for sample in come {
+            if sample.time <= currentBound { baselineValues.insert(sample.value) } else { currentValues.insert(sample.value) }
+        }
+        // One pass over the retained samples, a time at a time (the order within one time is
+        // irrelevant: evaluation happens once per time).
+        var kept: [TimedSample] = []
+        kept.reserveCapacity(samples.count - start - gone.count + come.count)
+        var (g, c, i) = (0, 0, start)
+        while i < samples.count || c < come.count {
+            let t = i < samples.count ? samples[i].time : .max
+            while c < come.count && come[c].time < t {
+                kept.append(come[c])
+                c += 1
+            }
+            guard i < samples.count else { break }
+            var end = i
+            while end < samples.count && samples[end].time == t { end += 1 }
+            var group = samples[i..<end]
+            precondition(g >= gone.count || gone[g].time >= t, "a removed sample was never in the windows")
+            while g < gone.count && gone[g].time == t {
+                let match = group.firstIndex { $0.value == gone[g].value && $0.id.utf8.elementsEqual(gone[g].id.utf8) }
+                precondition(match != nil, "a removed sample was never in the windows")
+                group.remove(at: match!)
+                g += 1
+            }
+            kept.append(contentsOf: group)
+            while c < come.count && come[c].time == t {
+                kept.append(come[c])
+                c += 1
+            }
+            i = end
+        }
+        precondition(g == gone.count, "a removed sample was never in the windows")
+        samples = kept
+        start = 0
+        currentStart = kept.firstIndex { $0.time > currentBound } ?? kept.count
+    }
+
     /// `update(from:)` with every sample of the scope.
     public mutating func update(to all: [TimedSample], evaluateFrom: Int64 = .min) -> [SLOAlert] {
         update(from: { after in all.filter { $0.time > after } }, evaluateFrom: evaluateFrom)

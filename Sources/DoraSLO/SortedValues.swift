@@ -5,13 +5,16 @@
 /// when empty), so an insertion moves at most one block's values instead of the whole window:
 /// windows pooled over many services hold tens of thousands of samples. Each block's largest
 /// value and size are also kept in two flat arrays, so finding a block reads one contiguous
-/// array instead of touching every block it passes.
-/// Invariant: every block is non-empty and sorted, blocks are in order, and `maxima[i]` and
-/// `counts[i]` are block i's last value and size.
+/// array instead of touching every block it passes, and the sizes in a Fenwick tree, so a
+/// rank is found in O(log blocks) (every evaluation asks for several).
+/// Invariant: every block is non-empty and sorted, blocks are in order, `maxima[i]` and
+/// `counts[i]` are block i's last value and size, and `sizes` is the Fenwick tree of `counts`.
 struct SortedValues: Sendable {
     private var blocks: [[Int64]] = []
     private var maxima: [Int64] = []
     private var counts: [Int] = []
+    /// 1-based Fenwick tree over `counts`: `sizes[i]` sums counts[i - (i & -i) ..< i].
+    private var sizes: [Int] = [0]
     private(set) var count = 0
     private static let blockLimit = 256
 
@@ -29,6 +32,7 @@ struct SortedValues: Sendable {
             counts.append(end - i)
             i = end
         }
+        rebuildSizes()
     }
 
     /// The block that holds (or would hold) `v`: the first whose largest value is >= v.
@@ -47,11 +51,13 @@ struct SortedValues: Sendable {
             blocks = [[v]]
             maxima = [v]
             counts = [1]
+            sizes = [0, 1]
             return
         }
         let b = min(block(for: v), blocks.count - 1)
         blocks[b].insert(v, at: Self.upperBound(blocks[b], v))
         counts[b] += 1
+        addSize(1, toBlock: b)
         if v > maxima[b] { maxima[b] = v }
         if counts[b] > Self.blockLimit {
             let keep = Self.blockLimit / 2
@@ -59,9 +65,10 @@ struct SortedValues: Sendable {
             blocks[b].removeSubrange(keep...)
             blocks.insert(upper, at: b + 1)
             maxima.insert(maxima[b], at: b + 1)
-            counts.insert(upper.count, at: b + 1)
             maxima[b] = blocks[b][keep - 1]
             counts[b] = keep
+            counts.insert(upper.count, at: b + 1)
+            rebuildSizes()
         }
     }
 
@@ -73,10 +80,12 @@ struct SortedValues: Sendable {
         precondition(at >= 0 && blocks[b][at] == v, "a window lost track of its values")
         blocks[b].remove(at: at)
         counts[b] -= 1
+        addSize(-1, toBlock: b)
         if counts[b] == 0 {
             blocks.remove(at: b)
             maxima.remove(at: b)
             counts.remove(at: b)
+            rebuildSizes()
         } else if at == counts[b] {
             maxima[b] = blocks[b][at - 1]  // the largest value went; the next one is the new last
         }
@@ -86,12 +95,18 @@ struct SortedValues: Sendable {
     /// The `rank`-th smallest value (1-based).
     func element(rank: Int) -> Int64 {
         precondition(rank >= 1 && rank <= count)
-        var remaining = rank
-        for b in counts.indices {
-            if remaining <= counts[b] { return blocks[b][remaining - 1] }
-            remaining -= counts[b]
+        // Down the Fenwick tree: the last block whose predecessors hold fewer than `rank`.
+        var (position, remaining) = (0, rank)
+        var step = 1
+        while step * 2 < sizes.count { step *= 2 }
+        while step > 0 {
+            if position + step < sizes.count && sizes[position + step] < remaining {
+                position += step
+                remaining -= sizes[position]
+            }
+            step /= 2
         }
-        preconditionFailure("rank beyond the count")
+        return blocks[position][remaining - 1]
     }
 
     /// How many values are greater than `x`.
@@ -99,9 +114,34 @@ struct SortedValues: Sendable {
         guard x < .max else { return 0 }
         let b = block(for: x + 1)  // the first block holding a value above x; later ones hold only such values
         guard b < blocks.count else { return 0 }
-        var above = counts[b] - Self.upperBound(blocks[b], x)
-        for later in (b + 1)..<counts.count { above += counts[later] }
-        return above
+        return count - sizeOfBlocks(before: b) - Self.upperBound(blocks[b], x)
+    }
+
+    /// The values in blocks 0 ..< b.
+    private func sizeOfBlocks(before b: Int) -> Int {
+        var (i, sum) = (b, 0)
+        while i > 0 {
+            sum += sizes[i]
+            i -= i & -i
+        }
+        return sum
+    }
+
+    private mutating func addSize(_ delta: Int, toBlock b: Int) {
+        var i = b + 1
+        while i < sizes.count {
+            sizes[i] += delta
+            i += i & -i
+        }
+    }
+
+    /// Rebuilds `sizes` from `counts` in O(blocks) (after a block came or went).
+    private mutating func rebuildSizes() {
+        sizes = [0] + counts
+        for i in 1..<max(1, sizes.count) {
+            let parent = i + (i & -i)
+            if parent < sizes.count { sizes[parent] += sizes[i] }
+        }
     }
 
     /// The index of the first value greater than `x` in sorted `values`.

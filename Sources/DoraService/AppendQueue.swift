@@ -43,6 +43,19 @@ final class AppendQueue: Sendable {
         waiter?.resume()
     }
 
+    /// Whether `finish` was called.
+    var isFinished: Bool { state.withLock { $0.finished } }
+
+    /// Waits `duration`, or less once `finish` is called (or the task is cancelled): a pause
+    /// that lets appends coalesce must not hold back the last ones. Looks every 10 ms.
+    func pause(for duration: Duration) async {
+        let clock = ContinuousClock()
+        let deadline = clock.now + duration
+        while !isFinished && !Task.isCancelled && clock.now < deadline {
+            try? await Task.sleep(for: min(.milliseconds(10), deadline - clock.now))
+        }
+    }
+
     /// Everything queued, waiting for at least one append; nil once finished and empty (or
     /// when the task is cancelled).
     func takeAll() async -> [Appended]? {

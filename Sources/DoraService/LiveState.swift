@@ -27,6 +27,7 @@ public actor LiveState {
 
     public init(configuration: MetricsConfiguration, slos: [SLODefinition], assignments: ServiceAssignments) {
         engine = MetricsEngine(configuration: configuration)
+        engine.trackLeadTimes()  // each round asks for the touched services' lead times
         evaluation = SLOEvaluation(slos: slos, assignments: assignments)
         totals = LogTotals()
     }
@@ -37,6 +38,7 @@ public actor LiveState {
         var engine = self.engine
         try Replay.add(reader.blocks(overlapping: nil), of: reader, to: &engine)
         engine.consolidate()
+        _ = engine.takeTouchedServices()  // every service is evaluated below
         self.engine = engine
         totals = reader.totals
         _ = evaluation.evaluate(engine)
@@ -46,31 +48,22 @@ public actor LiveState {
     /// Adds the events that durable appends stored, with the appends' counts, and returns the
     /// SLO transitions they cause.
     public func add(_ appends: [StoredRecords], summary: AppendSummary) -> [SLOAlert] {
-        var touched = Set<String>()
-        for stored in appends {
-            stored.forEach { record in
-                engine.add(record)
-                touched.insert(EventRecord.string(record.service))
-            }
-        }
-        return evaluate(touched: touched, summary: summary)
+        for stored in appends { stored.forEach { engine.add($0) } }
+        return evaluate(summary: summary)
     }
 
     /// `add` for events held as values (tests, and producers that have them decoded already).
     public func add(_ events: [Event], summary: AppendSummary) -> [SLOAlert] {
-        var touched = Set<String>()
-        for e in events {
-            engine.add(e)
-            touched.insert(e.service)
-        }
-        return evaluate(touched: touched, summary: summary)
+        for e in events { engine.add(e) }
+        return evaluate(summary: summary)
     }
 
-    private func evaluate(touched: Set<String>, summary: AppendSummary) -> [SLOAlert] {
+    /// Evaluates the SLOs of the services the added events named.
+    private func evaluate(summary: AppendSummary) -> [SLOAlert] {
         totals.stored += summary.stored
         totals.duplicates += summary.duplicates
         totals.rejected += summary.rejected
-        let alerts = evaluation.evaluate(engine, services: touched)
+        let alerts = evaluation.evaluate(engine, services: engine.takeTouchedServices())
         for a in alerts { alertsEmitted[Transition(kind: a.kind, state: a.state), default: 0] += 1 }
         return alerts
     }

@@ -12,6 +12,8 @@ public final class MetricsExposition: Sendable {
     public let registry = PrometheusCollectorRegistry()
     /// Per-batch fsync-inclusive append latency, observed by the ingest loop.
     public let appendSeconds: DurationHistogram
+    /// Per aggregator round: adding the appends taken at once and evaluating the SLOs.
+    public let roundSeconds: DurationHistogram
     /// Alerts waiting in slow sinks.
     public let alertQueueDepth: Gauge
     public let alertsDropped: Counter
@@ -22,6 +24,11 @@ public final class MetricsExposition: Sendable {
             buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
                       .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1)],
             help: "Time to make one batch durable in the log (encode, write, fsync).")
+        roundSeconds = registry.makeDurationHistogram(
+            name: "doralog_aggregator_round_duration_seconds",
+            buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(250),
+                      .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5)],
+            help: "Time the aggregator took to add the appends it took at once and evaluate the SLOs on them.")
         alertQueueDepth = registry.makeGauge(name: "doralog_alert_queue_depth", help: "Alerts waiting to be delivered.")
         alertsDropped = registry.makeCounter(name: "doralog_alerts_dropped_total", help: "Alerts dropped because a sink's queue was full.")
     }

@@ -69,7 +69,8 @@ public struct PipelineRunner: Sendable {
         let ingestService = IngestService(
             configuration: ingest, log: Handoff(log), appends: appends, replayed: replayed, exposition: exposition, logger: logger)
         let aggregator = AggregatorService(
-            state: state, directory: d.log.directory, appends: appends, sinks: sinks, replayed: replayed, logger: logger)
+            state: state, directory: d.log.directory, appends: appends, sinks: sinks, replayed: replayed, exposition: exposition,
+            logger: logger)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let listen = d.listen {
@@ -202,28 +203,50 @@ struct AggregatorService: Service, CustomStringConvertible {
     let appends: AppendQueue
     let sinks: [any AlertSink]
     let replayed: Gate
+    let exposition: MetricsExposition
     let logger: Logger
     /// The longest pause between rounds (bounds the delay it adds to an alert).
     static let maximumPause = Duration.milliseconds(250)
 
     func run() async throws {
+        let clock = ContinuousClock()
+        let began = clock.now
         try await state.replay(LogReader(directory: directory))
         let stored = await state.logTotals.stored
         logger.notice("log replayed; live", metadata: ["stored": "\(stored)"])
         await replayed.open()
-        let clock = ContinuousClock()
+        var rounds = 0
+        var busy = Duration.zero
         while let queued = await appends.takeAll() {
             let started = clock.now
             var summary = AppendSummary()
             for a in queued { summary += a.summary }
             let alerts = await state.add(queued.map(\.stored), summary: summary)
+            let took = clock.now - started
+            exposition.roundSeconds.record(took)
+            rounds += 1
+            busy += took
             for sink in sinks where !alerts.isEmpty { await sink.send(alerts) }
             // A round re-derives the touched services' samples from their history, so many small
             // rounds cost more than a few large ones. Pausing as long as the round took (at most
             // Self.maximumPause) lets appends coalesce under load; when idle, rounds are quick
-            // and so are the pauses.
-            try? await Task.sleep(for: min(clock.now - started, Self.maximumPause))
+            // and so are the pauses. The pause ends early once ingestion has ended.
+            await appends.pause(for: min(clock.now - started, Self.maximumPause))
         }
+        // Every durable append is in the live state now (bench/run-ingest.sh reads `seconds`).
+        let totals = await state.logTotals
+        logger.notice(
+            "aggregator drained",
+            metadata: [
+                "stored": "\(totals.stored)", "seconds": "\(Self.seconds(clock.now - began))", "rounds": "\(rounds)",
+                "busy_seconds": "\(Self.seconds(busy))",
+            ])
         try? await gracefulShutdown()
+    }
+
+    /// A duration in seconds with millisecond precision, for a log line.
+    static func seconds(_ d: Duration) -> String {
+        let ms = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+        return "\(ms / 1000).\(String(ms % 1000 + 1000).dropFirst())"
     }
 }

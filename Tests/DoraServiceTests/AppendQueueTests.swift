@@ -36,4 +36,26 @@ import Testing
         task.cancel()
         #expect(await task.value == nil)
     }
+
+    @Test func aPauseEndsOnceTheQueueIsFinished() async {
+        let queue = AppendQueue()
+        let clock = ContinuousClock()
+        let began = clock.now
+        async let paused: Void = queue.pause(for: .seconds(600))
+        try? await Task.sleep(for: .milliseconds(50))
+        queue.finish()
+        await paused
+        // A coarse bound: a pause that ignored `finish` would take ten minutes.
+        #expect(clock.now - began < .seconds(60))
+        #expect(queue.isFinished)
+    }
+
+    @Test func aPauseLastsItsDurationWhileTheQueueIsOpen() async {
+        let queue = AppendQueue()
+        let clock = ContinuousClock()
+        let began = clock.now
+        await queue.pause(for: .milliseconds(100))
+        #expect(clock.now - began >= .milliseconds(100))
+        #expect(!queue.isFinished)
+    }
 }

@@ -1,0 +1,36 @@
+import DoraMetrics
+import Testing
+
+@Suite struct TimedSampleTests {
+    @Test func sortingOrdersByTimeThenIDBytesThenValue() {
+        var generator = SystemRandomNumberGenerator()
+        let ids = ["a", "b", "ab", "r-1", "r-10", "r-2", "\u{E9}", "e\u{301}"]
+        let samples = (0..<2000).map { _ in
+            TimedSample(
+                time: Int64.random(in: 0..<50, using: &generator), value: Int64.random(in: 0..<5, using: &generator),
+                id: ids.randomElement(using: &generator)!)
+        }
+        let reference = samples.sorted { a, b in
+            if a.time != b.time { return a.time < b.time }
+            let (x, y) = (Array(a.id.utf8), Array(b.id.utf8))
+            return x != y ? x.lexicographicallyPrecedes(y) : a.value < b.value
+        }
+        #expect(TimedSample.sorted(samples) == reference)
+    }
+
+    @Test func canonicallyEquivalentIDsAreOrderedByTheirBytesNotMerged() {
+        // "é" as one code point (C3 A9) and as e + combining accent (65 CC 81): Swift's `==`
+        // calls them equal; the bytes put the decomposed one first.
+        let composed = TimedSample(time: 1, value: 1, id: "\u{E9}")
+        let decomposed = TimedSample(time: 1, value: 2, id: "e\u{301}")
+        let sorted = TimedSample.sorted([composed, decomposed])
+        #expect(sorted.map(\.value) == [2, 1])
+        #expect(TimedSample.sorted([decomposed, composed]).map(\.value) == [2, 1])
+    }
+
+    @Test func sortingNothingOrOneSampleGivesItBack() {
+        #expect(TimedSample.sorted([]).isEmpty)
+        let one = TimedSample(time: 5, value: 7, id: "x")
+        #expect(TimedSample.sorted([one]) == [one])
+    }
+}
