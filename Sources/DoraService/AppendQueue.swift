@@ -48,12 +48,16 @@ final class AppendQueue: Sendable {
 
     /// Waits `duration`, or less once `finish` is called (or the task is cancelled): a pause
     /// that lets appends coalesce must not hold back the last ones. Looks every 10 ms.
-    func pause(for duration: Duration) async {
+    /// Returns whether it ended early because the queue was finished.
+    @discardableResult
+    func pause(for duration: Duration) async -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now + duration
-        while !isFinished && !Task.isCancelled && clock.now < deadline {
+        while !Task.isCancelled && clock.now < deadline {
+            if isFinished { return true }
             try? await Task.sleep(for: min(.milliseconds(10), deadline - clock.now))
         }
+        return isFinished
     }
 
     /// Everything queued, waiting for at least one append; nil once finished and empty (or
