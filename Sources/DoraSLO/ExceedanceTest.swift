@@ -4,26 +4,42 @@
 /// if nothing changed, all m + n samples are exchangeable and
 /// P(K = j) = C(m - r + j, j) C(r - 1 + n - j, n - j) / C(m + n, n).
 public enum ExceedanceTest {
-    /// P(K >= k). Computed from the ratios of consecutive terms in log space and normalised by
-    /// the sum of all terms (which is 1 exactly), so it neither overflows nor loses small values.
+    /// P(K >= k), to about 1e-10 relative (the log-gamma of the window sizes bounds it).
     /// - Precondition: 1 <= r <= m, n >= 1, 0 <= k <= n.
     public static func pValue(m: Int, n: Int, r: Int, k: Int) -> Double {
-        precondition(1 <= r && r <= m && n >= 1 && 0 <= k && k <= n)
-        if k == 0 { return 1 }
-        // log t_j relative to t_0, where t_{j+1} / t_j = (m - r + j + 1)/(j + 1) * (n - j)/(r - 1 + n - j).
-        var logs = [Double](repeating: 0, count: n + 1)
-        for j in 0..<n {
-            let ratio = Double(m - r + j + 1) / Double(j + 1) * Double(n - j) / Double(r - 1 + n - j)
-            logs[j + 1] = logs[j] + log(ratio)
-        }
-        return exp(logSumExp(logs[k...]) - logSumExp(logs[...]))
+        pValue(m: m, n: n, r: r, k: k, stoppingAt: .infinity)
     }
 
-    private static func logSumExp(_ values: ArraySlice<Double>) -> Double {
-        let top = values.max()!
+    /// `pValue`, or a value of at least `bound` as soon as the p-value is known to reach it:
+    /// enough to decide `p < bound`, and cheaper when the p-value is large.
+    ///
+    /// The terms P(K = j) are log-concave in j, so they rise to one mode and then fall, each
+    /// ratio to the previous term no larger than the one before. Summing from j = k, once the
+    /// terms fall, the rest is at most term x ratio / (1 - ratio); the sum stops when that is
+    /// negligible. A regression's k lies past the mode, where a few terms suffice.
+    public static func pValue(m: Int, n: Int, r: Int, k: Int, stoppingAt bound: Double) -> Double {
+        precondition(1 <= r && r <= m && n >= 1 && 0 <= k && k <= n)
+        if k == 0 { return 1 }
+        // log P(K = k), normalised by the sum of all terms, C(m + n, n).
+        var logTerm = logChoose(m - r + k, k) + logChoose(r - 1 + n - k, n - k) - logChoose(m + n, n)
         var sum = 0.0
-        for v in values { sum += exp(v - top) }
-        return top + log(sum)
+        var j = k
+        while true {
+            let term = exp(logTerm)
+            sum += term
+            if sum >= bound || j == n { break }
+            // P(K = j + 1) / P(K = j).
+            let ratio = Double(m - r + j + 1) / Double(j + 1) * Double(n - j) / Double(r - 1 + n - j)
+            if ratio < 1 && term * ratio / (1 - ratio) <= sum * 0x1p-60 { break }
+            logTerm += log(ratio)
+            j += 1
+        }
+        return min(sum, 1)
+    }
+
+    /// log C(a, b).
+    private static func logChoose(_ a: Int, _ b: Int) -> Double {
+        lgamma(Double(a) + 1) - lgamma(Double(b) + 1) - lgamma(Double(a - b) + 1)
     }
 }
 

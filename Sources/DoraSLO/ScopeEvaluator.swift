@@ -245,21 +245,24 @@ public struct ScopeEvaluator: Sendable {
         }
 
         if let regression = slo.regression {
-            // The p-value costs O(n) logarithms: it is computed only when the cheap half of the
-            // condition holds, or for the alert object of a transition.
+            // The p-value can cost O(n) exponentials: it is computed only when the cheap half of
+            // the condition holds (and only far enough to decide), or for the alert object of a
+            // transition.
             let m = baselineValues.count
             let enough = m >= slo.minSamples && n >= slo.minSamples
             let r = enough ? slo.rank(among: m) : 0
             let b: Int64? = enough ? baselineValues.element(rank: r) : nil
-            func pValue() -> Double? {
+            func pValue(stoppingAt bound: Double = .infinity) -> Double? {
                 guard let b else { return nil }
-                return ExceedanceTest.pValue(m: m, n: n, r: r, k: currentValues.countAbove(b))
+                return ExceedanceTest.pValue(m: m, n: n, r: r, k: currentValues.countAbove(b), stoppingAt: bound)
             }
             var p: Double?
             var regressed = false
             if let b, Double(value) >= (1 + regression.minIncrease) * Double(b) {
-                p = pValue()
-                regressed = p! < regression.significance
+                // Enough to decide; exact when it is below the significance level.
+                let decided = pValue(stoppingAt: regression.significance)!
+                regressed = decided < regression.significance
+                if regressed { p = decided }
             }
             if regressed != regressionFiring[index] {
                 regressionFiring[index] = regressed

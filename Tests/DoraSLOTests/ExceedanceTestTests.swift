@@ -1,4 +1,5 @@
 import DoraSLO
+import Foundation
 import Testing
 
 @Suite struct ExceedanceTestTests {
@@ -36,6 +37,48 @@ import Testing
                     }
                 }
             }
+        }
+    }
+
+    /// Every term, summed in log space: the plain definition, O(n) logarithms.
+    func fullSum(m: Int, n: Int, r: Int, k: Int) -> Double {
+        var logs = [0.0]
+        for j in 0..<n {
+            logs.append(logs[j] + log(Double(m - r + j + 1) / Double(j + 1) * Double(n - j) / Double(r - 1 + n - j)))
+        }
+        func logSumExp(_ values: ArraySlice<Double>) -> Double {
+            let top = values.max()!
+            return top + log(values.reduce(0) { $0 + exp($1 - top) })
+        }
+        return exp(logSumExp(logs[k...]) - logSumExp(logs[...]))
+    }
+
+    @Test func theSumStoppedOnceTheRestIsNegligibleAgreesWithEveryTermSummed() {
+        var generator = SystemRandomNumberGenerator()
+        var checked = 0
+        for _ in 0..<2_000 {
+            let m = Int.random(in: 1...3_000, using: &generator)
+            let n = Int.random(in: 1...3_000, using: &generator)
+            let r = Int.random(in: 1...m, using: &generator)
+            let k = Int.random(in: 0...n, using: &generator)
+            let (fast, full) = (ExceedanceTest.pValue(m: m, n: n, r: r, k: k), fullSum(m: m, n: n, r: r, k: k))
+            guard full > 1e-280 else { continue }  // the full sum's own underflow
+            #expect(abs(fast - full) <= 1e-9 * full, "m \(m) n \(n) r \(r) k \(k): \(fast) vs \(full)")
+            checked += 1
+        }
+        #expect(checked > 500)
+    }
+
+    @Test func aBoundStopsTheSumOnlyOnceThePValueReachesIt() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let m = Int.random(in: 1...500, using: &generator)
+            let n = Int.random(in: 1...500, using: &generator)
+            let r = Int.random(in: 1...m, using: &generator)
+            let k = Int.random(in: 0...n, using: &generator)
+            let exact = ExceedanceTest.pValue(m: m, n: n, r: r, k: k)
+            let bounded = ExceedanceTest.pValue(m: m, n: n, r: r, k: k, stoppingAt: 0.01)
+            if exact < 0.01 { #expect(bounded == exact) } else { #expect(bounded >= 0.01) }
         }
     }
 
