@@ -206,7 +206,7 @@ struct AggregatorService: Service, CustomStringConvertible {
     let exposition: MetricsExposition
     let logger: Logger
     /// The longest pause between rounds (bounds the delay it adds to an alert).
-    static let maximumPause = Duration.milliseconds(250)
+    static let maximumPause = Duration.seconds(1)
 
     func run() async throws {
         let clock = ContinuousClock()
@@ -227,11 +227,12 @@ struct AggregatorService: Service, CustomStringConvertible {
             rounds += 1
             busy += took
             for sink in sinks where !alerts.isEmpty { await sink.send(alerts) }
-            // A round re-derives the touched services' samples from their history, so many small
-            // rounds cost more than a few large ones. Pausing as long as the round took (at most
-            // Self.maximumPause) lets appends coalesce under load; when idle, rounds are quick
-            // and so are the pauses. The pause ends early once ingestion has ended.
-            await appends.pause(for: min(clock.now - started, Self.maximumPause))
+            // A round re-analyses the touched services' episodes from their history, so many
+            // small rounds cost more than a few large ones. Pausing twice as long as the round
+            // took (at most Self.maximumPause) lets appends coalesce under load, and keeps the
+            // aggregator in rounds at most a third of the time; when idle, rounds are quick and
+            // so are the pauses. The pause ends early once ingestion has ended.
+            await appends.pause(for: min((clock.now - started) * 2, Self.maximumPause))
         }
         // Every durable append is in the live state now (bench/run-ingest.sh reads `seconds`).
         let totals = await state.logTotals
