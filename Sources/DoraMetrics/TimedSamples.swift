@@ -24,8 +24,9 @@ public struct TimedSample: Sendable, Equatable {
     }
 
     /// `samples` in the order they are evaluated in: by time, then id (as UTF-8 bytes), then
-    /// value (among the samples of one id at one time). Sorts (time, position) pairs, so ids are compared only between samples at one
-    /// time and no sample (nor its string) moves until the end.
+    /// value (among the samples of one id at one time). Sorts (time, position) pairs, so ids
+    /// are compared only between samples at one time and no sample (nor its string) moves
+    /// until the end.
     public static func sorted(_ samples: [TimedSample]) -> [TimedSample] {
         precondition(samples.count <= Int(Int32.max))
         var keys = samples.indices.map { (time: samples[$0].time, index: Int32(truncatingIfNeeded: $0)) }
