@@ -234,7 +234,8 @@ struct AggregatorService: Service, CustomStringConvertible {
             // so are the pauses. The pause ends early once ingestion has ended.
             await appends.pause(for: min((clock.now - started) * 2, Self.maximumPause))
         }
-        // Every durable append is in the live state now (bench/run-ingest.sh reads `seconds`).
+        // Every durable append is in the live state now (bench/run-ingest.sh prints the rounds
+        // and the seconds they took).
         let totals = await state.logTotals
         logger.notice(
             "aggregator drained",
