@@ -35,7 +35,7 @@ struct LeadTimeIndex: Sendable {
 
     /// Deploy order: time, then id bytes.
     private static func precedes(_ a: ServiceState.DeployRecord, _ b: ServiceState.DeployRecord) -> Bool {
-        a.time != b.time ? a.time < b.time : a.id.utf8.lexicographicallyPrecedes(b.id.utf8)
+        DoraMetrics.precedes(a.time, a.id, b.time, b.id)
     }
 
     /// Offers the commits of a successful deploy (`deploys[index]`, its commits
@@ -60,17 +60,10 @@ struct LeadTimeIndex: Sendable {
         }
     }
 
-    /// Evaluation order: time, then id bytes, then value.
-    private static func precedes(_ a: TimedSample, _ b: TimedSample) -> Bool {
-        if a.time != b.time { return a.time < b.time }
-        if a.id.utf8.elementsEqual(b.id.utf8) { return a.value < b.value }
-        return a.id.utf8.lexicographicallyPrecedes(b.id.utf8)
-    }
-
     private mutating func insert(_ sample: TimedSample) {
         // Deploys mostly arrive in time order: the sample then goes at the end.
-        if let last = samples.last, Self.precedes(sample, last) {
-            samples.insert(sample, at: firstIndex { Self.precedes(sample, $0) })
+        if let last = samples.last, TimedSample.precedes(sample, last) {
+            samples.insert(sample, at: firstIndex { TimedSample.precedes(sample, $0) })
         } else {
             samples.append(sample)
         }

@@ -23,19 +23,23 @@ public struct TimedSample: Sendable, Equatable {
         self.id = id
     }
 
-    /// `samples` in the order they are evaluated in: by time, then id (as UTF-8 bytes), then
-    /// value (among the samples of one id at one time). Sorts (time, position) pairs, so ids
-    /// are compared only between samples at one time and no sample (nor its string) moves
-    /// until the end.
+    /// The order samples are evaluated in: by time, then id (as UTF-8 bytes), then value
+    /// (among the samples of one id at one time).
+    public static func precedes(_ a: TimedSample, _ b: TimedSample) -> Bool {
+        if a.time != b.time { return a.time < b.time }
+        // Ids compared as bytes: Swift's `==` would also equate other normalizations.
+        if a.id.utf8.elementsEqual(b.id.utf8) { return a.value < b.value }
+        return a.id.utf8.lexicographicallyPrecedes(b.id.utf8)
+    }
+
+    /// `samples` in evaluation order (`precedes`). Sorts (time, position) pairs, so ids are
+    /// compared only between samples at one time and no sample (nor its string) moves until
+    /// the end.
     public static func sorted(_ samples: [TimedSample]) -> [TimedSample] {
         precondition(samples.count <= Int(Int32.max))
         var keys = samples.indices.map { (time: samples[$0].time, index: Int32(truncatingIfNeeded: $0)) }
         keys.sort { a, b in
-            if a.time != b.time { return a.time < b.time }
-            let (x, y) = (samples[Int(a.index)], samples[Int(b.index)])
-            // Ids compared as bytes: Swift's `==` would also equate other normalizations.
-            if x.id.utf8.elementsEqual(y.id.utf8) { return x.value < y.value }
-            return x.id.utf8.lexicographicallyPrecedes(y.id.utf8)
+            a.time != b.time ? a.time < b.time : precedes(samples[Int(a.index)], samples[Int(b.index)])
         }
         return keys.map { samples[Int($0.index)] }
     }

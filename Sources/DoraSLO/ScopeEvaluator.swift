@@ -109,28 +109,14 @@ public struct ScopeEvaluator: Sendable {
         guard unchangedThrough >= evaluatedThrough - 2 * slo.window else {
             return update(from: samples, evaluateFrom: evaluateFrom)
         }
-        // Take out the retained samples after the unchanged part...
+        // Replace the retained samples after the unchanged part with the scope's samples after
+        // it, as now known, up to the last evaluation (all within the retained windows, since
+        // the unchanged part reaches into them).
         var k = self.samples.count
         while k > start && self.samples[k - 1].time > unchangedThrough { k -= 1 }
-        for i in k..<self.samples.count {
-            if i < currentStart { baselineValues.remove(self.samples[i].value) } else { currentValues.remove(self.samples[i].value) }
-        }
-        self.samples.removeSubrange(k...)
-        currentStart = min(currentStart, k)
-        // ...and put back the scope's samples after it, as now known, up to the last evaluation.
-        // In time order, baseline ones come first, and only while no current one is retained.
         let fresh = samples(unchangedThrough)
         let seen = fresh.prefix { $0.time <= evaluatedThrough }
-        let currentBound = evaluatedThrough - slo.window
-        for sample in seen {
-            self.samples.append(sample)
-            if sample.time <= currentBound {
-                baselineValues.insert(sample.value)
-                currentStart += 1
-            } else {
-                currentValues.insert(sample.value)
-            }
-        }
+        replace(Array(self.samples[k...]), with: Array(seen))
         return add(Array(fresh[seen.count...]), evaluateFrom: evaluateFrom)
     }
 

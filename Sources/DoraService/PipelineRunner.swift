@@ -248,7 +248,7 @@ struct AggregatorService: Service, CustomStringConvertible {
 
     /// A duration in seconds with millisecond precision, for a log line.
     static func seconds(_ d: Duration) -> String {
-        let ms = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+        let ms = d.wholeMicroseconds / 1000
         return "\(ms / 1000).\(String(ms % 1000 + 1000).dropFirst())"
     }
 }

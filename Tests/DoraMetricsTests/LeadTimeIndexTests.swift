@@ -52,6 +52,36 @@ import Testing
         #expect(samples.map(\.value) == [3 * hour, 5 * hour])
     }
 
+    @Test func theFirstEntryOfAShaInItsFirstDeployGivesItsTimeAndACommitAfterItsDeployNone() {
+        // metrics.md §2.2: the commit time is the first entry's for that sha in that deploy; a
+        // commit time after the deploy excludes the sha, whatever later deploys ship it.
+        let t0 = Timestamp(microseconds: 1_700_000_000_000_000)
+        let hour: Int64 = 3_600_000_000
+        func deploy(_ id: String, at hours: Int64, _ commits: [(String, Int64)]) -> Event {
+            Event(
+                id: id, time: Timestamp(microseconds: t0.microseconds + hours * hour), service: "api",
+                details: .deploy(Event.Deploy(
+                    version: id,
+                    commits: commits.map { Event.Commit(sha: $0.0, time: Timestamp(microseconds: t0.microseconds + $0.1 * hour)) })))
+        }
+        let events = [
+            deploy("d2", at: 5, [("a", 1), ("a", 2), ("x", 6)]),
+            deploy("d3", at: 8, [("x", 6), ("b", 7)]),
+            deploy("d1", at: 4, [("x", 6)]),  // late, and earlier: now first for x, still after its deploy
+        ]
+        var kept = MetricsEngine()
+        kept.trackLeadTimes()
+        var derived = MetricsEngine()
+        for e in events {
+            kept.add(e)
+            derived.add(e)
+            #expect(Self.leadTimes(kept) == Self.leadTimes(derived))
+        }
+        let samples = Self.leadTimes(kept).first?.samples ?? []
+        #expect(samples.map(\.id) == ["d2", "d3"])
+        #expect(samples.map(\.value) == [4 * hour, 1 * hour], "a: 5h - 1h (its first entry); b: 8h - 7h; x: none")
+    }
+
     @Test func mergedEnginesFallBackToDerivationAndTrackAgainOnceConsolidated() {
         let events = GeneratedPropertyTests.events(seed: 33, count: 3000)
         var whole = MetricsEngine()
