@@ -45,6 +45,7 @@ struct LeadTimeIndex: Sendable {
         commits: ChunkedArray<ServiceState.CommitRecord>
     ) {
         let deploy = deploys[index]
+        var values: [Int64] = []  // this deploy's new lead times
         for c in commits[start..<Int(deploy.commitEnd)] {
             let offered = first.offer(c.sha, deploy: Int32(index), commitTime: c.time) { held in
                 Self.precedes(deploy, deploys[Int(held)])
@@ -56,17 +57,20 @@ struct LeadTimeIndex: Sendable {
                     remove(TimedSample(time: other.time, value: other.time - previous.commitTime, id: other.id))
                 }
             }
-            if deploy.time >= c.time { insert(TimedSample(time: deploy.time, value: deploy.time - c.time, id: deploy.id)) }
+            if deploy.time >= c.time { values.append(deploy.time - c.time) }
+        }
+        // Deploys mostly arrive in time order: the samples (one time and id, so in value order)
+        // then go at the end, with no comparison of ids.
+        values.sort()
+        if samples.last.map({ $0.time < deploy.time }) ?? true {
+            for v in values { samples.append(TimedSample(time: deploy.time, value: v, id: deploy.id)) }
+        } else {
+            for v in values { insert(TimedSample(time: deploy.time, value: v, id: deploy.id)) }
         }
     }
 
     private mutating func insert(_ sample: TimedSample) {
-        // Deploys mostly arrive in time order: the sample then goes at the end.
-        if let last = samples.last, TimedSample.precedes(sample, last) {
-            samples.insert(sample, at: firstIndex { TimedSample.precedes(sample, $0) })
-        } else {
-            samples.append(sample)
-        }
+        samples.insert(sample, at: firstIndex { TimedSample.precedes(sample, $0) })
     }
 
     private mutating func remove(_ sample: TimedSample) {

@@ -1,18 +1,44 @@
 import Dispatch
+import Synchronization
 
-/// `map` over independent elements on every core, results in input order.
+/// `map` over independent elements on several threads, results in input order.
 public enum ParallelMap {
-    public static func map<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) -> R) -> [R] {
+    /// Which threads a `map` runs on.
+    public enum Threads: Sendable {
+        /// Every core, through Dispatch.
+        case everyCore
+        /// The calling thread and the given helpers (the live run's, at a lowered priority).
+        case helpers(any HelperThreads)
+    }
+
+    public static func map<T: Sendable, R: Sendable>(
+        _ items: [T], on threads: Threads = .everyCore, _ transform: @Sendable (T) -> R
+    ) -> [R] {
         guard items.count > 1 else { return items.map(transform) }
         let slots = Slots<R>(count: items.count)
-        DispatchQueue.concurrentPerform(iterations: items.count) { i in
-            slots.store(transform(items[i]), at: i)
+        switch threads {
+        case .everyCore:
+            DispatchQueue.concurrentPerform(iterations: items.count) { i in
+                slots.store(transform(items[i]), at: i)
+            }
+        case .helpers(let helpers):
+            // Each thread takes the next item until none is left (items differ in cost).
+            let next = Atomic<Int>(0)
+            withoutActuallyEscaping(transform) { transform in
+                helpers.runEverywhere {
+                    while true {
+                        let i = next.add(1, ordering: .relaxed).oldValue
+                        guard i < items.count else { return }
+                        slots.store(transform(items[i]), at: i)
+                    }
+                }
+            }
         }
         return slots.values
     }
 
-    /// Result slots. `@unchecked Sendable`: each iteration writes only its own slot, and
-    /// `concurrentPerform` returns only after every iteration finished.
+    /// Result slots. `@unchecked Sendable`: each iteration writes only its own slot, and the
+    /// map reads them only after every iteration finished.
     private final class Slots<R>: @unchecked Sendable {
         private let pointer: UnsafeMutablePointer<R?>
         private let count: Int
@@ -32,4 +58,11 @@ public enum ParallelMap {
 
         var values: [R] { (0..<count).map { pointer[$0]! } }
     }
+}
+
+/// Threads that a `ParallelMap` can borrow besides its caller's.
+public protocol HelperThreads: Sendable {
+    /// Runs `work` on the calling thread and on every helper at once; returns once every run
+    /// has returned. The work must not call it again (the helpers are busy with it).
+    func runEverywhere(_ work: @escaping @Sendable () -> Void)
 }

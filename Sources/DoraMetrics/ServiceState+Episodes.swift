@@ -24,7 +24,47 @@ extension ServiceState {
         /// Per episode: does another deploy fall inside its [detected, healthy].
         var rollForward: [Bool]
         /// Every incident (incident-severity alert episode with a firing event).
-        var incidents: [AlertState]
+        var incidents: [Incident]
+    }
+
+    /// What the metrics use of an incident (an alert state also holds strings).
+    struct Incident {
+        var firingTime: Int64
+        var resolvedTime: Int64?
+    }
+
+    /// The rollbacks and incidents linked to one deploy, folded as they are linked: all its
+    /// episode needs (§2.4).
+    private struct Linked {
+        /// The earliest start and the earliest completion of its rollbacks (nil: none).
+        var firstStart: Int64?
+        var firstCompletion: Int64?
+        /// The earliest firing and the latest resolution of its incidents.
+        var firstFiring: Int64 = .max
+        var lastResolution: Int64 = .min
+        /// One of its incidents has not resolved.
+        var incidentOpen = false
+        /// Something is linked to it: it is a failed change.
+        var isFailedChange = false
+
+        mutating func addRollback(started: Int64, completed: Int64?) {
+            isFailedChange = true
+            firstStart = min(firstStart ?? started, started)
+            if let completed { firstCompletion = min(firstCompletion ?? completed, completed) }
+        }
+
+        mutating func addIncident(_ i: Incident) {
+            isFailedChange = true
+            firstFiring = min(firstFiring, i.firingTime)
+            if let resolved = i.resolvedTime { lastResolution = max(lastResolution, resolved) } else { incidentOpen = true }
+        }
+
+        /// Healthy once the first rollback completed (if any was linked) and every incident
+        /// resolved; nil while open.
+        var healthyAt: Int64? {
+            if incidentOpen || (firstStart != nil && firstCompletion == nil) { return nil }
+            return max(lastResolution, firstCompletion ?? .min)
+        }
     }
 
     /// Links rollbacks and incidents to deploys and builds the recovery episodes (§1, §2.4).
@@ -56,7 +96,7 @@ extension ServiceState {
             for (p, d) in sorted.enumerated() { byID.updateValue(p, forKey: IDFingerprint(id: d.id)) }
         }
         func explicit(_ id: String?, atOrBefore t: Int64) -> Int? {
-            guard let id, let p = byID[IDFingerprint(id: id)], sorted[p].time <= t else { return nil }
+            guard let id, let p = byID[IDFingerprint(id: id)], times[p] <= t else { return nil }
             return p
         }
         // Per version, its latest deploy; per deploy, the previous one of its version.
@@ -66,54 +106,40 @@ extension ServiceState {
             if let q = latestOfVersion.updateValue(p, forKey: IDFingerprint(id: d.version)) { previousOfVersion[p] = q }
         }
 
-        // §1 Linking.
-        var linkedRollbacks = [[RollbackState]](repeating: [], count: sorted.count)
-        var linkedIncidents = [[AlertState]](repeating: [], count: sorted.count)
+        // §1 Linking, each rollback and incident folded into its deploy's `Linked` as it is
+        // linked (copies of their states would retain their strings, in every live round).
+        var linked = [Linked](repeating: Linked(), count: sorted.count)
         for r in rollbacks.values where r.hasStarted {
             var target = explicit(r.deployID, atOrBefore: r.startedTime)
             if target == nil, let version = r.fromVersion, var p = latestOfVersion[IDFingerprint(id: version)] {
-                while p >= 0 && sorted[p].time > r.startedTime { p = previousOfVersion[p] }
+                while p >= 0 && times[p] > r.startedTime { p = previousOfVersion[p] }
                 if p >= 0 { target = p }
             }
-            if let target { linkedRollbacks[target].append(r) }
+            if let target { linked[target].addRollback(started: r.startedTime, completed: r.completedTime) }
         }
         let window = configuration.attributionWindowMicroseconds
-        var incidents: [AlertState] = []
+        var incidents: [Incident] = []
         for a in alerts.values where a.firingID != nil && a.isIncident {
-            incidents.append(a)
+            let incident = Incident(firingTime: a.firingTime, resolvedTime: a.resolvedTime)
+            incidents.append(incident)
             var target = explicit(a.deployID, atOrBefore: a.firingTime)
-            if target == nil, let p = lastDeploy(atOrBefore: a.firingTime), a.firingTime - sorted[p].time <= window {
+            if target == nil, let p = lastDeploy(atOrBefore: a.firingTime), a.firingTime - times[p] <= window {
                 target = p
             }
-            if let target { linkedIncidents[target].append(a) }
+            if let target { linked[target].addIncident(incident) }
         }
 
         // §2.4 Recovery episodes, one per failed change.
         var episodes: [Episode] = []
-        for p in sorted.indices where !linkedRollbacks[p].isEmpty || !linkedIncidents[p].isEmpty {
-            let rbs = linkedRollbacks[p]
-            let ins = linkedIncidents[p]
-            // (Loops rather than map/min: this runs for every episode of every live round.)
-            var started: Int64? = nil
-            var done: Int64? = nil
-            for r in rbs {
-                started = min(started ?? r.startedTime, r.startedTime)
-                if let c = r.completedTime { done = min(done ?? c, c) }
+        for p in sorted.indices {
+            let l = linked[p]
+            guard l.isFailedChange else { continue }
+            var e = Episode(deploy: p, detectedAt: min(l.firstStart ?? .max, l.firstFiring), hasRollback: l.firstStart != nil)
+            if l.firstStart != nil {
+                e.rollbackStarted = l.firstStart
+                e.rollbackDone = l.firstCompletion
             }
-            var detected = started ?? .max
-            for i in ins { detected = min(detected, i.firingTime) }
-            var e = Episode(deploy: p, detectedAt: detected, hasRollback: !rbs.isEmpty)
-            var open = false
-            var healthy: Int64 = .min
-            if !rbs.isEmpty {
-                e.rollbackStarted = started
-                e.rollbackDone = done
-                if let done { healthy = max(healthy, done) } else { open = true }
-            }
-            for i in ins {
-                if let resolved = i.resolvedTime { healthy = max(healthy, resolved) } else { open = true }
-            }
-            e.healthyAt = open ? nil : healthy
+            e.healthyAt = l.healthyAt
             episodes.append(e)
         }
 
@@ -123,7 +149,7 @@ extension ServiceState {
         for (k, e) in episodes.enumerated() {
             guard let healthy = e.healthyAt else { continue }
             var p = lastDeploy(atOrBefore: e.detectedAt - 1).map { $0 + 1 } ?? 0
-            while p < sorted.count && sorted[p].time <= healthy {
+            while p < sorted.count && times[p] <= healthy {
                 if p != e.deploy {
                     rework[p] = true
                     rollForward[k] = true

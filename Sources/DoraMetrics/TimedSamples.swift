@@ -61,10 +61,13 @@ extension MetricsEngine {
         timedSamples(of: [metric], only: only)[metric] ?? []
     }
 
-    /// `timedSamples` for several metrics at once: each service is analysed once for all.
-    public func timedSamples(of metrics: Set<DurationMetric>, only: Set<String>? = nil) -> [DurationMetric: [ServiceTimedSamples]] {
+    /// `timedSamples` for several metrics at once: each service is analysed once for all
+    /// (services on several `threads`).
+    public func timedSamples(
+        of metrics: Set<DurationMetric>, only: Set<String>? = nil, threads: ParallelMap.Threads = .everyCore
+    ) -> [DurationMetric: [ServiceTimedSamples]] {
         let selected = services.filter { only?.contains($0.name) ?? true }
-        let perService = ParallelMap.map(selected) { $0.consolidated().timedSamples(metrics, configuration: configuration) }
+        let perService = ParallelMap.map(selected, on: threads) { $0.consolidated().timedSamples(metrics, configuration: configuration) }
         var out: [DurationMetric: [ServiceTimedSamples]] = [:]
         for (state, byMetric) in zip(selected, perService) {
             let team = team(of: state.name)

@@ -38,13 +38,19 @@ public struct SLOEvaluation: Sendable {
 
     /// One scope's update in a round: its evaluator (owned while it runs), its services'
     /// samples, and how far they are unchanged; or, when the evaluator was fed every sample
-    /// of the scope as of the last round, exactly what changed since.
+    /// of the scope as of the last round, exactly what changed since (pooled over its services).
     private struct Update: Sendable {
         var key: Key
         var evaluator: ScopeEvaluator
         var pooled: [ServiceTimedSamples]
         var unchangedThrough: Int64
-        var changes: [Change]?
+        var change: (removed: [TimedSample], added: [TimedSample])?
+
+        /// Roughly how much work it is: the samples it moves through the windows.
+        var weight: Int {
+            if let change { return change.removed.count + change.added.count }
+            return pooled.reduce(0) { $0 + $1.samples.count }
+        }
     }
 
     /// How one service's samples of one metric changed in a round: from the first sample that
@@ -98,8 +104,10 @@ public struct SLOEvaluation: Sendable {
     /// - Parameters:
     ///   - from: evaluations before it emit nothing (they still fill the windows).
     ///   - to: samples at or after it are left out.
+    ///   - threads: the threads the services and scopes are evaluated on.
     public mutating func evaluate(
-        _ engine: MetricsEngine, services touched: Set<String>? = nil, from: Int64 = .min, to: Int64 = .max
+        _ engine: MetricsEngine, services touched: Set<String>? = nil, from: Int64 = .min, to: Int64 = .max,
+        threads: ParallelMap.Threads = .everyCore
     ) -> [SLOAlert] {
         var out: [SLOAlert] = []
         var byMetric: [DurationMetric: [ServiceTimedSamples]] = [:]
@@ -107,7 +115,7 @@ public struct SLOEvaluation: Sendable {
         // unchanged).
         var changed: [DurationMetric: [String: Change]] = [:]
         let metrics = Set(slos.map(\.metric))
-        let fresh = engine.timedSamples(of: metrics, only: touched)
+        let fresh = engine.timedSamples(of: metrics, only: touched, threads: threads)
         for metric in metrics {
             var known = touched == nil ? [:] : cache[metric] ?? [:]
             for s in fresh[metric] ?? [] {
@@ -117,10 +125,11 @@ public struct SLOEvaluation: Sendable {
             cache[metric] = known
             byMetric[metric] = known.values.sorted { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) }
         }
-        // What to update, in units that run in parallel: each per-service scope alone, and the
-        // group scopes of one metric and selection together (they share pooled merges).
-        var units: [[Update]] = []
-        var unitOfPool: [PoolKey: Int] = [:]
+        // What to update: every scope on its own, so that the two windows of one pooled metric
+        // run in parallel (those scopes are most of a round's work). Group scopes of one metric
+        // and selection have the same members, so their pooled change is made once.
+        var updates: [Update] = []
+        var pooledChanges: [PoolKey: (removed: [TimedSample], added: [TimedSample])] = [:]
         for (index, group) in windowGroups.enumerated() {
             let slo = slos[group[0]]  // metric, window, aggregation and selection of the whole group
             let perService = byMetric[slo.metric]!
@@ -166,45 +175,37 @@ public struct SLOEvaluation: Sendable {
                 // are then all it needs (a live round; a backtest cuts samples at `to`).
                 let exact = touched != nil && to == .max && evaluator != nil && sameMembers && pending == nil
                 let earliest = min(memberChanges.lazy.map(\.time).min() ?? .max, pending ?? .max)
-                let update = Update(
-                    key: key, evaluator: evaluator ?? ScopeEvaluator(slos: group.map { slos[$0] }, scope: scope),
-                    pooled: pooled, unchangedThrough: sameMembers ? earliest - 1 : .min, changes: exact ? memberChanges : nil)
-                if case .selection(let selection) = scope {
-                    let pool = PoolKey(metric: slo.metric, selection: selection)
-                    if let unit = unitOfPool[pool] {
-                        units[unit].append(update)
-                        continue
+                var change: (removed: [TimedSample], added: [TimedSample])?
+                if exact {
+                    if case .selection(let selection) = scope {
+                        let pool = PoolKey(metric: slo.metric, selection: selection)
+                        change = pooledChanges[pool] ?? Self.pool(memberChanges)
+                        pooledChanges[pool] = change
+                    } else {
+                        change = Self.pool(memberChanges)
                     }
-                    unitOfPool[pool] = units.count
                 }
-                units.append([update])
+                updates.append(
+                    Update(
+                        key: key, evaluator: evaluator ?? ScopeEvaluator(slos: group.map { slos[$0] }, scope: scope),
+                        pooled: pooled, unchangedThrough: sameMembers ? earliest - 1 : .min, change: change))
             }
         }
-        let updated = ParallelMap.map(units) { unit in
-            // The unit's pooled merges, by their lower bound: its scopes usually ask for the same.
-            var pools: [Int64: [TimedSample]] = [:]
-            // Its pooled changes (every scope of a unit has the same members).
-            var pooledChange: (removed: [TimedSample], added: [TimedSample])?
-            return unit.map { update -> (Key, ScopeEvaluator, [SLOAlert]) in
-                func samples(after: Int64) -> [TimedSample] {
-                    if let known = pools[after] { return known }
-                    let merged = Self.samples(of: update.pooled, after: after, before: to)
-                    if unit.count > 1 { pools[after] = merged }
-                    return merged
-                }
-                var evaluator = update.evaluator
-                let alerts: [SLOAlert]
-                if let changes = update.changes {
-                    let change = pooledChange ?? Self.pool(changes)
-                    if unit.count > 1 { pooledChange = change }
-                    alerts = evaluator.apply(removing: change.removed, adding: change.added, evaluateFrom: from)
-                } else {
-                    alerts = evaluator.refresh(samples: samples(after:), unchangedThrough: update.unchangedThrough, evaluateFrom: from)
-                }
-                return (update.key, evaluator, alerts)
+        // The heaviest first, so that no thread is left with a large one at the end.
+        updates.sort { $0.weight > $1.weight }
+        let updated = ParallelMap.map(updates, on: threads) { update -> (Key, ScopeEvaluator, [SLOAlert]) in
+            var evaluator = update.evaluator
+            let alerts: [SLOAlert]
+            if let change = update.change {
+                alerts = evaluator.apply(removing: change.removed, adding: change.added, evaluateFrom: from)
+            } else {
+                alerts = evaluator.refresh(
+                    samples: { Self.samples(of: update.pooled, after: $0, before: to) }, unchangedThrough: update.unchangedThrough,
+                    evaluateFrom: from)
             }
+            return (update.key, evaluator, alerts)
         }
-        for (key, evaluator, alerts) in updated.joined() {
+        for (key, evaluator, alerts) in updated {
             evaluators[key] = evaluator
             out += alerts
         }

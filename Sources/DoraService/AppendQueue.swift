@@ -18,6 +18,7 @@ final class AppendQueue: Sendable {
     private struct State: Sendable {
         var items: [Appended] = []
         var finished = false
+        var finishedAt: ContinuousClock.Instant?
         var waiter: CheckedContinuation<Void, Never>?
     }
 
@@ -37,6 +38,7 @@ final class AppendQueue: Sendable {
     func finish() {
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
             s.finished = true
+            if s.finishedAt == nil { s.finishedAt = .now }
             defer { s.waiter = nil }
             return s.waiter
         }
@@ -46,19 +48,8 @@ final class AppendQueue: Sendable {
     /// Whether `finish` was called.
     var isFinished: Bool { state.withLock { $0.finished } }
 
-    /// Waits `duration`, or less once `finish` is called (or the task is cancelled): a pause
-    /// that lets appends coalesce must not hold back the last ones. Looks every 10 ms.
-    /// Returns whether it ended early because the queue was finished.
-    @discardableResult
-    func pause(for duration: Duration) async -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now + duration
-        while !Task.isCancelled && clock.now < deadline {
-            if isFinished { return true }
-            try? await Task.sleep(for: min(.milliseconds(10), deadline - clock.now))
-        }
-        return isFinished
-    }
+    /// When `finish` was first called (the drain's log line says how long it took after).
+    var finishedAt: ContinuousClock.Instant? { state.withLock { $0.finishedAt } }
 
     /// Everything queued, waiting for at least one append; nil once finished and empty (or
     /// when the task is cancelled).

@@ -10,7 +10,10 @@ public import DoraSLO
 /// Invariants: each stored event is added once (the log's own de-duplication decides); the
 /// state is derived from the log, never the source of truth: a restart rebuilds it by replay.
 /// Counts are exact; percentiles are exact too (the engine keeps every sample).
+/// It runs on threads of its own (`AggregatorThreads`), at a lowered priority in `run`.
 public actor LiveState {
+    private nonisolated let threads: AggregatorThreads
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { threads.asUnownedSerialExecutor() }
     private var engine: MetricsEngine
     private var evaluation: SLOEvaluation
     /// Stored, duplicate and rejected counts (the log's, then each append's).
@@ -25,12 +28,17 @@ public actor LiveState {
     public private(set) var alertsEmitted: [Transition: Int] = [:]
     public private(set) var isReady = false
 
-    public init(configuration: MetricsConfiguration, slos: [SLODefinition], assignments: ServiceAssignments) {
+    /// - Parameter niceness: how much lower than the process's the priority of the state's
+    ///   threads is (a nice value, 0 to 19): `run` lowers it so that ingestion goes first.
+    public init(configuration: MetricsConfiguration, slos: [SLODefinition], assignments: ServiceAssignments, niceness: Int32 = 0) {
+        threads = AggregatorThreads(niceness: niceness)
         engine = MetricsEngine(configuration: configuration)
         engine.trackLeadTimes()  // each round asks for the touched services' lead times
         evaluation = SLOEvaluation(slos: slos, assignments: assignments)
         totals = LogTotals()
     }
+
+    deinit { threads.stop() }
 
     /// Rebuilds the state from the log's history; the SLO state machines catch up silently
     /// (alerts of the past are not sent again). Then the state is ready.
@@ -41,7 +49,7 @@ public actor LiveState {
         _ = engine.takeTouchedServices()  // every service is evaluated below
         self.engine = engine
         totals = reader.totals
-        _ = evaluation.evaluate(engine)
+        _ = evaluation.evaluate(engine, threads: .helpers(threads))
         isReady = true
     }
 
@@ -63,7 +71,7 @@ public actor LiveState {
         totals.stored += summary.stored
         totals.duplicates += summary.duplicates
         totals.rejected += summary.rejected
-        let alerts = evaluation.evaluate(engine, services: engine.takeTouchedServices())
+        let alerts = evaluation.evaluate(engine, services: engine.takeTouchedServices(), threads: .helpers(threads))
         for a in alerts { alertsEmitted[Transition(kind: a.kind, state: a.state), default: 0] += 1 }
         return alerts
     }

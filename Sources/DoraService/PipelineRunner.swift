@@ -49,7 +49,8 @@ public struct PipelineRunner: Sendable {
         let log = try EventLog(
             directory: d.log.directory,
             configuration: LogConfiguration(segmentBytes: d.log.segmentMiB << 20, zstdLevel: d.log.zstdLevel), logger: logger)
-        let state = LiveState(configuration: d.metrics, slos: d.slos, assignments: d.assignments)
+        let state = LiveState(
+            configuration: d.metrics, slos: d.slos, assignments: d.assignments, niceness: AggregatorService.niceness)
         let exposition = MetricsExposition()
         var sinks: [any AlertSink] = []
         if d.alerts.stdout { sinks.append(StandardOutputAlertSink()) }
@@ -205,8 +206,9 @@ struct AggregatorService: Service, CustomStringConvertible {
     let replayed: Gate
     let exposition: MetricsExposition
     let logger: Logger
-    /// The longest pause between rounds (bounds the delay it adds to an alert).
-    static let maximumPause = Duration.seconds(1)
+    /// How much lower the live state's threads' priority is than ingestion's (a nice value:
+    /// at 10, a thread gets about a tenth of a core that ingestion also wants).
+    static let niceness: Int32 = 10
 
     func run() async throws {
         let clock = ContinuousClock()
@@ -226,22 +228,21 @@ struct AggregatorService: Service, CustomStringConvertible {
             exposition.roundSeconds.record(took)
             rounds += 1
             busy += took
+            logger.debug("round", metadata: ["appends": "\(queued.count)", "seconds": "\(Self.seconds(took))"])
             for sink in sinks where !alerts.isEmpty { await sink.send(alerts) }
-            // A round re-analyses the touched services' episodes from their history, so many
-            // small rounds cost more than a few large ones. Pausing twice as long as the round
-            // took (at most Self.maximumPause) lets appends coalesce under load, and keeps the
-            // aggregator in rounds at most a third of the time; when idle, rounds are quick and
-            // so are the pauses. The pause ends early once ingestion has ended.
-            await appends.pause(for: min((clock.now - started) * 2, Self.maximumPause))
+            // No pause between rounds: the next one takes whatever arrived meanwhile. Under
+            // load the live state's threads, at a lowered priority, run slower and appends
+            // coalesce into fewer, larger rounds; when idle, a round follows each append.
         }
-        // Every durable append is in the live state now (bench/run-ingest.sh prints the rounds
-        // and the seconds they took).
+        // Every durable append is in the live state now (bench/run-ingest.sh prints the rounds,
+        // the seconds they took, and how long the drain took once ingestion had ended).
         let totals = await state.logTotals
+        let tail = appends.finishedAt.map { clock.now - $0 } ?? .zero
         logger.notice(
             "aggregator drained",
             metadata: [
                 "stored": "\(totals.stored)", "seconds": "\(Self.seconds(clock.now - began))", "rounds": "\(rounds)",
-                "busy_seconds": "\(Self.seconds(busy))",
+                "busy_seconds": "\(Self.seconds(busy))", "after_ingestion_seconds": "\(Self.seconds(tail))",
             ])
         try? await gracefulShutdown()
     }

@@ -37,22 +37,13 @@ import Testing
         #expect(await task.value == nil)
     }
 
-    @Test func aPauseEndsOnceTheQueueIsFinished() async {
+    @Test func theQueueKeepsWhenItWasFirstFinished() {
         let queue = AppendQueue()
-        // Ten minutes unless `finish` ends it (the result says which, whatever the load).
-        async let endedByFinish = queue.pause(for: .seconds(600))
-        try? await Task.sleep(for: .milliseconds(50))
+        #expect(queue.finishedAt == nil)
         queue.finish()
-        #expect(await endedByFinish)
-        #expect(queue.isFinished)
-    }
-
-    @Test func aPauseLastsItsDurationWhileTheQueueIsOpen() async {
-        let queue = AppendQueue()
-        let clock = ContinuousClock()
-        let began = clock.now
-        #expect(await queue.pause(for: .milliseconds(100)) == false)
-        #expect(clock.now - began >= .milliseconds(100))
-        #expect(!queue.isFinished)
+        let first = queue.finishedAt
+        #expect(first != nil)
+        queue.finish()
+        #expect(queue.finishedAt == first)
     }
 }
