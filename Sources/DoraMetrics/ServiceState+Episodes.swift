@@ -134,13 +134,10 @@ extension ServiceState {
         for p in sorted.indices {
             let l = linked[p]
             guard l.isFailedChange else { continue }
-            var e = Episode(deploy: p, detectedAt: min(l.firstStart ?? .max, l.firstFiring), hasRollback: l.firstStart != nil)
-            if l.firstStart != nil {
-                e.rollbackStarted = l.firstStart
-                e.rollbackDone = l.firstCompletion
-            }
-            e.healthyAt = l.healthyAt
-            episodes.append(e)
+            episodes.append(
+                Episode(
+                    deploy: p, detectedAt: min(l.firstStart ?? .max, l.firstFiring), rollbackStarted: l.firstStart,
+                    rollbackDone: l.firstCompletion, healthyAt: l.healthyAt, hasRollback: l.firstStart != nil))
         }
 
         // §2.7 Rework by timing: another deploy inside a closed episode's [detected, healthy].

@@ -45,9 +45,6 @@ final class AppendQueue: Sendable {
         waiter?.resume()
     }
 
-    /// Whether `finish` was called.
-    var isFinished: Bool { state.withLock { $0.finished } }
-
     /// When `finish` was first called (the drain's log line says how long it took after).
     var finishedAt: ContinuousClock.Instant? { state.withLock { $0.finishedAt } }
 
