@@ -46,7 +46,7 @@ import Testing
         let own = Self.niceOfThisThread()
         let runs = Mutex<[(thread: pthread_t, nice: Int32)]>([])
         threads.runEverywhere {
-            usleep(20_000)  // every thread is still running when the others start
+            usleep(20_000)  // slow work: a return before the helpers finish would show below
             runs.withLock { $0.append((pthread_self(), Self.niceOfThisThread())) }
         }
         let seen = runs.withLock { $0 }
