@@ -1,48 +1,87 @@
 import DoraEvents
 
-/// Per commit sha (by fingerprint), the position of its first deploy and its commit time:
-/// open addressing on the fingerprint's own bits (already uniform), with no re-hashing.
-struct FirstDeployMap {
-    private struct Slot {
+/// Per commit sha (by fingerprint), the deploy that first ships it, as an index into the
+/// service's deploys, and its commit time there: open addressing on the fingerprint's own bits
+/// (already uniform), with no re-hashing, growing as shas arrive. `report` builds one per
+/// analysis; the live run's `LeadTimeIndex` keeps one up to date.
+struct FirstDeployMap: Sendable {
+    private struct Slot: Sendable {
         var sha: IDFingerprint
-        var position: Int32  // -1: empty
+        var deploy: Int32  // -1: empty
         var commitTime: Int64
     }
 
     private var slots: [Slot]
-    private let mask: Int
+    private var count = 0
 
-    init(capacity: Int) {
+    /// A map that holds `capacity` shas without growing.
+    init(capacity: Int = 0) {
         var size = 16
         while size * 5 / 8 < capacity { size *= 2 }
-        slots = Array(repeating: Slot(sha: IDFingerprint(high: 0, low: 0), position: -1, commitTime: 0), count: size)
-        mask = size - 1
+        slots = Self.empty(size)
     }
 
-    /// Records that `sha` ships in the deploy at `position`, keeping the earliest position.
-    mutating func offer(_ sha: IDFingerprint, position: Int, commitTime: Int64) {
-        let m = mask
-        slots.withUnsafeMutableBufferPointer { s in
-            var i = Int(truncatingIfNeeded: sha.low) & m
-            while true {
-                if s[i].position < 0 {
-                    s[i] = Slot(sha: sha, position: Int32(position), commitTime: commitTime)
-                    return
-                }
+    private static func empty(_ size: Int) -> [Slot] {
+        Array(repeating: Slot(sha: IDFingerprint(high: 0, low: 0), deploy: -1, commitTime: 0), count: size)
+    }
+
+    /// Offers `deploy` for `sha`; it is kept if the sha is new or `precedes(held deploy)`.
+    /// Returns nil if nothing changed, else what was held before (`deploy` nil: nothing).
+    @discardableResult
+    mutating func offer(
+        _ sha: IDFingerprint, deploy: Int, commitTime: Int64, precedes: (_ held: Int) -> Bool
+    ) -> (deploy: Int?, commitTime: Int64)? {
+        if (count + 1) * 8 > slots.count * 5 { grow() }
+        let mask = slots.count - 1
+        let offered = slots.withUnsafeMutableBufferPointer { s -> (deploy: Int?, commitTime: Int64)?? in
+            var i = Int(truncatingIfNeeded: sha.low) & mask
+            while s[i].deploy >= 0 {
                 if s[i].sha == sha {
-                    if Int(s[i].position) > position {
-                        s[i].position = Int32(position)
-                        s[i].commitTime = commitTime
-                    }
-                    return
+                    guard precedes(Int(s[i].deploy)) else { return .some(nil) }
+                    let previous = (deploy: Optional(Int(s[i].deploy)), commitTime: s[i].commitTime)
+                    s[i].deploy = Int32(deploy)
+                    s[i].commitTime = commitTime
+                    return previous
                 }
-                i = (i + 1) & m
+                i = (i + 1) & mask
             }
+            s[i] = Slot(sha: sha, deploy: Int32(deploy), commitTime: commitTime)
+            return nil  // a new sha
+        }
+        guard let offered else {
+            count += 1
+            return (nil, 0)
+        }
+        return offered
+    }
+
+    /// Calls `body` with each sha's first deploy and commit time.
+    func forEach(_ body: (_ deploy: Int, _ commitTime: Int64) -> Void) {
+        for slot in slots where slot.deploy >= 0 { body(Int(slot.deploy), slot.commitTime) }
+    }
+
+    private mutating func grow() {
+        let old = slots
+        slots = Self.empty(old.count * 2)
+        let mask = slots.count - 1
+        for slot in old where slot.deploy >= 0 {
+            var i = Int(truncatingIfNeeded: slot.sha.low) & mask
+            while slots[i].deploy >= 0 { i = (i + 1) & mask }
+            slots[i] = slot
         }
     }
+}
 
-    /// Calls `body` with each sha's first deploy position and commit time.
-    func forEach(_ body: (Int, Int64) -> Void) {
-        for slot in slots where slot.position >= 0 { body(Int(slot.position), slot.commitTime) }
+extension ServiceState {
+    /// Per commit sha, the successful deploy (index into `deploys`) that ships it first by
+    /// `precedes` (metrics.md §2.2), with its commit time there.
+    func firstDeploys(by precedes: (_ a: Int, _ b: Int) -> Bool) -> FirstDeployMap {
+        var map = FirstDeployMap(capacity: commits.count)
+        var start = 0
+        for (i, d) in deploys.enumerated() {
+            for c in commits[start..<Int(d.commitEnd)] { map.offer(c.sha, deploy: i, commitTime: c.time) { precedes(i, $0) } }
+            start = Int(d.commitEnd)
+        }
+        return map
     }
 }

@@ -9,25 +9,17 @@ import DoraEvents
 /// bytes) holds it, with that deploy's commit time for it, unless the lead time is negative.
 struct LeadTimeIndex: Sendable {
     private(set) var samples: [TimedSample] = []
-    private var first = FirstDeploys()
+    /// Per sha, its first deploy (an index into the service's deploys).
+    private var first: FirstDeployMap
 
-    init() {}
-
-    /// The index of a service's history so far (its deploys in the order they were added).
-    init(deploys: ChunkedArray<ServiceState.DeployRecord>, commits: ChunkedArray<ServiceState.CommitRecord>) {
-        var start = 0
-        for (index, deploy) in deploys.enumerated() {
-            for c in commits[start..<Int(deploy.commitEnd)] {
-                _ = first.offer(c.sha, deploy: Int32(index), commitTime: c.time) { held in
-                    Self.precedes(deploy, deploys[Int(held)])
-                }
-            }
-            start = Int(deploy.commitEnd)
-        }
+    /// The index of a service's history so far.
+    init(of state: ServiceState) {
+        let deploys = state.deploys
+        first = state.firstDeploys { Self.precedes(deploys[$0], deploys[$1]) }
         // The samples in one sort, rather than one insertion per deploy.
         var all: [TimedSample] = []
         first.forEach { index, commitTime in
-            let deploy = deploys[Int(index)]
+            let deploy = deploys[index]
             if deploy.time >= commitTime { all.append(TimedSample(time: deploy.time, value: deploy.time - commitTime, id: deploy.id)) }
         }
         samples = TimedSample.sorted(all)
@@ -47,12 +39,12 @@ struct LeadTimeIndex: Sendable {
         let deploy = deploys[index]
         var values: [Int64] = []  // this deploy's new lead times
         for c in commits[start..<Int(deploy.commitEnd)] {
-            let offered = first.offer(c.sha, deploy: Int32(index), commitTime: c.time) { held in
-                Self.precedes(deploy, deploys[Int(held)])
+            let offered = first.offer(c.sha, deploy: index, commitTime: c.time) { held in
+                Self.precedes(deploy, deploys[held])
             }
             guard let previous = offered else { continue }
             if let held = previous.deploy {
-                let other = deploys[Int(held)]
+                let other = deploys[held]
                 if other.time >= previous.commitTime {
                     remove(TimedSample(time: other.time, value: other.time - previous.commitTime, id: other.id))
                 }
@@ -93,57 +85,5 @@ struct LeadTimeIndex: Sendable {
             if accept(samples[mid]) { hi = mid } else { lo = mid + 1 }
         }
         return lo
-    }
-}
-
-/// Per commit sha (by fingerprint), the deploy that first ships it and its commit time there:
-/// open addressing on the fingerprint's own bits, growing as shas arrive.
-private struct FirstDeploys: Sendable {
-    private struct Slot: Sendable {
-        var sha: IDFingerprint
-        var deploy: Int32  // -1: empty
-        var commitTime: Int64
-    }
-
-    private var slots = [Slot](repeating: Slot(sha: IDFingerprint(high: 0, low: 0), deploy: -1, commitTime: 0), count: 16)
-    private var count = 0
-
-    /// Offers `deploy` for `sha`; it is kept if the sha is new or `precedes(held deploy)`.
-    /// Returns nil if nothing changed, else what was held before (`deploy` nil: nothing).
-    mutating func offer(
-        _ sha: IDFingerprint, deploy: Int32, commitTime: Int64, precedes: (Int32) -> Bool
-    ) -> (deploy: Int32?, commitTime: Int64)? {
-        if (count + 1) * 8 > slots.count * 5 { grow() }
-        let mask = slots.count - 1
-        var i = Int(truncatingIfNeeded: sha.low) & mask
-        while slots[i].deploy >= 0 {
-            if slots[i].sha == sha {
-                guard precedes(slots[i].deploy) else { return nil }
-                let previous = (deploy: Optional(slots[i].deploy), commitTime: slots[i].commitTime)
-                slots[i].deploy = deploy
-                slots[i].commitTime = commitTime
-                return previous
-            }
-            i = (i + 1) & mask
-        }
-        slots[i] = Slot(sha: sha, deploy: deploy, commitTime: commitTime)
-        count += 1
-        return (nil, 0)
-    }
-
-    /// Calls `body` with each sha's first deploy and commit time.
-    func forEach(_ body: (Int32, Int64) -> Void) {
-        for slot in slots where slot.deploy >= 0 { body(slot.deploy, slot.commitTime) }
-    }
-
-    private mutating func grow() {
-        let old = slots
-        slots = [Slot](repeating: Slot(sha: IDFingerprint(high: 0, low: 0), deploy: -1, commitTime: 0), count: old.count * 2)
-        let mask = slots.count - 1
-        for slot in old where slot.deploy >= 0 {
-            var i = Int(truncatingIfNeeded: slot.sha.low) & mask
-            while slots[i].deploy >= 0 { i = (i + 1) & mask }
-            slots[i] = slot
-        }
     }
 }

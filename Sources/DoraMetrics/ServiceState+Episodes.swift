@@ -181,14 +181,8 @@ extension ServiceState {
         out.failedDeployments = failedDeployTimes.filter(period.contains).count
 
         // §2.2 Lead time: each sha's first deploy (by time, id), if that deploy is in the period.
-        var firstDeploy = FirstDeployMap(capacity: commits.count)
-        var start = 0
-        for (i, d) in deploys.enumerated() {
+        firstDeploys { position[$0] < position[$1] }.forEach { i, commitTime in
             let p = position[i]
-            for c in commits[start..<Int(d.commitEnd)] { firstDeploy.offer(c.sha, position: p, commitTime: c.time) }
-            start = Int(d.commitEnd)
-        }
-        firstDeploy.forEach { p, commitTime in
             guard period.contains(sorted[p].time) else { return }
             let lead = sorted[p].time - commitTime
             if lead < 0 { out.anomalies += 1 } else { out.leadTimes.append(lead) }

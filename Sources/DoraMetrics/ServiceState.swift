@@ -158,7 +158,7 @@ struct ServiceState: Sendable {
     /// Starts keeping the lead-time samples as deploys arrive, from the history so far.
     mutating func trackLeadTimes() {
         precondition(parts.isEmpty, "consolidate before tracking lead times")
-        if leadTimes == nil { leadTimes = LeadTimeIndex(deploys: deploys, commits: commits) }
+        if leadTimes == nil { leadTimes = LeadTimeIndex(of: self) }
     }
 
     /// Adds an alert event; `fields` (is it an incident, its deploy) is read only for a firing

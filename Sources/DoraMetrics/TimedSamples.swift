@@ -124,23 +124,20 @@ extension ServiceState {
         case .leadTime:
             if let leadTimes { return leadTimes.samples }
             let a = a!
-            var firstDeploy = FirstDeployMap(capacity: commits.count)
-            var start = 0
-            for (i, d) in deploys.enumerated() {
-                for c in commits[start..<Int(d.commitEnd)] { firstDeploy.offer(c.sha, position: a.position[i], commitTime: c.time) }
-                start = Int(d.commitEnd)
-            }
+            let firstDeploy = firstDeploys { a.position[$0] < a.position[$1] }
             // Sorted deploy positions are in (time, id) order, so the samples' order is by
             // position, then value: a counting sort by position (no comparison of samples),
             // then each deploy's few values sorted in place.
             var starts = [Int](repeating: 0, count: a.deploys.count + 1)
-            firstDeploy.forEach { p, commitTime in
+            firstDeploy.forEach { i, commitTime in
+                let p = a.position[i]
                 if a.deploys[p].time >= commitTime { starts[p + 1] += 1 }
             }
             for p in a.deploys.indices { starts[p + 1] += starts[p] }
             var values = [Int64](repeating: 0, count: starts[a.deploys.count])
             var next = starts
-            firstDeploy.forEach { p, commitTime in
+            firstDeploy.forEach { i, commitTime in
+                let p = a.position[i]
                 let time = a.deploys[p].time
                 guard time >= commitTime else { return }
                 values[next[p]] = time - commitTime
