@@ -117,6 +117,21 @@ import Testing
         #expect(t.rollbacks.duration.count == 1 && t.rollbacks.duration.p50 == 300)
     }
 
+    @Test func healthyIsTheLaterOfTheFirstRollbackCompletionAndTheLastIncidentResolution() {
+        // Two rollbacks complete at 10:20 and 10:40, the incident resolves at 10:30: healthy at
+        // 10:30 (rollback_done is the earliest completion; a later one does not delay it).
+        let lines = [
+            deploy("d1", "10:00:00", version: "v2"), alert("f", "10:05:00", status: "firing"),
+            rollback("s1", "10:10:00", status: "started", rb: "r1", from: "v2"), rollback("c1", "10:20:00", status: "completed", rb: "r1"),
+            rollback("s2", "10:15:00", status: "started", rb: "r2", from: "v2"), rollback("c2", "10:40:00", status: "completed", rb: "r2"),
+            alert("r", "10:30:00", status: "resolved"),
+        ]
+        let t = MetricsTesting.report(lines).totals
+        #expect(t.recovery.open == 0 && t.recovery.stat.count == 1)
+        #expect(t.recovery.stat.p50 == 1800)
+        #expect(t.recovery.detect.p50 == 300 && t.recovery.decide.p50 == 300 && t.recovery.act.p50 == 600 && t.recovery.verify.p50 == 600)
+    }
+
     @Test func anUnresolvedIncidentLeavesItsEpisodeOpen() {
         let lines = [deploy("d1", "10:00:00", version: "v2"), alert("f", "10:05:00", status: "firing"),
                      rollback("s", "10:10:00", status: "started", from: "v2"), rollback("c", "10:15:00", status: "completed")]
