@@ -11,8 +11,8 @@ struct BrokerCommand: ParsableCommand {
         commandName: "broker",
         abstract: "Run an embedded Kafka-protocol broker on 127.0.0.1 until stopped.",
         discussion: """
-            librdkafka's mock cluster: consumer groups and offset commits work; each partition \\
-            keeps only a bounded tail (a few MB), so consume while producing or use enough \\
+            librdkafka's mock cluster: consumer groups and offset commits work; each partition \
+            keeps only a bounded tail (a few MB), so consume while producing or use enough \
             partitions. Prints the bootstrap address on the first line of standard output.
             """
     )

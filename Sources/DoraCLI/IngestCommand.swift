@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import DoraEventLog
+import DoraMetrics
 import DoraPipeline
 import Logging
 #if canImport(Glibc)
@@ -42,6 +43,11 @@ struct IngestCommand: ParsableCommand {
         valueName: "seconds"))
     var assignmentTimeout: Int = 60
 
+    @Option(help: ArgumentHelp(
+        "With --until-end, fail when no Kafka broker can be reached for this long (e.g. 30s, 2m); without it, keep retrying.",
+        valueName: "duration"))
+    var connectTimeout: String = "30s"
+
     @Option(name: .customShort("X"), help: ArgumentHelp("A librdkafka property, key=value (repeatable; TLS, SASL...).", valueName: "key=value"))
     var properties: [String] = []
 
@@ -59,6 +65,9 @@ struct IngestCommand: ParsableCommand {
             throw ValidationError("--brokers needs at least one --topic and a --group")
         }
         guard assignmentTimeout >= 1 else { throw ValidationError("--assignment-timeout must be at least 1 second") }
+        guard let timeout = DurationText.parse(connectTimeout), timeout >= .seconds(1) else {
+            throw ValidationError("--connect-timeout: '\(connectTimeout)' is not a duration of at least 1s, like 30s or 2m")
+        }
         for p in properties where !p.contains("=") {
             throw ValidationError("-X \(p): expected key=value")
         }
@@ -98,6 +107,7 @@ extension IngestCommand {
         configuration.maximumDelayMilliseconds = Int64(maxDelay)
         configuration.assignmentTimeoutMilliseconds = Int64(assignmentTimeout) * 1000
         configuration.recordsLatency = latencyStats
+        if untilEnd { configuration.connectTimeoutMilliseconds = DurationText.parse(connectTimeout)!.wholeMicroseconds / 1000 }
         configuration.properties = KafkaProperties.parse(properties)
         var logger = Logger(label: "doralog.kafka")
         logger.logLevel = .notice

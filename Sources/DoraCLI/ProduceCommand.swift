@@ -13,8 +13,8 @@ struct ProduceCommand: ParsableCommand {
         commandName: "produce",
         abstract: "Publish JSONL events to a Kafka topic, keyed by service, with delivery checked.",
         discussion: """
-            Each non-blank line becomes one message, sent as is (malformed lines too, without a \\
-            key: the consumer's dead-letter store is where they belong). Exits 1 if any message \\
+            Each non-blank line becomes one message, sent as is (malformed lines too, without a \
+            key: the consumer's dead-letter store is where they belong). Exits 1 if any message \
             was not delivered.
             """
     )

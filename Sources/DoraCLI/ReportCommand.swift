@@ -87,8 +87,7 @@ struct ReportCommand: ParsableCommand {
 
     /// `YYYY-MM-DD` (00:00 UTC) or an RFC 3339 time.
     static func parseDate(_ text: String, option: String) throws -> Timestamp {
-        if let t = Timestamp.parse(rfc3339: text) { return t }
-        if text.utf8.count == 10, let t = Timestamp.parse(rfc3339: text + "T00:00:00Z") { return t }
+        if let t = Timestamp.parse(dateOrTime: text) { return t }
         throw CLIError.usage("\(option): '\(text)' is not a date (YYYY-MM-DD) or an RFC 3339 time")
     }
 }

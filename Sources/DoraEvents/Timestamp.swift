@@ -119,6 +119,13 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         return text.withUTF8 { parse(rfc3339: UnsafeRawBufferPointer($0)) }
     }
 
+    /// Parses a period bound as the command line and `/report.json` take it: `YYYY-MM-DD`
+    /// (00:00 UTC of that day) or an RFC 3339 time.
+    public static func parse(dateOrTime text: String) -> Timestamp? {
+        if let t = parse(rfc3339: text) { return t }
+        return text.utf8.count == 10 ? parse(rfc3339: text + "T00:00:00Z") : nil
+    }
+
     // MARK: - Formatting
 
     /// RFC 3339 in UTC ending in `Z`, with fractional seconds only when not whole and

@@ -1,5 +1,6 @@
 internal import CRdKafka
 public import Logging
+import Synchronization
 
 /// One consumed message, copied out of librdkafka's buffers.
 public struct KafkaMessage: Sendable {
@@ -72,6 +73,14 @@ public final class KafkaConsumer {
         box = RebalanceBox(handler: handler, logger: logger)
         KafkaClientContext.routeLogs(configuration)
         rd_kafka_conf_set_opaque(configuration.pointer, Unmanaged.passUnretained(box).toOpaque())
+        // Client-wide errors (a refused connection, every broker down) come here rather than
+        // as messages of `poll`; the owner reads them with `takeConnectionTrouble`.
+        rd_kafka_conf_set_error_cb(configuration.pointer) { rk, err, reason, opaque in
+            guard let opaque else { return }
+            let box = Unmanaged<RebalanceBox>.fromOpaque(opaque).takeUnretainedValue()
+            let code = rd_kafka_resp_err_t(rawValue: err)
+            box.noteError(code, reason.map { String(cString: $0) } ?? String(cString: rd_kafka_err2str(code)))
+        }
         rd_kafka_conf_set_rebalance_cb(configuration.pointer) { rk, err, list, opaque in
             guard let rk, let list, let opaque else { return }
             let box = Unmanaged<RebalanceBox>.fromOpaque(opaque).takeUnretainedValue()
@@ -104,10 +113,12 @@ public final class KafkaConsumer {
             return .partitionEnd(topic: topic, partition: m.partition, offset: m.offset)
         }
         if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-            let fatal = m.err == RD_KAFKA_RESP_ERR__FATAL
-            var e = KafkaError("consume", m.err, topic: topic.isEmpty ? nil : topic, partition: m.partition)
-            e.isFatal = fatal
-            return .error(e)
+            // The message's own text says more than the code's ("Connect to ipv4#127.0.0.1:1
+            // failed: Connection refused" rather than "Local: Broker transport failure").
+            return .error(
+                KafkaError(
+                    code: m.err.rawValue, message: "consume: \(String(cString: rd_kafka_message_errstr(message)))",
+                    isFatal: m.err == RD_KAFKA_RESP_ERR__FATAL, topic: topic.isEmpty ? nil : topic, partition: m.partition))
         }
         let value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
         let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
@@ -117,6 +128,27 @@ public final class KafkaConsumer {
             KafkaMessage(
                 topic: topic, partition: m.partition, offset: m.offset, key: key, value: value,
                 timestampMilliseconds: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp))
+    }
+
+    /// The names of every topic the brokers have, from one metadata request for all topics
+    /// (which, unlike a request naming a topic, makes no broker auto-create one). Blocks up to
+    /// `timeoutMilliseconds`; succeeding is the proof that a broker is reachable.
+    /// - Throws: `KafkaError` when no broker answered in time.
+    public func topicNames(timeoutMilliseconds: Int32) throws(KafkaError) -> [String] {
+        var metadata: UnsafePointer<rd_kafka_metadata_t>?
+        let err = rd_kafka_metadata(handle, 1, nil, &metadata, timeoutMilliseconds)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { throw KafkaError("metadata", err) }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        let m = metadata.pointee
+        return (0..<Int(m.topic_cnt)).map { String(cString: m.topics[$0].topic) }
+    }
+
+    /// The connection trouble librdkafka reported since the last call, if any.
+    public func takeConnectionTrouble() -> KafkaConnectionTrouble? {
+        box.trouble.withLock { trouble in
+            defer { trouble = nil }
+            return trouble
+        }
     }
 
     /// Commits next-offsets (asynchronously by default; errors surface in later polls).
@@ -179,11 +211,41 @@ public final class KafkaConsumer {
     }
 }
 
-/// The rebalance handler, reachable from the C callback through the handle's opaque pointer.
+/// Connection errors that librdkafka reported (it retries them itself).
+public struct KafkaConnectionTrouble: Sendable {
+    /// Every broker of the cluster was down at some point.
+    public var allBrokersDown = false
+    /// The last failed connection's error (a refused connection, an unknown host...).
+    public var lastFailure: KafkaError?
+    /// A fatal error: the client cannot go on.
+    public var fatal: KafkaError?
+}
+
+/// The rebalance handler and the error callback's findings, reachable from the C callbacks
+/// through the handle's opaque pointer.
 private final class RebalanceBox: KafkaClientContext {
     weak var handler: KafkaRebalanceHandler?
+    /// Written by the error callback (librdkafka calls it from inside `poll`), taken by the owner.
+    let trouble = Mutex<KafkaConnectionTrouble?>(nil)
+
     init(handler: KafkaRebalanceHandler, logger: Logger) {
         self.handler = handler
         super.init(logger: logger)
+    }
+
+    func noteError(_ err: rd_kafka_resp_err_t, _ reason: String) {
+        var error = KafkaError(code: err.rawValue, message: reason, isFatal: err == RD_KAFKA_RESP_ERR__FATAL)
+        error.isAllBrokersDown = err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN
+        error.isBrokerTransportFailure = err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__RESOLVE
+        trouble.withLock { trouble in
+            var t = trouble ?? KafkaConnectionTrouble()
+            if error.isAllBrokersDown { t.allBrokersDown = true }
+            if error.isBrokerTransportFailure { t.lastFailure = error }
+            if error.isFatal { t.fatal = error }
+            trouble = t
+        }
+        if !(error.isFatal || error.isAllBrokersDown || error.isBrokerTransportFailure) {
+            logger.warning("Kafka client error", metadata: ["kafka.error": "\(reason)"])
+        }
     }
 }

@@ -12,6 +12,10 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
     public var isRetriable: Bool
     public var topic: String?
     public var partition: Int32?
+    /// A connection to one broker failed (refused, reset, name not resolved).
+    public var isBrokerTransportFailure = false
+    /// No broker of the cluster is connected any more.
+    public var isAllBrokersDown = false
 
     public init(code: Int32, message: String, isFatal: Bool = false, isRetriable: Bool = false, topic: String? = nil, partition: Int32? = nil) {
         self.code = code
@@ -37,6 +41,20 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         self.init(
             code: rd_kafka_error_code(error).rawValue, message: "\(what): \(String(cString: rd_kafka_error_string(error)))",
             isFatal: rd_kafka_error_is_fatal(error) != 0, isRetriable: rd_kafka_error_is_retriable(error) != 0)
+    }
+
+    /// The cause in a few words, for a message to a user: librdkafka's own reason for a failed
+    /// connection ("connection refused", "failed to resolve 'host:9092': ..."), without the
+    /// broker's name and the connection state around it; else the whole message.
+    public var cause: String {
+        var rest = message[...]
+        if let failed = rest.firstRange(of: "failed: ") {
+            rest = rest[failed.upperBound...]
+        } else if let colon = rest.firstRange(of: ": "), rest[..<colon.lowerBound].contains("/") {
+            rest = rest[colon.upperBound...]  // "127.0.0.1:1/bootstrap: ..."
+        }
+        if let after = rest.firstRange(of: " (after") { rest = rest[..<after.lowerBound] }
+        return rest.prefix(1).lowercased() + rest.dropFirst()
     }
 
     public var description: String {

@@ -86,9 +86,36 @@ public struct DurationSamples: Sendable, Equatable {
             mean: Double(sum) / Double(n) / 1_000_000)
     }
 
+    /// The values counted into cumulative buckets: for each of `bounds` (microseconds,
+    /// ascending), how many values are at or below it, with the count and exact sum.
+    /// - Complexity: O(runs · bounds · log n).
+    public func buckets(_ bounds: [Int64]) -> BucketCounts {
+        var s = self
+        s.seal()
+        var sum: Int128 = 0
+        for run in s.runs { for v in run { sum += Int128(v) } }
+        return BucketCounts(
+            bounds: bounds,
+            cumulative: bounds.map { bound in s.runs.reduce(0) { $0 + Self.countAtOrBelow($1, bound) } },
+            count: s.count, sumSeconds: Double(sum) / 1_000_000)
+    }
+
     /// The exact p50 in microseconds, nil when empty.
     var p50: Int64? {
         let n = count
         return n == 0 ? nil : value(atRank: Stat.rank(percentTenths: 500, of: n))
     }
+}
+
+/// Durations counted into cumulative buckets: what a Prometheus histogram exposes.
+///
+/// Invariants: one count per bound, non-decreasing, none above `count`; bounds ascending.
+public struct BucketCounts: Sendable, Equatable {
+    /// Upper bounds in microseconds, ascending.
+    public var bounds: [Int64]
+    /// Per bound, the number of values at or below it.
+    public var cumulative: [Int]
+    public var count: Int
+    /// The exact sum of the values, in seconds.
+    public var sumSeconds: Double
 }

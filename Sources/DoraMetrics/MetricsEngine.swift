@@ -193,9 +193,11 @@ public struct MetricsEngine: Sendable {
     ///   - ignored: stored events of unknown type in the whole log, when known from the log
     ///     (a partial read adds only some events); nil counts the events added.
     ///   - groupOf: pools listed services into `Report.groups` by the name it gives (nil: in none).
+    ///   - bucketBounds: when given (microseconds, ascending), each listed service also gets its
+    ///     rollback and recovery times counted into these buckets.
     public func report(
         period: Period, log: (stored: Int, duplicates: Int, rejected: Int), ignored: Int? = nil,
-        groupOf: ((String) -> String?)? = nil
+        groupOf: ((String) -> String?)? = nil, bucketBounds: [Int64]? = nil
     ) -> Report {
         // Each service's samples, sorted, computed on two threads (services are independent).
         let perService = ParallelMap.map(services) { state -> MetricSamples in
@@ -211,7 +213,12 @@ public struct MetricsEngine: Sendable {
             totals.merge(samples)
             guard state.hasKnownEvent(in: period) else { continue }
             let team = teams[serviceIndex[state.name]!]?.team
-            listed.append(ServiceReport(service: state.name, team: team, metrics: Metrics(samples, period: period)))
+            var service = ServiceReport(service: state.name, team: team, metrics: Metrics(samples, period: period))
+            if let bucketBounds {
+                service.rollbackBuckets = samples.rollbackDurations.buckets(bucketBounds)
+                service.recoveryBuckets = samples.recovery.buckets(bucketBounds)
+            }
+            listed.append(service)
             byTeam[team ?? Report.unassignedTeam, default: (0, MetricSamples())].services += 1
             byTeam[team ?? Report.unassignedTeam, default: (0, MetricSamples())].samples.merge(samples)
             if let group = groupOf?(state.name) {

@@ -167,6 +167,16 @@ public struct ServiceReport: Sendable, Equatable {
     /// The team of the service's latest event naming one; nil when none does.
     public var team: String?
     public var metrics: Metrics
+    /// Rollback and recovery times counted into buckets, when the report was asked for them
+    /// (`/metrics`' histograms); not part of the JSON contract.
+    public var rollbackBuckets: BucketCounts?
+    public var recoveryBuckets: BucketCounts?
+
+    public init(service: String, team: String?, metrics: Metrics) {
+        self.service = service
+        self.team = team
+        self.metrics = metrics
+    }
 }
 
 /// One team's block of a report: its listed services, pooled.

@@ -1,6 +1,6 @@
 import Dispatch
 public import DoraEventLog
-public import DoraEvents
+import DoraEvents
 public import DoraKafka
 public import Logging
 import Synchronization
@@ -31,6 +31,14 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
         /// that never settles would otherwise wait for ever). Without it, a notice is logged
         /// after this long and ingestion keeps waiting. Default 60 s.
         public var assignmentTimeoutMilliseconds: Int64 = 60_000
+        /// Fail when no broker can be reached for this long: at start-up, and with `untilEnd`
+        /// also later. nil: keep retrying, with a warning once a minute (a long-running member
+        /// must outlive a broker outage).
+        public var connectTimeoutMilliseconds: Int64?
+        /// The setting a user fixes when the brokers or topics are wrong, named in errors
+        /// (`--brokers`, or `source.kafka.brokers` in a pipeline file).
+        public var brokersSetting = "--brokers"
+        public var topicsSetting = "--topic"
         /// Record, per message, the time from its Kafka timestamp to durable (a benchmark aid).
         public var recordsLatency = false
 
@@ -52,6 +60,9 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
     private var assigned = Set<TopicPartition>()
     private var atEnd = Set<TopicPartition>()
     private var failure: Error?
+    /// Whether a broker answered since the last "all brokers down", and since when not.
+    private var connected = false
+    private var disconnectedSince: Int64 = 0
     /// Set from any thread (a signal handler): finish the batch and leave.
     public let stopRequest: StopRequest
     public private(set) var summary = AppendSummary()
@@ -63,6 +74,9 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
     /// (validate, encode, write, fsync): how `doralog run` feeds its live state. Keep it short;
     /// hand the work to another thread or task.
     public var onStored: (@Sendable (AppendSummary, StoredRecords, Duration) -> Void)?
+    /// Called on the ingest thread when the brokers become reachable (true) or all of them are
+    /// lost (false): `doralog run`'s `/readyz` and `doralog_source_connected`.
+    public var onConnection: (@Sendable (Bool) -> Void)?
     /// With `recordsLatency`: per message, milliseconds from its Kafka timestamp to durable.
     public private(set) var latenciesMilliseconds: [Int64] = []
     private var batchTimestamps: [Int64] = []
@@ -84,17 +98,29 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
             consumer = try KafkaConsumer(
                 bootstrapServers: configuration.brokers, group: configuration.group, properties: configuration.properties,
                 handler: self, logger: logger)
+        } catch {
+            throw PipelineError(.input, error.description, location: configuration.brokers)
+        }
+        guard try connect() else {
+            consumer.close()
+            return
+        }
+        do {
             try consumer.subscribe(configuration.topics)
         } catch {
             throw PipelineError(.input, error.description, location: configuration.brokers)
         }
         var lastErrorLog: Int64 = 0
+        var lastProbe: Int64 = 0
+        var lastDownLog: Int64 = 0
+        var lastCause = "all brokers are down"
         var waitingSince = Self.now()  // when the assignment last became empty
         var warnedAboutWaiting = false
         var lastLag: Int64 = 0
         while !stopRequest.isRequested {
             switch consumer.poll(timeoutMilliseconds: 50) {
             case .message(let m):
+                setConnected(true)
                 let key = TopicPartition(topic: m.topic, partition: m.partition)
                 atEnd.remove(key)
                 if batch.isEmpty { batchStarted = Self.now() }
@@ -105,16 +131,45 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
                 if configuration.recordsLatency, let t = m.timestampMilliseconds { batchTimestamps.append(t) }
                 if batch.count >= configuration.batchMessages || batch.byteCount >= configuration.batchBytes { try flush() }
             case .partitionEnd(let topic, let partition, _):
+                setConnected(true)
                 atEnd.insert(TopicPartition(topic: topic, partition: partition))
             case .error(let e):
                 if e.isFatal { throw PipelineError(.input, e.description, location: configuration.brokers) }
                 let now = Self.now()
-                if now - lastErrorLog > 5_000 {
+                if now - lastErrorLog >= 60_000 {
                     lastErrorLog = now
-                    logger.warning("Kafka is unreachable or failing; retrying", metadata: ["kafka.error": "\(e)"])
+                    logger.warning("Kafka reports an error; retrying", metadata: ["kafka.error": "\(e)"])
                 }
             case .nothing:
                 break
+            }
+            if let trouble = consumer.takeConnectionTrouble() {
+                if let fatal = trouble.fatal { throw PipelineError(.input, fatal.description, location: configuration.brokers) }
+                if trouble.allBrokersDown && connected {
+                    setConnected(false)
+                    disconnectedSince = Self.now()
+                    lastDownLog = 0
+                }
+                if let failure = trouble.lastFailure { lastCause = failure.cause }
+            }
+            if !connected {
+                // Nothing may arrive to prove the brokers back (an idle topic): ask them.
+                let now = Self.now()
+                if now - lastProbe >= 5_000 {
+                    lastProbe = now
+                    if (try? consumer.topicNames(timeoutMilliseconds: 500)) != nil { setConnected(true) }
+                }
+                if connected {
+                    logger.notice("the Kafka brokers are reachable again", metadata: ["kafka.brokers": "\(configuration.brokers)"])
+                } else if configuration.untilEnd, let limit = configuration.connectTimeoutMilliseconds,
+                    now - disconnectedSince >= limit
+                {
+                    throw PipelineError(.input, unreachableMessage(lost: true, seconds: limit / 1000, cause: lastCause))
+                } else if now - lastDownLog >= 60_000 {
+                    lastDownLog = now
+                    logger.warning(
+                        "\(unreachableMessage(lost: true, seconds: (now - disconnectedSince) / 1000, cause: lastCause)); still trying")
+                }
             }
             if let failure { throw PipelineError(.log, "\(failure)", location: log.directory) }
             if !batch.isEmpty && Self.now() - batchStarted >= configuration.maximumDelayMilliseconds { try flush() }
@@ -140,6 +195,72 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
         commitDurable(synchronously: true)
         consumer.close()
         if let failure { throw PipelineError(.log, "\(failure)", location: log.directory) }
+    }
+
+    /// Waits until a broker answers, then checks that every named topic exists there (so a
+    /// typo is an error, not an empty topic that a broker auto-creates). Returns false when
+    /// stopped meanwhile.
+    /// - Throws: `PipelineError` when `connectTimeoutMilliseconds` passes with no answer, or a
+    ///   topic is missing.
+    private func connect() throws(PipelineError) -> Bool {
+        let started = Self.now()
+        var lastWarning = started
+        // librdkafka's reason for the failed connections (it reports a repeated one once),
+        // else the failed request's.
+        var connectionCause: String?
+        var requestCause = "no broker answered"
+        while !stopRequest.isRequested {
+            var names: [String]?
+            do throws(KafkaError) {
+                names = try consumer.topicNames(timeoutMilliseconds: 1_000)
+            } catch {
+                requestCause = error.cause
+            }
+            if let names {
+                setConnected(true)
+                try checkTopicsExist(names)
+                return true
+            }
+            // Serve librdkafka's callbacks: the errors it reported meanwhile say why ("connection refused").
+            _ = consumer.poll(timeoutMilliseconds: 0)
+            if let failure = consumer.takeConnectionTrouble()?.lastFailure { connectionCause = failure.cause }
+            let cause = connectionCause ?? requestCause
+            let now = Self.now()
+            if let limit = configuration.connectTimeoutMilliseconds, now - started >= limit {
+                throw PipelineError(.input, unreachableMessage(lost: false, seconds: limit / 1000, cause: cause))
+            }
+            if now - lastWarning >= 60_000 {
+                lastWarning = now
+                logger.warning(
+                    "\(unreachableMessage(lost: false, seconds: (now - started) / 1000, cause: cause)); still trying")
+            }
+        }
+        return false
+    }
+
+    /// - Throws: `PipelineError` naming the topics of the configuration that `names` lacks
+    ///   (a pattern, `^...`, is not checked).
+    private func checkTopicsExist(_ names: [String]) throws(PipelineError) {
+        let known = Set(names)
+        let missing = configuration.topics.filter { !$0.hasPrefix("^") && !known.contains($0) }
+        guard !missing.isEmpty else { return }
+        let present = names.filter { !$0.hasPrefix("__") }.sorted()
+        let listed = present.isEmpty ? "none" : present.prefix(10).joined(separator: ", ") + (present.count > 10 ? ", ..." : "")
+        throw PipelineError(
+            .input,
+            "topic \(missing.joined(separator: ", ")) does not exist on the Kafka brokers \(configuration.brokers) "
+                + "(topics there: \(listed)); create it or check \(configuration.topicsSetting)")
+    }
+
+    private func unreachableMessage(lost: Bool, seconds: Int64, cause: String) -> String {
+        (lost ? "lost the Kafka brokers \(configuration.brokers) for \(seconds) s" : "cannot reach the Kafka brokers \(configuration.brokers) after \(seconds) s")
+            + ": \(cause); check \(configuration.brokersSetting)"
+    }
+
+    private func setConnected(_ value: Bool) {
+        guard value != connected else { return }
+        connected = value
+        onConnection?(value)
     }
 
     /// Per assigned partition with a known end: end minus the log's durable offset.

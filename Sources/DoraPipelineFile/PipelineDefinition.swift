@@ -14,6 +14,9 @@ public struct PipelineDefinition: Sendable {
         public var topics: [String]
         public var group: String
         public var properties: [(String, String)] = []
+        /// How long `doralog run` waits at start-up for a broker to answer before it fails.
+        /// Default 30 s.
+        public var connectTimeout: Duration = .seconds(30)
     }
 
     /// The embedded broker of a demo: its partitions, and a JSONL file produced to it at start.

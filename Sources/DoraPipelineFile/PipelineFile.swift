@@ -1,5 +1,5 @@
-public import DoraMetrics
-public import DoraSLO
+import DoraMetrics
+import DoraSLO
 import Foundation
 import Yams
 
@@ -77,12 +77,13 @@ public enum PipelineFile {
     private static func source(_ field: YAMLField) throws(PipelineFileError) -> (PipelineDefinition.KafkaSource, PipelineDefinition.EmbeddedBroker?) {
         let source = try field.mapping(known: ["kafka", "embedded"])
         guard let kafkaField = source["kafka"] else { throw field.error("`kafka` is required") }
-        let k = try kafkaField.mapping(known: ["brokers", "topics", "group", "properties"])
+        let k = try kafkaField.mapping(known: ["brokers", "topics", "group", "properties", "connect_timeout"])
         guard let brokers = k["brokers"], let topics = k["topics"], let group = k["group"] else {
             throw kafkaField.error("`brokers`, `topics` and `group` are required")
         }
         var kafka = PipelineDefinition.KafkaSource(brokers: try brokers.string(), topics: try topics.strings(), group: try group.string())
         if kafka.topics.isEmpty { throw topics.error("at least one topic") }
+        if let t = k["connect_timeout"] { kafka.connectTimeout = .microseconds(try t.duration()) }
         if let p = k["properties"] {
             guard case .mapping(let mapping) = p.node else { throw p.error("expected a mapping of librdkafka properties") }
             for (key, value) in mapping {

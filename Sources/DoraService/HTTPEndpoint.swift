@@ -1,12 +1,15 @@
+import DoraEvents
+import DoraMetrics
 import DoraReports
 import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
 
-/// The HTTP side of `doralog run`: `/metrics` (Prometheus text format), `/report.json` (the
-/// live report, the schema of `doralog report --format json`), `/healthz` (the process
-/// answers) and `/readyz` (200 once the log has been replayed, 503 before).
+/// The HTTP side of `doralog run`: `/metrics` (Prometheus text format), `/report.json` and
+/// `/report.md` (the live report as `doralog report --format json|markdown` prints it, with
+/// optional `from`/`to` query parameters), `/healthz` (the process answers) and `/readyz` (200
+/// once the log has been replayed and while a Kafka broker is reachable, 503 otherwise).
 struct HTTPEndpoint: Sendable {
     let state: LiveState
     let exposition: MetricsExposition
@@ -20,22 +23,63 @@ struct HTTPEndpoint: Sendable {
             let text = await exposition.render(state)
             return Self.text(text, contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
-        router.get("report.json") { _, _ -> Response in
-            guard let report = await state.report() else {
-                return Self.text("{\"error\": \"no events yet\"}\n", contentType: "application/json", status: .notFound)
-            }
-            return Self.text(JSONReportRenderer.render(report), contentType: "application/json")
+        router.get("report.json") { request, _ -> Response in
+            await report(request, contentType: "application/json") { JSONReportRenderer.render($0) }
+        }
+        router.get("report.md") { request, _ -> Response in
+            await report(request, contentType: "text/markdown; charset=utf-8") { MarkdownReportRenderer.render($0) }
         }
         router.get("healthz") { _, _ -> Response in Self.text("ok\n", contentType: "text/plain") }
         router.get("readyz") { _, _ -> Response in
-            await state.isReady
-                ? Self.text("ready\n", contentType: "text/plain")
-                : Self.text("replaying the log\n", contentType: "text/plain", status: .serviceUnavailable)
+            if !(await state.isReady) {
+                return Self.text("replaying the log\n", contentType: "text/plain", status: .serviceUnavailable)
+            }
+            if !exposition.sourceConnected.load(ordering: .relaxed) {
+                return Self.text("no Kafka broker is reachable\n", contentType: "text/plain", status: .serviceUnavailable)
+            }
+            return Self.text("ready\n", contentType: "text/plain")
         }
         var quiet = logger
         quiet.logLevel = .warning
         let application = Application(router: router, configuration: .init(address: .hostname(host, port: port)), logger: quiet)
         return EndpointService(application: application, listen: listen)
+    }
+
+    /// The live report, over the period of the `from` and `to` query parameters (as `doralog
+    /// report` takes them: `YYYY-MM-DD` or RFC 3339; a missing one defaults as there).
+    private func report(_ request: Request, contentType: String, render: (Report) -> String) async -> Response {
+        let query = request.uri.queryParameters
+        var bounds: [Timestamp?] = []
+        for name in ["from", "to"] {
+            guard let text = query[name[...]].map(String.init) else {
+                bounds.append(nil)
+                continue
+            }
+            guard let t = Timestamp.parse(dateOrTime: text) else {
+                return Self.error("\(name): '\(text)' is not a date (YYYY-MM-DD) or an RFC 3339 time", status: .badRequest)
+            }
+            bounds.append(t)
+        }
+        let fallback = await state.defaultPeriod
+        guard let from = bounds[0] ?? fallback?.from, let to = bounds[1] ?? fallback?.to else {
+            return Self.error("no events yet; give both from and to to report on an empty period", status: .notFound)
+        }
+        guard from < to else { return Self.error("the period is empty: from \(from) is not before to \(to)", status: .badRequest) }
+        guard let report = await state.report(period: Period(from: from, to: to)) else {
+            return Self.error("no events yet", status: .notFound)
+        }
+        return Self.text(render(report), contentType: contentType)
+    }
+
+    static func error(_ message: String, status: HTTPResponse.Status) -> Response {
+        var escaped = ""
+        for c in message.unicodeScalars {
+            switch c {
+            case "\"", "\\": escaped += "\\" + String(c)
+            default: escaped.unicodeScalars.append(c)
+            }
+        }
+        return text("{\"error\": \"\(escaped)\"}\n", contentType: "application/json", status: status)
     }
 
     static func text(_ text: String, contentType: String, status: HTTPResponse.Status = .ok) -> Response {

@@ -76,14 +76,21 @@ public actor LiveState {
         return alerts
     }
 
-    /// The report over the default period, as `doralog report` computes it from the same log,
-    /// with the services pooled by tier in `groups` (the live view's per-tier figures).
-    public func report() -> Report? {
-        guard let period = engine.defaultPeriod else { return nil }
+    /// The report over `period` (default: the default period), as `doralog report` computes it
+    /// from the same log, with the services pooled by tier in `groups` (the live view's per-tier
+    /// figures); nil when no event is stored and no period is given.
+    /// - Parameter bucketBounds: also count each service's rollback and recovery times into
+    ///   these buckets (microseconds), for `/metrics`.
+    public func report(period: Period? = nil, bucketBounds: [Int64]? = nil) -> Report? {
+        guard let period = period ?? engine.defaultPeriod else { return nil }
         let assignments = evaluation.assignments
         return engine.report(
-            period: period, log: (totals.stored, totals.duplicates, totals.rejected), groupOf: { assignments.tier(of: $0) })
+            period: period, log: (totals.stored, totals.duplicates, totals.rejected), groupOf: { assignments.tier(of: $0) },
+            bucketBounds: bucketBounds)
     }
+
+    /// The period a report covers by default (the days of the stored events); nil when none is.
+    public var defaultPeriod: Period? { engine.defaultPeriod }
 
     /// The log's counts; `ignored` (stored events of unknown type) is the engine's own count,
     /// since every stored event reaches the engine.

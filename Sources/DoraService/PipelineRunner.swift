@@ -51,7 +51,7 @@ public struct PipelineRunner: Sendable {
             configuration: LogConfiguration(segmentBytes: d.log.segmentMiB << 20, zstdLevel: d.log.zstdLevel), logger: logger)
         let state = LiveState(
             configuration: d.metrics, slos: d.slos, assignments: d.assignments, niceness: AggregatorService.niceness)
-        let exposition = MetricsExposition()
+        let exposition = MetricsExposition(assignments: d.assignments)
         var sinks: [any AlertSink] = []
         if d.alerts.stdout { sinks.append(StandardOutputAlertSink()) }
         if let topic = d.alerts.kafkaTopic {
@@ -67,6 +67,9 @@ public struct PipelineRunner: Sendable {
         var ingest = KafkaIngestor.Configuration(brokers: brokers, topics: d.kafka.topics, group: d.kafka.group)
         ingest.properties = d.kafka.properties
         ingest.untilEnd = untilEnd
+        ingest.connectTimeoutMilliseconds = d.kafka.connectTimeout.wholeMicroseconds / 1000
+        ingest.brokersSetting = "source.kafka.brokers"
+        ingest.topicsSetting = "source.kafka.topics"
         let ingestService = IngestService(
             configuration: ingest, log: Handoff(log), appends: appends, replayed: replayed, exposition: exposition, logger: logger)
         let aggregator = AggregatorService(
@@ -168,6 +171,7 @@ struct IngestService: Service, CustomStringConvertible {
                 let thread = Thread { [configuration, log, appends, exposition, logger] in
                     let ingestor = KafkaIngestor(configuration: configuration, log: log.value, logger: logger, stopRequest: stop)
                     ingestor.onLag = { lags in exposition.setLag(lags) }
+                    ingestor.onConnection = { connected in exposition.sourceConnected.store(connected, ordering: .relaxed) }
                     ingestor.onStored = { summary, stored, took in
                         exposition.appendSeconds.record(took)
                         appends.push(Appended(summary: summary, stored: stored))

@@ -102,8 +102,8 @@ struct RunCommandTests {
             #expect(waitForStored(events.count, at: run.http), "every event reached the live state")
             let live = HTTPTesting.request(run.http + "/report.json")?.body ?? ""
             let metrics = HTTPTesting.request(run.http + "/metrics")?.body ?? ""
-            #expect(metrics.contains("doralog_events{outcome=\"stored\"} \(events.count)"), "\(metrics.prefix(600))")
-            #expect(metrics.contains("doralog_rollback_seconds{"))
+            #expect(metrics.contains("doralog_events_total{outcome=\"stored\"} \(events.count)"), "\(metrics.prefix(600))")
+            #expect(metrics.contains("doralog_rollback_duration_seconds_bucket{"))
             #expect(HTTPTesting.request(run.http + "/healthz")?.status == 200)
             let (status, output) = run.stop()
             #expect(status == 0, "SIGTERM: graceful exit")
@@ -156,7 +156,7 @@ extension RunCommandTests {
                 "--config.file=\(dir)/prometheus.yml", "--storage.tsdb.path=\(dir)/tsdb", "--web.listen-address=127.0.0.1:\(port)",
             ])
             defer { prometheus.terminate(); prometheus.waitUntilExit() }
-            let query = "http://127.0.0.1:\(port)/api/v1/query?query=" + "doralog_events{outcome=\"stored\"}"
+            let query = "http://127.0.0.1:\(port)/api/v1/query?query=" + "doralog_events_total{outcome=\"stored\"}"
                 .addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
             let answer = HTTPTesting.poll(query, seconds: 60) { $0.status == 200 && $0.body.contains("\"300\"") }
             #expect(answer?.body.contains("\"job\":\"doralog\"") == true && answer?.body.contains("\"300\"") == true, "\(answer?.body ?? "no answer")")
@@ -291,7 +291,7 @@ extension RunCommandTests {
             let live = HTTPTesting.request(run.http + "/report.json")?.body ?? ""
             // Lag is reported about once a second, so the gauge reaches 0 shortly after the log does.
             let caughtUp = HTTPTesting.poll(run.http + "/metrics", seconds: 15) { answer in
-                (0..<3).allSatisfy { answer.body.contains("doralog_consumer_lag{topic=\"events\",partition=\"\($0)\"} 0.0") }
+                (0..<3).allSatisfy { answer.body.contains("doralog_consumer_lag_messages{topic=\"events\",partition=\"\($0)\"} 0.0") }
             }
             #expect(caughtUp != nil, "every partition's lag gauge reaches 0")
             #expect(run.stop().status == 0)
