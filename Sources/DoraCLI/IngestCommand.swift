@@ -96,7 +96,7 @@ struct IngestCommand: ParsableCommand {
             throw CLIError.failure(error.description)
         }
         progress.finish()
-        print("read \(summary.read), stored \(summary.stored), duplicates \(summary.duplicates), rejected \(summary.rejected)")
+        print(summary.line)
     }
 }
 
@@ -121,7 +121,7 @@ extension IngestCommand {
             throw CLIError.failure(error.description)
         }
         let s = ingestor.summary
-        print("read \(s.read), stored \(s.stored), duplicates \(s.duplicates), rejected \(s.rejected)")
+        print(s.line)
         if latencyStats {
             let l = ingestor.latenciesMilliseconds.sorted()
             if l.isEmpty {
@@ -168,12 +168,15 @@ struct LogOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("zstd level of new blocks (1-19).", valueName: "level"))
     var zstdLevel: Int = LogConfiguration().zstdLevel
 
+    @Flag(help: "Make a new log even in a directory that holds other files (refused without it).")
+    var create = false
+
     func open(_ directory: String) throws -> EventLog {
         var logger = Logger(label: "doralog.log")
         logger.logLevel = .notice
         do {
             let configuration = LogConfiguration(segmentBytes: segmentSize << 20, zstdLevel: zstdLevel)
-            return try EventLog(directory: directory, configuration: configuration, logger: logger)
+            return try EventLog(directory: directory, configuration: configuration, logger: logger, createAmongOtherFiles: create)
         } catch let error where error.code == .configuration {
             throw CLIError.usage(error.description)
         } catch {

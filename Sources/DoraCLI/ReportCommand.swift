@@ -23,7 +23,9 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Event log directory (repeat to merge several).", valueName: "dir"))
     var log: [String]
 
-    @Option(help: ArgumentHelp("json or markdown (default: markdown on a terminal, json otherwise).", valueName: "format"))
+    @Option(help: ArgumentHelp(
+        "json or markdown (default: from the --output file's extension, .json or .md; else markdown on a terminal, json otherwise).",
+        valueName: "format"))
     var format: ReportFormat?
 
     @Option(help: ArgumentHelp("Start of the period (inclusive): YYYY-MM-DD or RFC 3339.", valueName: "date"))
@@ -49,10 +51,26 @@ struct ReportCommand: ParsableCommand {
 
     enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
         case json, markdown
+
+        /// The format an output file's extension names (`.json`, `.md`, `.markdown`); nil
+        /// for another extension.
+        /// - Throws: `CLIError` for the extension of a format this version cannot write.
+        static func inferred(fromPath path: String) throws -> ReportFormat? {
+            let name = path.split(separator: "/").last.map(String.init) ?? path
+            guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
+            switch name[name.index(after: dot)...].lowercased() {
+            case "json": return .json
+            case "md", "markdown": return .markdown
+            case let other where ["html", "htm", "csv"].contains(other):
+                throw CLIError.usage("--output \(path): doralog cannot write \(other) reports yet; give a .json or .md file, or --format")
+            default: return nil
+            }
+        }
     }
 
     func run() throws {
         guard !log.isEmpty else { throw CLIError.usage("give at least one --log directory") }
+        let chosen = try format ?? output.flatMap(ReportFormat.inferred(fromPath:)) ?? (output == nil && isatty(STDOUT_FILENO) == 1 ? .markdown : .json)
         let fromTime = try from.map { try Self.parseDate($0, option: "--from") }
         let toTime = try to.map { try Self.parseDate($0, option: "--to") }
         guard let window = DurationText.parse(attributionWindow) else {
@@ -76,7 +94,6 @@ struct ReportCommand: ParsableCommand {
             if case .emptyPeriod = error { throw CLIError.usage(error.description) }
             throw CLIError.failure(error.description)
         }
-        let chosen = format ?? (output == nil && isatty(STDOUT_FILENO) == 1 ? .markdown : .json)
         let text = chosen == .json ? JSONReportRenderer.render(report) : MarkdownReportRenderer.render(report)
         if let output {
             try OutputFile.write(text, to: output)

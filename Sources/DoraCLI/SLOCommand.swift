@@ -58,6 +58,9 @@ struct SLOCommand: ParsableCommand {
         } catch {
             throw CLIError.failure(error.description)
         }
+        guard engine.added > 0 else {
+            throw CLIError.failure("the log \(log.joined(separator: ", ")) is empty (no events stored yet): there is nothing to backtest")
+        }
         var evaluation = SLOEvaluation(slos: definition.slos, assignments: definition.assignments)
         let alerts = evaluation.evaluate(
             engine, from: fromTime?.microseconds ?? .min, to: toTime?.microseconds ?? .max)

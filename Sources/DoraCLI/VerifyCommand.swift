@@ -31,7 +31,7 @@ struct VerifyCommand: ParsableCommand {
         for problem in report.problems { print("damaged: \(problem)") }
         let summary = "\(report.segments) segments, \(report.blocks) blocks, \(report.events) events"
         if report.isClean {
-            print("ok: \(summary)")
+            print(report.events == 0 ? "ok: the log is empty (\(summary))" : "ok: \(summary)")
         } else {
             throw CLIError.failure("\(report.problems.count) problems in \(summary)")
         }

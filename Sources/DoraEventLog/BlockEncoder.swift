@@ -2,8 +2,6 @@ import DoraEvents
 /// A batch after stage 1 of an append: validated, de-duplicated, encoded but not compressed.
 struct PreparedAppend: Sendable {
     var summary = AppendSummary()
-    /// Of the stored events, those of a type this version does not know.
-    var unknownTypes = 0
     /// The records frame's content: the encoding version, then per event its raw length and
     /// its binary form.
     var records: [UInt8] = []
@@ -45,7 +43,7 @@ final class BlockEncoder: @unchecked Sendable {
         let stored = p.summary.stored
         var header = BlockHeader(
             recordCount: UInt32(stored), duplicates: UInt32(p.summary.duplicates), rejected: UInt32(p.summary.rejected),
-            unknownTypes: UInt32(p.unknownTypes), minTime: stored > 0 ? p.minTime : 0, maxTime: stored > 0 ? p.maxTime : 0,
+            unknownTypes: UInt32(p.summary.unknownTypes), minTime: stored > 0 ? p.minTime : 0, maxTime: stored > 0 ? p.maxTime : 0,
             recordsFrameBytes: 0, recordsBytes: 0, rawFrameBytes: 0, rawBytes: 0, offsets: p.offsets)
         var block: [UInt8] = []
         block.reserveCapacity(header.headerBytes + p.raw.count / 3 + p.records.count / 2)

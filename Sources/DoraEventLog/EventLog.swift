@@ -41,15 +41,28 @@ public final class EventLog {
     private var spare: (records: [UInt8], raw: [UInt8])?
 
     /// Opens (creating if missing) the log in `directory`, recovering from a crash.
-    /// - Throws: `EventLogError` when the directory cannot be used, another process writes
-    ///   to it, or a segment is damaged anywhere but its torn tail.
+    /// - Parameter createAmongOtherFiles: make a new log in a directory that holds files a log
+    ///   does not write (without it, such a directory is refused: it is probably a mistake).
+    /// - Throws: `EventLogError` when the directory cannot be used, is not empty and not a log,
+    ///   another process writes to it, or a segment is damaged anywhere but its torn tail.
     public init(
         directory: String, configuration: LogConfiguration = LogConfiguration(),
-        logger: Logger = Logger(label: "doralog.log")
+        logger: Logger = Logger(label: "doralog.log"), createAmongOtherFiles: Bool = false
     ) throws(EventLogError) {
         self.directory = directory
         self.configuration = try configuration.validated()
         self.logger = logger
+        if !createAmongOtherFiles && PosixFile.exists(directory) {
+            let names = try PosixFile.list(directory)
+            let others = names.filter { !LogFormat.isLogFileName($0) }.sorted()
+            if !others.isEmpty && !names.contains(where: { LogFormat.segmentNumber(fromName: $0) != nil }) {
+                throw EventLogError(
+                    .notALog,
+                    "\(directory) is not empty and is not a doralog event log (it holds "
+                        + others.prefix(3).joined(separator: ", ") + (others.count > 3 ? ", ..." : "")
+                        + "); give a new or empty directory, or --create to make a log there anyway")
+            }
+        }
         try PosixFile.makeDirectory(directory)
         lock = try PosixFile.open(directory + "/lock", flags: O_RDWR | O_CREAT)
         guard flock(lock.descriptor, LOCK_EX | LOCK_NB) == 0 else {
@@ -224,7 +237,7 @@ public final class EventLog {
                 p.minTime = min(p.minTime, chunk.times[j])
                 p.maxTime = max(p.maxTime, chunk.times[j])
                 p.summary.stored += 1
-                if chunk.unknownType[j] { p.unknownTypes += 1 }
+                if chunk.unknownType[j] { p.summary.unknownTypes += 1 }
             }
             copyRun(to: chunk.count)
         }
@@ -255,7 +268,7 @@ public final class EventLog {
         totals.stored += p.summary.stored
         totals.duplicates += p.summary.duplicates
         totals.rejected += p.summary.rejected
-        totals.ignored += p.unknownTypes
+        totals.ignored += p.summary.unknownTypes
         spare = (p.records, p.raw)
     }
 
@@ -279,7 +292,7 @@ public final class EventLog {
         currentBlocks.append(
             BlockLocation(
                 segment: currentNumber, offset: offset, totalBytes: block.count, recordCount: p.summary.stored,
-                duplicates: p.summary.duplicates, rejected: p.summary.rejected, unknownTypes: p.unknownTypes,
+                duplicates: p.summary.duplicates, rejected: p.summary.rejected, unknownTypes: p.summary.unknownTypes,
                 minTime: Timestamp(microseconds: p.summary.stored > 0 ? p.minTime : 0),
                 maxTime: Timestamp(microseconds: p.summary.stored > 0 ? p.maxTime : 0)))
     }

@@ -36,6 +36,11 @@ public struct EventLogError: Error, Sendable, CustomStringConvertible {
         return place + message
     }
 
+    /// `directory` exists but holds no segment file: it is not a log (or not yet one).
+    static func noSegments(in directory: String) -> EventLogError {
+        EventLogError(.notALog, "not a doralog event log (no segment files in \(directory))")
+    }
+
     /// The same error, placed in a file (and byte offset) if it was not yet.
     func located(file: String, byteOffset: Int? = nil) -> EventLogError {
         var e = self

@@ -42,6 +42,13 @@ enum LogFormat {
         segmentName(number).replacingSuffix(".zst", with: ".idx")
     }
 
+    /// Whether a file of this name is one a log writes (segments, their sidecar indexes, the
+    /// lock, the dead letters, and the temporary files they are written through).
+    static func isLogFileName(_ name: String) -> Bool {
+        name == "lock" || name.hasPrefix(DeadLetterStore.fileName)
+            || (name.hasPrefix("segment-") && (name.contains(".zst") || name.contains(".idx")))
+    }
+
     static func segmentNumber(fromName name: String) -> UInt32? {
         guard name.hasPrefix("segment-"), name.hasSuffix(".zst") else { return nil }
         return UInt32(name.dropFirst(8).dropLast(4))

@@ -27,6 +27,7 @@ public final class LogReader: @unchecked Sendable {
             throw EventLogError(.notALog, "no such directory; ingest events into it first", file: directory)
         }
         let numbers = try EventLog.segmentNumbers(in: directory)
+        guard !numbers.isEmpty else { throw .noSegments(in: directory) }
         for (i, number) in numbers.enumerated() {
             let path = directory + "/" + LogFormat.segmentName(number)
             let isLast = i == numbers.count - 1

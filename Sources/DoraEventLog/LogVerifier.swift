@@ -30,7 +30,8 @@ public enum LogVerifier {
     }
 
     /// Verifies the log in `directory`. `progress` is called with bytes checked so far.
-    /// - Throws: `EventLogError` only when the directory cannot be read at all.
+    /// - Throws: `EventLogError` only when the directory cannot be read at all, or holds no
+    ///   segment file (it is not a log).
     public static func verify(directory: String, progress: (Int, Int) -> Void = { _, _ in }) throws(EventLogError) -> Report {
         guard PosixFile.exists(directory) else {
             throw EventLogError(.notALog, "no such directory", file: directory)
@@ -38,10 +39,7 @@ public enum LogVerifier {
         var report = Report()
         let names = try PosixFile.list(directory)
         let numbers = names.compactMap(LogFormat.segmentNumber(fromName:)).sorted()
-        if numbers.isEmpty {
-            report.problems.append(Problem(file: directory, byteOffset: nil, message: "no segment files: not a doralog log"))
-            return report
-        }
+        guard !numbers.isEmpty else { throw .noSegments(in: directory) }
         for (i, n) in numbers.enumerated() where i > 0 && n != numbers[i - 1] + 1 {
             report.problems.append(Problem(file: directory, byteOffset: nil, message: "segments \(numbers[i - 1] + 1)...\(n - 1) are missing"))
         }

@@ -55,12 +55,16 @@ public struct AppendSummary: Sendable, Equatable {
     public var stored = 0
     public var duplicates = 0
     public var rejected = 0
+    /// Of the stored events, those of a type this version does not know (kept, ignored by
+    /// the metrics).
+    public var unknownTypes = 0
 
-    public init(read: Int = 0, stored: Int = 0, duplicates: Int = 0, rejected: Int = 0) {
+    public init(read: Int = 0, stored: Int = 0, duplicates: Int = 0, rejected: Int = 0, unknownTypes: Int = 0) {
         self.read = read
         self.stored = stored
         self.duplicates = duplicates
         self.rejected = rejected
+        self.unknownTypes = unknownTypes
     }
 
     public static func += (lhs: inout AppendSummary, rhs: AppendSummary) {
@@ -68,6 +72,13 @@ public struct AppendSummary: Sendable, Equatable {
         lhs.stored += rhs.stored
         lhs.duplicates += rhs.duplicates
         lhs.rejected += rhs.rejected
+        lhs.unknownTypes += rhs.unknownTypes
+    }
+
+    /// The one-line summary `doralog ingest` prints.
+    public var line: String {
+        "read \(read), stored \(stored)" + (unknownTypes > 0 ? " (\(unknownTypes) of unknown type)" : "")
+            + ", duplicates \(duplicates), rejected \(rejected)"
     }
 }
 

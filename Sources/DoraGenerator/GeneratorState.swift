@@ -37,9 +37,15 @@ struct GeneratorState {
         var day = 0
         var out: [UInt8] = []
         out.reserveCapacity(1 << 20)
+        // The stream spans exactly `days` days: a line dated after them (an episode that would
+        // close later) is left out, and when the days are used up before `events` lines, the
+        // walk starts again at the first day with new ids.
+        let days = max(configuration.days, 1)
+        let end = configuration.start.microseconds + Int64(days) * Timestamp.microsecondsPerDay
         while emitted < configuration.events {
             var lines: [Line] = []
-            generateDay(day, into: &lines)
+            generateDay(day % days, into: &lines)
+            lines.removeAll { $0.time >= end }
             lines.sort { $0.time < $1.time }
             // Shuffled arrival: swap each line with one a little ahead.
             if configuration.shuffleWindow > 1 && lines.count > 1 {

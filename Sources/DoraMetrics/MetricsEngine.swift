@@ -28,6 +28,11 @@ public struct MetricsEngine: Sendable {
     public private(set) var latest: Timestamp?
     /// Stored events of a type this version does not know (all environments).
     public private(set) var ignored = 0
+    /// The environments of the events of known type that are not the configured one (to say
+    /// which environments a log has when the configured one has no event).
+    public private(set) var otherEnvironments = Set<String>()
+    /// Whether an event of known type and of the configured environment was added.
+    public var hasEventsOfEnvironment: Bool { !services.isEmpty }
     public private(set) var added = 0
     /// Whether each service keeps its lead-time samples as deploys arrive (`trackLeadTimes`).
     public private(set) var tracksLeadTimes = false
@@ -47,7 +52,10 @@ public struct MetricsEngine: Sendable {
         }
         // Compared as bytes, as `add(_: EventRecord)` does (String's == would also equate other
         // Unicode normalizations of the same text).
-        guard event.environment.utf8.elementsEqual(configuration.environment.utf8) else { return }
+        guard event.environment.utf8.elementsEqual(configuration.environment.utf8) else {
+            otherEnvironments.insert(event.environment)
+            return
+        }
         services[stateIndex(slot, service: event.service)].add(event, incidentSeverities: configuration.incidentSeverities)
     }
 
@@ -63,7 +71,10 @@ public struct MetricsEngine: Sendable {
             ignored += 1
             return
         }
-        guard record.isEnvironment(configuration.environment) else { return }
+        guard record.isEnvironment(configuration.environment) else {
+            otherEnvironments.insert(record.environment.map(EventRecord.string) ?? Event.defaultEnvironment)
+            return
+        }
         services[stateIndex(slot, service: service)].add(record, incidentSeverities: configuration.incidentSeverities)
     }
 
@@ -131,6 +142,7 @@ public struct MetricsEngine: Sendable {
         precondition(other.configuration == configuration, "merging engines of different configurations")
         added += other.added
         ignored += other.ignored
+        otherEnvironments.formUnion(other.otherEnvironments)
         if let e = other.earliest, earliest.map({ e < $0 }) ?? true { earliest = e }
         if let l = other.latest, latest.map({ l > $0 }) ?? true { latest = l }
         var others = other.services

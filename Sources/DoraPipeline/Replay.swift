@@ -23,14 +23,22 @@ public struct Replay {
     /// The outcome of a replay: the report, or why there is none.
     public enum Failure: Error, Sendable, CustomStringConvertible {
         /// The logs hold no event, and the period was not given in full.
-        case emptyLog
+        case emptyLog(directories: [String])
         /// The effective period's from is not before its to.
         case emptyPeriod(from: Timestamp, to: Timestamp)
+        /// No event of known type is of the environment asked for; the logs have `available`.
+        case unknownEnvironment(String, available: [String])
         case log(EventLogError)
 
         public var description: String {
             switch self {
-            case .emptyLog: return "the log holds no events; give both --from and --to to report on an empty period"
+            case .emptyLog(let directories):
+                return "the log \(directories.joined(separator: ", ")) is empty (no events stored yet); "
+                    + "give both --from and --to to report on an empty period"
+            case .unknownEnvironment(let name, let available):
+                return "the log has no events of environment '\(name)'; "
+                    + (available.isEmpty ? "it has no events of known type" : "it has: \(available.joined(separator: ", "))")
+                    + " (--environment)"
             case .emptyPeriod(let from, let to): return "the period is empty: from \(from) is not before to \(to)"
             case .log(let e): return e.description
             }
@@ -50,7 +58,7 @@ public struct Replay {
             let latest = allBlocks.map(\.maxTime).max()
             guard let periodFrom = from ?? earliest?.startOfDay,
                 let periodTo = to ?? latest.map({ $0.startOfDay.advanced(byMicroseconds: Timestamp.microsecondsPerDay) })
-            else { throw Failure.emptyLog }
+            else { throw Failure.emptyLog(directories: directories) }
             guard periodFrom < periodTo else { throw Failure.emptyPeriod(from: periodFrom, to: periodTo) }
             var range: Range<Timestamp>? = nil
             if let margin {
@@ -66,6 +74,10 @@ public struct Replay {
             }
             totals.duplicates += try Self.merge(readers, overlapping: range, into: &engine)
             if readers.count > 1 { totals.stored = engine.added }
+            if !engine.hasEventsOfEnvironment && margin == nil && !engine.otherEnvironments.isEmpty {
+                throw Failure.unknownEnvironment(
+                    configuration.environment, available: engine.otherEnvironments.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+            }
             return engine.report(
                 period: Period(from: periodFrom, to: periodTo),
                 log: (totals.stored, totals.duplicates, totals.rejected),
