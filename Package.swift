@@ -34,7 +34,7 @@ let package = Package(
             providers: [.apt(["librdkafka-dev"])]
         ),
 
-        // The event model of spec/events.md: strict JSON, validation, compact binary form.
+        // The event model of docs/events.md: strict JSON, validation, compact binary form.
         .target(name: "DoraEvents"),
         // The append-only zstd event log: segments, blocks, recovery, id index, dead letters.
         .target(
@@ -43,9 +43,9 @@ let package = Package(
         ),
         // The librdkafka wrapper: consumer, producer, mock cluster; the only module that sees CRdKafka.
         .target(name: "DoraKafka", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
-        // Pure metric computation of spec/metrics.md and spec/bands.md (no I/O).
+        // Pure metric computation of docs/metrics.md and docs/metrics.md, "DORA bands" (no I/O).
         .target(name: "DoraMetrics", dependencies: ["DoraEvents"]),
-        // SLO evaluation of spec/slo.md: windows, the exceedance test, state machines, alerts (pure).
+        // SLO evaluation of docs/slo.md: windows, the exceedance test, state machines, alerts (pure).
         .target(name: "DoraSLO", dependencies: ["DoraEvents", "DoraMetrics"]),
         // Pipeline files (YAML): reading and validating them, with file/line/field errors.
         .target(

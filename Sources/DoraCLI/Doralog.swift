@@ -9,7 +9,7 @@ public struct Doralog: AsyncParsableCommand {
         commandName: "doralog",
         abstract: "DORA metrics and MTTR from deploy, alert and rollback events.",
         discussion: """
-            Events (spec: events.md) are appended to an append-only, zstd-compressed event log, \
+            Events (docs/events.md) are appended to an append-only, zstd-compressed event log, \
             the source of truth; reports replay it.
             """,
         version: "0.1.0",

@@ -7,7 +7,7 @@ import DoraReports
 import Glibc
 #endif
 
-/// `doralog report`: replay the log and print the report (spec: cli-and-report.md).
+/// `doralog report`: replay the log and print the report (docs/report.md).
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",

@@ -5,7 +5,7 @@ import DoraPipeline
 import DoraPipelineFile
 import DoraSLO
 
-/// `doralog slo`: backtests a pipeline file's SLOs over a log's whole history (spec: slo.md).
+/// `doralog slo`: backtests a pipeline file's SLOs over a log's whole history (docs/slo.md).
 struct SLOCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "slo",

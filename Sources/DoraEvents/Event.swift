@@ -1,4 +1,4 @@
-/// One validated event of spec/events.md (schema v1).
+/// One validated event of docs/events.md (schema v1).
 ///
 /// Invariants: `id` and `service` are 1...256 bytes of UTF-8; required strings are non-empty;
 /// `environment` is filled with its default (`production`); `time` is truncated to whole

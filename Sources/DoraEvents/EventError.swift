@@ -1,4 +1,4 @@
-/// Why one input message was rejected (spec/events.md, "Bad input").
+/// Why one input message was rejected (docs/events.md, "Bad input").
 ///
 /// Each rejection names its class (`code`, stable, for counting and scripts), the field when
 /// one is at fault, and a message saying what is wrong and what a producer should send.

@@ -5,7 +5,7 @@ import Glibc
 /// An instant in event time: whole microseconds since 1970-01-01T00:00:00Z (UTC).
 ///
 /// Invariant: every time doralog compares or subtracts is one of these, an integer, so no
-/// microsecond is lost to floating point (spec/events.md). Parsing truncates extra fractional
+/// microsecond is lost to floating point (docs/events.md). Parsing truncates extra fractional
 /// digits toward the past; formatting is RFC 3339 in UTC, in its shortest form.
 public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Microseconds since the Unix epoch; negative before 1970.
@@ -50,7 +50,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     // MARK: - Parsing
 
-    /// Parses `YYYY-MM-DD(T|t)hh:mm:ss[.digits](Z|z|+hh:mm|-hh:mm)` (spec/events.md).
+    /// Parses `YYYY-MM-DD(T|t)hh:mm:ss[.digits](Z|z|+hh:mm|-hh:mm)` (docs/events.md).
     ///
     /// Years 0001-9999, real calendar days, hours 00-23, minutes and seconds 00-59, offsets up
     /// to 23:59. Returns nil for anything else.

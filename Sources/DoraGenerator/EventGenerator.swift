@@ -19,7 +19,7 @@ public struct GeneratorConfiguration: Sendable, Equatable {
     public var teams: Int = 6
     /// Share of lines that repeat an earlier event's id (exact redelivery).
     public var duplicateRate = 0.01
-    /// Share of lines that are malformed (each class of spec/events.md "Bad input").
+    /// Share of lines that are malformed (each class of docs/events.md "Bad input").
     public var malformedRate = 0.005
     /// Share of events carrying fields schema v1 does not know.
     public var unknownFieldRate = 0.05
@@ -35,7 +35,7 @@ public struct GeneratorConfiguration: Sendable, Equatable {
 ///
 /// It walks day by day through many services and teams in production and staging, shipping
 /// deploys with commits, and gives some deploys a recovery episode of every shape that
-/// spec/metrics.md distinguishes: alert then rollback; auto-rollback without alert;
+/// docs/metrics.md distinguishes: alert then rollback; auto-rollback without alert;
 /// roll-forward with an unplanned hotfix; an incident left open; a rollback that failed then a
 /// second that completed; a rollback never completed; an alert that resolves by itself. Around
 /// them: unrelated and warning alerts, re-notified firings, resolved-only alerts, failed-status

@@ -72,7 +72,7 @@ public struct DurationSamples: Sendable, Equatable {
         return lo
     }
 
-    /// The statistic (spec/metrics.md §3): nearest-rank p50 and p95, exact mean.
+    /// The statistic (docs/metrics.md §3): nearest-rank p50 and p95, exact mean.
     var stat: Stat {
         let n = count
         guard n > 0 else { return Stat(count: 0, p50: nil, p95: nil, mean: nil) }

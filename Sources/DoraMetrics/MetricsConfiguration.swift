@@ -1,6 +1,6 @@
 public import DoraEvents
 
-/// The settings metric computation depends on (spec/metrics.md), with the spec's defaults.
+/// The settings metric computation depends on (docs/metrics.md), with its defaults.
 public struct MetricsConfiguration: Sendable, Equatable {
     /// Metrics are computed for one environment at a time. Default `production`.
     public var environment: String = Event.defaultEnvironment
@@ -44,7 +44,7 @@ public struct Period: Sendable, Equatable {
     /// Period days = (to - from) / 86400 s, possibly fractional.
     public var days: Double { Double(microseconds) / Double(Timestamp.microsecondsPerDay) }
 
-    /// The default period of spec/metrics.md §4: from the start of the day of the earliest
+    /// The default period of docs/metrics.md §4: from the start of the day of the earliest
     /// stored event to the start of the day after the latest.
     public static func covering(earliest: Timestamp, latest: Timestamp) -> Period {
         Period(from: earliest.startOfDay, to: latest.startOfDay.advanced(byMicroseconds: Timestamp.microsecondsPerDay))

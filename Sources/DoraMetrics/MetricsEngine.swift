@@ -1,6 +1,6 @@
 public import DoraEvents
 
-/// Accumulates stored events, then computes every metric of spec/metrics.md for a period.
+/// Accumulates stored events, then computes every metric of docs/metrics.md for a period.
 ///
 /// Pure (no I/O). Invariants: the result depends only on the set of events added, never on
 /// their order (every choice between events is by (time, id), ids compared as UTF-8 bytes);

@@ -7,7 +7,7 @@ public struct Stat: Sendable, Equatable {
     public var p95: Double?
     public var mean: Double?
 
-    /// Computes the statistic over durations in microseconds (spec/metrics.md §3).
+    /// Computes the statistic over durations in microseconds (docs/metrics.md §3).
     public init(_ microseconds: [Int64]) {
         self = DurationSamples(microseconds).stat
     }
@@ -31,12 +31,12 @@ public struct Stat: Sendable, Equatable {
     }
 }
 
-/// A DORA performance band (spec/bands.md).
+/// A DORA performance band (docs/metrics.md, "DORA bands").
 public enum Band: String, Sendable, Equatable, CaseIterable {
     case elite, high, medium, low
 }
 
-/// The figures of one service, team or the totals for a period (cli-and-report.md METRICS).
+/// The figures of one service, team or the totals for a period (docs/report.md, METRICS).
 public struct Metrics: Sendable, Equatable {
     public struct Deployments: Sendable, Equatable {
         public var count: Int
@@ -186,7 +186,7 @@ public struct TeamReport: Sendable, Equatable {
     public var metrics: Metrics
 }
 
-/// A computed report (cli-and-report.md): what every renderer prints.
+/// A computed report (docs/report.md): what every renderer prints.
 ///
 /// Invariants: `services` sorted by name, `teams` by team name (UTF-8 byte order); totals
 /// pool every service of the environment.

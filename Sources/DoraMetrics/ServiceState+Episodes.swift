@@ -1,6 +1,6 @@
 import DoraEvents
 
-/// Linking, recovery episodes and the period's samples of one service (spec/metrics.md §1-2).
+/// Linking, recovery episodes and the period's samples of one service (docs/metrics.md §1-2).
 extension ServiceState {
     /// One failed change's recovery episode.
     struct Episode {

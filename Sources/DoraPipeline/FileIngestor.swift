@@ -6,7 +6,7 @@ import DoraEvents
 
 /// Appends the events of a JSONL file (or standard input) to an event log.
 ///
-/// The framing rules of spec/events.md: a byte-order mark at the very start is dropped; a line
+/// The framing rules of docs/events.md: a byte-order mark at the very start is dropped; a line
 /// ends at LF, with an optional CR before it; a line of only spaces and tabs is skipped (not a
 /// message, not counted). Lines are read in large chunks and appended in batches bounded by
 /// `batchBytes` and `batchMessages`, each batch one durable append. A line over the size limit

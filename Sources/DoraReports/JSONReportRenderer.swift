@@ -1,7 +1,7 @@
 public import DoraMetrics
 import DoraEvents
 
-/// Renders a report as the JSON of cli-and-report.md (`doralog.report/v1`).
+/// Renders a report as the JSON of docs/report.md (`doralog.report/v1`).
 ///
 /// Deterministic byte for byte: keys in the contract's order, integers plain, other numbers
 /// in Swift's shortest round-trip form, two-space indentation, a newline at the end.

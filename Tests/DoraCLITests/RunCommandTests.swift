@@ -49,9 +49,9 @@ struct RunCommandTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Doralog.executable)
         process.arguments = ["run", "--pipeline", dir + "/pipeline.yaml"]
-        FileManager.default.createFile(atPath: dir + "/run.out", contents: nil)
+        _ = FileManager.default.createFile(atPath: dir + "/run.out", contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: dir + "/run.out")
-        FileManager.default.createFile(atPath: dir + "/run.err", contents: nil)
+        _ = FileManager.default.createFile(atPath: dir + "/run.err", contents: nil)
         process.standardError = FileHandle(forWritingAtPath: dir + "/run.err")
         try process.run()
         let http = "http://127.0.0.1:\(port)"

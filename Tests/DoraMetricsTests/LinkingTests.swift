@@ -2,7 +2,7 @@ import DoraMetrics
 import DoraTestSupport
 import Testing
 
-/// One focused test per linking and episode rule of spec/metrics.md.
+/// One focused test per linking and episode rule of docs/metrics.md.
 @Suite struct LinkingTests {
     func at(_ clock: String, day: Int = 1) -> String { MetricsTesting.at(clock, day: day) }
 

@@ -5,6 +5,7 @@ import DoraKafka
 import DoraPipeline
 import DoraTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// Kafka ingestion against the mock cluster over TCP on loopback.
@@ -129,6 +130,58 @@ extension KafkaIngestorTests {
                 let stored = try LogTesting.storedIDs(dir)
                 #expect(stored.count == Set(stored).count && Set(stored) == ids)
                 #expect(log.partitionOffsets.values.reduce(0, +) == Int64(lines.count))
+            }
+        }
+    }
+
+    @Test func aMemberThatLosesEveryBrokerSaysSoAndNoticesTheirReturnOnAnIdleTopic() async throws {
+        try await onOwnThread {
+            try withTemporaryDirectory { dir in
+                let (lines, _) = Self.stream(200)
+                let cluster = try Self.cluster(with: lines, partitions: 1)
+                let log = try EventLog(directory: dir)
+                var configuration = KafkaIngestor.Configuration(brokers: cluster.bootstrapServers, topics: ["events"], group: "g")
+                configuration.properties = [("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "500")]
+                let ingestor = KafkaIngestor(configuration: configuration, log: log)
+                let changes = Mutex<[Bool]>([])
+                ingestor.onConnection = { connected in changes.withLock { $0.append(connected) } }
+                let box = UncheckedBox(ingestor)
+                let thread = Thread { try? box.value.run() }
+                thread.start()
+                func waitFor(_ expected: [Bool]) -> Bool {
+                    for _ in 0..<600 where changes.withLock({ $0 }) != expected { Thread.sleep(forTimeInterval: 0.1) }
+                    return changes.withLock { $0 } == expected
+                }
+                #expect(waitFor([true]), "connected at start")
+                for _ in 0..<300 where (try? LogTesting.storedIDs(dir).count) ?? 0 == 0 { Thread.sleep(forTimeInterval: 0.1) }
+                try cluster.setBroker(1, up: false)
+                #expect(waitFor([true, false]), "the loss is seen: \(changes.withLock { $0 })")
+                try cluster.setBroker(1, up: true)
+                // Nothing more arrives on the topic: only the probe can see the brokers back.
+                #expect(waitFor([true, false, true]), "the return is seen: \(changes.withLock { $0 })")
+                ingestor.stopRequest.request()
+                while !thread.isFinished { Thread.sleep(forTimeInterval: 0.1) }
+            }
+        }
+    }
+
+    @Test func aTopicTheBrokersDoNotHaveIsAnErrorAndIsNotCreated() async throws {
+        try await onOwnThread {
+            try withTemporaryDirectory { dir in
+                let cluster = try Self.cluster(with: [], partitions: 1)
+                let log = try EventLog(directory: dir)
+                for _ in 0..<2 {  // the first attempt must not have created it for the second
+                    var configuration = KafkaIngestor.Configuration(brokers: cluster.bootstrapServers, topics: ["evnets"], group: "g")
+                    configuration.untilEnd = true
+                    configuration.topicsSetting = "source.kafka.topics"
+                    do {
+                        try KafkaIngestor(configuration: configuration, log: log).run()
+                        Issue.record("a missing topic was consumed")
+                    } catch {
+                        #expect("\(error)".contains("topic evnets does not exist on the Kafka brokers"), "\(error)")
+                        #expect("\(error)".contains("(topics there: events); create it or check source.kafka.topics"), "\(error)")
+                    }
+                }
             }
         }
     }

@@ -1,6 +1,6 @@
 import DoraEvents
 
-/// JSON lines of events for tests, with the defaults of the spec's examples.
+/// JSON lines of events for tests, with the defaults of docs/events.md's examples.
 ///
 /// Each builder returns the event's JSON text; fields left nil are omitted.
 public enum EventJSON {
@@ -63,7 +63,7 @@ public enum EventJSON {
         }
     }
 
-    /// The five events of spec/events.md's example, in order.
+    /// The five events of docs/events.md's example, in order.
     public static let specExample: [String] = [
         #"{"id":"d-1001","type":"deploy","time":"2026-07-01T10:00:00Z","service":"checkout","team":"payments","version":"v42","commits":[{"sha":"a1","time":"2026-06-30T15:00:00Z"}]}"#,
         #"{"id":"a-77-f","type":"alert","time":"2026-07-01T10:04:00Z","service":"checkout","alert_id":"a-77","status":"firing","severity":"critical"}"#,
