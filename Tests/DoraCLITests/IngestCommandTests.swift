@@ -95,4 +95,52 @@ struct IngestCommandTests {
             }
         }
     }
+
+    @Test func theSummaryCountsStoredEventsOfUnknownTypeApart() throws {
+        try withTemporaryDirectory { dir in
+            let lines = EventJSON.specExample + [
+                #"{"id":"u-1","type":"Deploy","time":"2026-07-01T12:00:00Z","service":"checkout","version":"v1"}"#,
+                #"{"id":"u-2","type":"incident_note","time":"2026-07-01T12:00:00Z","service":"checkout"}"#,
+            ]
+            let result = try Doralog.run(["ingest", "--file", "-", "--log", dir + "/log"], input: lines.joined(separator: "\n"))
+            #expect(result.standardOutput == "read 7, stored 7 (2 of unknown type), duplicates 0, rejected 0\n")
+        }
+    }
+
+    @Test func ingestRefusesANonEmptyDirectoryThatIsNotALogUnlessCreate() throws {
+        try withTemporaryDirectory { dir in
+            try TestFiles.write("my notes", to: dir + "/notes.txt")
+            let refused = try Doralog.run(["ingest", "--file", "-", "--log", dir], input: EventJSON.specExample.joined(separator: "\n"))
+            #expect(refused.status == 1)
+            #expect(refused.standardError.contains("\(dir) is not empty and is not a doralog event log (it holds notes.txt)"), "\(refused.standardError)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["notes.txt"], "nothing was written")
+            let created = try Doralog.run(["ingest", "--create", "--file", "-", "--log", dir], input: EventJSON.specExample.joined(separator: "\n"))
+            #expect(created.status == 0 && created.standardOutput.hasPrefix("read 5, stored 5"))
+            // Once it is a log, it is one: no --create needed to add to it.
+            #expect(try Doralog.run(["ingest", "--file", "-", "--log", dir], input: "").status == 0)
+        }
+    }
+
+    @Test func helpTextsHaveNoStrayBackslashes() throws {
+        for command in ["ingest", "report", "verify", "broker", "produce", "generate", "slo", "run"] {
+            let help = try Doralog.run([command, "--help"])
+            #expect(help.status == 0)
+            #expect(!help.standardOutput.contains("\\"), "\(command) --help: \(help.standardOutput)")
+        }
+    }
+
+    @Test func generateSpansExactlyTheDaysAsked() throws {
+        try withTemporaryDirectory { dir in
+            for days in [7, 180] {
+                let file = dir + "/g\(days).jsonl"
+                #expect(try Doralog.run(["generate", "--events", "20000", "--days", "\(days)", "--output", file]).status == 0)
+                #expect(try Doralog.run(["ingest", "--file", file, "--log", dir + "/log\(days)"]).status == 0)
+                let report = try Doralog.run(["report", "--log", dir + "/log\(days)", "--format", "json"])
+                let object = try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any]
+                let period = object?["period"] as? [String: Any]
+                #expect(period?["days"] as? Double == Double(days), "\(period ?? [:])")
+                #expect(period?["from"] as? String == "2026-07-01T00:00:00Z")
+            }
+        }
+    }
 }

@@ -231,4 +231,45 @@ extension KafkaCommandTests {
             #expect(deploymentCount(run.report) == run.produced.count, "report de-duplicates across logs by id")
         } }
     }
+
+    @Test func aDeadBrokerEndsIngestUntilEndWithTheCauseWithinTheConnectTimeout() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let started = ContinuousClock.now
+            let result = try Doralog.run(
+                ["ingest", "--brokers", "127.0.0.1:1", "--topic", "t", "--group", "g", "--log", dir + "/log", "--until-end", "--connect-timeout", "3s"],
+                timeLimit: .seconds(60))
+            let took = ContinuousClock.now - started
+            #expect(!result.timedOut && result.status == 1)
+            #expect(result.standardError.hasSuffix(
+                "doralog: error: cannot reach the Kafka brokers 127.0.0.1:1 after 3 s: connection refused; check --brokers\n"),
+                "\(result.standardError.suffix(300))")
+            #expect(took < .seconds(30), "it gave up after about the connect timeout, not never: \(took)")
+        } }
+    }
+
+    @Test func runFailsAtStartUpWhenItCannotReachItsBrokers() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let pipeline = dir + "/p.yaml"
+            try TestFiles.write(
+                "source:\n  kafka: {brokers: \"127.0.0.1:1\", topics: [events], group: g, connect_timeout: 2s}\nlog: {directory: \"\(dir)/log\"}\n",
+                to: pipeline)
+            let result = try Doralog.run(["run", "--pipeline", pipeline], timeLimit: .seconds(60))
+            #expect(!result.timedOut && result.status == 1)
+            #expect(result.standardError.contains(
+                "cannot reach the Kafka brokers 127.0.0.1:1 after 2 s: connection refused; check source.kafka.brokers"),
+                "\(result.standardError.suffix(300))")
+        } }
+    }
+
+    @Test func aMisspeltTopicOnTheEmbeddedBrokerIsAnErrorNotAnEmptyTopic() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let (broker, address) = try TestBroker.start()
+            defer { broker.terminate(); broker.waitUntilExit() }
+            for _ in 0..<2 {  // the first attempt created nothing that the second could consume
+                let result = try Doralog.run(["ingest", "--brokers", address, "--topic", "evnets", "--group", "g", "--log", dir + "/log", "--until-end"])
+                #expect(result.status == 1)
+                #expect(result.standardError.contains("topic evnets does not exist on the Kafka brokers \(address) (topics there: events)"), "\(result.standardError)")
+            }
+        } }
+    }
 }

@@ -40,4 +40,59 @@ struct ReportCommandTests {
             #expect(try Doralog.run(["report", "--log", dir + "/absent"]).status == 1)
         }
     }
+
+    @Test func aDirectoryThatIsNotALogIsNamedSoAndReadingItWritesNothing() throws {
+        try withTemporaryDirectory { dir in
+            let foreign = dir + "/etc"
+            try FileManager.default.createDirectory(atPath: foreign, withIntermediateDirectories: true)
+            try TestFiles.write("127.0.0.1 localhost", to: foreign + "/hosts")
+            let pipeline = dir + "/p.yaml"
+            try TestFiles.write("slos:\n  - {name: a, metric: act, objective: 5m}\nsource:\n  kafka: {brokers: embedded, topics: [e], group: g}\nlog: {directory: x}\n", to: pipeline)
+            for arguments in [["report", "--log", foreign], ["verify", "--log", foreign], ["slo", "--log", foreign, "--pipeline", pipeline]] {
+                let result = try Doralog.run(arguments)
+                #expect(result.status == 1, "\(arguments[0])")
+                #expect(result.standardError == "doralog: error: not a doralog event log (no segment files in \(foreign))\n", "\(arguments[0]): \(result.standardError)")
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: foreign) == ["hosts"], "reading created no file")
+            // An empty log says it is empty, and reading it writes nothing either.
+            let empty = dir + "/empty"
+            #expect(try Doralog.run(["ingest", "--file", "-", "--log", empty], input: "").status == 0)
+            let before = try FileManager.default.contentsOfDirectory(atPath: empty).sorted()
+            let report = try Doralog.run(["report", "--log", empty])
+            #expect(report.status == 1 && report.standardError.contains("the log \(empty) is empty (no events stored yet)"), "\(report.standardError)")
+            let verify = try Doralog.run(["verify", "--log", empty])
+            #expect(verify.status == 0 && verify.standardOutput.hasPrefix("ok: the log is empty"), "\(verify.standardOutput)")
+            let slo = try Doralog.run(["slo", "--log", empty, "--pipeline", pipeline])
+            #expect(slo.status == 1 && slo.standardError.contains("is empty (no events stored yet): there is nothing to backtest"), "\(slo.standardError)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: empty).sorted() == before)
+        }
+    }
+
+    @Test func anEnvironmentTheLogLacksIsAnErrorNamingTheOnesItHas() throws {
+        try withTemporaryDirectory { dir in
+            let log = try ingestExample(dir)
+            let staging = #"{"id":"s-1","type":"deploy","time":"2026-07-01T12:00:00Z","service":"checkout","environment":"staging","version":"v1"}"#
+            #expect(try Doralog.run(["ingest", "--file", "-", "--log", log], input: staging).status == 0)
+            let result = try Doralog.run(["report", "--log", log, "--environment", "prod"])
+            #expect(result.status == 1)
+            #expect(result.standardError.contains("the log has no events of environment 'prod'; it has: production, staging"), "\(result.standardError)")
+            #expect(try Doralog.run(["report", "--log", log, "--environment", "staging"]).status == 0)
+        }
+    }
+
+    @Test func theOutputFilesExtensionChoosesTheFormat() throws {
+        try withTemporaryDirectory { dir in
+            let log = try ingestExample(dir)
+            #expect(try Doralog.run(["report", "--log", log, "--output", dir + "/r.md"]).status == 0)
+            #expect(String(decoding: try TestFiles.read(dir + "/r.md"), as: UTF8.self).hasPrefix("# DORA report"))
+            #expect(try Doralog.run(["report", "--log", log, "--output", dir + "/r.json"]).status == 0)
+            #expect(String(decoding: try TestFiles.read(dir + "/r.json"), as: UTF8.self).hasPrefix("{"))
+            // --format wins over the extension.
+            #expect(try Doralog.run(["report", "--log", log, "--output", dir + "/r2.md", "--format", "json"]).status == 0)
+            #expect(String(decoding: try TestFiles.read(dir + "/r2.md"), as: UTF8.self).hasPrefix("{"))
+            let html = try Doralog.run(["report", "--log", log, "--output", dir + "/r.html"])
+            #expect(html.status == 2 && html.standardError.contains("cannot write html reports yet"), "\(html.standardError)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/r.html"))
+        }
+    }
 }

@@ -42,4 +42,11 @@ import Testing
             #expect(Timestamp.daysFromCivil(year: y, month: m, day: d) == days)
         }
     }
+
+    @Test func aPeriodBoundIsADayOrAnRFC3339Time() {
+        #expect(Timestamp.parse(dateOrTime: "2026-07-02") == Timestamp.parse(rfc3339: "2026-07-02T00:00:00Z"))
+        #expect(Timestamp.parse(dateOrTime: "2026-07-02T12:00:00+02:00") == Timestamp.parse(rfc3339: "2026-07-02T10:00:00Z"))
+        #expect(Timestamp.parse(dateOrTime: "July 2") == nil)
+        #expect(Timestamp.parse(dateOrTime: "2026-02-30") == nil)
+    }
 }

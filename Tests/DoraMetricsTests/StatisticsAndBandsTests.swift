@@ -104,4 +104,13 @@ import Testing
         let m = Metrics(s, period: half)
         #expect(m.deployments.perDay == 2 && m.deployments.perWeek == 14 && m.deployments.band == .elite)
     }
+
+    @Test func bucketsCountTheValuesAtOrBelowEachBoundAcrossRuns() {
+        var samples = DurationSamples([30_000_000, 60_000_000, 61_000_000])
+        samples.merge(DurationSamples([10_000_000, 600_000_000]))
+        let buckets = samples.buckets([10_000_000, 60_000_000, 300_000_000])
+        #expect(buckets.cumulative == [1, 3, 4])
+        #expect(buckets.count == 5 && buckets.sumSeconds == 761)
+        #expect(DurationSamples().buckets([1]).cumulative == [0])
+    }
 }
