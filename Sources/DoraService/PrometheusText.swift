@@ -49,24 +49,18 @@ struct PrometheusText {
         return String(value)
     }
 
-    static func escapedLabel(_ value: String) -> String {
-        var out = ""
-        for c in value.unicodeScalars {
-            switch c {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
+    /// A label value with backslash, double quote and line feed escaped.
+    static func escapedLabel(_ value: String) -> String { escaped(value, quote: true) }
 
-    static func escapedHelp(_ value: String) -> String {
+    /// HELP text: the same without the double quote, which HELP lines leave as is.
+    static func escapedHelp(_ value: String) -> String { escaped(value, quote: false) }
+
+    private static func escaped(_ value: String, quote: Bool) -> String {
         var out = ""
         for c in value.unicodeScalars {
             switch c {
             case "\\": out += "\\\\"
+            case "\"" where quote: out += "\\\""
             case "\n": out += "\\n"
             default: out.unicodeScalars.append(c)
             }

@@ -15,18 +15,9 @@ extension RunCommandTests {
         try TestFiles.write(demo, to: dir + "/demo.yaml")
         let ingested = try Doralog.run(["ingest", "--file", Repository.path("sample-events/events.jsonl"), "--log", dir + "/file-log"])
         let stored = Int(ingested.standardOutput.split(separator: " ")[3].prefix { $0.isNumber }) ?? -1
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Doralog.executable)
-        process.arguments = ["run", "--pipeline", dir + "/demo.yaml", "--log", dir + "/log"]
-        _ = FileManager.default.createFile(atPath: dir + "/run.out", contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: dir + "/run.out")
-        _ = FileManager.default.createFile(atPath: dir + "/run.err", contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: dir + "/run.err")
-        try process.run()
-        let http = "http://127.0.0.1:\(port)"
-        #expect(HTTPTesting.poll(http + "/readyz", seconds: 60) { $0.status == 200 }?.status == 200, "the demo became ready")
-        #expect(stored > 4000 && waitForStored(stored, at: http), "every sample event is live")
-        return Running(process: process, output: dir + "/run.out", http: http)
+        let run = try launchRun(["--pipeline", dir + "/demo.yaml", "--log", dir + "/log"], in: dir, port: port, readyWithin: 60)
+        #expect(stored > 4000 && waitForStored(stored, at: run.http), "every sample event is live")
+        return run
     }
 
     /// The families a text exposition declares, with a histogram's sample names.

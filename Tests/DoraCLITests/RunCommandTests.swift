@@ -46,16 +46,22 @@ struct RunCommandTests {
             http: {listen: "127.0.0.1:\(port)"}
             """
         try TestFiles.write(pipeline, to: dir + "/pipeline.yaml")
+        return try launchRun(["--pipeline", dir + "/pipeline.yaml"], in: dir, port: port, readyWithin: 30)
+    }
+
+    /// Starts `doralog run` with `arguments`, its output going to `dir/run.out` and
+    /// `dir/run.err`, and waits until its endpoint on `port` is ready.
+    func launchRun(_ arguments: [String], in dir: String, port: UInt16, readyWithin seconds: Double) throws -> Running {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Doralog.executable)
-        process.arguments = ["run", "--pipeline", dir + "/pipeline.yaml"]
+        process.arguments = ["run"] + arguments
         _ = FileManager.default.createFile(atPath: dir + "/run.out", contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: dir + "/run.out")
         _ = FileManager.default.createFile(atPath: dir + "/run.err", contents: nil)
         process.standardError = FileHandle(forWritingAtPath: dir + "/run.err")
         try process.run()
         let http = "http://127.0.0.1:\(port)"
-        #expect(HTTPTesting.poll(http + "/readyz", seconds: 30) { $0.status == 200 }?.status == 200, "the run became ready")
+        #expect(HTTPTesting.poll(http + "/readyz", seconds: seconds) { $0.status == 200 }?.status == 200, "the run became ready")
         return Running(process: process, output: dir + "/run.out", http: http)
     }
 
