@@ -22,7 +22,8 @@ struct SLOCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Event log directory (repeat to merge several).", valueName: "dir"))
     var log: [String]
 
-    @Option(name: .long, help: ArgumentHelp("Pipeline file with the SLOs, environment and service tiers.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp(
+        "Pipeline file with the SLOs, environment and service tiers (its source and log sections are not needed).", valueName: "file"))
     var pipeline: String
 
     @Option(help: ArgumentHelp("First evaluation time (inclusive): YYYY-MM-DD or RFC 3339.", valueName: "date"))
@@ -43,9 +44,9 @@ struct SLOCommand: ParsableCommand {
     }
 
     func run() throws {
-        let definition: PipelineDefinition
+        let definition: PipelineDefinition.Evaluation
         do {
-            definition = try PipelineFile.load(pipeline)
+            definition = try PipelineFile.loadEvaluation(pipeline)
         } catch {
             throw CLIError.usage(error.description)
         }
@@ -60,6 +61,9 @@ struct SLOCommand: ParsableCommand {
         }
         guard engine.added > 0 else {
             throw CLIError.failure("the log \(log.joined(separator: ", ")) is empty (no events stored yet): there is nothing to backtest")
+        }
+        for warning in definition.selectionWarnings(eventTeams: engine.eventTeams) {
+            FileDescriptorStream.standardError.write("doralog: warning: \(warning)\n")
         }
         var evaluation = SLOEvaluation(slos: definition.slos, assignments: definition.assignments)
         let alerts = evaluation.evaluate(

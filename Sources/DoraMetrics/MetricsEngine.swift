@@ -173,6 +173,9 @@ public struct MetricsEngine: Sendable {
         serviceIndex[service].flatMap { teams[$0]?.team }
     }
 
+    /// The teams services have by their events (each service's latest claim).
+    public var eventTeams: Set<String> { Set(teams.compactMap { $0?.team }) }
+
     /// The per-service state (for tests of linking and episodes).
     var serviceStates: [ServiceState] { services.map { $0.consolidated() } }
 
@@ -219,11 +222,13 @@ public struct MetricsEngine: Sendable {
         }
         var listed: [ServiceReport] = []
         var totals = MetricSamples()
-        var byTeam: [String: (services: Int, samples: MetricSamples)] = [:]
-        var byGroup: [String: (services: Int, samples: MetricSamples)] = [:]
+        var listedDeployments: [Int] = []
+        var byTeam: [String: Pool] = [:]
+        var byGroup: [String: Pool] = [:]
         for (state, samples) in zip(services, perService) {
             totals.merge(samples)
             guard state.hasKnownEvent(in: period) else { continue }
+            listedDeployments.append(samples.deployments)
             let team = teams[serviceIndex[state.name]!]?.team
             var service = ServiceReport(service: state.name, team: team, metrics: Metrics(samples, period: period))
             if let bucketBounds {
@@ -231,17 +236,16 @@ public struct MetricsEngine: Sendable {
                 service.recoveryBuckets = samples.recovery.buckets(bucketBounds)
             }
             listed.append(service)
-            byTeam[team ?? Report.unassignedTeam, default: (0, MetricSamples())].services += 1
-            byTeam[team ?? Report.unassignedTeam, default: (0, MetricSamples())].samples.merge(samples)
-            if let group = groupOf?(state.name) {
-                byGroup[group, default: (0, MetricSamples())].services += 1
-                byGroup[group, default: (0, MetricSamples())].samples.merge(samples)
-            }
+            byTeam[team ?? Report.unassignedTeam, default: Pool()].add(samples)
+            if let group = groupOf?(state.name) { byGroup[group, default: Pool()].add(samples) }
         }
         listed.sort { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) }
-        func pooled(_ groups: [String: (services: Int, samples: MetricSamples)]) -> [TeamReport] {
+        func pooled(_ groups: [String: Pool]) -> [TeamReport] {
             groups.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { name in
-                TeamReport(team: name, services: groups[name]!.services, metrics: Metrics(groups[name]!.samples, period: period))
+                let pool = groups[name]!
+                return TeamReport(
+                    team: name, services: pool.deployments.count,
+                    metrics: Metrics(pool.samples, period: period, serviceDeployments: pool.deployments))
             }
         }
         return Report(
@@ -249,10 +253,22 @@ public struct MetricsEngine: Sendable {
             events: EventCounts(
                 stored: log.stored, duplicates: log.duplicates, rejected: log.rejected, ignored: ignored ?? self.ignored,
                 anomalies: totals.anomalies),
-            totals: Metrics(totals, period: period),
+            totals: Metrics(totals, period: period, serviceDeployments: listedDeployments),
             services: listed,
             teams: pooled(byTeam),
             groups: pooled(byGroup))
+    }
+}
+
+/// Listed services pooled into a team or group: their samples, and each one's deployment
+/// count (for the group's frequency band).
+private struct Pool {
+    var samples = MetricSamples()
+    var deployments: [Int] = []
+
+    mutating func add(_ service: MetricSamples) {
+        samples.merge(service)
+        deployments.append(service.deployments)
     }
 }
 

@@ -43,7 +43,9 @@ public struct Metrics: Sendable, Equatable {
         public var failed: Int
         public var perDay: Double
         public var perWeek: Double
-        public var band: Band
+        /// A service's: the band of its `perDay`. A group's (a team, the totals): the band of
+        /// its median service's `perDay`; nil for a group without services.
+        public var band: Band?
     }
 
     public struct LeadTime: Sendable, Equatable {
@@ -105,15 +107,29 @@ public struct Metrics: Sendable, Equatable {
     private static let day: Int64 = 86_400_000_000
     private static let hour: Int64 = 3_600_000_000
 
+    /// The band of `deployments` over a period of `periodMicros`: per_day >= 1 exactly when
+    /// deployments * day >= period, and so on, in integers.
+    static func frequencyBand(deployments: Int, periodMicros: Int64) -> Band {
+        let count = Int64(deployments)
+        return count * day >= periodMicros ? .elite
+            : count * 7 * day >= periodMicros ? .high
+            : count * 30 * day >= periodMicros ? .medium : .low
+    }
+
     /// Computes the figures and bands of `samples` over `period`.
-    public init(_ s: MetricSamples, period: Period) {
+    /// - Parameter serviceDeployments: for a group (a team, the totals), the deployment count
+    ///   of each of its listed services: its frequency band is that of the median service
+    ///   (nearest-rank p50, v1.1), while `perDay` stays the pooled figure. nil for one service.
+    public init(_ s: MetricSamples, period: Period, serviceDeployments: [Int]? = nil) {
         let periodMicros = period.microseconds
-        let count = Int64(s.deployments)
-        // per_day >= 1  <=>  count * day >= period; exact in integers.
-        let frequencyBand: Band =
-            count * Self.day >= periodMicros ? .elite
-            : count * 7 * Self.day >= periodMicros ? .high
-            : count * 30 * Self.day >= periodMicros ? .medium : .low
+        let frequencyBand: Band?
+        if let counts = serviceDeployments {
+            let sorted = counts.sorted()
+            frequencyBand = sorted.isEmpty
+                ? nil : Self.frequencyBand(deployments: sorted[Stat.rank(percentTenths: 500, of: sorted.count) - 1], periodMicros: periodMicros)
+        } else {
+            frequencyBand = Self.frequencyBand(deployments: s.deployments, periodMicros: periodMicros)
+        }
         deployments = Deployments(
             count: s.deployments, failed: s.failedDeployments, perDay: Double(s.deployments) / period.days,
             perWeek: Double(s.deployments) / (period.days / 7), band: frequencyBand)

@@ -108,6 +108,7 @@ extension ServiceState {
 
         // §1 Linking, each rollback and incident folded into its deploy's `Linked` as it is
         // linked (copies of their states would retain their strings, in every live round).
+        // Rollbacks first: whether a deploy is still live at an incident depends on them.
         var linked = [Linked](repeating: Linked(), count: sorted.count)
         for r in rollbacks.values where r.hasStarted {
             var target = explicit(r.deployID, atOrBefore: r.startedTime)
@@ -123,8 +124,17 @@ extension ServiceState {
             let incident = Incident(firingTime: a.firingTime, resolvedTime: a.resolvedTime)
             incidents.append(incident)
             var target = explicit(a.deployID, atOrBefore: a.firingTime)
-            if target == nil, let p = lastDeploy(atOrBefore: a.firingTime), a.firingTime - times[p] <= window {
-                target = p
+            if target == nil, var p = lastDeploy(atOrBefore: a.firingTime) {
+                // The latest deploy still live at the firing: one whose linked rollback completed
+                // at or before it is no longer running and takes no later incident (v1.1).
+                while p >= 0 && a.firingTime - times[p] <= window {
+                    if let done = linked[p].firstCompletion, done <= a.firingTime {
+                        p -= 1
+                        continue
+                    }
+                    target = p
+                    break
+                }
             }
             if let target { linked[target].addIncident(incident) }
         }

@@ -56,3 +56,47 @@ public struct PipelineDefinition: Sendable {
     /// `HOST:PORT` of the HTTP endpoint (`/metrics`, `/report.json`, `/healthz`, `/readyz`); nil: none.
     public var listen: String?
 }
+
+extension PipelineDefinition {
+    /// What SLO evaluation needs of a pipeline file (an offline backtest needs nothing else):
+    /// the metric settings, the services' tiers and teams, and the SLOs.
+    public struct Evaluation: Sendable {
+        /// The file it was read from.
+        public var file: String
+        public var metrics = MetricsConfiguration()
+        public var assignments = ServiceAssignments()
+        public var slos: [SLODefinition] = []
+
+        public init(file: String) {
+            self.file = file
+        }
+
+        /// One warning per `select` of a tier or team that names none the pipeline knows:
+        /// tiers come from the file's `services`, teams from there and from `eventTeams` (the
+        /// teams the log's events name). Such an SLO selects nothing, which is rarely meant.
+        public func selectionWarnings(eventTeams: Set<String>) -> [String] {
+            let tiers = Set(assignments.rules.compactMap(\.tier))
+            let teams = eventTeams.union(assignments.rules.compactMap(\.team))
+            func listed(_ names: Set<String>) -> String { names.isEmpty ? "none" : names.sorted().joined(separator: ", ") }
+            return slos.enumerated().compactMap { i, slo in
+                switch slo.selection {
+                case .tier(let tier) where !tiers.contains(tier):
+                    return "\(file): slos[\(i)] (\(slo.name)): select.tier '\(tier)' is no tier of the file's services (tiers: \(listed(tiers))); the SLO selects nothing"
+                case .team(let team) where !teams.contains(team):
+                    return "\(file): slos[\(i)] (\(slo.name)): select.team '\(team)' is no team of the file's services or of the log's events (teams: \(listed(teams))); the SLO selects nothing"
+                default:
+                    return nil
+                }
+            }
+        }
+    }
+
+    /// The part of the definition that SLO evaluation reads.
+    public var evaluation: Evaluation {
+        var e = Evaluation(file: file)
+        e.metrics = metrics
+        e.assignments = assignments
+        e.slos = slos
+        return e
+    }
+}

@@ -5,17 +5,32 @@ import Yams
 
 /// Reads and validates pipeline files (YAML; pipelines/README.md describes every field).
 public enum PipelineFile {
-    /// Reads the file at `path`.
+    /// Reads the file at `path`, for `doralog run` (`source` and `log` are required).
     /// - Throws: `PipelineFileError` naming the file, line, column and field of the first problem.
     public static func load(_ path: String) throws(PipelineFileError) -> PipelineDefinition {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw PipelineFileError(file: path, message: "cannot read the file (does it exist?)")
-        }
-        return try parse(String(decoding: data, as: UTF8.self), file: path)
+        try parse(try read(path), file: path)
+    }
+
+    /// Reads the file at `path` for an offline SLO backtest: `source` and `log` may be left out
+    /// (they are still checked when present).
+    public static func loadEvaluation(_ path: String) throws(PipelineFileError) -> PipelineDefinition.Evaluation {
+        let root = try compose(try read(path), file: path)
+        return try evaluation(root.mapping(known: topLevelFields), root: root, checkingSource: true)
     }
 
     /// Parses pipeline YAML; `file` names it in errors.
     public static func parse(_ yaml: String, file: String) throws(PipelineFileError) -> PipelineDefinition {
+        try definition(try compose(yaml, file: file))
+    }
+
+    private static func read(_ path: String) throws(PipelineFileError) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PipelineFileError(file: path, message: "cannot read the file (does it exist?)")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func compose(_ yaml: String, file: String) throws(PipelineFileError) -> YAMLField {
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
@@ -29,7 +44,7 @@ public enum PipelineFile {
         } catch {
             throw PipelineFileError(file: file, message: "not YAML: \(error)")
         }
-        return try definition(YAMLField(node: root, path: "", file: file))
+        return YAMLField(node: root, path: "", file: file)
     }
 
     private static func syntaxError(_ error: YamlError, file: String) -> PipelineFileError {
@@ -41,25 +56,20 @@ public enum PipelineFile {
         }
     }
 
+    private static let topLevelFields = [
+        "source", "log", "environment", "incident_severities", "attribution_window", "services", "slos", "alerts", "http",
+    ]
+
     private static func definition(_ root: YAMLField) throws(PipelineFileError) -> PipelineDefinition {
-        let top = try root.mapping(known: [
-            "source", "log", "environment", "incident_severities", "attribution_window", "services", "slos", "alerts", "http",
-        ])
+        let top = try root.mapping(known: topLevelFields)
         guard let sourceField = top["source"] else { throw root.error("`source` is required (the Kafka source)") }
         guard let logField = top["log"] else { throw root.error("`log` is required (at least `directory`)") }
         let (kafka, embedded) = try source(sourceField)
         var d = PipelineDefinition(file: root.file, kafka: kafka, embedded: embedded, log: try log(logField))
-        if let f = top["environment"] { d.metrics.environment = try f.string() }
-        if let f = top["incident_severities"] { d.metrics.incidentSeverities = Set(try f.strings()) }
-        if let f = top["attribution_window"] { d.metrics.attributionWindow = .microseconds(try f.duration()) }
-        if let f = top["services"] { d.assignments = try services(f) }
-        if let f = top["slos"] {
-            for item in try f.sequence() {
-                let slo = try self.slo(item)
-                if d.slos.contains(where: { $0.name == slo.name }) { throw item.error("SLO name \(slo.name) is used twice") }
-                d.slos.append(slo)
-            }
-        }
+        let evaluation = try self.evaluation(top, root: root, checkingSource: false)
+        d.metrics = evaluation.metrics
+        d.assignments = evaluation.assignments
+        d.slos = evaluation.slos
         if let f = top["alerts"] { d.alerts = try alerts(f) }
         if let f = top["http"] {
             let http = try f.mapping(known: ["listen"])
@@ -72,6 +82,30 @@ public enum PipelineFile {
             }
         }
         return d
+    }
+
+    /// The fields SLO evaluation reads; with `checkingSource`, `source` and `log` are validated
+    /// when present (a backtest does not need them).
+    private static func evaluation(
+        _ top: [String: YAMLField], root: YAMLField, checkingSource: Bool
+    ) throws(PipelineFileError) -> PipelineDefinition.Evaluation {
+        if checkingSource {
+            if let f = top["source"] { _ = try source(f) }
+            if let f = top["log"] { _ = try log(f) }
+        }
+        var e = PipelineDefinition.Evaluation(file: root.file)
+        if let f = top["environment"] { e.metrics.environment = try f.string() }
+        if let f = top["incident_severities"] { e.metrics.incidentSeverities = Set(try f.strings()) }
+        if let f = top["attribution_window"] { e.metrics.attributionWindow = .microseconds(try f.duration()) }
+        if let f = top["services"] { e.assignments = try services(f) }
+        if let f = top["slos"] {
+            for item in try f.sequence() {
+                let slo = try self.slo(item)
+                if e.slos.contains(where: { $0.name == slo.name }) { throw item.error("SLO name \(slo.name) is used twice") }
+                e.slos.append(slo)
+            }
+        }
+        return e
     }
 
     private static func source(_ field: YAMLField) throws(PipelineFileError) -> (PipelineDefinition.KafkaSource, PipelineDefinition.EmbeddedBroker?) {

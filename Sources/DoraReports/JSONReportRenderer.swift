@@ -44,7 +44,7 @@ public enum JSONReportRenderer {
                 ("failed", .int(m.deployments.failed)),
                 ("per_day", .number(m.deployments.perDay)),
                 ("per_week", .number(m.deployments.perWeek)),
-                ("band", .string(m.deployments.band.rawValue)),
+                ("band", .string(m.deployments.band?.rawValue)),
             ])),
             ("lead_time", .object(stat(m.leadTime.stat) + [("band", .string(m.leadTime.band?.rawValue))])),
             ("change_failure", .object([

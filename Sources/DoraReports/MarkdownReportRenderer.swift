@@ -12,7 +12,7 @@ public enum MarkdownReportRenderer {
         md += "\(report.events.ignored) of unknown type, \(report.events.anomalies) anomalies excluded.\n\n"
 
         md += "## The four keys\n\n| key | figure | band |\n|---|---|---|\n"
-        md += "| Deployment frequency | \(Formatting.number(t.deployments.perDay)) per day (\(t.deployments.count) deploys, \(t.deployments.failed) failed to go live) | \(t.deployments.band.rawValue) |\n"
+        md += "| Deployment frequency | \(Formatting.number(t.deployments.perDay)) per day (\(t.deployments.count) deploys, \(t.deployments.failed) failed to go live) | \(t.deployments.band?.rawValue ?? "n/a") |\n"
         md += "| Lead time for changes | p50 \(Formatting.duration(t.leadTime.stat.p50)), p95 \(Formatting.duration(t.leadTime.stat.p95)) over \(t.leadTime.stat.count) commits | \(t.leadTime.band?.rawValue ?? "n/a") |\n"
         md += "| Change failure rate | \(Formatting.percent(t.changeFailure.rate)) (\(t.changeFailure.failedChanges) of \(t.changeFailure.deployments) deploys) | \(t.changeFailure.band?.rawValue ?? "n/a") |\n"
         md += "| Failed deployment recovery time | p50 \(Formatting.duration(t.recovery.stat.p50)), p95 \(Formatting.duration(t.recovery.stat.p95)) (\(t.recovery.stat.count) recovered, \(t.recovery.open) open) | \(t.recovery.band?.rawValue ?? "n/a") |\n"

@@ -42,4 +42,22 @@ struct SLOCommandTests {
             #expect(result.standardError.contains("p.yaml:5:") && result.standardError.contains("slos[0].objective"), "\(result.standardError)")
         }
     }
+
+    @Test func anOfflineBacktestNeedsNoSourceAndWarnsOfASelectionThatMatchesNothing() throws {
+        try withTemporaryDirectory { dir in
+            let log = dir + "/log"
+            #expect(try Doralog.run(["ingest", "--file", "-", "--log", log], input: EventJSON.rollbacks(day: 1, minutes: 10).joined(separator: "\n")).status == 0)
+            let pipeline = dir + "/p.yaml"
+            try TestFiles.write("""
+                services: [{match: checkout, tier: tier-1}]
+                slos:
+                  - {name: rb, metric: rollback_time, objective: 5m, min_samples: 3, select: {tier: tier-1}, regression: false}
+                  - {name: typo, metric: rollback_time, objective: 5m, select: {tier: tier-one}}
+                """, to: pipeline)
+            let result = try Doralog.run(["slo", "--log", log, "--pipeline", pipeline])
+            #expect(result.status == 0, "\(result.standardError)")
+            #expect(result.standardOutput.contains("\"slo\": \"rb\"") && result.standardOutput.contains("\"state\": \"firing\""))
+            #expect(result.standardError == "doralog: warning: \(pipeline): slos[1] (typo): select.tier 'tier-one' is no tier of the file's services (tiers: tier-1); the SLO selects nothing\n", "\(result.standardError)")
+        }
+    }
 }

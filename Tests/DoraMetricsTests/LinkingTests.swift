@@ -232,4 +232,50 @@ import Testing
         let staging = MetricsTesting.report(lines, configuration: MetricsConfiguration(environment: "staging"))
         #expect(staging.totals.deployments.count == 1 && staging.environment == "staging")
     }
+
+    /// v1.1: a deploy rolled back at 12:25 is no longer running; an incident the next morning
+    /// is not its doing. By hand: d2 (12:00) has only its rollback: detect 20 min, decide 0,
+    /// act 5 min, verify 0, recovery 25 min. The 08:00 incident falls to d1, the latest deploy
+    /// still live, 23 h earlier (within 24 h): detect 23 h, resolved at 08:30, recovery 23.5 h.
+    @Test func aRolledBackDeployTakesNoLaterIncidentWhichFallsToTheLatestDeployStillLive() {
+        let lines = [
+            deploy("d1", "09:00:00", version: "v1"),
+            deploy("d2", "12:00:00", version: "v2"),
+            rollback("s", "12:20:00", status: "started", from: "v2"),
+            rollback("c", "12:25:00", status: "completed"),
+            alert("f", "08:00:00", status: "firing", day: 2),
+            alert("r", "08:30:00", status: "resolved", day: 2),
+        ]
+        let r = MetricsTesting.report(lines)
+        #expect(r.totals.changeFailure.failedChanges == 2)
+        #expect(r.totals.recovery.stat.count == 2)
+        #expect(r.totals.recovery.stat.p50 == 1_500)
+        #expect(r.totals.recovery.stat.p95 == 84_600)
+        #expect(r.totals.recovery.detect.p95 == 82_800)
+        #expect(r.totals.recovery.modes == (rollback: 1, rollForward: 0, other: 1))
+    }
+
+    @Test(arguments: [
+        // Fired before the completion: still d2's. Detected 12:20 (the rollback's start),
+        // healthy 12:40 (the resolution): one failed change, 40 min.
+        ("12:24:59", 1, [2_400.0]),
+        // Fired at the completion: d2 is no longer live ("completed at or before the firing"),
+        // so d1 takes it: 09:00 to 12:40 is 3 h 40 min; d2's own episode stays 25 min.
+        ("12:25:00", 2, [1_500.0, 13_200.0]),
+    ])
+    func anIncidentAtTheRollbacksCompletionIsTheEdge(firing: String, failedChanges: Int, recoveries: [Double]) {
+        let lines = [
+            deploy("d1", "09:00:00", version: "v1"),
+            deploy("d2", "12:00:00", version: "v2"),
+            rollback("s", "12:20:00", status: "started", from: "v2"),
+            rollback("c", "12:25:00", status: "completed"),
+            alert("f", firing, status: "firing"),
+            alert("r", "12:40:00", status: "resolved"),
+        ]
+        let r = MetricsTesting.report(lines)
+        #expect(r.totals.changeFailure.failedChanges == failedChanges)
+        #expect(r.totals.recovery.stat.count == recoveries.count)
+        #expect(r.totals.recovery.stat.p50 == recoveries.first && r.totals.recovery.stat.p95 == recoveries.last)
+    }
 }
+

@@ -113,4 +113,33 @@ import Testing
         #expect(buckets.count == 5 && buckets.sumSeconds == 761)
         #expect(DurationSamples().buckets([1]).cumulative == [0])
     }
+
+    /// v1.1 bands of a group: 30 services of one team each deploy once in 30 days. Pooled,
+    /// that is 1 a day ("elite" before v1.1); each service deploys 1/30 a day, so the median
+    /// service, and the team and the totals with it, are "medium". With 2 more services that
+    /// deploy daily (30 deploys each), the median of 32 (rank 16) is still a monthly one.
+    @Test func aGroupsFrequencyBandIsItsMedianServicesWhileItsPerDayStaysPooled() {
+        func lines(_ services: Int, deploysEach: Int) -> [String] {
+            (0..<services).flatMap { s in
+                (0..<deploysEach).map { d in
+                    EventJSON.deploy("d-\(s)-\(d)", at: MetricsTesting.at("10:00:00", day: d + 1), service: "s\(100 + s)", team: "core")
+                }
+            }
+        }
+        let july = ("2026-07-01T00:00:00Z", "2026-07-31T00:00:00Z")
+        let monthly = MetricsTesting.report(lines(30, deploysEach: 1), from: july.0, to: july.1)
+        #expect(monthly.totals.deployments.perDay == 1)
+        #expect(monthly.totals.deployments.band == .medium)
+        #expect(monthly.teams.map(\.metrics.deployments.band) == [.medium])
+        #expect(monthly.services.allSatisfy { $0.metrics.deployments.band == .medium })
+        let mixed = MetricsTesting.report(lines(30, deploysEach: 1) + lines(2, deploysEach: 30).map {
+            $0.replacingOccurrences(of: "\"s10", with: "\"daily-s10").replacingOccurrences(of: "\"d-", with: "\"e-")
+        }, from: july.0, to: july.1)
+        #expect(mixed.services.count == 32 && mixed.totals.deployments.count == 90)
+        #expect(mixed.totals.deployments.perDay == 3 && mixed.totals.deployments.band == .medium)
+        // No listed service: no median, no band.
+        let empty = MetricsTesting.report(lines(1, deploysEach: 1), from: "2026-08-01T00:00:00Z", to: "2026-08-02T00:00:00Z")
+        #expect(empty.services.isEmpty && empty.totals.deployments.band == nil)
+    }
 }
+

@@ -86,4 +86,42 @@ import Testing
         #expect(a.tier(of: "checkout-1") == "tier-1" && a.tier(of: "checkout-12") == "tier-2" && a.tier(of: "api") == "tier-3")
         #expect(a.team(of: "checkout-1", fromEvents: nil) == "shop" && a.team(of: "api", fromEvents: "core") == "core")
     }
+
+    @Test func aBacktestReadsAFileWithoutSourceOrLogButRunNeedsThem() throws {
+        try withTemporaryFile("services:\n  - {match: checkout, tier: tier-1}\nslos:\n  - {name: a, metric: act, objective: 2h, select: {tier: tier-1}}\n") { path in
+            let evaluation = try PipelineFile.loadEvaluation(path)
+            #expect(evaluation.slos.map(\.name) == ["a"] && evaluation.assignments.tier(of: "checkout") == "tier-1")
+            #expect(throws: PipelineFileError.self) { _ = try PipelineFile.load(path) }
+        }
+        // A source that is given is still checked.
+        try withTemporaryFile("source: {kafka: {brokers: x}}\nslos: []\n") { path in
+            #expect(throws: PipelineFileError.self) { _ = try PipelineFile.loadEvaluation(path) }
+        }
+    }
+
+    @Test func aSelectionOfAnUnknownTierOrTeamIsAWarningThatNamesIt() throws {
+        let yaml = Self.minimal + """
+
+            services:
+              - {match: checkout, tier: tier-1, team: payments}
+            slos:
+              - {name: known, metric: act, objective: 2h, select: {tier: tier-1}}
+              - {name: typo-tier, metric: act, objective: 2h, select: {tier: tier1}}
+              - {name: log-team, metric: act, objective: 2h, select: {team: search}}
+              - {name: typo-team, metric: act, objective: 2h, select: {team: paymnets}}
+            """
+        let evaluation = try PipelineFile.parse(yaml, file: "p.yaml").evaluation
+        let warnings = evaluation.selectionWarnings(eventTeams: ["search"])
+        #expect(warnings == [
+            "p.yaml: slos[1] (typo-tier): select.tier 'tier1' is no tier of the file's services (tiers: tier-1); the SLO selects nothing",
+            "p.yaml: slos[3] (typo-team): select.team 'paymnets' is no team of the file's services or of the log's events (teams: payments, search); the SLO selects nothing",
+        ])
+    }
+
+    func withTemporaryFile(_ text: String, _ body: (String) throws -> Void) throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-\(UUID().uuidString).yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try body(path)
+    }
 }
