@@ -42,6 +42,9 @@ public struct PipelineDefinition: Sendable {
         public var alertmanager: String?
         /// Alerts waiting for Alertmanager beyond this are dropped, logged and counted.
         public var queueLimit = 10_000
+        /// How often firing alerts are re-sent to Alertmanager; each is valid five times that.
+        /// Default 1 min.
+        public var resendInterval: Duration = .seconds(60)
     }
 
     /// The file it was read from.

@@ -225,12 +225,13 @@ public enum PipelineFile {
             sinks.kafkaTopic = try topic.string()
         }
         if let f = a["alertmanager"] {
-            let m = try f.mapping(known: ["url", "queue_limit"])
+            let m = try f.mapping(known: ["url", "queue_limit", "resend_interval"])
             guard let url = m["url"] else { throw f.error("`url` is required (such as http://127.0.0.1:9093)") }
             let text = try url.string()
             guard text.hasPrefix("http://") || text.hasPrefix("https://") else { throw url.error("expected an http:// or https:// URL") }
             sinks.alertmanager = text
             if let q = m["queue_limit"] { sinks.queueLimit = try q.int(1...1_000_000) }
+            if let r = m["resend_interval"] { sinks.resendInterval = .microseconds(try r.duration()) }
         }
         return sinks
     }

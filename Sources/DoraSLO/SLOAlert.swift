@@ -123,4 +123,17 @@ public struct SLOAlert: Sendable, Equatable {
         if scopeA != scopeB { return scopeA.utf8.lexicographicallyPrecedes(scopeB.utf8) }
         return a.kind.rawValue.utf8.lexicographicallyPrecedes(b.kind.rawValue.utf8)
     }
+
+    /// Of a sequence of transitions in order, the latest of each (SLO, scope, kind) that left
+    /// it firing: what fires at the end.
+    public static func stillFiring(_ transitions: [SLOAlert]) -> [SLOAlert] {
+        var latest: [String: SLOAlert] = [:]
+        var order: [String] = []
+        for t in transitions {
+            let key = t.slo + "\u{0}" + scopeLabel(t.scope) + "\u{0}" + t.kind.rawValue
+            if latest.updateValue(t, forKey: key) == nil { order.append(key) }
+        }
+        return order.compactMap { latest[$0] }.filter { $0.state == .firing }
+    }
 }
+

@@ -8,6 +8,15 @@ import Glibc
 /// Where SLO transitions go. `send` must not block ingestion: slow sinks queue.
 public protocol AlertSink: Sendable {
     func send(_ alerts: [SLOAlert]) async
+    /// After the replay at start-up: the alerts firing as of the log (their latest firing
+    /// transitions). A sink that holds state for the receiver (Alertmanager, which forgets an
+    /// alert that is not re-asserted) asserts them again; a sink of transitions does nothing,
+    /// since these are not new transitions.
+    func restore(firing alerts: [SLOAlert]) async
+}
+
+extension AlertSink {
+    public func restore(firing alerts: [SLOAlert]) async {}
 }
 
 /// JSON lines on standard output, one per transition.

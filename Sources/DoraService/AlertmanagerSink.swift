@@ -11,11 +11,14 @@ import Logging
 ///
 /// Invariants: the queue holds at most `queueLimit` alerts; beyond that a new alert is dropped,
 /// logged and counted (`doralog_alerts_dropped_total`), never silently. Alerts still firing are
-/// re-sent every minute with `endsAt` five minutes ahead, as Alertmanager expects of clients;
-/// a resolved one is sent with `endsAt` now.
+/// re-sent every `resendInterval` (default a minute) with `endsAt` five intervals ahead, as
+/// Alertmanager expects of clients; a resolved one is sent with `endsAt` now. After a restart
+/// the alerts firing as of the log are asserted again (`restore`), so a redeploy of doralog
+/// never lets them expire.
 actor AlertmanagerSink: AlertSink {
     private let endpoint: URL
     private let queueLimit: Int
+    private let resendInterval: Duration
     private let exposition: MetricsExposition
     private let logger: Logger
     private var queue: [[String: Any]] = []
@@ -23,23 +26,33 @@ actor AlertmanagerSink: AlertSink {
     private var active: [String: [String: Any]] = [:]
     private var worker: Task<Void, Never>?
 
-    init(baseURL: String, queueLimit: Int, exposition: MetricsExposition, logger: Logger) {
+    init(baseURL: String, queueLimit: Int, resendInterval: Duration = .seconds(60), exposition: MetricsExposition, logger: Logger) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         endpoint = URL(string: base + "/api/v2/alerts")!
         self.queueLimit = queueLimit
+        self.resendInterval = resendInterval
         self.exposition = exposition
         self.logger = logger
     }
 
     func send(_ alerts: [SLOAlert]) async {
         for a in alerts {
-            let (key, payload) = Self.payload(a)
+            let (key, payload) = Self.payload(a, endsAfter: endsAfter)
             if a.state == .firing { active[key] = payload } else { active[key] = nil }
             enqueue(payload)
         }
         startWorker()
     }
+
+    func restore(firing alerts: [SLOAlert]) async {
+        if !alerts.isEmpty { logger.notice("re-asserting the alerts firing as of the log", metadata: ["alerts": "\(alerts.count)"]) }
+        await send(alerts)
+    }
+
+    /// How far ahead a firing alert's `endsAt` lies: five re-sends, so that a few lost ones do
+    /// not resolve it.
+    private var endsAfter: Duration { resendInterval * 5 }
 
     /// Waits until the queue is empty or `timeout` passes (at shutdown).
     func drain(timeout: Duration) async {
@@ -67,9 +80,9 @@ actor AlertmanagerSink: AlertSink {
         var backoff: Duration = .milliseconds(200)
         var lastResend = ContinuousClock.now
         while !Task.isCancelled {
-            if ContinuousClock.now - lastResend > .seconds(60) {
+            if ContinuousClock.now - lastResend > resendInterval {
                 lastResend = ContinuousClock.now
-                for payload in active.values { enqueue(Self.refreshed(payload)) }
+                for payload in active.values { enqueue(Self.refreshed(payload, endsAfter: endsAfter)) }
             }
             guard !queue.isEmpty else {
                 try? await Task.sleep(for: .milliseconds(50))
@@ -107,7 +120,7 @@ actor AlertmanagerSink: AlertSink {
     }
 
     /// Alertmanager's form of a transition, and the key of its label set.
-    static func payload(_ a: SLOAlert) -> (String, [String: Any]) {
+    static func payload(_ a: SLOAlert, endsAfter: Duration) -> (String, [String: Any]) {
         var labels: [String: String] = [
             "alertname": a.kind.rawValue, "slo": a.slo, "metric": a.metric.rawValue,
             "severity": a.kind == .breach ? "critical" : "warning",
@@ -129,15 +142,19 @@ actor AlertmanagerSink: AlertSink {
         if let p = a.pValue { annotations["p_value"] = String(p) }
         let now = Date()
         var payload: [String: Any] = ["labels": labels, "annotations": annotations, "startsAt": Timestamp(microseconds: a.at).rfc3339]
-        payload["endsAt"] = iso(a.state == .firing ? now.addingTimeInterval(300) : now)
+        payload["endsAt"] = iso(a.state == .firing ? now.addingTimeInterval(timeInterval(endsAfter)) : now)
         let key = labels.keys.sorted().map { "\($0)=\(labels[$0]!)" }.joined(separator: ",")
         return (key, payload)
     }
 
-    static func refreshed(_ payload: [String: Any]) -> [String: Any] {
+    static func refreshed(_ payload: [String: Any], endsAfter: Duration) -> [String: Any] {
         var p = payload
-        p["endsAt"] = iso(Date().addingTimeInterval(300))
+        p["endsAt"] = iso(Date().addingTimeInterval(timeInterval(endsAfter)))
         return p
+    }
+
+    private static func timeInterval(_ d: Duration) -> TimeInterval {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
     static func iso(_ date: Date) -> String {

@@ -41,16 +41,20 @@ public actor LiveState {
     deinit { threads.stop() }
 
     /// Rebuilds the state from the log's history; the SLO state machines catch up silently
-    /// (alerts of the past are not sent again). Then the state is ready.
-    public func replay(_ reader: LogReader) throws(EventLogError) {
+    /// (transitions of the past are not sent again). Then the state is ready.
+    /// - Returns: the alerts firing as of the log (each one's latest firing transition), for
+    ///   sinks that must assert them again after a restart.
+    @discardableResult
+    public func replay(_ reader: LogReader) throws(EventLogError) -> [SLOAlert] {
         var engine = self.engine
         try Replay.add(reader.blocks(overlapping: nil), of: reader, to: &engine)
         engine.consolidate()
         _ = engine.takeTouchedServices()  // every service is evaluated below
         self.engine = engine
         totals = reader.totals
-        _ = evaluation.evaluate(engine, threads: .helpers(threads))
+        let transitions = evaluation.evaluate(engine, threads: .helpers(threads))
         isReady = true
+        return SLOAlert.stillFiring(transitions)
     }
 
     /// Adds the events that durable appends stored, with the appends' counts, and returns the

@@ -59,7 +59,10 @@ public struct PipelineRunner: Sendable {
                 try KafkaAlertSink(brokers: brokers, topic: topic, properties: Self.producerProperties(d.kafka.properties), logger: logger))
         }
         if let url = d.alerts.alertmanager {
-            sinks.append(AlertmanagerSink(baseURL: url, queueLimit: d.alerts.queueLimit, exposition: exposition, logger: logger))
+            sinks.append(
+                AlertmanagerSink(
+                    baseURL: url, queueLimit: d.alerts.queueLimit, resendInterval: d.alerts.resendInterval, exposition: exposition,
+                    logger: logger))
         }
 
         let appends = AppendQueue()
@@ -217,9 +220,10 @@ struct AggregatorService: Service, CustomStringConvertible {
     func run() async throws {
         let clock = ContinuousClock()
         let began = clock.now
-        try await state.replay(LogReader(directory: directory))
+        let firing = try await state.replay(LogReader(directory: directory))
         let stored = await state.logTotals.stored
-        logger.notice("log replayed; live", metadata: ["stored": "\(stored)"])
+        logger.notice("log replayed; live", metadata: ["stored": "\(stored)", "firing": "\(firing.count)"])
+        for sink in sinks { await sink.restore(firing: firing) }
         await replayed.open()
         var rounds = 0
         var busy = Duration.zero

@@ -211,6 +211,44 @@ extension RunCommandTests {
     }
 }
 
+extension RunCommandTests {
+    /// Issue: a redeploy of doralog must not let Alertmanager forget a firing alert. Re-sends
+    /// every 2 s make each assertion valid 10 s; after a stop and a restart on the same log,
+    /// the alert is still active 15 s after the last assertion before the stop.
+    @Test(.enabled(if: installed("prometheus-alertmanager"), "needs Debian's prometheus-alertmanager"))
+    func aFiringAlertSurvivesARestartOfDoralogInAlertmanager() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let (broker, brokers) = try TestBroker.start(partitions: 1)
+            defer { broker.terminate(); broker.waitUntilExit() }
+            let amPort = TestBroker.freePort()
+            let am = "http://127.0.0.1:\(amPort)"
+            try TestFiles.write("route: {receiver: none, group_wait: 0s, group_interval: 1s}\nreceivers: [{name: none}]\n", to: dir + "/am.yml")
+            let alertmanager = try startServer("prometheus-alertmanager", [
+                "--config.file=\(dir)/am.yml", "--storage.path=\(dir)/am", "--web.listen-address=127.0.0.1:\(amPort)",
+                "--cluster.listen-address=",
+            ])
+            defer { alertmanager.terminate(); alertmanager.waitUntilExit() }
+            let slo = "  - {name: rb-p95, metric: rollback_time, per: service, objective: 5m, window: 7d, min_samples: 3, regression: false}"
+            let alerts = "alerts: {stdout: true, alertmanager: {url: \"\(am)\", resend_interval: 2s}}"
+            let first = try startRun(in: dir, brokers: brokers, slos: slo, alerts: alerts)
+            try produce(EventJSON.rollbacks(day: 1, minutes: 10), to: brokers, in: dir, name: "slow")
+            let active = { () -> Bool in
+                HTTPTesting.request(am + "/api/v2/alerts?active=true")?.body.contains("\"alertname\":\"SLOBreach\"") == true
+            }
+            #expect(HTTPTesting.poll(am + "/api/v2/alerts", seconds: 60) { _ in active() } != nil, "the breach reached Alertmanager")
+            #expect(first.stop().status == 0)
+            let stopped = ContinuousClock.now
+            let second = try startRun(in: dir, brokers: brokers, slos: slo, alerts: alerts)
+            // Past the first run's last endsAt (at most 10 s after its stop).
+            while ContinuousClock.now - stopped < .seconds(15) { Thread.sleep(forTimeInterval: 0.5) }
+            #expect(active(), "the alert is still active in Alertmanager after a restart")
+            let (status, output) = second.stop()
+            #expect(status == 0)
+            #expect(!output.contains("SLOBreach"), "the restart printed no transition again: \(output)")
+        } }
+    }
+}
+
 /// The Kafka alert sink, and the endpoint under load.
 extension RunCommandTests {
     @Test func alertsArePublishedToTheKafkaAlertTopicKeyedBySLO() async throws {

@@ -9,7 +9,7 @@ import Testing
         window: 86_400_000_000, at: 1_783_073_310_000_000, exemplars: ["r-9", "r-3"])
 
     @Test func alertmanagerPayloadsCarryTheScopeAsLabelsAndTheFiguresAsAnnotations() {
-        let (key, payload) = AlertmanagerSink.payload(Self.alert)
+        let (key, payload) = AlertmanagerSink.payload(Self.alert, endsAfter: .seconds(300))
         let labels = payload["labels"] as? [String: String]
         #expect(labels == ["alertname": "SLORegression", "slo": "tier1", "metric": "rollback_time", "severity": "warning", "tier": "tier-1"])
         let annotations = payload["annotations"] as? [String: String]
@@ -25,5 +25,22 @@ import Testing
             ("group.instance.id", "a"), ("fetch.wait.max.ms", "10"), ("client.id", "doralog"),
         ])
         #expect(kept.map(\.0) == ["security.protocol", "sasl.username", "client.id"])
+    }
+
+    @Test func whatStillFiresIsEachAlertsLatestTransitionWhenItLeftItFiring() {
+        func t(_ slo: String, _ state: SLOAlert.State, at: Int64, kind: SLOAlert.Kind = .breach) -> SLOAlert {
+            var a = Self.alert
+            a.slo = slo
+            a.state = state
+            a.kind = kind
+            a.at = at
+            return a
+        }
+        let transitions = [
+            t("a", .firing, at: 1), t("b", .firing, at: 2), t("a", .resolved, at: 3), t("b", .firing, at: 4, kind: .regression),
+            t("c", .firing, at: 5), t("c", .resolved, at: 6), t("c", .firing, at: 7),
+        ]
+        let firing = SLOAlert.stillFiring(transitions)
+        #expect(firing.map { "\($0.slo) \($0.kind.rawValue) \($0.at)" } == ["b SLOBreach 2", "b SLORegression 4", "c SLOBreach 7"])
     }
 }
