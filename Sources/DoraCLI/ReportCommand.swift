@@ -2,6 +2,8 @@ import ArgumentParser
 import DoraEvents
 import DoraMetrics
 import DoraPipeline
+import DoraPipelineFile
+import DoraSLO
 import DoraReports
 #if canImport(Glibc)
 import Glibc
@@ -34,14 +36,22 @@ struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("End of the period (exclusive): YYYY-MM-DD or RFC 3339.", valueName: "date"))
     var to: String?
 
-    @Option(help: ArgumentHelp("The environment to report on.", valueName: "env"))
-    var environment: String = Event.defaultEnvironment
+    @Option(help: ArgumentHelp("The environment to report on (default: the pipeline file's, else production).", valueName: "env"))
+    var environment: String?
 
-    @Option(name: .customLong("incident-severity"), help: ArgumentHelp("A severity that counts as an incident (repeatable; default critical).", valueName: "severity"))
+    @Option(name: .customLong("incident-severity"), help: ArgumentHelp(
+        "A severity that counts as an incident (repeatable; default: the pipeline file's, else critical).", valueName: "severity"))
     var incidentSeverities: [String] = []
 
-    @Option(help: ArgumentHelp("How long after a deploy an incident is attributed to it (e.g. 24h, 90m, 1d).", valueName: "duration"))
-    var attributionWindow: String = "24h"
+    @Option(help: ArgumentHelp(
+        "How long after a deploy an incident is attributed to it (e.g. 24h, 90m, 1d; default: the pipeline file's, else 24h).",
+        valueName: "duration"))
+    var attributionWindow: String?
+
+    @Option(help: ArgumentHelp(
+        "A pipeline file: its services' teams name the teams, and its environment, incident severities and attribution window are the defaults.",
+        valueName: "file"))
+    var pipeline: String?
 
     @Option(help: ArgumentHelp("Read only blocks within this distance of the period (faster, see docs/metrics.md); default: read everything, exact.", valueName: "duration"))
     var margin: String?
@@ -73,14 +83,27 @@ struct ReportCommand: ParsableCommand {
         let chosen = try format ?? output.flatMap(ReportFormat.inferred(fromPath:)) ?? (output == nil && isatty(STDOUT_FILENO) == 1 ? .markdown : .json)
         let fromTime = try from.map { try Self.parseDate($0, option: "--from") }
         let toTime = try to.map { try Self.parseDate($0, option: "--to") }
-        guard let window = DurationText.parse(attributionWindow) else {
-            throw CLIError.usage("--attribution-window: '\(attributionWindow)' is not a duration like 24h, 90m, 1d or 3600s")
+        var configuration = MetricsConfiguration()
+        var assignments: ServiceAssignments?
+        if let pipeline {
+            do {
+                let evaluation = try PipelineFile.loadEvaluation(pipeline)
+                configuration = evaluation.metrics
+                assignments = evaluation.assignments
+            } catch {
+                throw CLIError.usage(error.description)
+            }
         }
-        var replay = Replay(
-            configuration: MetricsConfiguration(
-                environment: environment,
-                incidentSeverities: Set(incidentSeverities.isEmpty ? ["critical"] : incidentSeverities),
-                attributionWindow: window))
+        if let environment { configuration.environment = environment }
+        if !incidentSeverities.isEmpty { configuration.incidentSeverities = Set(incidentSeverities) }
+        if let attributionWindow {
+            guard let window = DurationText.parse(attributionWindow) else {
+                throw CLIError.usage("--attribution-window: '\(attributionWindow)' is not a duration like 24h, 90m, 1d or 3600s")
+            }
+            configuration.attributionWindow = window
+        }
+        var replay = Replay(configuration: configuration)
+        if let assignments { replay.teamOf = { assignments.team(of: $0, fromEvents: $1) } }
         if let margin {
             guard let m = DurationText.parse(margin) else {
                 throw CLIError.usage("--margin: '\(margin)' is not a duration like 7d")

@@ -210,9 +210,12 @@ public struct MetricsEngine: Sendable {
     ///   - groupOf: pools listed services into `Report.groups` by the name it gives (nil: in none).
     ///   - bucketBounds: when given (microseconds, ascending), each listed service also gets its
     ///     rollback and recovery times counted into these buckets.
+    ///   - teamOf: a service's team given its name and the team its events name (a pipeline
+    ///     file's `services[].team` rules, which win over the events); nil: the events' team.
     public func report(
         period: Period, log: (stored: Int, duplicates: Int, rejected: Int), ignored: Int? = nil,
-        groupOf: ((String) -> String?)? = nil, bucketBounds: [Int64]? = nil
+        groupOf: ((String) -> String?)? = nil, bucketBounds: [Int64]? = nil,
+        teamOf: ((_ service: String, _ fromEvents: String?) -> String?)? = nil
     ) -> Report {
         // Each service's samples, sorted, computed on two threads (services are independent).
         let perService = ParallelMap.map(services) { state -> MetricSamples in
@@ -229,7 +232,8 @@ public struct MetricsEngine: Sendable {
             totals.merge(samples)
             guard state.hasKnownEvent(in: period) else { continue }
             listedDeployments.append(samples.deployments)
-            let team = teams[serviceIndex[state.name]!]?.team
+            let eventTeam = teams[serviceIndex[state.name]!]?.team
+            let team = teamOf.map { $0(state.name, eventTeam) } ?? eventTeam
             var service = ServiceReport(service: state.name, team: team, metrics: Metrics(samples, period: period))
             if let bucketBounds {
                 service.rollbackBuckets = samples.rollbackDurations.buckets(bucketBounds)

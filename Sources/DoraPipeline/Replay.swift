@@ -14,6 +14,9 @@ public struct Replay {
     public var configuration: MetricsConfiguration
     /// Read only blocks within this distance of the period (nil: read everything, exact).
     public var margin: Duration?
+    /// A service's team given its name and its events' team (a pipeline file's rules); nil:
+    /// the events' team.
+    public var teamOf: (@Sendable (_ service: String, _ fromEvents: String?) -> String?)?
 
     public init(configuration: MetricsConfiguration = MetricsConfiguration(), margin: Duration? = nil) {
         self.configuration = configuration
@@ -81,7 +84,7 @@ public struct Replay {
             return engine.report(
                 period: Period(from: periodFrom, to: periodTo),
                 log: (totals.stored, totals.duplicates, totals.rejected),
-                ignored: readers.count == 1 ? totals.ignored : nil)
+                ignored: readers.count == 1 ? totals.ignored : nil, teamOf: teamOf)
         } catch let error as Failure {
             throw error
         } catch let error as EventLogError {

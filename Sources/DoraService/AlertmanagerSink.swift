@@ -19,6 +19,8 @@ actor AlertmanagerSink: AlertSink {
     private let endpoint: URL
     private let queueLimit: Int
     private let resendInterval: Duration
+    /// A service's team and tier, for the labels Alertmanager routes by.
+    private let routing: @Sendable (String) async -> (team: String?, tier: String?)
     private let exposition: MetricsExposition
     private let logger: Logger
     private var queue: [[String: Any]] = []
@@ -26,19 +28,26 @@ actor AlertmanagerSink: AlertSink {
     private var active: [String: [String: Any]] = [:]
     private var worker: Task<Void, Never>?
 
-    init(baseURL: String, queueLimit: Int, resendInterval: Duration = .seconds(60), exposition: MetricsExposition, logger: Logger) {
+    init(
+        baseURL: String, queueLimit: Int, resendInterval: Duration = .seconds(60),
+        routing: @escaping @Sendable (String) async -> (team: String?, tier: String?) = { _ in (nil, nil) },
+        exposition: MetricsExposition, logger: Logger
+    ) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         endpoint = URL(string: base + "/api/v2/alerts")!
         self.queueLimit = queueLimit
         self.resendInterval = resendInterval
+        self.routing = routing
         self.exposition = exposition
         self.logger = logger
     }
 
     func send(_ alerts: [SLOAlert]) async {
         for a in alerts {
-            let (key, payload) = Self.payload(a, endsAfter: endsAfter)
+            var route: (team: String?, tier: String?) = (nil, nil)
+            if case .service(let service) = a.scope { route = await routing(service) }
+            let (key, payload) = Self.payload(a, endsAfter: endsAfter, team: route.team, tier: route.tier)
             if a.state == .firing { active[key] = payload } else { active[key] = nil }
             enqueue(payload)
         }
@@ -119,19 +128,18 @@ actor AlertmanagerSink: AlertSink {
         }
     }
 
-    /// Alertmanager's form of a transition, and the key of its label set.
-    static func payload(_ a: SLOAlert, endsAfter: Duration) -> (String, [String: Any]) {
+    /// Alertmanager's form of a transition, and the key of its label set (which leaves out
+    /// `team` and `tier`: they route the alert, they do not make another one).
+    /// - Parameters: team, tier: the service's, for a per-service scope (labels to route by).
+    static func payload(_ a: SLOAlert, endsAfter: Duration, team: String? = nil, tier: String? = nil) -> (String, [String: Any]) {
         var labels: [String: String] = [
             "alertname": a.kind.rawValue, "slo": a.slo, "metric": a.metric.rawValue,
             "severity": a.kind == .breach ? "critical" : "warning",
         ]
-        switch a.scope {
-        case .service(let name): labels["service"] = name
-        case .selection(.services(let names)): labels["service"] = names.joined(separator: ",")
-        case .selection(.team(let team)): labels["team"] = team
-        case .selection(.tier(let tier)): labels["tier"] = tier
-        case .selection(.all): break
-        }
+        let key = Self.key(labels, a.scope)
+        labels.merge(scopeLabels(a.scope)) { _, scope in scope }
+        if let team { labels["team"] = team }
+        if let tier { labels["tier"] = tier }
         let seconds = { (us: Int64) in String(Double(us) / 1_000_000) }
         var annotations: [String: String] = [
             "summary": "\(a.slo): p\(a.percentileText) \(a.metric.rawValue) \(seconds(a.value)) s (objective \(seconds(a.objective)) s)",
@@ -143,8 +151,24 @@ actor AlertmanagerSink: AlertSink {
         let now = Date()
         var payload: [String: Any] = ["labels": labels, "annotations": annotations, "startsAt": Timestamp(microseconds: a.at).rfc3339]
         payload["endsAt"] = iso(a.state == .firing ? now.addingTimeInterval(timeInterval(endsAfter)) : now)
-        let key = labels.keys.sorted().map { "\($0)=\(labels[$0]!)" }.joined(separator: ",")
         return (key, payload)
+    }
+
+    /// The labels a scope gives: the service, or the selection.
+    private static func scopeLabels(_ scope: SLOScope) -> [String: String] {
+        switch scope {
+        case .service(let name): return ["service": name]
+        case .selection(.services(let names)): return ["service": names.joined(separator: ",")]
+        case .selection(.team(let team)): return ["team": team]
+        case .selection(.tier(let tier)): return ["tier": tier]
+        case .selection(.all): return [:]
+        }
+    }
+
+    /// What identifies an alert: its name, SLO, metric, severity and scope.
+    private static func key(_ labels: [String: String], _ scope: SLOScope) -> String {
+        let all = labels.merging(scopeLabels(scope)) { _, scope in scope }
+        return all.keys.sorted().map { "\($0)=\(all[$0]!)" }.joined(separator: ",")
     }
 
     static func refreshed(_ payload: [String: Any], endsAfter: Duration) -> [String: Any] {

@@ -90,7 +90,14 @@ public actor LiveState {
         let assignments = evaluation.assignments
         return engine.report(
             period: period, log: (totals.stored, totals.duplicates, totals.rejected), groupOf: { assignments.tier(of: $0) },
-            bucketBounds: bucketBounds)
+            bucketBounds: bucketBounds, teamOf: { assignments.team(of: $0, fromEvents: $1) })
+    }
+
+    /// The labels Alertmanager routes a service's alerts by: its team (the pipeline file's,
+    /// else its events') and its tier.
+    public func routing(of service: String) -> (team: String?, tier: String?) {
+        let assignments = evaluation.assignments
+        return (assignments.team(of: service, fromEvents: engine.team(of: service)), assignments.tier(of: service))
     }
 
     /// The period a report covers by default (the days of the stored events); nil when none is.

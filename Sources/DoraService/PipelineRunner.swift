@@ -61,8 +61,8 @@ public struct PipelineRunner: Sendable {
         if let url = d.alerts.alertmanager {
             sinks.append(
                 AlertmanagerSink(
-                    baseURL: url, queueLimit: d.alerts.queueLimit, resendInterval: d.alerts.resendInterval, exposition: exposition,
-                    logger: logger))
+                    baseURL: url, queueLimit: d.alerts.queueLimit, resendInterval: d.alerts.resendInterval,
+                    routing: { [state] service in await state.routing(of: service) }, exposition: exposition, logger: logger))
         }
 
         let appends = AppendQueue()

@@ -95,4 +95,24 @@ struct ReportCommandTests {
             #expect(!FileManager.default.fileExists(atPath: dir + "/r.html"))
         }
     }
+
+    @Test func aPipelineFilesTeamsAndSettingsApplyToTheReport() throws {
+        try withTemporaryDirectory { dir in
+            let log = try ingestExample(dir)
+            let staging = #"{"id":"s-1","type":"deploy","time":"2026-07-01T12:00:00Z","service":"checkout","environment":"staging","version":"v1"}"#
+            #expect(try Doralog.run(["ingest", "--file", "-", "--log", log], input: staging).status == 0)
+            let pipeline = dir + "/p.yaml"
+            try TestFiles.write("environment: staging\nservices:\n  - {match: check*, team: checkout-crew}\n", to: pipeline)
+            let result = try Doralog.run(["report", "--log", log, "--pipeline", pipeline, "--format", "json"])
+            #expect(result.status == 0, "\(result.standardError)")
+            let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
+            #expect(object?["environment"] as? String == "staging", "the file's environment is the default")
+            let services = object?["services"] as? [[String: Any]]
+            #expect(services?.first?["team"] as? String == "checkout-crew")
+            #expect((object?["teams"] as? [[String: Any]])?.first?["team"] as? String == "checkout-crew")
+            // An option given still wins over the file.
+            let production = try Doralog.run(["report", "--log", log, "--pipeline", pipeline, "--environment", "production", "--format", "json"])
+            #expect(production.standardOutput.contains("\"environment\": \"production\"") && production.standardOutput.contains("\"team\": \"checkout-crew\""))
+        }
+    }
 }

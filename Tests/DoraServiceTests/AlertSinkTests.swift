@@ -43,4 +43,14 @@ import Testing
         let firing = SLOAlert.stillFiring(transitions)
         #expect(firing.map { "\($0.slo) \($0.kind.rawValue) \($0.at)" } == ["b SLOBreach 2", "b SLORegression 4", "c SLOBreach 7"])
     }
+
+    @Test func aPerServiceAlertCarriesItsTeamAndTierToRouteByWithoutThemInItsKey() {
+        var alert = Self.alert
+        alert.scope = .service("checkout")
+        let (plainKey, _) = AlertmanagerSink.payload(alert, endsAfter: .seconds(300))
+        let (key, payload) = AlertmanagerSink.payload(alert, endsAfter: .seconds(300), team: "payments", tier: "tier-1")
+        let labels = payload["labels"] as? [String: String]
+        #expect(labels?["service"] == "checkout" && labels?["team"] == "payments" && labels?["tier"] == "tier-1")
+        #expect(key == plainKey && key == "alertname=SLORegression,metric=rollback_time,service=checkout,severity=warning,slo=tier1")
+    }
 }

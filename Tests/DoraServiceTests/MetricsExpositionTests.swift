@@ -69,4 +69,17 @@ import Testing
         out.sample("x_seconds", [], .nan)
         #expect(out.text == "# HELP x_seconds a \\\\ b\\nc\n# TYPE x_seconds gauge\nx_seconds{service=\"a\\\"b\\\\c\\nd\"} 1.5\nx_seconds 300\nx_seconds NaN\n")
     }
+
+    @Test func thePipelineFilesTeamNamesTheServiceOnMetricsAndInTheLiveReport() async {
+        let assignments = ServiceAssignments([.init(pattern: "check*", tier: "tier-1", team: "checkout-crew")])
+        let state = LiveState(configuration: MetricsConfiguration(), slos: [], assignments: assignments)
+        _ = await state.add(EventJSON.specExample.map { try! EventDecoder.decode($0) }, summary: AppendSummary(read: 5, stored: 5))
+        let text = await MetricsExposition(assignments: assignments).render(state)
+        #expect(text.contains("doralog_deployments{service=\"checkout\",team=\"checkout-crew\",tier=\"tier-1\"} 1\n"))
+        #expect(!text.contains("team=\"payments\""), "the events' team gives way to the pipeline file's")
+        let report = await state.report()
+        #expect(report?.services.map(\.team) == ["checkout-crew"] && report?.teams.map(\.team) == ["checkout-crew"])
+        let route = await state.routing(of: "checkout")
+        #expect(route.team == "checkout-crew" && route.tier == "tier-1")
+    }
 }
