@@ -118,6 +118,12 @@ struct ReportCommand: ParsableCommand {
             throw CLIError.failure(error.description)
         }
         let text = chosen == .json ? JSONReportRenderer.render(report) : MarkdownReportRenderer.render(report)
+        if report.futureEvents > 0 {
+            let cutoff = replay.now.advanced(byMicroseconds: Timestamp.microsecondsPerDay)
+            FileDescriptorStream.standardError.write(
+                "doralog: warning: \(report.futureEvents) event(s) dated after \(cutoff.rfc3339) (a day from now) left out of the "
+                    + "default period; give --to to include them\n")
+        }
         if let output {
             try OutputFile.write(text, to: output)
         } else {

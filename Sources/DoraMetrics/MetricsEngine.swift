@@ -23,9 +23,17 @@ public struct MetricsEngine: Sendable {
     private var isTouched: [Bool] = []
     /// The services of the report's environment.
     private(set) var services: [ServiceState] = []
-    /// Earliest and latest stored event time (every type and environment): the default period.
+    /// Earliest and latest stored event time (every type and environment).
     public private(set) var earliest: Timestamp?
     public private(set) var latest: Timestamp?
+    /// Events dated after this are in the future of the report (a producer's clock fault, a
+    /// typo such as 2099): they stay in every metric, but the default period leaves them out.
+    /// Only ever raised (`raiseFutureCutoff`). Default: none is.
+    public private(set) var futureCutoff: Int64 = .max
+    /// The latest event time at or before `futureCutoff`: where the default period ends.
+    private var latestPresent: Timestamp?
+    /// The times of the events after `futureCutoff`.
+    private var futureTimes: [Int64] = []
     /// Stored events of a type this version does not know (all environments).
     public private(set) var ignored = 0
     /// The environments of the events of known type that are not the configured one (to say
@@ -37,8 +45,35 @@ public struct MetricsEngine: Sendable {
     /// Whether each service keeps its lead-time samples as deploys arrive (`trackLeadTimes`).
     public private(set) var tracksLeadTimes = false
 
-    public init(configuration: MetricsConfiguration = MetricsConfiguration()) {
+    /// - Parameter futureCutoff: events after it leave the default period (the moment of the
+    ///   report plus a day); nil: none does.
+    public init(configuration: MetricsConfiguration = MetricsConfiguration(), futureCutoff: Timestamp? = nil) {
         self.configuration = configuration
+        self.futureCutoff = futureCutoff?.microseconds ?? .max
+    }
+
+    /// An engine with the same configuration and cutoff and no event: a part of a parallel fold.
+    public func makeEmpty() -> MetricsEngine {
+        MetricsEngine(configuration: configuration, futureCutoff: futureCutoff == .max ? nil : Timestamp(microseconds: futureCutoff))
+    }
+
+    /// Events dated after `futureCutoff`, left out of the default period.
+    public var futureEvents: Int { futureTimes.count }
+
+    /// Moves the cutoff later (a live engine's "now" moves on): events at or before it join
+    /// the default period.
+    public mutating func raiseFutureCutoff(to cutoff: Timestamp) {
+        guard cutoff.microseconds > futureCutoff else { return }
+        futureCutoff = cutoff.microseconds
+        var kept: [Int64] = []
+        for t in futureTimes {
+            if t > futureCutoff { kept.append(t) } else { notePresent(t) }
+        }
+        futureTimes = kept
+    }
+
+    private mutating func notePresent(_ t: Int64) {
+        if latestPresent == nil || t > latestPresent!.microseconds { latestPresent = Timestamp(microseconds: t) }
     }
 
     /// Adds one stored event.
@@ -83,6 +118,7 @@ public struct MetricsEngine: Sendable {
         added += 1
         if earliest == nil || t < earliest!.microseconds { earliest = Timestamp(microseconds: t) }
         if latest == nil || t > latest!.microseconds { latest = Timestamp(microseconds: t) }
+        if t > futureCutoff { futureTimes.append(t) } else { notePresent(t) }
         let slot = slot(of: service)
         if !isTouched[slot] {
             isTouched[slot] = true
@@ -140,7 +176,10 @@ public struct MetricsEngine: Sendable {
     /// - Complexity: O(services of `other`).
     public mutating func merge(_ other: consuming MetricsEngine) {
         precondition(other.configuration == configuration, "merging engines of different configurations")
+        precondition(other.futureCutoff == futureCutoff, "merging engines of different future cutoffs")
         added += other.added
+        futureTimes += other.futureTimes
+        if let l = other.latestPresent { notePresent(l.microseconds) }
         ignored += other.ignored
         otherEnvironments.formUnion(other.otherEnvironments)
         if let e = other.earliest, earliest.map({ e < $0 }) ?? true { earliest = e }
@@ -195,11 +234,11 @@ public struct MetricsEngine: Sendable {
         for i in services.indices where services[i].parts.isEmpty { services[i].trackLeadTimes() }
     }
 
-    /// The default period: the days from the earliest to the latest stored event; nil when
-    /// nothing was added.
+    /// The default period: the days from the earliest to the latest stored event that is not
+    /// after `futureCutoff`; nil when no such event was added.
     public var defaultPeriod: Period? {
-        guard let earliest, let latest else { return nil }
-        return Period.covering(earliest: earliest, latest: latest)
+        guard let earliest, let latestPresent else { return nil }
+        return Period.covering(earliest: earliest, latest: latestPresent)
     }
 
     /// Computes the report for `period`.

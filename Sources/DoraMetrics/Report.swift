@@ -219,4 +219,8 @@ public struct Report: Sendable, Equatable {
     /// Services pooled by a caller-given grouping (the live view's tiers), sorted by name; not
     /// part of the JSON contract, so the renderers leave it out. Empty unless asked for.
     public var groups: [TeamReport] = []
+    /// Events dated more than a day after the moment of the report, which the default period
+    /// left out (they count in every metric of a period that holds them). Not in the JSON: the
+    /// command line warns of them.
+    public var futureEvents = 0
 }

@@ -14,6 +14,9 @@ public struct Replay {
     public var configuration: MetricsConfiguration
     /// Read only blocks within this distance of the period (nil: read everything, exact).
     public var margin: Duration?
+    /// The moment of the report: events dated more than a day after it are in the future, and
+    /// the default period leaves them out.
+    public var now = Timestamp.now()
     /// A service's team given its name and its events' team (a pipeline file's rules); nil:
     /// the events' team.
     public var teamOf: (@Sendable (_ service: String, _ fromEvents: String?) -> String?)?
@@ -27,6 +30,9 @@ public struct Replay {
     public enum Failure: Error, Sendable, CustomStringConvertible {
         /// The logs hold no event, and the period was not given in full.
         case emptyLog(directories: [String])
+        /// Every event is dated after `cutoff` (the moment of the report plus a day), and `--to`
+        /// was not given.
+        case onlyFutureEvents(cutoff: Timestamp)
         /// The effective period's from is not before its to.
         case emptyPeriod(from: Timestamp, to: Timestamp)
         /// No event of known type is of the environment asked for; the logs have `available`.
@@ -38,6 +44,8 @@ public struct Replay {
             case .emptyLog(let directories):
                 return "the log \(directories.joined(separator: ", ")) is empty (no events stored yet); "
                     + "give both --from and --to to report on an empty period"
+            case .onlyFutureEvents(let cutoff):
+                return "every event of the log is dated after \(cutoff.rfc3339) (a day from now); give --to to report on them"
             case .unknownEnvironment(let name, let available):
                 return "the log has no events of environment '\(name)'; "
                     + (available.isEmpty ? "it has no events of known type" : "it has: \(available.joined(separator: ", "))")
@@ -51,17 +59,24 @@ public struct Replay {
     /// Replays `directories` and reports on the period [from, to); a missing bound defaults to
     /// the day of the earliest (latest) stored event.
     public func report(directories: [String], from: Timestamp?, to: Timestamp?) throws(Failure) -> Report {
-        var engine = MetricsEngine(configuration: configuration)
+        // The default end leaves out events more than a day after the report's moment.
+        let cutoff = now.advanced(byMicroseconds: Timestamp.microsecondsPerDay)
+        var engine = MetricsEngine(configuration: configuration, futureCutoff: to == nil ? cutoff : nil)
         var totals = LogTotals()
         do {
             let readers = try directories.map { (d) throws(EventLogError) in try LogReader(directory: d) }
-            // The default period comes from the block headers: no decoding needed for it.
+            // The default period comes from the block headers: no decoding needed for it...
             let allBlocks = readers.flatMap(\.blocks).filter { $0.recordCount > 0 }
             let earliest = allBlocks.map(\.minTime).min()
             let latest = allBlocks.map(\.maxTime).max()
-            guard let periodFrom = from ?? earliest?.startOfDay,
-                let periodTo = to ?? latest.map({ $0.startOfDay.advanced(byMicroseconds: Timestamp.microsecondsPerDay) })
-            else { throw Failure.emptyLog(directories: directories) }
+            // ...unless some event lies in the future: then only the events say which is the
+            // latest before the cutoff, and the whole log is read first.
+            let hasFuture = to == nil && latest.map { $0 > cutoff } == true
+            if hasFuture { totals.duplicates += try Self.merge(readers, overlapping: nil, into: &engine) }
+            let defaultTo = hasFuture ? engine.defaultPeriod?.to : latest.map { $0.startOfDay.advanced(byMicroseconds: Timestamp.microsecondsPerDay) }
+            guard let periodFrom = from ?? earliest?.startOfDay, let periodTo = to ?? defaultTo else {
+                throw hasFuture ? Failure.onlyFutureEvents(cutoff: cutoff) : Failure.emptyLog(directories: directories)
+            }
             guard periodFrom < periodTo else { throw Failure.emptyPeriod(from: periodFrom, to: periodTo) }
             var range: Range<Timestamp>? = nil
             if let margin {
@@ -75,16 +90,18 @@ public struct Replay {
                 totals.rejected += reader.totals.rejected
                 totals.ignored += reader.totals.ignored
             }
-            totals.duplicates += try Self.merge(readers, overlapping: range, into: &engine)
+            if !hasFuture { totals.duplicates += try Self.merge(readers, overlapping: range, into: &engine) }
             if readers.count > 1 { totals.stored = engine.added }
             if !engine.hasEventsOfEnvironment && margin == nil && !engine.otherEnvironments.isEmpty {
                 throw Failure.unknownEnvironment(
                     configuration.environment, available: engine.otherEnvironments.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
             }
-            return engine.report(
+            var report = engine.report(
                 period: Period(from: periodFrom, to: periodTo),
                 log: (totals.stored, totals.duplicates, totals.rejected),
                 ignored: readers.count == 1 ? totals.ignored : nil, teamOf: teamOf)
+            report.futureEvents = hasFuture ? engine.futureEvents : 0
+            return report
         } catch let error as Failure {
             throw error
         } catch let error as EventLogError {
@@ -110,7 +127,7 @@ public struct Replay {
     /// Adds the events of `blocks` of one log to `engine`. A log holds no id twice, so its
     /// blocks are folded on both cores, into one engine each, and the engines merged.
     public static func add(_ blocks: [BlockLocation], of reader: LogReader, to engine: inout MetricsEngine) throws(EventLogError) {
-        let empty = MetricsEngine(configuration: engine.configuration)
+        let empty = engine.makeEmpty()
         var parts = try reader.fold(blocks, into: [empty, empty], { $0.add($1) })
         // Popped, not iterated: a part still held by the array would share its storage with
         // the merged engine, and the merge would copy it instead of taking it over.

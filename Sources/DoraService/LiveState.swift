@@ -32,7 +32,7 @@ public actor LiveState {
     ///   threads is (a nice value, 0 to 19): `run` lowers it so that ingestion goes first.
     public init(configuration: MetricsConfiguration, slos: [SLODefinition], assignments: ServiceAssignments, niceness: Int32 = 0) {
         threads = AggregatorThreads(niceness: niceness)
-        engine = MetricsEngine(configuration: configuration)
+        engine = MetricsEngine(configuration: configuration, futureCutoff: Self.futureCutoff())
         engine.trackLeadTimes()  // each round asks for the touched services' lead times
         evaluation = SLOEvaluation(slos: slos, assignments: assignments)
         totals = LogTotals()
@@ -70,8 +70,14 @@ public actor LiveState {
         return evaluate(summary: summary)
     }
 
+    /// A day after now: later events leave the live report's default period (docs/metrics.md).
+    private static func futureCutoff() -> Timestamp {
+        Timestamp.now().advanced(byMicroseconds: Timestamp.microsecondsPerDay)
+    }
+
     /// Evaluates the SLOs of the services the added events named.
     private func evaluate(summary: AppendSummary) -> [SLOAlert] {
+        engine.raiseFutureCutoff(to: Self.futureCutoff())
         totals.stored += summary.stored
         totals.duplicates += summary.duplicates
         totals.rejected += summary.rejected

@@ -142,4 +142,14 @@ import Testing
         chunked += [1, 2]
         #expect(chunked.count == n + 2 && chunked.last == 2)
     }
+
+    @Test func raisingTheFutureCutoffBringsEventsIntoTheDefaultPeriod() {
+        var engine = MetricsEngine(futureCutoff: Timestamp.parse(rfc3339: "2026-07-02T00:00:00Z")!)
+        for line in [EventJSON.deploy("a", at: "2026-07-01T10:00:00Z"), EventJSON.deploy("b", at: "2026-07-05T10:00:00Z")] {
+            engine.add(try! EventDecoder.decode(line))
+        }
+        #expect(engine.futureEvents == 1 && engine.defaultPeriod?.to == Timestamp.parse(rfc3339: "2026-07-02T00:00:00Z"))
+        engine.raiseFutureCutoff(to: Timestamp.parse(rfc3339: "2026-07-06T00:00:00Z")!)
+        #expect(engine.futureEvents == 0 && engine.defaultPeriod?.to == Timestamp.parse(rfc3339: "2026-07-06T00:00:00Z"))
+    }
 }

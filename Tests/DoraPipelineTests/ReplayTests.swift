@@ -29,7 +29,9 @@ import Testing
             var seen = Set<String>()
             for line in lines { if let e = try? EventDecoder.decode(line), seen.insert(e.id).inserted { engine.add(e) } }
             let direct = engine.report(period: engine.defaultPeriod!, log: (0, 0, 0))
-            let replayed = try Replay().report(directories: [dir], from: nil, to: nil)
+            var replay = Replay()
+            replay.now = Timestamp.parse(rfc3339: "2030-01-01T00:00:00Z")!  // the generated year is in the past then
+            let replayed = try replay.report(directories: [dir], from: nil, to: nil)
             #expect(replayed.totals == direct.totals && replayed.services == direct.services && replayed.teams == direct.teams)
             #expect(replayed.events.stored == seen.count)
             #expect(replayed.events.duplicates + replayed.events.rejected + replayed.events.stored == lines.count)
@@ -76,6 +78,44 @@ import Testing
                 Issue.record("an empty period was accepted")
             } catch {
                 guard case Replay.Failure.emptyPeriod? = error as? Replay.Failure else { Issue.record("wrong failure \(error)"); return }
+            }
+        }
+    }
+
+    /// Issue: one event dated 2099 stretched the default period to 26,452 days and made every
+    /// rate zero. By hand: the worked example (one deploy on July 1st) and a deploy in 2099,
+    /// reported on December 3rd: the period is July 1st to 2nd, one deploy a day, and the 2099
+    /// event is counted as left out. With --to given, the period holds it.
+    @Test func anEventDatedFarInTheFutureLeavesTheDefaultPeriodAndIsCounted() throws {
+        try withTemporaryDirectory { dir in
+            let future = EventJSON.deploy("d-2099", at: "2099-01-01T00:00:00Z", service: "search")
+            let log = try EventLog(directory: dir)
+            _ = try log.append(LogTesting.batch(EventJSON.specExample + [future]))
+            var replay = Replay()
+            replay.now = Timestamp.parse(rfc3339: "2026-12-03T08:00:00Z")!
+            let report = try replay.report(directories: [dir], from: nil, to: nil)
+            #expect(report.period == Period(from: Timestamp.parse(rfc3339: "2026-07-01T00:00:00Z")!, to: Timestamp.parse(rfc3339: "2026-07-02T00:00:00Z")!))
+            #expect(report.totals.deployments.perDay == 1 && report.futureEvents == 1)
+            #expect(report.events.stored == 6, "the event is stored and counted as such")
+            let explicit = try replay.report(directories: [dir], from: nil, to: Timestamp.parse(rfc3339: "2100-01-01T00:00:00Z")!)
+            #expect(explicit.totals.deployments.count == 2 && explicit.futureEvents == 0)
+            // A day ahead is still the present (clocks drift, time zones differ).
+            replay.now = Timestamp.parse(rfc3339: "2098-12-31T00:00:00Z")!
+            #expect(try replay.report(directories: [dir], from: nil, to: nil).futureEvents == 0)
+        }
+    }
+
+    @Test func aLogOfOnlyFutureEventsNeedsTo() throws {
+        try withTemporaryDirectory { dir in
+            let log = try EventLog(directory: dir)
+            _ = try log.append(LogTesting.batch([EventJSON.deploy("d-2099", at: "2099-01-01T00:00:00Z")]))
+            var replay = Replay()
+            replay.now = Timestamp.parse(rfc3339: "2026-12-03T08:00:00Z")!
+            #expect(throws: Replay.Failure.self) { _ = try replay.report(directories: [dir], from: nil, to: nil) }
+            do {
+                _ = try replay.report(directories: [dir], from: nil, to: nil)
+            } catch {
+                #expect("\(error)".contains("every event of the log is dated after 2026-12-04T08:00:00Z"))
             }
         }
     }
