@@ -32,7 +32,7 @@ start_broker() {
 # them to its topic `events`.
 broker_with_events() {
     local doralog=$1 work=$2 events=$3 partitions=$4
-    "$doralog" generate --events "$events" --days 365 --services 200 --output "$work/events.jsonl"
+    "$doralog" generate --events "$events" --days 365 --start 2025-01-01 --services 200 --output "$work/events.jsonl"
     start_broker "$doralog" "$work" "$partitions"
     "$doralog" produce --brokers "$brokers" --topic events --file "$work/events.jsonl" >&2
 }

@@ -12,9 +12,9 @@ bash scripts/ensure-deps.sh time
 python3 -c "import duckdb" 2>/dev/null || pip install -q duckdb
 swift build -c release --product doralog >&2
 doralog=.build/release/doralog
-data="bench/out/events-$events.jsonl"
+data="bench/out/events-$events-from-2025.jsonl"  # dated in the past: the default period ends a day from now
 log="bench/out/report-log-$events"
-[ -f "$data" ] || "$doralog" generate --events "$events" --days 365 --services 200 --teams 12 --output "$data"
+[ -f "$data" ] || "$doralog" generate --events "$events" --days 365 --start 2025-01-01 --services 200 --teams 12 --output "$data"
 if ! "$doralog" verify --log "$log" >/dev/null 2>&1; then
     rm -rf "$log"
     "$doralog" ingest --file "$data" --log "$log" >&2
@@ -25,7 +25,7 @@ source bench/lib.sh
 runs="${RUNS:-3}"
 read -r floor_s _ < <(best "$runs" sh -c "cat $log/segment-*.zst | zstd -dc")
 read -r full_s full_rss < <(best "$runs" "$doralog" report --log "$log" --format json)
-read -r quarter_s quarter_rss < <(best "$runs" "$doralog" report --log "$log" --format json --from 2026-10-01 --to 2027-01-01 --margin 7d)
+read -r quarter_s quarter_rss < <(best "$runs" "$doralog" report --log "$log" --format json --from 2025-10-01 --to 2026-01-01 --margin 7d)
 read -r duck_s duck_rss < <(best "$runs" python3 bench/duckdb_report.py "$data")
 
 awk -v f="$floor_s" -v o="$full_s" -v orss="$full_rss" -v q="$quarter_s" -v qrss="$quarter_rss" -v d="$duck_s" -v drss="$duck_rss" -v n="$events" 'BEGIN {

@@ -107,7 +107,10 @@ public struct MetricsEngine: Sendable {
             return
         }
         guard record.isEnvironment(configuration.environment) else {
-            otherEnvironments.insert(record.environment.map(EventRecord.string) ?? Event.defaultEnvironment)
+            // The set is tiny; comparing bytes first makes no string per event on the replay path.
+            if !otherEnvironments.contains(where: { record.isEnvironment($0) }) {
+                otherEnvironments.insert(record.environment.map(EventRecord.string) ?? Event.defaultEnvironment)
+            }
             return
         }
         services[stateIndex(slot, service: service)].add(record, incidentSeverities: configuration.incidentSeverities)

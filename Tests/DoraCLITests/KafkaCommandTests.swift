@@ -193,7 +193,9 @@ extension KafkaCommandTests {
         let readerA = try LogReader(directory: a)
         var lastBatch = Set<String>()
         if let last = readerA.blocks(overlapping: nil).last { try readerA.forEachEvent(in: [last]) { lastBatch.insert($0.id) } }
-        let report = try Doralog.run(["report", "--log", a, "--log", b, "--format", "json"])
+        // One deploy an hour from July 2026 reaches into 2027: past the default period's end
+        // (a day from now), so the period is given.
+        let report = try Doralog.run(["report", "--log", a, "--log", b, "--format", "json", "--to", "2030-01-01"])
         #expect(report.status == 0, "\(report.standardError)")
         let json = try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any] ?? [:]
         return TwoMembers(
