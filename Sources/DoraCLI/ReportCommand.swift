@@ -118,6 +118,11 @@ struct ReportCommand: ParsableCommand {
             throw CLIError.failure(error.description)
         }
         let text = chosen == .json ? JSONReportRenderer.render(report) : MarkdownReportRenderer.render(report)
+        if report.recurringAlerts > 0 {
+            FileDescriptorStream.standardError.write(
+                "doralog: warning: \(report.recurringAlerts) alert id(s) of the period fire again after they resolved; each counts as "
+                    + "one episode, from its first firing to its first resolution (give each episode an alert_id of its own)\n")
+        }
         if report.futureEvents > 0 {
             let cutoff = replay.now.advanced(byMicroseconds: Timestamp.microsecondsPerDay)
             FileDescriptorStream.standardError.write(

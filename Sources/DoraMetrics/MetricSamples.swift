@@ -27,6 +27,9 @@ public struct MetricSamples: Sendable, Equatable {
     public var rollbackDurations = DurationSamples()
     /// Negative durations excluded (only lead times can be negative).
     public var anomalies = 0
+    /// Alert ids (by their first firing) that fire again after they resolved: a data-quality
+    /// warning, not a metric.
+    public var recurringAlerts = 0
 
     public init() {}
 
@@ -67,5 +70,6 @@ public struct MetricSamples: Sendable, Equatable {
         rollbacksManual += other.rollbacksManual
         rollbackDurations.merge(other.rollbackDurations)
         anomalies += other.anomalies
+        recurringAlerts += other.recurringAlerts
     }
 }

@@ -294,7 +294,7 @@ public struct MetricsEngine: Sendable {
                     metrics: Metrics(pool.samples, period: period, serviceDeployments: pool.deployments))
             }
         }
-        return Report(
+        var report = Report(
             period: period, environment: configuration.environment,
             events: EventCounts(
                 stored: log.stored, duplicates: log.duplicates, rejected: log.rejected, ignored: ignored ?? self.ignored,
@@ -303,6 +303,8 @@ public struct MetricsEngine: Sendable {
             services: listed,
             teams: pooled(byTeam),
             groups: pooled(byGroup))
+        report.recurringAlerts = totals.recurringAlerts
+        return report
     }
 }
 

@@ -223,4 +223,8 @@ public struct Report: Sendable, Equatable {
     /// left out (they count in every metric of a period that holds them). Not in the JSON: the
     /// command line warns of them.
     public var futureEvents = 0
+    /// Alert ids of the period that fire again after they resolved (an Alertmanager
+    /// fingerprint recurring): each still counts as one episode. A data-quality warning of the
+    /// Markdown report and the command line, not in the JSON.
+    public var recurringAlerts = 0
 }

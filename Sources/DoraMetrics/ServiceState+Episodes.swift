@@ -219,6 +219,9 @@ extension ServiceState {
             }
         }
 
+        // Data quality: alert ids that recur after resolving (any severity), by first firing.
+        for a in alerts.values where a.firesAgainAfterResolving && period.contains(a.firingTime) { out.recurringAlerts += 1 }
+
         // §2.5 Time to restore: every incident, by its firing time.
         for i in incidents where period.contains(i.firingTime) {
             if let resolved = i.resolvedTime { out.timeToRestore.append(resolved - i.firingTime) } else { out.timeToRestoreOpen += 1 }

@@ -46,6 +46,8 @@ struct ServiceState: Sendable {
     /// (Fields ordered so the flag packs after the list: a million of these live in a replay.)
     struct AlertState: Sendable {
         var firingTime: Int64 = 0
+        /// The latest firing event's time: later than the resolution when the id recurs.
+        var latestFiringTime: Int64 = .min
         var firingID: String? = nil
         var deployID: String? = nil
         var resolvedTimes = TimeList()
@@ -220,6 +222,7 @@ extension ServiceState.AlertState {
             resolvedTimes.append(t)
             return
         }
+        latestFiringTime = max(latestFiringTime, t)
         // The id is needed only to break a tie in time.
         guard firingID == nil || t < firingTime || (t == firingTime && precedes(t, id(), firingTime, firingID!)) else { return }
         firingTime = t
@@ -232,6 +235,7 @@ extension ServiceState.AlertState {
         if let otherID = other.firingID {
             record(firing: true, at: other.firingTime, id: { otherID }) { (other.isIncident, other.deployID) }
         }
+        latestFiringTime = max(latestFiringTime, other.latestFiringTime)
         resolvedTimes.append(contentsOf: other.resolvedTimes)
     }
 
@@ -239,6 +243,13 @@ extension ServiceState.AlertState {
     /// resolve it).
     var resolvedTime: Int64? {
         resolvedTimes.earliest(atOrAfter: firingTime)
+    }
+
+    /// It fired again after it resolved (an Alertmanager fingerprint recurring): the
+    /// definitions still make one episode of it, from the first firing to the first resolution.
+    var firesAgainAfterResolving: Bool {
+        guard firingID != nil, let resolved = resolvedTime else { return false }
+        return latestFiringTime > resolved
     }
 }
 

@@ -10,6 +10,10 @@ public enum MarkdownReportRenderer {
         md += "Period \(day(report.period.from)) to \(day(report.period.to)) (exclusive), \(Formatting.number(report.period.days)) days. "
         md += "Events: \(report.events.stored) stored, \(report.events.duplicates) duplicates dropped, \(report.events.rejected) rejected, "
         md += "\(report.events.ignored) of unknown type, \(report.events.anomalies) anomalies excluded.\n\n"
+        if report.recurringAlerts > 0 {
+            md += "Data quality: \(report.recurringAlerts) alert id(s) fire again after they resolved; each counts as one "
+                + "episode, from its first firing to its first resolution.\n\n"
+        }
 
         md += "## The four keys\n\n| key | figure | band |\n|---|---|---|\n"
         md += "| Deployment frequency | \(Formatting.number(t.deployments.perDay)) per day (\(t.deployments.count) deploys, \(t.deployments.failed) failed to go live) | \(t.deployments.band?.rawValue ?? "n/a") |\n"

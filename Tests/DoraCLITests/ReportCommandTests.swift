@@ -115,4 +115,16 @@ struct ReportCommandTests {
             #expect(production.standardOutput.contains("\"environment\": \"production\"") && production.standardOutput.contains("\"team\": \"checkout-crew\""))
         }
     }
+
+    @Test func aRecurringAlertIDIsADataQualityWarning() throws {
+        try withTemporaryDirectory { dir in
+            let log = try ingestExample(dir)
+            let again = #"{"id":"a-77-f2","type":"alert","time":"2026-07-01T15:00:00Z","service":"checkout","alert_id":"a-77","status":"firing"}"#
+            #expect(try Doralog.run(["ingest", "--file", "-", "--log", log], input: again).status == 0)
+            let json = try Doralog.run(["report", "--log", log, "--format", "json"])
+            #expect(json.standardError.contains("warning: 1 alert id(s) of the period fire again after they resolved"), "\(json.standardError)")
+            let markdown = try Doralog.run(["report", "--log", log, "--format", "markdown"])
+            #expect(markdown.standardOutput.contains("Data quality: 1 alert id(s) fire again after they resolved"))
+        }
+    }
 }

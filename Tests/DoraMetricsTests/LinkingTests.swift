@@ -277,5 +277,23 @@ import Testing
         #expect(r.totals.recovery.stat.count == recoveries.count)
         #expect(r.totals.recovery.stat.p50 == recoveries.first && r.totals.recovery.stat.p95 == recoveries.last)
     }
-}
 
+    @Test(arguments: [
+        // fires, resolves, fires again: a recurring id, still one episode (10:00 to 10:10).
+        (["10:00:00 firing", "10:10:00 resolved", "11:00:00 firing"], 1, 600.0),
+        // a re-notified firing before the resolution is not a recurrence.
+        (["10:00:00 firing", "10:05:00 firing", "10:10:00 resolved"], 0, 600.0),
+        // never resolved: nothing to recur after.
+        (["10:00:00 firing", "11:00:00 firing"], 0, nil),
+    ] as [([String], Int, Double?)])
+    func anAlertIDThatFiresAgainAfterItResolvedIsAWarningNotASecondEpisode(events: [String], recurring: Int, restore: Double?) {
+        let lines = events.enumerated().map { i, e in
+            let parts = e.split(separator: " ")
+            return alert("e\(i)", String(parts[0]), status: String(parts[1]))
+        }
+        let r = MetricsTesting.report(lines)
+        #expect(r.recurringAlerts == recurring)
+        #expect(r.totals.timeToRestore.stat.count == (restore == nil ? 0 : 1))
+        #expect(r.totals.timeToRestore.stat.p50 == restore)
+    }
+}
