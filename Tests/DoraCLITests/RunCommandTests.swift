@@ -144,6 +144,15 @@ extension RunCommandTests {
         return process
     }
 
+    /// Starts a real Alertmanager on `port` (no cluster, a receiver that sends nowhere).
+    func startAlertmanager(in dir: String, port: UInt16) throws -> Process {
+        try TestFiles.write("route: {receiver: none, group_wait: 0s, group_interval: 1s}\nreceivers: [{name: none}]\n", to: dir + "/am.yml")
+        return try startServer("prometheus-alertmanager", [
+            "--config.file=\(dir)/am.yml", "--storage.path=\(dir)/am", "--web.listen-address=127.0.0.1:\(port)",
+            "--cluster.listen-address=",
+        ])
+    }
+
     @Test(.enabled(if: installed("prometheus"), "needs Debian's prometheus (apt-get install prometheus)"))
     func prometheusScrapesTheMetricsEndpointAndAQueryReturnsTheSeries() async throws {
         try await onOwnThread { try withTemporaryDirectory { dir in
@@ -187,11 +196,7 @@ extension RunCommandTests {
             try produce(EventJSON.rollbacks(day: 1, minutes: 10), to: brokers, in: dir, name: "slow")
             #expect(waitForStored(6, at: run.http))
             Thread.sleep(forTimeInterval: 2)  // the sink retries against nothing
-            try TestFiles.write("route: {receiver: none, group_wait: 0s, group_interval: 1s}\nreceivers: [{name: none}]\n", to: dir + "/am.yml")
-            let alertmanager = try startServer("prometheus-alertmanager", [
-                "--config.file=\(dir)/am.yml", "--storage.path=\(dir)/am", "--web.listen-address=127.0.0.1:\(amPort)",
-                "--cluster.listen-address=",
-            ])
+            let alertmanager = try startAlertmanager(in: dir, port: amPort)
             defer { alertmanager.terminate(); alertmanager.waitUntilExit() }
             let firing = HTTPTesting.poll(am + "/api/v2/alerts", seconds: 60) { $0.status == 200 && $0.body.contains("SLOBreach") }
             #expect(firing?.body.contains("\"service\":\"checkout\"") == true && firing?.body.contains("\"state\":\"active\"") == true,
@@ -222,11 +227,7 @@ extension RunCommandTests {
             defer { broker.terminate(); broker.waitUntilExit() }
             let amPort = TestBroker.freePort()
             let am = "http://127.0.0.1:\(amPort)"
-            try TestFiles.write("route: {receiver: none, group_wait: 0s, group_interval: 1s}\nreceivers: [{name: none}]\n", to: dir + "/am.yml")
-            let alertmanager = try startServer("prometheus-alertmanager", [
-                "--config.file=\(dir)/am.yml", "--storage.path=\(dir)/am", "--web.listen-address=127.0.0.1:\(amPort)",
-                "--cluster.listen-address=",
-            ])
+            let alertmanager = try startAlertmanager(in: dir, port: amPort)
             defer { alertmanager.terminate(); alertmanager.waitUntilExit() }
             let slo = "  - {name: rb-p95, metric: rollback_time, per: service, objective: 5m, window: 7d, min_samples: 3, regression: false}"
             let alerts = "alerts: {stdout: true, alertmanager: {url: \"\(am)\", resend_interval: 2s}}"
