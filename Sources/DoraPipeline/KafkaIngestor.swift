@@ -192,7 +192,9 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
             }
         }
         try makeDurable()
-        commitDurable(synchronously: true)
+        // A synchronous commit with every broker down can block for minutes; the log holds the
+        // offsets anyway, so without a broker the commit is only attempted.
+        commitDurable(synchronously: connected)
         consumer.close()
         if let failure { throw PipelineError(.log, "\(failure)", location: log.directory) }
     }
@@ -329,7 +331,7 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
         // assignment is lost, another member may own them already: commit nothing.
         do {
             try makeDurable()
-            if !lost { commitDurable(synchronously: true) }
+            if !lost { commitDurable(synchronously: connected) }
         } catch {
             failure = error
         }
