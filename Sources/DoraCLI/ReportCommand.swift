@@ -17,8 +17,9 @@ struct ReportCommand: ParsableCommand {
         discussion: """
             Every number follows the metric definitions (docs/metrics.md). The period is \
             [--from, --to) in UTC; by default, from the day of the earliest stored event to the \
-            day after the latest. Several --log directories (one per consumer-group member) are \
-            merged, de-duplicated by event id.
+            day after the latest, leaving out (with a warning) events dated more than a day \
+            from now. Several --log directories (one per consumer-group member) are merged, \
+            de-duplicated by event id.
             """
     )
 
