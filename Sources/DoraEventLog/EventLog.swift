@@ -60,7 +60,7 @@ public final class EventLog {
                     .notALog,
                     "\(directory) is not empty and is not a doralog event log (it holds "
                         + others.prefix(3).joined(separator: ", ") + (others.count > 3 ? ", ..." : "")
-                        + "); give a new or empty directory, or --create to make a log there anyway")
+                        + "); give a new or empty directory (`ingest --create` makes a log there anyway)")
             }
         }
         try PosixFile.makeDirectory(directory)

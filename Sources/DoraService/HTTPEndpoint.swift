@@ -71,15 +71,9 @@ struct HTTPEndpoint: Sendable {
         return Self.text(render(report), contentType: contentType)
     }
 
+    /// A JSON error answer: `{"error": MESSAGE}`.
     static func error(_ message: String, status: HTTPResponse.Status) -> Response {
-        var escaped = ""
-        for c in message.unicodeScalars {
-            switch c {
-            case "\"", "\\": escaped += "\\" + String(c)
-            default: escaped.unicodeScalars.append(c)
-            }
-        }
-        return text("{\"error\": \"\(escaped)\"}\n", contentType: "application/json", status: status)
+        text("{\"error\": \(JSONText.quoted(message))}\n", contentType: "application/json", status: status)
     }
 
     static func text(_ text: String, contentType: String, status: HTTPResponse.Status = .ok) -> Response {
