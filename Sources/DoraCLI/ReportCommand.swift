@@ -124,6 +124,7 @@ struct ReportCommand: ParsableCommand {
                 "doralog: warning: \(report.recurringAlerts) alert id(s) of the period fire again after they resolved; each counts as "
                     + "one episode, from its first firing to its first resolution (give each episode an alert_id of its own)\n")
         }
+        if let skew = DataQuality.clockSkew(report) { FileDescriptorStream.standardError.write("doralog: warning: \(skew)\n") }
         if report.futureEvents > 0 {
             let cutoff = replay.now.advanced(byMicroseconds: Timestamp.microsecondsPerDay)
             FileDescriptorStream.standardError.write(

@@ -11,11 +11,13 @@ struct SLOCommand: ParsableCommand {
         commandName: "slo",
         abstract: "Backtest SLOs over the event log: every alert transition, as a JSON array.",
         discussion: """
-            Evaluates the SLOs of --pipeline at every sample time of the log's history, with the \
-            same evaluator as `doralog run`, and prints every transition (firing, resolved) ordered \
-            by (at, slo, scope, alert). --from/--to limit the evaluations (earlier samples still \
-            fill the windows). Exits 0; with --fail-on-firing, exits 3 when an alert is still \
-            firing at the end (a gate for release pipelines).
+            Evaluates the SLOs of --pipeline at every sample time of the log's history and at every \
+            instant a sample leaves a window (so a breach resolves once its slow samples age out), \
+            with the same evaluator as `doralog run`, and prints every transition (firing, resolved) \
+            ordered by (at, slo, scope, alert). --from/--to limit the evaluations (earlier samples \
+            still fill the windows); the end is --to, default now: give --to for a result that does \
+            not change with the day it is run. Exits 0; with --fail-on-firing, exits 3 when an alert \
+            is still firing at the end (a gate for release pipelines).
             """
     )
 
@@ -29,7 +31,7 @@ struct SLOCommand: ParsableCommand {
     @Option(help: ArgumentHelp("First evaluation time (inclusive): YYYY-MM-DD or RFC 3339.", valueName: "date"))
     var from: String?
 
-    @Option(help: ArgumentHelp("Evaluate up to this time (exclusive): YYYY-MM-DD or RFC 3339.", valueName: "date"))
+    @Option(help: ArgumentHelp("Evaluate up to this time (exclusive; default: now): YYYY-MM-DD or RFC 3339.", valueName: "date"))
     var to: String?
 
     @Option(help: ArgumentHelp("Output format: json (the only one).", valueName: "format"))
@@ -51,8 +53,10 @@ struct SLOCommand: ParsableCommand {
             throw CLIError.usage(error.description)
         }
         let fromTime = try from.map { try ReportCommand.parseDate($0, option: "--from") }
-        let toTime = try to.map { try ReportCommand.parseDate($0, option: "--to") }
-        if let fromTime, let toTime, fromTime >= toTime { throw CLIError.usage("--from must be before --to") }
+        let toTime = try to.map { try ReportCommand.parseDate($0, option: "--to") } ?? Timestamp.now()
+        if let fromTime, fromTime >= toTime {
+            throw CLIError.usage(to == nil ? "--from is not before now, the default --to" : "--from must be before --to")
+        }
         let engine: MetricsEngine
         do {
             engine = try Replay(configuration: definition.metrics).engine(directories: log)
@@ -67,12 +71,12 @@ struct SLOCommand: ParsableCommand {
         }
         var evaluation = SLOEvaluation(slos: definition.slos, assignments: definition.assignments)
         let alerts = evaluation.evaluate(
-            engine, from: fromTime?.microseconds ?? .min, to: toTime?.microseconds ?? .max)
+            engine, from: fromTime?.microseconds ?? .min, to: toTime.microseconds)
         let body = alerts.map { "  " + $0.json }.joined(separator: ",\n")
         FileDescriptorStream.standardOutput.write(alerts.isEmpty ? "[]\n" : "[\n" + body + "\n]\n")
         let firing = evaluation.firing
         if failOnFiring && !firing.isEmpty {
-            let names = firing.prefix(5).map { "\($0.slo) \($0.kind.rawValue) \(SLOAlert.scopeLabel($0.scope))" }.joined(separator: "; ")
+            let names = firing.prefix(5).map(\.description).joined(separator: "; ") + (firing.count > 5 ? "; ..." : "")
             throw CLIError(message: "\(firing.count) alert(s) still firing at the end: \(names)", exitCode: 3)
         }
     }

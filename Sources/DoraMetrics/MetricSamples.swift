@@ -30,6 +30,9 @@ public struct MetricSamples: Sendable, Equatable {
     /// Alert ids (by their first firing) that fire again after they resolved: a data-quality
     /// warning, not a metric.
     public var recurringAlerts = 0
+    /// Rollbacks and alerts whose clocks disagree (docs/metrics.md §0): a data-quality warning.
+    /// The definitions keep them open, and so they are counted; this lists them.
+    public var clockSkew: [ClockSkew] = []
 
     public init() {}
 
@@ -71,5 +74,30 @@ public struct MetricSamples: Sendable, Equatable {
         rollbackDurations.merge(other.rollbackDurations)
         anomalies += other.anomalies
         recurringAlerts += other.recurringAlerts
+        clockSkew += other.clockSkew
+    }
+}
+
+/// A rollback completed only before it started, or an alert resolved only before it fired:
+/// a producer's clock is off. By the definitions the episode stays open (the completion or
+/// resolution does not count), so it is listed to be fixed at its source.
+public struct ClockSkew: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        case rollbackCompletedBeforeStart = "rollback completed before it started"
+        case alertResolvedBeforeFiring = "alert resolved before it fired"
+    }
+
+    public var kind: Kind
+    public var service: String
+    /// The `rollback_id` or `alert_id`.
+    public var id: String
+    /// How much earlier the completion (resolution) is than the start (firing), microseconds.
+    public var earlierBy: Int64
+
+    public init(kind: Kind, service: String, id: String, earlierBy: Int64) {
+        self.kind = kind
+        self.service = service
+        self.id = id
+        self.earlierBy = earlierBy
     }
 }

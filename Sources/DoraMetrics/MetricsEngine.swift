@@ -31,7 +31,7 @@ public struct MetricsEngine: Sendable {
     /// Only ever raised (`raiseFutureCutoff`). Default: none is.
     public private(set) var futureCutoff: Int64 = .max
     /// The latest event time at or before `futureCutoff`: where the default period ends.
-    private var latestPresent: Timestamp?
+    public private(set) var latestPresent: Timestamp?
     /// The times of the events after `futureCutoff`.
     private var futureTimes: [Int64] = []
     /// Stored events of a type this version does not know (all environments).
@@ -304,6 +304,9 @@ public struct MetricsEngine: Sendable {
             teams: pooled(byTeam),
             groups: pooled(byGroup))
         report.recurringAlerts = totals.recurringAlerts
+        report.clockSkew = totals.clockSkew.sorted {
+            $0.service != $1.service ? $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) : $0.id.utf8.lexicographicallyPrecedes($1.id.utf8)
+        }
         return report
     }
 }

@@ -227,4 +227,8 @@ public struct Report: Sendable, Equatable {
     /// fingerprint recurring): each still counts as one episode. A data-quality warning of the
     /// Markdown report and the command line, not in the JSON.
     public var recurringAlerts = 0
+    /// The period's rollbacks completed only before they started and alerts resolved only
+    /// before they fired, by service and id. A data-quality warning of the Markdown report and
+    /// the command line, not in the JSON (the definitions count them as open).
+    public var clockSkew: [ClockSkew] = []
 }

@@ -25,6 +25,9 @@ extension ServiceState {
         var rollForward: [Bool]
         /// Every incident (incident-severity alert episode with a firing event).
         var incidents: [Incident]
+        /// Per linked rollback id, its deploy's position in `deploys`; filled only when asked
+        /// for (the rollback alerts need it, the report does not).
+        var rollbackDeploys: [String: Int] = [:]
     }
 
     /// What the metrics use of an incident (an alert state also holds strings).
@@ -68,7 +71,8 @@ extension ServiceState {
     }
 
     /// Links rollbacks and incidents to deploys and builds the recovery episodes (§1, §2.4).
-    func analyze(configuration: MetricsConfiguration) -> Analysis {
+    /// - Parameter recordingRollbackLinks: also say which deploy each rollback links to.
+    func analyze(configuration: MetricsConfiguration, recordingRollbackLinks: Bool = false) -> Analysis {
         // Deploys in (time, id) order; `position[i]` is where deploy i went.
         // Sorted by time alone, ids compared only on ties: most comparisons touch no string.
         var order = deploys.indices.map { (time: deploys[$0].time, index: Int32($0)) }
@@ -110,13 +114,17 @@ extension ServiceState {
         // linked (copies of their states would retain their strings, in every live round).
         // Rollbacks first: whether a deploy is still live at an incident depends on them.
         var linked = [Linked](repeating: Linked(), count: sorted.count)
-        for r in rollbacks.values where r.hasStarted {
+        var rollbackDeploys: [String: Int] = [:]
+        for (rollbackID, r) in rollbacks where r.hasStarted {
             var target = explicit(r.deployID, atOrBefore: r.startedTime)
             if target == nil, let version = r.fromVersion, var p = latestOfVersion[IDFingerprint(id: version)] {
                 while p >= 0 && times[p] > r.startedTime { p = previousOfVersion[p] }
                 if p >= 0 { target = p }
             }
-            if let target { linked[target].addRollback(started: r.startedTime, completed: r.completedTime) }
+            if let target {
+                linked[target].addRollback(started: r.startedTime, completed: r.completedTime)
+                if recordingRollbackLinks { rollbackDeploys[rollbackID] = target }
+            }
         }
         let window = configuration.attributionWindowMicroseconds
         var incidents: [Incident] = []
@@ -166,7 +174,7 @@ extension ServiceState {
         }
         return Analysis(
             deploys: sorted, position: position, episodes: episodes, reworkByTiming: rework, rollForward: rollForward,
-            incidents: incidents)
+            incidents: incidents, rollbackDeploys: rollbackDeploys)
     }
 
     /// The service's samples for `period` (§2), from its analysis.
@@ -219,8 +227,14 @@ extension ServiceState {
             }
         }
 
-        // Data quality: alert ids that recur after resolving (any severity), by first firing.
-        for a in alerts.values where a.firesAgainAfterResolving && period.contains(a.firingTime) { out.recurringAlerts += 1 }
+        // Data quality: alert ids that recur after resolving (any severity), by first firing,
+        // and alerts resolved only before they fired.
+        for (alertID, a) in alerts where a.firingID != nil && period.contains(a.firingTime) {
+            if a.firesAgainAfterResolving { out.recurringAlerts += 1 }
+            if a.resolvedTime == nil, let resolved = a.resolvedTimes.earliest {
+                out.clockSkew.append(ClockSkew(kind: .alertResolvedBeforeFiring, service: name, id: alertID, earlierBy: a.firingTime - resolved))
+            }
+        }
 
         // §2.5 Time to restore: every incident, by its firing time.
         for i in incidents where period.contains(i.firingTime) {
@@ -228,12 +242,17 @@ extension ServiceState {
         }
 
         // §2.6 Rollbacks, by their start (an incomplete one: by its earliest event).
-        for r in rollbacks.values where period.contains(r.periodTime) {
+        for (rollbackID, r) in rollbacks where period.contains(r.periodTime) {
             let completed = r.completedTime
             if r.hasStarted {
                 out.rollbacksStarted += 1
                 if r.trigger == .auto { out.rollbacksAuto += 1 } else { out.rollbacksManual += 1 }
-                if let completed { out.rollbackDurations.append(completed - r.startedTime) }
+                if let completed {
+                    out.rollbackDurations.append(completed - r.startedTime)
+                } else if let early = r.completedTimes.earliest {
+                    out.clockSkew.append(
+                        ClockSkew(kind: .rollbackCompletedBeforeStart, service: name, id: rollbackID, earlierBy: r.startedTime - early))
+                }
             }
             if completed != nil { out.rollbacksCompleted += 1 }
             if r.failed { out.rollbacksFailed += 1 }

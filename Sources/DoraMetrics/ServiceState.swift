@@ -92,8 +92,11 @@ struct ServiceState: Sendable {
         var fromVersion: String? = nil
         var deployID: String? = nil
         var completedTimes = TimeList()
+        /// The time of its earliest `failed` event; `.max`: none.
+        var failedTime: Int64 = .max
         var trigger: Event.Rollback.Trigger = .manual
-        var failed = false
+
+        var failed: Bool { failedTime != .max }
     }
 
     mutating func add(_ event: Event, incidentSeverities: Set<String>) {
@@ -269,7 +272,7 @@ extension ServiceState.RollbackState {
         case .completed:
             completedTimes.append(t)
         case .failed:
-            failed = true
+            failedTime = min(failedTime, t)
         }
     }
 
@@ -280,7 +283,7 @@ extension ServiceState.RollbackState {
             record(.started, at: other.startedTime, id: { otherID }) { (other.fromVersion, other.deployID, other.trigger) }
         }
         completedTimes.append(contentsOf: other.completedTimes)
-        failed = failed || other.failed
+        failedTime = min(failedTime, other.failedTime)
     }
 
     var hasStarted: Bool { startedID != nil }

@@ -77,6 +77,12 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
     /// Called on the ingest thread when the brokers become reachable (true) or all of them are
     /// lost (false): `doralog run`'s `/readyz` and `doralog_source_connected`.
     public var onConnection: (@Sendable (Bool) -> Void)?
+    /// Called on the ingest thread with true once every assigned partition is at its end and
+    /// every message read is durable (and handed to `onStored`), and with false as soon as a
+    /// message is read after that: `doralog run` lets its clock follow the wall clock only
+    /// while nothing it has read is still on its way.
+    public var onCaughtUp: (@Sendable (Bool) -> Void)?
+    private var caughtUp = false
     /// With `recordsLatency`: per message, milliseconds from its Kafka timestamp to durable.
     public private(set) var latenciesMilliseconds: [Int64] = []
     private var batchTimestamps: [Int64] = []
@@ -121,6 +127,7 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
             switch consumer.poll(timeoutMilliseconds: 50) {
             case .message(let m):
                 setConnected(true)
+                setCaughtUp(false)
                 let key = TopicPartition(topic: m.topic, partition: m.partition)
                 atEnd.remove(key)
                 if batch.isEmpty { batchStarted = Self.now() }
@@ -173,6 +180,7 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
             }
             if let failure { throw PipelineError(.log, "\(failure)", location: log.directory) }
             if !batch.isEmpty && Self.now() - batchStarted >= configuration.maximumDelayMilliseconds { try flush() }
+            setCaughtUp(!assigned.isEmpty && assigned.isSubset(of: atEnd) && batch.isEmpty)
             if let onLag, Self.now() - lastLag >= 1_000 {
                 lastLag = Self.now()
                 onLag(lags())
@@ -257,6 +265,12 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
     private func unreachableMessage(lost: Bool, seconds: Int64, cause: String) -> String {
         (lost ? "lost the Kafka brokers \(configuration.brokers) for \(seconds) s" : "cannot reach the Kafka brokers \(configuration.brokers) after \(seconds) s")
             + ": \(cause); check \(configuration.brokersSetting)"
+    }
+
+    private func setCaughtUp(_ value: Bool) {
+        guard value != caughtUp else { return }
+        caughtUp = value
+        onCaughtUp?(value)
     }
 
     private func setConnected(_ value: Bool) {

@@ -32,7 +32,8 @@ public struct PipelineDefinition: Sendable {
         public var zstdLevel = 3
     }
 
-    /// Where alerts go. Each transition goes to every configured sink.
+    /// Where alerts go (each transition goes to every configured sink), and how far behind the
+    /// wall clock the live run evaluates window expiries.
     public struct AlertSinks: Sendable {
         /// JSON lines on standard output.
         public var stdout = true
@@ -45,6 +46,10 @@ public struct PipelineDefinition: Sendable {
         /// How often firing alerts are re-sent to Alertmanager; each is valid five times that.
         /// Default 1 min.
         public var resendInterval: Duration = .seconds(60)
+        /// While caught up with its partitions, the live run evaluates window expiries up to
+        /// the wall clock minus this, so that an event arriving this long after its time is
+        /// still evaluated at its own time. Default 30 s.
+        public var wallClockLag: Duration = .seconds(30)
     }
 
     /// The file it was read from.

@@ -216,9 +216,10 @@ public enum PipelineFile {
     }
 
     private static func alerts(_ field: YAMLField) throws(PipelineFileError) -> PipelineDefinition.AlertSinks {
-        let a = try field.mapping(known: ["stdout", "kafka", "alertmanager"])
+        let a = try field.mapping(known: ["stdout", "kafka", "alertmanager", "wall_clock_lag"])
         var sinks = PipelineDefinition.AlertSinks()
         if let f = a["stdout"] { sinks.stdout = try f.bool() }
+        if let f = a["wall_clock_lag"] { sinks.wallClockLag = .microseconds(try f.duration()) }
         if let f = a["kafka"] {
             let k = try f.mapping(known: ["topic"])
             guard let topic = k["topic"] else { throw f.error("`topic` is required") }

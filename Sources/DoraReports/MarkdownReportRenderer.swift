@@ -14,6 +14,7 @@ public enum MarkdownReportRenderer {
             md += "Data quality: \(report.recurringAlerts) alert id(s) fire again after they resolved; each counts as one "
                 + "episode, from its first firing to its first resolution.\n\n"
         }
+        if let skew = DataQuality.clockSkew(report) { md += "Data quality: \(skew).\n\n" }
 
         md += "## The four keys\n\n| key | figure | band |\n|---|---|---|\n"
         md += "| Deployment frequency | \(Formatting.number(t.deployments.perDay)) per day (\(t.deployments.count) deploys, \(t.deployments.failed) failed to go live) | \(t.deployments.band?.rawValue ?? "n/a") |\n"

@@ -1,8 +1,9 @@
 public import DoraMetrics
 import DoraEvents
 
-/// One transition of an (SLO, scope, kind) state machine: the alert object of slo.md, emitted
-/// alike by the live run and the backtest.
+/// One transition of an (SLO, scope, kind) state machine, or of one rollback's alert (then
+/// `rollbackID` is set): the alert object of docs/slo.md, emitted alike by the live run and
+/// the backtest.
 ///
 /// Durations are microseconds here and seconds in the JSON. `baseline` and `pValue` are set
 /// for regression alerts whose windows both held `min_samples`; nil otherwise.
@@ -10,6 +11,10 @@ public struct SLOAlert: Sendable, Equatable {
     public enum Kind: String, Sendable {
         case breach = "SLOBreach"
         case regression = "SLORegression"
+        /// A rollback of a selected service failed (docs/slo.md, "Failed and stuck rollbacks").
+        case rollbackFailed = "RollbackFailed"
+        /// A rollback of a selected service is still in flight past the SLO's objective.
+        case rollbackStuck = "RollbackStuck"
     }
 
     public enum State: String, Sendable {
@@ -22,21 +27,24 @@ public struct SLOAlert: Sendable, Equatable {
     public var scope: SLOScope
     public var metric: DurationMetric
     public var percentileTenths: Int
-    /// The current window's percentile.
-    public var value: Int64
+    /// The current window's percentile; nil at an expiry that left the window empty.
+    public var value: Int64?
     public var objective: Int64
     public var baseline: Int64?
     public var pValue: Double?
     /// Samples in the current window.
     public var samples: Int
     public var window: Int64
-    /// The evaluation's time (a sample time).
+    /// The evaluation's time (a sample time, or an instant a sample left a window).
     public var at: Int64
-    /// Up to three ids of the current window's largest samples, largest first.
+    /// Up to three ids of the current window's largest samples, largest first; for a rollback
+    /// alert, its rollback.
     public var exemplars: [String]
+    /// The rollback a `RollbackFailed` or `RollbackStuck` alert is about; nil for the others.
+    public var rollbackID: String?
 
     public init(
-        kind: Kind, state: State, slo: String, scope: SLOScope, metric: DurationMetric, percentileTenths: Int, value: Int64,
+        kind: Kind, state: State, slo: String, scope: SLOScope, metric: DurationMetric, percentileTenths: Int, value: Int64?,
         objective: Int64, baseline: Int64?, pValue: Double?, samples: Int, window: Int64, at: Int64, exemplars: [String]
     ) {
         self.kind = kind
@@ -94,7 +102,7 @@ public struct SLOAlert: Sendable, Equatable {
             ("scope", scopeJSON),
             ("metric", JSONText.quoted(metric.rawValue)),
             ("percentile", percentileText),
-            ("value", seconds(value)),
+            ("value", value.map(seconds) ?? "null"),
             ("objective", seconds(objective)),
             ("baseline", baseline.map(seconds) ?? "null"),
             ("p_value", pValue.map(JSONText.number) ?? "null"),
@@ -102,11 +110,11 @@ public struct SLOAlert: Sendable, Equatable {
             ("window_seconds", String(window / 1_000_000)),
             ("at", JSONText.quoted(Timestamp(microseconds: at).rfc3339)),
             ("exemplars", "[" + exemplars.map(JSONText.quoted).joined(separator: ", ") + "]"),
-        ]
+        ] + (rollbackID.map { [("rollback_id", JSONText.quoted($0))] } ?? [])
         return "{" + fields.map { "\(JSONText.quoted($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
     }
 
-    /// The backtest's order: (at, slo, scope, alert).
+    /// The backtest's order: (at, slo, scope, alert), then rollback id.
     public static func precedes(_ a: SLOAlert, _ b: SLOAlert) -> Bool {
         precedes(a, a.scopeJSON, b, b.scopeJSON)
     }
@@ -121,7 +129,13 @@ public struct SLOAlert: Sendable, Equatable {
         if a.at != b.at { return a.at < b.at }
         if a.slo != b.slo { return a.slo.utf8.lexicographicallyPrecedes(b.slo.utf8) }
         if scopeA != scopeB { return scopeA.utf8.lexicographicallyPrecedes(scopeB.utf8) }
-        return a.kind.rawValue.utf8.lexicographicallyPrecedes(b.kind.rawValue.utf8)
+        if a.kind != b.kind { return a.kind.rawValue.utf8.lexicographicallyPrecedes(b.kind.rawValue.utf8) }
+        return (a.rollbackID ?? "").utf8.lexicographicallyPrecedes((b.rollbackID ?? "").utf8)
+    }
+
+    /// What identifies the alert across its transitions: SLO, scope, kind, and rollback.
+    public var identity: String {
+        [slo, Self.scopeLabel(scope), kind.rawValue, rollbackID ?? ""].joined(separator: "\u{0}")
     }
 
     /// Of a sequence of transitions in order, the latest of each (SLO, scope, kind) that left
@@ -129,10 +143,7 @@ public struct SLOAlert: Sendable, Equatable {
     public static func stillFiring(_ transitions: [SLOAlert]) -> [SLOAlert] {
         var latest: [String: SLOAlert] = [:]
         var order: [String] = []
-        for t in transitions {
-            let key = t.slo + "\u{0}" + scopeLabel(t.scope) + "\u{0}" + t.kind.rawValue
-            if latest.updateValue(t, forKey: key) == nil { order.append(key) }
-        }
+        for t in transitions where latest.updateValue(t, forKey: t.identity) == nil { order.append(t.identity) }
         return order.compactMap { latest[$0] }.filter { $0.state == .firing }
     }
 }

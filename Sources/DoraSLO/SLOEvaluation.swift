@@ -23,6 +23,17 @@ public struct SLOEvaluation: Sendable {
     /// The SLOs that share windows, as indices into `slos` in definition order: those on one
     /// metric, window, aggregation and selection see exactly the same samples.
     private let windowGroups: [[Int]]
+    /// The rollback-time SLOs, as indices into `slos`: they also watch each selected service's
+    /// rollbacks for failures and for rollbacks in flight past the objective.
+    private let rollbackSLOs: [Int]
+    /// Per rollback-time SLO and selected service, its rollback alerts.
+    private var rollbackWatches: [WatchKey: RollbackWatch] = [:]
+
+    struct WatchKey: Hashable, Sendable {
+        /// The index of the SLO in `slos`.
+        var slo: Int
+        var service: String
+    }
 
     struct Key: Hashable, Sendable {
         /// The index of a window group.
@@ -86,6 +97,7 @@ public struct SLOEvaluation: Sendable {
             if let shared { groups[shared].append(index) } else { groups.append([index]) }
         }
         windowGroups = groups
+        rollbackSLOs = slos.indices.filter { slos[$0].metric == .rollbackTime }
     }
 
     /// Whether `service` (whose events name `team`) is in `selection`.
@@ -99,16 +111,20 @@ public struct SLOEvaluation: Sendable {
     }
 
     /// Brings every scope up to date with the engine's samples and returns the transitions, in
-    /// the backtest's order. With `services`, only scopes containing one of them are looked at
-    /// (the live run passes the services its last batch touched).
+    /// the backtest's order. With `services`, only scopes containing one of them are given
+    /// their new samples (the live run passes the services its last batch touched); every
+    /// scope evaluates its window expiries before `end`.
     /// - Parameters:
     ///   - from: evaluations before it emit nothing (they still fill the windows).
     ///   - to: samples at or after it are left out.
+    ///   - end: window expiries at or after it are not evaluated yet: a backtest's end, or a
+    ///     live run's clock. Default: `to`.
     ///   - threads: the threads the services and scopes are evaluated on.
     public mutating func evaluate(
-        _ engine: MetricsEngine, services touched: Set<String>? = nil, from: Int64 = .min, to: Int64 = .max,
+        _ engine: MetricsEngine, services touched: Set<String>? = nil, from: Int64 = .min, to: Int64 = .max, end: Int64? = nil,
         threads: ParallelMap.Threads = .everyCore
     ) -> [SLOAlert] {
+        let end = end ?? to
         var out: [SLOAlert] = []
         var byMetric: [DurationMetric: [ServiceTimedSamples]] = [:]
         // Per metric and service: how its samples differ from the last round's (absent:
@@ -191,25 +207,64 @@ public struct SLOEvaluation: Sendable {
                         pooled: pooled, unchangedThrough: sameMembers ? earliest - 1 : .min, change: change))
             }
         }
+        // The rollback alerts of the touched services, before any clock-driven advance (which
+        // must not run on outcomes this round has changed).
+        if !rollbackSLOs.isEmpty {
+            let outcomes = engine.rollbackOutcomes(only: touched, threads: threads)
+            for index in rollbackSLOs {
+                let slo = slos[index]
+                for s in byMetric[.rollbackTime] ?? [] where selects(slo.selection, service: s.service, team: s.team) {
+                    guard let serviceOutcomes = outcomes[s.service] else { continue }
+                    let key = WatchKey(slo: index, service: s.service)
+                    var watch = rollbackWatches.removeValue(forKey: key) ?? RollbackWatch(slo: slo, service: s.service)
+                    out += watch.update(serviceOutcomes, from: from, to: to, end: end)
+                    rollbackWatches[key] = watch
+                }
+            }
+        }
         // The heaviest first, so that no thread is left with a large one at the end.
         updates.sort { $0.weight > $1.weight }
         let updated = ParallelMap.map(updates, on: threads) { update -> (Key, ScopeEvaluator, [SLOAlert]) in
             var evaluator = update.evaluator
             let alerts: [SLOAlert]
             if let change = update.change {
-                alerts = evaluator.apply(removing: change.removed, adding: change.added, evaluateFrom: from)
+                alerts = evaluator.apply(removing: change.removed, adding: change.added, evaluateFrom: from, end: end)
             } else {
                 alerts = evaluator.refresh(
                     samples: { Self.samples(of: update.pooled, after: $0, before: to) }, unchangedThrough: update.unchangedThrough,
-                    evaluateFrom: from)
+                    evaluateFrom: from, end: end)
             }
             return (update.key, evaluator, alerts)
         }
+        // The scopes this round left alone still see their samples age out.
+        out += expire(before: end, evaluateFrom: from, to: to)
         for (key, evaluator, alerts) in updated {
             evaluators[key] = evaluator
             out += alerts
         }
         return SLOAlert.sorted(out)
+    }
+
+    /// Evaluates every scope's window expiries before `end`, and the rollback alerts due
+    /// before it (a live run's clock moving on while no event arrives), and returns the
+    /// transitions, in the backtest's order.
+    /// - Parameter to: event times at or after it are not known yet (a backtest's `--to`).
+    public mutating func expire(before end: Int64, evaluateFrom from: Int64 = .min, to: Int64 = .max) -> [SLOAlert] {
+        var out: [SLOAlert] = []
+        // The keys first: mutating while iterating the dictionary would copy it.
+        let due = evaluators.compactMap { key, evaluator in evaluator.nextExpiry.map { $0 < end } ?? false ? key : nil }
+        for key in due { out += evaluators[key]!.expire(before: end, evaluateFrom: from) }
+        let watches = rollbackWatches.compactMap { key, watch in watch.nextInstant.map { $0 < end } ?? false ? key : nil }
+        for key in watches { out += rollbackWatches[key]!.advance(from: from, to: to, end: end) }
+        return SLOAlert.sorted(out)
+    }
+
+    /// The earliest instant at which some scope's window loses a sample or a rollback alert is
+    /// due (a live run's next evaluation with no new event); nil when none will.
+    public var nextExpiry: Int64? {
+        let windows = evaluators.values.lazy.compactMap(\.nextExpiry).min()
+        let rollbacks = rollbackWatches.values.lazy.compactMap(\.nextInstant).min()
+        return [windows, rollbacks].compactMap { $0 }.min()
     }
 
     /// The samples of `members` with time in (after, before), in (time, id) order: only those
@@ -239,18 +294,40 @@ public struct SLOEvaluation: Sendable {
         return lo
     }
 
-    /// Every alert still firing, by SLO (in definition order), then scope label.
-    public var firing: [(slo: String, scope: SLOScope, kind: SLOAlert.Kind)] {
-        var out: [(index: Int, label: String, scope: SLOScope, kind: SLOAlert.Kind)] = []
+    /// Every alert still firing, by SLO (in definition order), then scope label, then kind
+    /// (breach, regression, failed and stuck rollbacks; one entry per rollback).
+    public var firing: [Firing] {
+        var out: [(index: Int, label: String, alert: Firing)] = []
         for (key, e) in evaluators {
             let label = SLOAlert.scopeLabel(key.scope)
             for (i, index) in windowGroups[key.group].enumerated() {
-                if e.isBreachFiring(i) { out.append((index, label, key.scope, .breach)) }
-                if e.isRegressionFiring(i) { out.append((index, label, key.scope, .regression)) }
+                if e.isBreachFiring(i) { out.append((index, label, Firing(slo: slos[index].name, scope: key.scope, kind: .breach))) }
+                if e.isRegressionFiring(i) { out.append((index, label, Firing(slo: slos[index].name, scope: key.scope, kind: .regression))) }
             }
         }
-        // Breach before regression for one SLO and scope.
-        out.sort { ($0.index, $0.label, $0.kind == .regression ? 1 : 0) < ($1.index, $1.label, $1.kind == .regression ? 1 : 0) }
-        return out.map { (slos[$0.index].name, $0.scope, $0.kind) }
+        for (key, watch) in rollbackWatches {
+            let scope = SLOScope.service(key.service)
+            for (kind, rollback) in watch.firing {
+                out.append((key.slo, SLOAlert.scopeLabel(scope), Firing(slo: slos[key.slo].name, scope: scope, kind: kind, rollbackID: rollback)))
+            }
+        }
+        let rank: [SLOAlert.Kind: Int] = [.breach: 0, .regression: 1, .rollbackFailed: 2, .rollbackStuck: 3]
+        out.sort {
+            ($0.index, $0.label, rank[$0.alert.kind]!, $0.alert.rollbackID ?? "") < ($1.index, $1.label, rank[$1.alert.kind]!, $1.alert.rollbackID ?? "")
+        }
+        return out.map(\.alert)
+    }
+
+    /// An alert that is firing: its SLO, scope and kind, and for a rollback alert its rollback.
+    public struct Firing: Sendable, Equatable {
+        public var slo: String
+        public var scope: SLOScope
+        public var kind: SLOAlert.Kind
+        public var rollbackID: String? = nil
+
+        /// `slo kind scope [rollback]`, for messages.
+        public var description: String {
+            "\(slo) \(kind.rawValue) \(SLOAlert.scopeLabel(scope))" + (rollbackID.map { " rollback=\($0)" } ?? "")
+        }
     }
 }

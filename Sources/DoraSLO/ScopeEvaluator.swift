@@ -4,9 +4,11 @@ public import DoraMetrics
 /// one SLO, or several on the same metric and window, which then share the windows (moving a
 /// sample through them is most of the cost) and keep a state machine each.
 ///
-/// Feed it the scope's samples in time order; it evaluates once per distinct sample time and
-/// returns the transitions. The live run and the backtest both use it, which is why a live run
-/// that receives events in time order emits exactly the backtest's transitions.
+/// Feed it the scope's samples in time order; it evaluates once per distinct sample time, and
+/// also at every instant a sample leaves the current window (its time + window) or, with
+/// regression on, the baseline window (its time + 2 window), and returns the transitions.
+/// The live run and the backtest both use it, which is why a live run that receives events in
+/// time order emits exactly the backtest's transitions.
 /// Invariant: it keeps only the samples of the last two windows (older ones can no longer be
 /// in a baseline), so its memory is bounded by the event rate times twice the window.
 public struct ScopeEvaluator: Sendable {
@@ -29,6 +31,9 @@ public struct ScopeEvaluator: Sendable {
     private var regressionFiring: [Bool]
     /// The last evaluation's time: samples at or before it were already evaluated.
     public private(set) var evaluatedThrough: Int64 = .min
+    /// Whether a sample leaving the baseline is an evaluation instant (some SLO here has
+    /// regression on; without it, the baseline changes no verdict).
+    private let baselineExpires: Bool
 
     public init(slo: SLODefinition, scope: SLOScope) {
         self.init(slos: [slo], scope: scope)
@@ -41,6 +46,7 @@ public struct ScopeEvaluator: Sendable {
         self.scope = scope
         breachFiring = Array(repeating: false, count: slos.count)
         regressionFiring = Array(repeating: false, count: slos.count)
+        baselineExpires = slos.contains { $0.regression != nil }
     }
 
     /// The samples in the baseline and current windows as of the last evaluation (for tests).
@@ -55,20 +61,49 @@ public struct ScopeEvaluator: Sendable {
     public func isRegressionFiring(_ index: Int) -> Bool { regressionFiring[index] }
 
     /// Adds `newSamples` (all at times after the last evaluation, in (time, id) order) and
-    /// evaluates at each of their distinct times.
-    /// - Parameter evaluateFrom: evaluations before this time update the windows but emit no
-    ///   transition and leave the states as they are (a backtest's `--from`).
-    public mutating func add(_ newSamples: [TimedSample], evaluateFrom: Int64 = .min) -> [SLOAlert] {
+    /// evaluates at each of their distinct times and at every window expiry before each of them
+    /// and before `end`.
+    /// - Parameters:
+    ///   - evaluateFrom: evaluations before this time update the windows but emit no
+    ///     transition and leave the states as they are (a backtest's `--from`).
+    ///   - end: expiries at or after it are not evaluated yet (the end of a backtest, or a live
+    ///     run's clock); sample times are evaluated whatever it is.
+    public mutating func add(_ newSamples: [TimedSample], evaluateFrom: Int64 = .min, end: Int64 = .min) -> [SLOAlert] {
         var out: [SLOAlert] = []
         var i = 0
         while i < newSamples.count {
             let t = newSamples[i].time
             precondition(t > evaluatedThrough, "samples must arrive in time order")
+            out += expire(before: t, evaluateFrom: evaluateFrom)
             while i < newSamples.count && newSamples[i].time == t {
                 samples.append(newSamples[i])
                 currentValues.insert(newSamples[i].value)
                 i += 1
             }
+            moveWindows(to: t)
+            if t >= evaluateFrom { out += evaluate(at: t) }
+            evaluatedThrough = t
+        }
+        return out + expire(before: end, evaluateFrom: evaluateFrom)
+    }
+
+    /// The next instant after the last evaluation at which a retained sample leaves the
+    /// current window or (when that matters) the baseline; nil when none will.
+    public var nextExpiry: Int64? {
+        let window = slo.window
+        var next: Int64?
+        if currentStart < samples.count { next = samples[currentStart].time + window }
+        if baselineExpires && start < currentStart { next = min(next ?? .max, samples[start].time + 2 * window) }
+        return next
+    }
+
+    /// Evaluates at every window expiry before `end` (the live run's clock moving on with no
+    /// new sample, or the rest of a backtest), so that a breach resolves once its slow samples
+    /// age out.
+    public mutating func expire(before end: Int64, evaluateFrom: Int64 = .min) -> [SLOAlert] {
+        var out: [SLOAlert] = []
+        while let t = nextExpiry, t < end {
+            moveWindows(to: t)
             if t >= evaluateFrom { out += evaluate(at: t) }
             evaluatedThrough = t
         }
@@ -82,7 +117,7 @@ public struct ScopeEvaluator: Sendable {
     /// evaluations (a late event cannot change an alert already sent); later ones are
     /// evaluated in order.
     public mutating func update(
-        from samples: (_ after: Int64) -> [TimedSample], evaluateFrom: Int64 = .min
+        from samples: (_ after: Int64) -> [TimedSample], evaluateFrom: Int64 = .min, end: Int64 = .min
     ) -> [SLOAlert] {
         let horizon = evaluatedThrough == .min ? Int64.min : evaluatedThrough - 2 * slo.window
         let all = samples(horizon)
@@ -93,7 +128,7 @@ public struct ScopeEvaluator: Sendable {
         currentStart = self.samples.firstIndex { $0.time > currentBound } ?? self.samples.count
         baselineValues = SortedValues(self.samples[..<currentStart].lazy.map(\.value))
         currentValues = SortedValues(self.samples[currentStart...].lazy.map(\.value))
-        return add(Array(all[seen.count...]), evaluateFrom: evaluateFrom)
+        return add(Array(all[seen.count...]), evaluateFrom: evaluateFrom, end: end)
     }
 
     /// `update(from:)` for a scope whose samples are unchanged through `unchangedThrough`:
@@ -102,12 +137,12 @@ public struct ScopeEvaluator: Sendable {
     /// exactly what a rebuild would put in them. With nothing changed, it only evaluates the
     /// new samples.
     public mutating func refresh(
-        samples: (_ after: Int64) -> [TimedSample], unchangedThrough: Int64, evaluateFrom: Int64 = .min
+        samples: (_ after: Int64) -> [TimedSample], unchangedThrough: Int64, evaluateFrom: Int64 = .min, end: Int64 = .min
     ) -> [SLOAlert] {
-        if unchangedThrough >= evaluatedThrough { return add(samples(evaluatedThrough), evaluateFrom: evaluateFrom) }
+        if unchangedThrough >= evaluatedThrough { return add(samples(evaluatedThrough), evaluateFrom: evaluateFrom, end: end) }
         // Here evaluatedThrough > .min: something was evaluated.
         guard unchangedThrough >= evaluatedThrough - 2 * slo.window else {
-            return update(from: samples, evaluateFrom: evaluateFrom)
+            return update(from: samples, evaluateFrom: evaluateFrom, end: end)
         }
         // Replace the retained samples after the unchanged part with the scope's samples after
         // it, as now known, up to the last evaluation (all within the retained windows, since
@@ -117,7 +152,7 @@ public struct ScopeEvaluator: Sendable {
         let fresh = samples(unchangedThrough)
         let seen = fresh.prefix { $0.time <= evaluatedThrough }
         replace(Array(self.samples[k...]), with: Array(seen))
-        return add(Array(fresh[seen.count...]), evaluateFrom: evaluateFrom)
+        return add(Array(fresh[seen.count...]), evaluateFrom: evaluateFrom, end: end)
     }
 
     /// `update(from:)` for a scope whose samples, since they were last fed, lost `removed` and
@@ -125,7 +160,9 @@ public struct ScopeEvaluator: Sendable {
     /// live run knows exactly what each round changed, so the windows take only that: a late
     /// sample costs its own insertion and one pass over the windows, not a rebuild of every
     /// sample after it. The windows end up holding exactly what a rebuild would put in them.
-    public mutating func apply(removing removed: [TimedSample], adding added: [TimedSample], evaluateFrom: Int64 = .min) -> [SLOAlert] {
+    public mutating func apply(
+        removing removed: [TimedSample], adding added: [TimedSample], evaluateFrom: Int64 = .min, end: Int64 = .min
+    ) -> [SLOAlert] {
         let late = added.prefix { $0.time <= evaluatedThrough }
         if evaluatedThrough > .min {
             // Only the retained windows, (latest - 2 window, latest], can hold what changed.
@@ -134,7 +171,7 @@ public struct ScopeEvaluator: Sendable {
             let come = late.filter { $0.time > horizon }
             if !gone.isEmpty || !come.isEmpty { replace(gone, with: come) }
         }
-        return add(Array(added[late.count...]), evaluateFrom: evaluateFrom)
+        return add(Array(added[late.count...]), evaluateFrom: evaluateFrom, end: end)
     }
 
     /// Takes `gone` out of the retained windows and puts `come` in (both in time order, all
@@ -183,12 +220,13 @@ public struct ScopeEvaluator: Sendable {
     }
 
     /// `update(from:)` with every sample of the scope.
-    public mutating func update(to all: [TimedSample], evaluateFrom: Int64 = .min) -> [SLOAlert] {
-        update(from: { after in all.filter { $0.time > after } }, evaluateFrom: evaluateFrom)
+    public mutating func update(to all: [TimedSample], evaluateFrom: Int64 = .min, end: Int64 = .min) -> [SLOAlert] {
+        update(from: { after in all.filter { $0.time > after } }, evaluateFrom: evaluateFrom, end: end)
     }
 
-    /// One evaluation at sample time `t`.
-    private mutating func evaluate(at t: Int64) -> [SLOAlert] {
+    /// Moves the samples that left the current window by `t` to the baseline, and those that
+    /// left the baseline out.
+    private mutating func moveWindows(to t: Int64) {
         let window = slo.window
         // Samples leave the current window for the baseline, and the baseline for good.
         while currentStart < samples.count && samples[currentStart].time <= t - window {
@@ -206,6 +244,10 @@ public struct ScopeEvaluator: Sendable {
             currentStart -= start
             start = 0
         }
+    }
+
+    /// One evaluation at `t` (a sample time or an expiry), over the windows as moved to it.
+    private mutating func evaluate(at t: Int64) -> [SLOAlert] {
         let current = samples[currentStart...]
         let n = currentValues.count
         var out: [SLOAlert] = []
@@ -216,7 +258,8 @@ public struct ScopeEvaluator: Sendable {
     /// The state machines of `slos[index]` at sample time `t`, over the windows as moved.
     private mutating func evaluate(_ index: Int, at t: Int64, current: ArraySlice<TimedSample>, n: Int, into out: inout [SLOAlert]) {
         let slo = slos[index]
-        let value = currentValues.element(rank: slo.rank(among: n))
+        // No current sample (every one aged out): no value, and no verdict can hold.
+        let value: Int64? = n > 0 ? currentValues.element(rank: slo.rank(among: n)) : nil
         func alert(_ kind: SLOAlert.Kind, _ state: SLOAlert.State, baseline: Int64?, pValue: Double?) -> SLOAlert {
             SLOAlert(
                 kind: kind, state: state, slo: slo.name, scope: scope, metric: slo.metric, percentileTenths: slo.percentileTenths,
@@ -224,7 +267,7 @@ public struct ScopeEvaluator: Sendable {
                 exemplars: Self.largest(3, of: current).map(\.id))
         }
 
-        let breach = n >= slo.minSamples && value > slo.objective
+        let breach = n >= slo.minSamples && value! > slo.objective  // minSamples >= 1
         if breach != breachFiring[index] {
             breachFiring[index] = breach
             out.append(alert(.breach, breach ? .firing : .resolved, baseline: nil, pValue: nil))
@@ -244,7 +287,7 @@ public struct ScopeEvaluator: Sendable {
             }
             var p: Double?
             var regressed = false
-            if let b, Double(value) >= (1 + regression.minIncrease) * Double(b) {
+            if let b, Double(value!) >= (1 + regression.minIncrease) * Double(b) {  // b: n >= minSamples >= 1
                 // Enough to decide; exact when it is below the significance level.
                 let decided = pValue(stoppingAt: regression.significance)!
                 regressed = decided < regression.significance

@@ -134,18 +134,30 @@ actor AlertmanagerSink: AlertSink {
     static func payload(_ a: SLOAlert, endsAfter: Duration, team: String? = nil, tier: String? = nil) -> (String, [String: Any]) {
         var labels: [String: String] = [
             "alertname": a.kind.rawValue, "slo": a.slo, "metric": a.metric.rawValue,
-            "severity": a.kind == .breach ? "critical" : "warning",
+            "severity": a.kind == .regression ? "warning" : "critical",
         ]
+        if let rollback = a.rollbackID { labels["rollback_id"] = rollback }  // one alert per rollback
         let key = Self.key(labels, a.scope)
         labels.merge(scopeLabels(a.scope)) { _, scope in scope }
         if let team { labels["team"] = team }
         if let tier { labels["tier"] = tier }
         let seconds = { (us: Int64) in String(Double(us) / 1_000_000) }
+        let summary: String
+        switch a.kind {
+        case .breach, .regression:
+            let value = a.value.map { seconds($0) + " s" } ?? "no sample in the window"
+            summary = "\(a.slo): p\(a.percentileText) \(a.metric.rawValue) \(value) (objective \(seconds(a.objective)) s)"
+        case .rollbackStuck:
+            summary = "\(a.slo): rollback \(a.rollbackID ?? "") still in flight after \(seconds(a.objective)) s (the objective)"
+        case .rollbackFailed:
+            summary = "\(a.slo): rollback \(a.rollbackID ?? "") failed" + (a.value.map { " after \(seconds($0)) s" } ?? "")
+        }
         var annotations: [String: String] = [
-            "summary": "\(a.slo): p\(a.percentileText) \(a.metric.rawValue) \(seconds(a.value)) s (objective \(seconds(a.objective)) s)",
-            "value_seconds": seconds(a.value), "objective_seconds": seconds(a.objective),
+            "summary": summary,
+            "objective_seconds": seconds(a.objective),
             "samples": String(a.samples), "exemplars": a.exemplars.joined(separator: ","), "alert_json": a.json,
         ]
+        if let v = a.value { annotations["value_seconds"] = seconds(v) }
         if let b = a.baseline { annotations["baseline_seconds"] = seconds(b) }
         if let p = a.pValue { annotations["p_value"] = String(p) }
         let now = Date()

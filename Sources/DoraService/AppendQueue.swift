@@ -17,6 +17,8 @@ struct Appended: Sendable {
 final class AppendQueue: Sendable {
     private struct State: Sendable {
         var items: [Appended] = []
+        var caughtUp = false
+        var ticked = false
         var finished = false
         var finishedAt: ContinuousClock.Instant?
         var waiter: CheckedContinuation<Void, Never>?
@@ -28,6 +30,22 @@ final class AppendQueue: Sendable {
     func push(_ append: Appended) {
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
             s.items.append(append)
+            defer { s.waiter = nil }
+            return s.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Whether ingestion has handed over everything it read and every partition is at its end
+    /// (set by the ingest thread after the appends it concerns were pushed).
+    func setCaughtUp(_ value: Bool) {
+        state.withLock { $0.caughtUp = value }
+    }
+
+    /// Wakes a waiting `take` with no appends (the aggregator's clock ticks).
+    func tick() {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            s.ticked = true
             defer { s.waiter = nil }
             return s.waiter
         }
@@ -48,23 +66,37 @@ final class AppendQueue: Sendable {
     /// When `finish` was first called (the drain's log line says how long it took after).
     var finishedAt: ContinuousClock.Instant? { state.withLock { $0.finishedAt } }
 
-    /// Everything queued, waiting for at least one append; nil once finished and empty (or
-    /// when the task is cancelled).
-    func takeAll() async -> [Appended]? {
+    /// What the aggregator takes at once: the appends queued, and whether ingestion was caught
+    /// up when they were taken (then nothing it read is missing from them).
+    struct Taken: Sendable {
+        var appends: [Appended]
+        var caughtUp: Bool
+    }
+
+    /// Everything queued, waiting for at least one append or a tick (which may give none);
+    /// nil once finished and empty (or when the task is cancelled).
+    func take() async -> Taken? {
+        enum Step { case take(Taken), end, wait }
         while true {
-            let taken = state.withLock { s -> [Appended]? in
+            let step = state.withLock { s -> Step in
+                defer { s.ticked = false }
                 if !s.items.isEmpty {
                     defer { s.items.removeAll() }
-                    return s.items
+                    return .take(Taken(appends: s.items, caughtUp: s.caughtUp))
                 }
-                return s.finished ? [] : nil
+                if s.finished { return .end }
+                return s.ticked ? .take(Taken(appends: [], caughtUp: s.caughtUp)) : .wait
             }
-            if let taken { return taken.isEmpty ? nil : taken }
+            switch step {
+            case .take(let taken): return taken
+            case .end: return nil
+            case .wait: break
+            }
             if Task.isCancelled { return nil }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { continuation in
                     let ready = state.withLock { s -> Bool in
-                        if !s.items.isEmpty || s.finished { return true }
+                        if !s.items.isEmpty || s.finished || s.ticked { return true }
                         s.waiter = continuation
                         return false
                     }

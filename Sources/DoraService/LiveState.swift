@@ -27,11 +27,24 @@ public actor LiveState {
     /// Alerts emitted since start, per kind and state (for /metrics).
     public private(set) var alertsEmitted: [Transition: Int] = [:]
     public private(set) var isReady = false
+    /// How far behind the wall clock window expiries are evaluated while caught up.
+    private let wallClockLag: Int64
+    /// The SLO clock (docs/slo.md, "Evaluation instants"): the latest stored event time (of
+    /// those not in the future: a stray date in 2099 must not age every window out), and while ingestion is caught up, the wall clock minus the
+    /// lag. It never goes back; expiries before it have been evaluated.
+    public private(set) var clock: Int64 = .min
 
-    /// - Parameter niceness: how much lower than the process's the priority of the state's
-    ///   threads is (a nice value, 0 to 19): `run` lowers it so that ingestion goes first.
-    public init(configuration: MetricsConfiguration, slos: [SLODefinition], assignments: ServiceAssignments, niceness: Int32 = 0) {
+    /// - Parameters:
+    ///   - niceness: how much lower than the process's the priority of the state's threads is
+    ///     (a nice value, 0 to 19): `run` lowers it so that ingestion goes first.
+    ///   - wallClockLag: microseconds behind the wall clock that expiries are evaluated while
+    ///     caught up (an event arriving that late is still evaluated at its own time).
+    public init(
+        configuration: MetricsConfiguration, slos: [SLODefinition], assignments: ServiceAssignments, niceness: Int32 = 0,
+        wallClockLag: Int64 = 30_000_000
+    ) {
         threads = AggregatorThreads(niceness: niceness)
+        self.wallClockLag = wallClockLag
         engine = MetricsEngine(configuration: configuration, futureCutoff: Self.futureCutoff())
         engine.trackLeadTimes()  // each round asks for the touched services' lead times
         evaluation = SLOEvaluation(slos: slos, assignments: assignments)
@@ -52,22 +65,41 @@ public actor LiveState {
         _ = engine.takeTouchedServices()  // every service is evaluated below
         self.engine = engine
         totals = reader.totals
-        let transitions = evaluation.evaluate(engine, threads: .helpers(threads))
+        advanceClock(caughtUp: false)
+        let transitions = evaluation.evaluate(engine, end: clock, threads: .helpers(threads))
         isReady = true
         return SLOAlert.stillFiring(transitions)
     }
 
     /// Adds the events that durable appends stored, with the appends' counts, and returns the
     /// SLO transitions they cause.
-    public func add(_ appends: [StoredRecords], summary: AppendSummary) -> [SLOAlert] {
+    /// - Parameter caughtUp: ingestion had handed over everything it read, every partition at
+    ///   its end: the clock may follow the wall clock.
+    public func add(_ appends: [StoredRecords], summary: AppendSummary, caughtUp: Bool = false) -> [SLOAlert] {
         for stored in appends { stored.forEach { engine.add($0) } }
-        return evaluate(summary: summary)
+        return evaluate(summary: summary, caughtUp: caughtUp)
     }
 
     /// `add` for events held as values (tests, and producers that have them decoded already).
-    public func add(_ events: [Event], summary: AppendSummary) -> [SLOAlert] {
+    public func add(_ events: [Event], summary: AppendSummary, caughtUp: Bool = false) -> [SLOAlert] {
         for e in events { engine.add(e) }
-        return evaluate(summary: summary)
+        return evaluate(summary: summary, caughtUp: caughtUp)
+    }
+
+    /// Moves the clock on with no new event (the aggregator calls it a few times a second) and
+    /// returns the transitions of the window expiries it passes: a breach resolves once its
+    /// slow samples age out, even when no event comes.
+    public func tick(caughtUp: Bool) -> [SLOAlert] {
+        advanceClock(caughtUp: caughtUp)
+        guard let next = evaluation.nextExpiry, next < clock else { return [] }
+        return count(evaluation.expire(before: clock))
+    }
+
+    /// The clock as of the stored events and, when caught up, the wall clock.
+    private func advanceClock(caughtUp: Bool) {
+        var t = engine.latestPresent?.microseconds ?? .min
+        if caughtUp { t = max(t, Timestamp.now().microseconds - wallClockLag) }
+        clock = max(clock, t)
     }
 
     /// A day after now: later events leave the live report's default period (docs/metrics.md).
@@ -75,13 +107,18 @@ public actor LiveState {
         Timestamp.now().advanced(byMicroseconds: Timestamp.microsecondsPerDay)
     }
 
-    /// Evaluates the SLOs of the services the added events named.
-    private func evaluate(summary: AppendSummary) -> [SLOAlert] {
+    /// Evaluates the SLOs of the services the added events named, and every scope's expiries
+    /// before the clock.
+    private func evaluate(summary: AppendSummary, caughtUp: Bool) -> [SLOAlert] {
         engine.raiseFutureCutoff(to: Self.futureCutoff())
         totals.stored += summary.stored
         totals.duplicates += summary.duplicates
         totals.rejected += summary.rejected
-        let alerts = evaluation.evaluate(engine, services: engine.takeTouchedServices(), threads: .helpers(threads))
+        advanceClock(caughtUp: caughtUp)
+        return count(evaluation.evaluate(engine, services: engine.takeTouchedServices(), end: clock, threads: .helpers(threads)))
+    }
+
+    private func count(_ alerts: [SLOAlert]) -> [SLOAlert] {
         for a in alerts { alertsEmitted[Transition(kind: a.kind, state: a.state), default: 0] += 1 }
         return alerts
     }
@@ -118,5 +155,5 @@ public actor LiveState {
     }
 
     /// Every alert currently firing.
-    public var firing: [(slo: String, scope: SLOScope, kind: SLOAlert.Kind)] { evaluation.firing }
+    public var firing: [SLOEvaluation.Firing] { evaluation.firing }
 }

@@ -125,9 +125,19 @@ public final class MetricsExposition: Sendable {
         }
     }
 
+    /// Notes the alerts that fired, so that each keeps its `doralog_slo_firing` series after it
+    /// resolved, even when it fired and resolved between two scrapes (an expiry soon after).
+    func noteFiring(_ alerts: [SLOAlert]) {
+        let fired = alerts.filter { $0.state == .firing }
+        guard !fired.isEmpty else { return }
+        knownFiring.withLock { known in
+            for a in fired { known.insert(FiringKey(slo: a.slo, scope: SLOAlert.scopeLabel(a.scope), alert: a.kind.rawValue)) }
+        }
+    }
+
     /// SLO states and the transitions emitted since start.
     private func writeSLOs(_ state: LiveState, into out: inout PrometheusText) async {
-        // Every (SLO, scope, alert) ever seen firing keeps a series: 1 while it fires, then 0.
+        // Every (SLO, scope, alert) seen firing keeps a series: 1 while it fires, then 0.
         let firing = Set(await state.firing.map { FiringKey(slo: $0.slo, scope: SLOAlert.scopeLabel($0.scope), alert: $0.kind.rawValue) })
         let known = knownFiring.withLock { known in
             known.formUnion(firing)

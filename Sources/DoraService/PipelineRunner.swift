@@ -50,7 +50,8 @@ public struct PipelineRunner: Sendable {
             directory: d.log.directory,
             configuration: LogConfiguration(segmentBytes: d.log.segmentMiB << 20, zstdLevel: d.log.zstdLevel), logger: logger)
         let state = LiveState(
-            configuration: d.metrics, slos: d.slos, assignments: d.assignments, niceness: AggregatorService.niceness)
+            configuration: d.metrics, slos: d.slos, assignments: d.assignments, niceness: AggregatorService.niceness,
+            wallClockLag: d.alerts.wallClockLag.wholeMicroseconds)
         let exposition = MetricsExposition(assignments: d.assignments)
         var sinks: [any AlertSink] = []
         if d.alerts.stdout { sinks.append(StandardOutputAlertSink()) }
@@ -175,6 +176,7 @@ struct IngestService: Service, CustomStringConvertible {
                     let ingestor = KafkaIngestor(configuration: configuration, log: log.value, logger: logger, stopRequest: stop)
                     ingestor.onLag = { lags in exposition.setLag(lags) }
                     ingestor.onConnection = { connected in exposition.sourceConnected.store(connected, ordering: .relaxed) }
+                    ingestor.onCaughtUp = { caughtUp in appends.setCaughtUp(caughtUp) }
                     ingestor.onStored = { summary, stored, took in
                         exposition.appendSeconds.record(took)
                         appends.push(Appended(summary: summary, stored: stored))
@@ -216,6 +218,9 @@ struct AggregatorService: Service, CustomStringConvertible {
     /// How much lower the live state's threads' priority is than ingestion's (a nice value:
     /// at 10, a thread gets about a tenth of a core that ingestion also wants).
     static let niceness: Int32 = 10
+    /// How often the clock moves on while no append comes: an expiry's transition is sent
+    /// within about this of the moment the clock passes it.
+    static let tickInterval = Duration.milliseconds(250)
 
     func run() async throws {
         let clock = ContinuousClock()
@@ -223,21 +228,34 @@ struct AggregatorService: Service, CustomStringConvertible {
         let firing = try await state.replay(LogReader(directory: directory))
         let stored = await state.logTotals.stored
         logger.notice("log replayed; live", metadata: ["stored": "\(stored)", "firing": "\(firing.count)"])
+        exposition.noteFiring(firing)
         for sink in sinks { await sink.restore(firing: firing) }
         await replayed.open()
         var rounds = 0
         var busy = Duration.zero
-        while let queued = await appends.takeAll() {
+        // The clock ticks while no append comes, so that windows age out on time.
+        let ticker = Task { [appends] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.tickInterval)
+                appends.tick()
+            }
+        }
+        defer { ticker.cancel() }
+        while let taken = await appends.take() {
+            guard !taken.appends.isEmpty else {
+                await emit(state.tick(caughtUp: taken.caughtUp))
+                continue
+            }
             let started = clock.now
             var summary = AppendSummary()
-            for a in queued { summary += a.summary }
-            let alerts = await state.add(queued.map(\.stored), summary: summary)
+            for a in taken.appends { summary += a.summary }
+            let alerts = await state.add(taken.appends.map(\.stored), summary: summary, caughtUp: taken.caughtUp)
             let took = clock.now - started
             exposition.roundSeconds.record(took)
             rounds += 1
             busy += took
-            logger.debug("round", metadata: ["appends": "\(queued.count)", "seconds": "\(Self.seconds(took))"])
-            for sink in sinks where !alerts.isEmpty { await sink.send(alerts) }
+            logger.debug("round", metadata: ["appends": "\(taken.appends.count)", "seconds": "\(Self.seconds(took))"])
+            await emit(alerts)
             // No pause between rounds: the next one takes whatever arrived meanwhile. Under
             // load the live state's threads, at a lowered priority, run slower and appends
             // coalesce into fewer, larger rounds; when idle, a round follows each append.
@@ -253,6 +271,13 @@ struct AggregatorService: Service, CustomStringConvertible {
                 "busy_seconds": "\(Self.seconds(busy))", "after_ingestion_seconds": "\(Self.seconds(tail))",
             ])
         try? await gracefulShutdown()
+    }
+
+    /// Sends transitions to every sink, and keeps their series on `/metrics`.
+    private func emit(_ alerts: [SLOAlert]) async {
+        guard !alerts.isEmpty else { return }
+        exposition.noteFiring(alerts)
+        for sink in sinks { await sink.send(alerts) }
     }
 
     /// A duration in seconds with millisecond precision, for a log line.

@@ -127,4 +127,24 @@ struct ReportCommandTests {
             #expect(markdown.standardOutput.contains("Data quality: 1 alert id(s) fire again after they resolved"))
         }
     }
+
+    @Test func aRollbackCompletedBeforeItStartedIsListedAsClockSkewWithoutChangingTheJSON() throws {
+        try withTemporaryDirectory { dir in
+            let log = try ingestExample(dir)
+            let before = try Doralog.run(["report", "--log", log, "--format", "json"]).standardOutput
+            // A second rollback of checkout whose completion is dated 90 s before its start.
+            let skewed = [
+                #"{"id":"r-10-s","type":"rollback","time":"2026-07-01T12:00:00Z","service":"checkout","rollback_id":"r-10","status":"started","from_version":"v42"}"#,
+                #"{"id":"r-10-c","type":"rollback","time":"2026-07-01T11:58:30Z","service":"checkout","rollback_id":"r-10","status":"completed"}"#,
+            ]
+            #expect(try Doralog.run(["ingest", "--file", "-", "--log", log], input: skewed.joined(separator: "\n")).status == 0)
+            let json = try Doralog.run(["report", "--log", log, "--format", "json"])
+            let warning = "1 rollback(s) completed only before they started (a producer's clock is off); they stay open, as the "
+                + "definitions say: checkout rollback r-10 (1.5 min early)"
+            #expect(json.standardError.contains("doralog: warning: " + warning), "\(json.standardError)")
+            #expect(!json.standardOutput.contains("clock") && json.standardOutput != before, "the JSON has no new field")
+            let markdown = try Doralog.run(["report", "--log", log, "--format", "markdown"])
+            #expect(markdown.standardOutput.contains("Data quality: " + warning + "."), "\(markdown.standardOutput.prefix(800))")
+        }
+    }
 }

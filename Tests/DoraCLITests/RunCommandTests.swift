@@ -80,6 +80,11 @@ struct RunCommandTests {
         } != nil
     }
 
+    /// `hours` before now: events a live run's windows still hold (they follow the wall clock).
+    static func hoursAgo(_ hours: Int64) -> Timestamp {
+        Timestamp.now().advanced(byMicroseconds: -hours * 3_600_000_000)
+    }
+
     static let slos = """
           - {name: rb-p95, metric: rollback_time, per: service, objective: 5m, window: 7d, min_samples: 3}
           - {name: recovery-p90, metric: recovery_time, per: group, percentile: 90, objective: 2h, window: 7d, min_samples: 3}
@@ -99,7 +104,11 @@ struct RunCommandTests {
             let events = EventGenerator(configuration: configuration).lines().compactMap { line in
                 (try? EventDecoder.decode(line)).map { (line, $0) }
             }.sorted { $0.1.time != $1.1.time ? $0.1.time < $1.1.time : $0.1.id.utf8.lexicographicallyPrecedes($1.1.id.utf8) }
-            let run = try startRun(in: dir, brokers: brokers, slos: Self.slos)
+            // The stream is months old and arrives in bursts with pauses, while the run is caught
+            // up: following the wall clock would age every window out between bursts, and the
+            // next burst's samples would then be late. Held back ten years, the clock is the
+            // latest stored event's time (backfills like this one are what the setting is for).
+            let run = try startRun(in: dir, brokers: brokers, slos: Self.slos, alerts: "alerts: {stdout: true, wall_clock_lag: 3650d}")
             let slice = (events.count + 9) / 10
             for i in 0..<10 {
                 try produce(events[(i * slice)..<min((i + 1) * slice, events.count)].map(\.0), to: brokers, in: dir, name: "slice\(i)")
@@ -116,13 +125,59 @@ struct RunCommandTests {
             // The live report is the report of the log it wrote.
             let report = try Doralog.run(["report", "--log", dir + "/log", "--format", "json"])
             #expect(report.status == 0 && live == report.standardOutput)
-            // The live transitions are the backtest's.
-            let backtest = try Doralog.run(["slo", "--log", dir + "/log", "--pipeline", dir + "/pipeline.yaml"])
+            // The live transitions are the backtest's up to the latest event (inclusive: --to is
+            // exclusive).
+            let end = Timestamp(microseconds: events.last!.1.time.microseconds + 1).rfc3339
+            let backtest = try Doralog.run(["slo", "--log", dir + "/log", "--pipeline", dir + "/pipeline.yaml", "--to", end])
             let expected = (try JSONSerialization.jsonObject(with: Data(backtest.standardOutput.utf8)) as? [Any]) ?? []
             let emitted = output.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) }
             #expect(expected.count > 5, "the stream should make the SLOs fire and resolve")
             #expect(emitted.count == expected.count)
             #expect(zip(emitted, expected).allSatisfy { NSDictionary(dictionary: $0 as! [String: Any]).isEqual(to: $1 as! [String: Any]) })
+        } }
+    }
+}
+
+extension RunCommandTests {
+    @Test func aLiveBreachResolvesWhenItsFirstSampleAgesOutThoughNoEventComes() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let (broker, brokers) = try TestBroker.start(partitions: 1)
+            defer { broker.terminate(); broker.waitUntilExit() }
+            let slo = Self.rollbackSLO
+            let run = try startRun(in: dir, brokers: brokers, slos: slo, alerts: "alerts: {stdout: true, wall_clock_lag: 1s}")
+            // Three 10-minute rollbacks an hour apart; the first completes 7 days minus 20 s
+            // ago, so it leaves the 7-day window 20 s from now, leaving two samples, fewer than
+            // min_samples.
+            let week: Int64 = 7 * 86_400_000_000
+            let firstCompleted = Timestamp.now().advanced(byMicroseconds: -week + 20_000_000)
+            let events = EventJSON.rollbacks(startingAt: firstCompleted.advanced(byMicroseconds: -600_000_000), minutes: 10)
+            try produce(events, to: brokers, in: dir, name: "slow")
+            let printed = { () -> [[String: Any]] in
+                ((try? String(contentsOfFile: run.output, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+                    try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+                }
+            }
+            // (Each rollback was also stuck past 5 minutes while it ran, a week ago: those
+            // alerts fire and resolve too.)
+            let breaches = { printed().filter { $0["alert"] as? String == "SLOBreach" } }
+            let deadline = ContinuousClock.now + .seconds(60)
+            while breaches().count < 2 && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.2) }
+            let resolvedAt = Timestamp.now()
+            let (status, _) = run.stop()
+            #expect(status == 0)
+            let all = printed()
+            let alerts = breaches()
+            #expect(alerts.map { $0["state"] as? String } == ["firing", "resolved"], "\(alerts)")
+            guard alerts.count == 2 else { return }
+            let expiry = firstCompleted.advanced(byMicroseconds: week)
+            #expect(alerts[1]["at"] as? String == expiry.rfc3339, "at the instant the sample left the window")
+            #expect(alerts[1]["samples"] as? Int == 2 && alerts[1]["value"] as? Double == 600)
+            // Sent once the clock (the wall clock less 1 s) passed it, and not before.
+            #expect(resolvedAt.microseconds - expiry.microseconds >= 1_000_000)
+            // The backtest to the same moment has the same transitions.
+            let backtest = try Doralog.run(["slo", "--log", dir + "/log", "--pipeline", dir + "/pipeline.yaml", "--to", resolvedAt.rfc3339])
+            let expected = (try JSONSerialization.jsonObject(with: Data(backtest.standardOutput.utf8)) as? [[String: Any]]) ?? []
+            #expect(expected.count == 8 && all.count == 8 && zip(all, expected).allSatisfy { NSDictionary(dictionary: $0).isEqual(to: $1) })
         } }
     }
 }
@@ -142,6 +197,22 @@ extension RunCommandTests {
         process.standardError = FileHandle.nullDevice
         try process.run()
         return process
+    }
+
+    /// A p95 rollback-time SLO of 5 minutes over 7 days, from 3 samples, breaches only.
+    static let rollbackSLO = "  - {name: rb-p95, metric: rollback_time, per: service, objective: 5m, window: 7d, min_samples: 3, regression: false}"
+
+    /// Runs `body` with a temporary directory, a one-partition broker and a real
+    /// Alertmanager (its base URL), all gone after it.
+    func withBrokerAndAlertmanager(_ body: (_ dir: String, _ brokers: String, _ alertmanager: String) throws -> Void) throws {
+        try withTemporaryDirectory { dir in
+            let (broker, brokers) = try TestBroker.start(partitions: 1)
+            defer { broker.terminate(); broker.waitUntilExit() }
+            let port = TestBroker.freePort()
+            let alertmanager = try startAlertmanager(in: dir, port: port)
+            defer { alertmanager.terminate(); alertmanager.waitUntilExit() }
+            try body(dir, brokers, "http://127.0.0.1:\(port)")
+        }
     }
 
     /// Starts a real Alertmanager on `port` (no cluster, a receiver that sends nowhere).
@@ -189,11 +260,12 @@ extension RunCommandTests {
             defer { broker.terminate(); broker.waitUntilExit() }
             let amPort = TestBroker.freePort()
             let am = "http://127.0.0.1:\(amPort)"
-            let slo = "  - {name: rb-p95, metric: rollback_time, per: service, objective: 5m, window: 7d, min_samples: 3, regression: false}"
+            let slo = "  - {name: rb-p50, metric: rollback_time, per: service, percentile: 50, objective: 5m, window: 7d, min_samples: 3, regression: false}"
             let run = try startRun(
                 in: dir, brokers: brokers, slos: slo, alerts: "alerts: {stdout: true, alertmanager: {url: \"\(am)\"}}")
-            // Three 10-minute rollbacks of checkout: the p95 breaches 5 minutes. Alertmanager is down.
-            try produce(EventJSON.rollbacks(day: 1, minutes: 10), to: brokers, in: dir, name: "slow")
+            // Three 10-minute rollbacks of checkout yesterday: the median breaches 5 minutes.
+            // Alertmanager is down.
+            try produce(EventJSON.rollbacks(startingAt: Self.hoursAgo(24), minutes: 10), to: brokers, in: dir, name: "slow")
             #expect(waitForStored(6, at: run.http))
             Thread.sleep(forTimeInterval: 2)  // the sink retries against nothing
             let alertmanager = try startAlertmanager(in: dir, port: amPort)
@@ -201,17 +273,19 @@ extension RunCommandTests {
             let firing = HTTPTesting.poll(am + "/api/v2/alerts", seconds: 60) { $0.status == 200 && $0.body.contains("SLOBreach") }
             #expect(firing?.body.contains("\"service\":\"checkout\"") == true && firing?.body.contains("\"state\":\"active\"") == true,
                     "\(firing?.body ?? "no firing alert reached Alertmanager")")
-            // Ten days later, fast rollbacks only: the breach resolves.
-            try produce(EventJSON.rollbacks(day: 11, minutes: 1), to: brokers, in: dir, name: "fast")
-            let resolved = HTTPTesting.poll(am + "/metrics", seconds: 60) {
-                $0.body.contains("alertmanager_alerts_received_total{status=\"resolved\",version=\"v2\"} 1")
+            // Four 1-minute rollbacks today: the median of seven is 1 minute, the breach resolves.
+            try produce(
+                EventJSON.rollbacks(startingAt: Self.hoursAgo(5), minutes: 1, count: 4, name: "fast"), to: brokers, in: dir, name: "fast")
+            // (The slow rollbacks were also stuck past 5 minutes while they ran; those alerts
+            // resolved with their completions, before Alertmanager came up.)
+            let resolved = HTTPTesting.poll(am + "/api/v2/alerts", seconds: 60) {
+                $0.status == 200 && $0.body.trimmingCharacters(in: .whitespacesAndNewlines) == "[]"
             }
-            #expect(resolved != nil, "Alertmanager received the resolved alert")
-            let after = HTTPTesting.request(am + "/api/v2/alerts")?.body ?? ""
-            #expect(after.trimmingCharacters(in: .whitespacesAndNewlines) == "[]", "no active alert left: \(after)")
+            #expect(resolved != nil, "Alertmanager received the resolved alert: no active alert left")
             let (status, output) = run.stop()
             #expect(status == 0)
-            #expect(output.contains("\"state\": \"firing\"") && output.contains("\"state\": \"resolved\""))
+            let breaches = output.split(separator: "\n").filter { $0.contains("\"alert\": \"SLOBreach\"") }
+            #expect(breaches.count == 2 && breaches[0].contains("\"state\": \"firing\"") && breaches[1].contains("\"state\": \"resolved\""))
         } }
     }
 }
@@ -222,17 +296,11 @@ extension RunCommandTests {
     /// the alert is still active 15 s after the last assertion before the stop.
     @Test(.enabled(if: installed("prometheus-alertmanager"), "needs Debian's prometheus-alertmanager"))
     func aFiringAlertSurvivesARestartOfDoralogInAlertmanager() async throws {
-        try await onOwnThread { try withTemporaryDirectory { dir in
-            let (broker, brokers) = try TestBroker.start(partitions: 1)
-            defer { broker.terminate(); broker.waitUntilExit() }
-            let amPort = TestBroker.freePort()
-            let am = "http://127.0.0.1:\(amPort)"
-            let alertmanager = try startAlertmanager(in: dir, port: amPort)
-            defer { alertmanager.terminate(); alertmanager.waitUntilExit() }
-            let slo = "  - {name: rb-p95, metric: rollback_time, per: service, objective: 5m, window: 7d, min_samples: 3, regression: false}"
+        try await onOwnThread { try withBrokerAndAlertmanager { dir, brokers, am in
+            let slo = Self.rollbackSLO
             let alerts = "alerts: {stdout: true, alertmanager: {url: \"\(am)\", resend_interval: 2s}}"
             let first = try startRun(in: dir, brokers: brokers, slos: slo, alerts: alerts)
-            try produce(EventJSON.rollbacks(day: 1, minutes: 10), to: brokers, in: dir, name: "slow")
+            try produce(EventJSON.rollbacks(startingAt: Self.hoursAgo(24), minutes: 10), to: brokers, in: dir, name: "slow")
             let active = { () -> Bool in
                 HTTPTesting.request(am + "/api/v2/alerts?active=true")?.body.contains("\"alertname\":\"SLOBreach\"") == true
             }
@@ -250,31 +318,77 @@ extension RunCommandTests {
     }
 }
 
+extension RunCommandTests {
+    @Test(.enabled(if: installed("prometheus-alertmanager"), "needs Debian's prometheus-alertmanager"))
+    func aStuckAndAFailedRollbackReachAlertmanagerAsAlertsOfTheirOwnAndResolveWithTheCompletion() async throws {
+        try await onOwnThread { try withBrokerAndAlertmanager { dir, brokers, am in
+            let slo = Self.rollbackSLO
+            let run = try startRun(in: dir, brokers: brokers, slos: slo, alerts: "alerts: {stdout: true, alertmanager: {url: \"\(am)\"}}")
+            // v2 of checkout went out two hours ago. One rollback from it started 20 minutes ago
+            // and failed a minute later; another started 10 minutes ago and has not completed:
+            // past its 5-minute objective, it is stuck (no further event is needed for that).
+            func ago(_ minutes: Int64) -> String { Self.hoursAgo(0).advanced(byMicroseconds: -minutes * 60_000_000).rfc3339 }
+            let events = [
+                EventJSON.deploy("d1", at: ago(120), version: "v2"),
+                EventJSON.rollback("rf-s", at: ago(20), rollbackID: "r-fail", status: "started", from: "v2", to: "v1"),
+                EventJSON.rollback("rf-f", at: ago(19), rollbackID: "r-fail", status: "failed"),
+                EventJSON.rollback("rs-s", at: ago(10), rollbackID: "r-stuck", status: "started", from: "v2", to: "v1"),
+            ]
+            try produce(events, to: brokers, in: dir, name: "rollbacks")
+            let both = HTTPTesting.poll(am + "/api/v2/alerts?active=true", seconds: 60) {
+                $0.body.contains("\"alertname\":\"RollbackStuck\"") && $0.body.contains("\"alertname\":\"RollbackFailed\"")
+            }
+            #expect(both != nil, "both alerts reached Alertmanager")
+            #expect(both?.body.contains("\"rollback_id\":\"r-stuck\"") == true && both?.body.contains("\"rollback_id\":\"r-fail\"") == true)
+            // The stuck rollback completes: it resolves, and so does the failure (its deploy's
+            // rollback completed).
+            try produce([EventJSON.rollback("rs-c", at: ago(0), rollbackID: "r-stuck", status: "completed")], to: brokers, in: dir, name: "done")
+            let cleared = HTTPTesting.poll(am + "/api/v2/alerts?active=true", seconds: 60) {
+                $0.status == 200 && $0.body.trimmingCharacters(in: .whitespacesAndNewlines) == "[]"
+            }
+            #expect(cleared != nil, "no active alert left")
+            let (status, output) = run.stop()
+            #expect(status == 0)
+            let states = output.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .map { "\($0["alert"] ?? "") \($0["state"] ?? "") \($0["rollback_id"] ?? "")" }
+            #expect(Set(states) == ["RollbackFailed firing r-fail", "RollbackStuck firing r-stuck", "RollbackStuck resolved r-stuck", "RollbackFailed resolved r-fail"], "\(states)")
+            // The backtest to now says the same.
+            let backtest = try Doralog.run(["slo", "--log", dir + "/log", "--pipeline", dir + "/pipeline.yaml"])
+            #expect(backtest.standardOutput.components(separatedBy: "\"rollback_id\"").count - 1 == 4, "\(backtest.standardOutput)")
+        } }
+    }
+}
+
 /// The Kafka alert sink, and the endpoint under load.
 extension RunCommandTests {
     @Test func alertsArePublishedToTheKafkaAlertTopicKeyedBySLO() async throws {
         try await onOwnThread { try withTemporaryDirectory { dir in
             let (broker, brokers) = try TestBroker.start(["--topic", "events", "--topic", "doralog-alerts"], partitions: 1)
             defer { broker.terminate(); broker.waitUntilExit() }
-            let slo = "  - {name: rb-p95, metric: rollback_time, per: service, objective: 5m, window: 7d, min_samples: 3, regression: false}"
+            let slo = Self.rollbackSLO
             let run = try startRun(in: dir, brokers: brokers, slos: slo, alerts: "alerts: {stdout: false, kafka: {topic: doralog-alerts}}")
-            try produce(EventJSON.rollbacks(day: 1, minutes: 10), to: brokers, in: dir, name: "slow")
+            try produce(EventJSON.rollbacks(startingAt: Self.hoursAgo(24), minutes: 10), to: brokers, in: dir, name: "slow")
             let handler = KafkaTesting.Handler()
             let consumer = try KafkaConsumer(bootstrapServers: brokers, group: "reader", handler: handler)
             try consumer.subscribe(["doralog-alerts"])
+            // Each 10-minute rollback was stuck past 5 minutes (fired, then resolved at its
+            // completion), and the third breaches the p95: seven transitions.
             var received: [KafkaMessage] = []
             let deadline = ContinuousClock.now + .seconds(60)
-            while received.isEmpty && ContinuousClock.now < deadline {
+            while received.count < 7 && ContinuousClock.now < deadline {
+                if case .message(let m) = consumer.poll(timeoutMilliseconds: 100) { received.append(m) }
+            }
+            let settle = ContinuousClock.now + .seconds(1)
+            while ContinuousClock.now < settle {
                 if case .message(let m) = consumer.poll(timeoutMilliseconds: 100) { received.append(m) }
             }
             consumer.close()
-            #expect(received.count == 1)
-            if let m = received.first {
-                #expect(m.key == Array("rb-p95".utf8))
-                let alert = try JSONSerialization.jsonObject(with: Data(m.value)) as? [String: Any]
-                #expect(alert?["alert"] as? String == "SLOBreach" && alert?["state"] as? String == "firing")
-                #expect((alert?["scope"] as? [String: Any])?["service"] as? String == "checkout")
-            }
+            #expect(received.count == 7 && received.allSatisfy { $0.key == Array("rb-p95".utf8) })
+            let alerts = received.compactMap { try? JSONSerialization.jsonObject(with: Data($0.value)) as? [String: Any] }
+            let breach = alerts.filter { $0["alert"] as? String == "SLOBreach" }
+            #expect(breach.count == 1 && breach.first?["state"] as? String == "firing")
+            #expect((breach.first?["scope"] as? [String: Any])?["service"] as? String == "checkout")
+            #expect(alerts.filter { $0["alert"] as? String == "RollbackStuck" }.count == 6)
             #expect(run.stop().status == 0)
         } }
     }

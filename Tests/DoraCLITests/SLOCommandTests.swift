@@ -23,13 +23,50 @@ struct SLOCommandTests {
             }
             let times = alerts.compactMap { $0["at"] as? String }
             #expect(times == times.sorted(), "ordered by time first")
-            // A gate: something is still firing at the end of the sample data.
-            let gate = try Doralog.run(["slo", "--log", log, "--pipeline", pipeline, "--fail-on-firing"])
+            // A gate: something is still firing at the end of the sample data (September 28th)...
+            let gate = try Doralog.run(["slo", "--log", log, "--pipeline", pipeline, "--fail-on-firing", "--to", "2026-09-29"])
             #expect(gate.status == 3 && gate.standardError.contains("still firing"), "\(gate.standardError)")
+            // ...and months later no breach is: the slow rollbacks have aged out of the windows.
+            // What still fires are three rollbacks the sample data started and never ended.
+            let now = try Doralog.run(["slo", "--log", log, "--pipeline", pipeline, "--fail-on-firing"])
+            #expect(now.status == 3 && now.standardError.contains("3 alert(s) still firing"), "\(now.standardError)")
+            #expect(now.standardError.components(separatedBy: "RollbackStuck").count == 4 && !now.standardError.contains("SLOBreach"))
             // --to before every sample: nothing to evaluate.
             let early = try Doralog.run(["slo", "--log", log, "--pipeline", pipeline, "--to", "2026-01-01"])
             #expect(early.status == 0 && early.standardOutput == "[]\n")
         } }
+    }
+
+    @Test func aBreachResolvesWhenItsFirstSlowRollbackLeavesTheWindowAndTheGateOpens() throws {
+        try withTemporaryDirectory { dir in
+            let log = dir + "/log"
+            // Three 10-minute rollbacks of checkout on July 1st, completed at 08:10, 09:10, 10:10.
+            let events = EventJSON.rollbacks(day: 1, minutes: 10).joined(separator: "\n")
+            #expect(try Doralog.run(["ingest", "--file", "-", "--log", log], input: events).status == 0)
+            let pipeline = dir + "/p.yaml"
+            try TestFiles.write(
+                "slos:\n  - {name: rb, metric: rollback_time, objective: 5m, window: 7d, min_samples: 3, regression: false}\n",
+                to: pipeline)
+            func backtest(to: String) throws -> (status: Int32, alerts: [[String: Any]]) {
+                let r = try Doralog.run(["slo", "--log", log, "--pipeline", pipeline, "--to", to, "--fail-on-firing"])
+                let all = (try? JSONSerialization.jsonObject(with: Data(r.standardOutput.utf8)) as? [[String: Any]]) ?? []
+                // (Each rollback was also stuck past 5 minutes while it ran, and resolved.)
+                return (r.status, all.filter { $0["alert"] as? String == "SLOBreach" })
+            }
+            // The third sample fires the breach at 10:10 (p95 of three 600 s values is 600 s).
+            // On July 8th at 08:10, seven days after the first, it leaves the window: two samples
+            // are fewer than min_samples, so the breach resolves there, with no new event.
+            let before = try backtest(to: "2026-07-08T08:10:00Z")  // --to is exclusive
+            #expect(before.status == 3 && before.alerts.count == 1)
+            #expect(before.alerts.first?["at"] as? String == "2026-07-01T10:10:00Z")
+            let after = try backtest(to: "2026-07-08T08:10:00.000001Z")
+            #expect(after.status == 0 && after.alerts.count == 2)
+            if let resolved = after.alerts.last {
+                #expect(resolved["state"] as? String == "resolved" && resolved["at"] as? String == "2026-07-08T08:10:00Z")
+                #expect(resolved["value"] as? Double == 600 && resolved["samples"] as? Int == 2)
+                #expect(resolved["exemplars"] as? [String] == ["checkout-1-1", "checkout-1-2"])
+            }
+        }
     }
 
     @Test func aBadPipelineFileIsAUsageErrorNamingItsLine() throws {

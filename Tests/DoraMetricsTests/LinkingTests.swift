@@ -296,4 +296,35 @@ import Testing
         #expect(r.totals.timeToRestore.stat.count == (restore == nil ? 0 : 1))
         #expect(r.totals.timeToRestore.stat.p50 == restore)
     }
+
+    @Test(arguments: [
+        // completed two minutes before it started: per the definitions, never completed.
+        (["10:00:00 started", "09:58:00 completed"], [], [ClockSkew.Kind.rollbackCompletedBeforeStart], 120.0),
+        // one completion before and one after the start: completed, no skew.
+        (["10:00:00 started", "09:58:00 completed", "10:04:00 completed"], [], [], nil),
+        // resolved a minute before it fired.
+        ([], ["10:00:00 firing", "09:59:00 resolved"], [.alertResolvedBeforeFiring], 60.0),
+        // a resolution before and one after the firing: resolved, no skew.
+        ([], ["10:00:00 firing", "09:59:00 resolved", "10:30:00 resolved"], [], nil),
+    ] as [([String], [String], [ClockSkew.Kind], Double?)])
+    func aCompletionOrResolutionOnlyBeforeItsStartIsListedAsClockSkewAndTheEpisodeStaysOpen(
+        rollbackEvents: [String], alertEvents: [String], skew: [ClockSkew.Kind], earlierBy: Double?
+    ) {
+        var lines = [deploy("d1", "09:00:00", version: "v2")]
+        for (i, e) in rollbackEvents.enumerated() {
+            let parts = e.split(separator: " ")
+            lines.append(rollback("r\(i)", String(parts[0]), status: String(parts[1]), from: "v2"))
+        }
+        for (i, e) in alertEvents.enumerated() {
+            let parts = e.split(separator: " ")
+            lines.append(alert("a\(i)", String(parts[0]), status: String(parts[1]), severity: "critical"))
+        }
+        let r = MetricsTesting.report(lines)
+        #expect(r.clockSkew.map(\.kind) == skew)
+        #expect(r.clockSkew.first.map { Double($0.earlierBy) / 1e6 } == earlierBy)
+        #expect(r.clockSkew.allSatisfy { $0.service == "checkout" && $0.id == ($0.kind == .alertResolvedBeforeFiring ? "a" : "r") })
+        // The numbers follow the definitions: a skewed episode is open, not an anomaly.
+        #expect(r.events.anomalies == 0)
+        #expect(r.totals.recovery.open == (skew.isEmpty ? 0 : 1))
+    }
 }

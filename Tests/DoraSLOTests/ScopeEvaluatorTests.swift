@@ -73,7 +73,7 @@ import Testing
         if let f = firing.first {
             #expect(f.at < 96 * 3_600_000_000, "within the first current window after the step")
             #expect(f.pValue! < 0.01 && f.baseline != nil)
-            #expect(Double(f.value) >= 1.2 * Double(f.baseline!))
+            #expect(Double(f.value!) >= 1.2 * Double(f.baseline!))
         }
         // Once both windows hold the slower values, the baseline has caught up.
         #expect(out.contains { $0.kind == .regression && $0.state == .resolved })
@@ -97,6 +97,67 @@ import Testing
         // Evaluated once, at hour 5, with the late sample in the window: p95 of 7 values is the max.
         #expect(out.count == 1 && out[0].at == 5 * 3_600_000_000 && out[0].samples == 7)
         #expect(out[0].exemplars.first == "late")
+    }
+
+    static let hour: Int64 = 3_600_000_000
+
+    @Test func aBreachResolvesWhenItsSlowSamplesAgeOutWithNoNewSample() {
+        var e = ScopeEvaluator(slo: slo(), scope: .service("checkout"))
+        // Five 9-minute rollbacks at hours 0..4 fire at hour 4 (as above); then nothing comes.
+        #expect(e.add(samples([9, 9, 9, 9, 9])).map(\.state) == [.firing])
+        #expect(e.nextExpiry == 24 * Self.hour, "hour 0's sample leaves the 1-day window at hour 24")
+        // Up to (not at) hour 24: nothing yet.
+        #expect(e.expire(before: 24 * Self.hour).isEmpty)
+        // At hour 24 four samples are left, fewer than min_samples: resolved. Hours 25-28 take
+        // the others out with no further transition.
+        let out = e.expire(before: 30 * Self.hour)
+        #expect(out.count == 1)
+        #expect(out.first?.state == .resolved && out.first?.at == 24 * Self.hour)
+        #expect(out.first?.samples == 4 && out.first?.value == 9 * Self.minute)
+        #expect(out.first?.exemplars == ["r-1", "r-2", "r-3"])
+        #expect(e.nextExpiry == nil, "no sample left to leave (regression is off)")
+    }
+
+    @Test func anExpiryThatEmptiesTheWindowHasANullValueAndNoExemplars() {
+        var s = slo()
+        s.minSamples = 1
+        var e = ScopeEvaluator(slo: s, scope: .service("checkout"))
+        #expect(e.add(samples([9], startingAt: 2)).map(\.state) == [.firing])
+        // `end` of add: the expiries before it are evaluated too (the end of a backtest).
+        let out = e.add([], end: 100 * Self.hour)
+        #expect(out.count == 1 && out[0].state == .resolved && out[0].at == 26 * Self.hour)
+        #expect(out[0].value == nil && out[0].samples == 0 && out[0].exemplars.isEmpty)
+        #expect(out[0].json.contains(#""value": null, "objective": 300.0"#) && out[0].json.hasSuffix(#""exemplars": []}"#))
+    }
+
+    @Test func aSampleLeavingTheBaselineIsAnEvaluationInstantOfARegression() {
+        var s = slo(regression: SLODefinition.Regression(significance: 0.01, minIncrease: 0.2))
+        s.objective = 1000 * Self.minute  // never breached
+        var e = ScopeEvaluator(slo: s, scope: .service("checkout"))
+        // Day 0: one 100-minute rollback at hour 0, nine of 1 minute at hours 1..9. Day 1: ten of
+        // 10 minutes at hours 30..39. While hour 0 is in the baseline, b (p95 of 10 = the largest)
+        // is 100 minutes and nothing regresses.
+        #expect(e.add(samples([100, 1, 1, 1, 1, 1, 1, 1, 1, 1]) + samples(Array(repeating: 10, count: 10), startingAt: 30)).isEmpty)
+        // At hour 48 hour 0 leaves the baseline (t - 2 days): b = p95 of nine 1-minute values =
+        // 1 minute, the current window (hours 30..39) is 10 minutes, k = 10 of n = 10 above b:
+        // p = C(10,10) C(8,0) / C(19,10) = 1/92378 < 0.01. No sample is at hour 48, and the
+        // first current-window expiry is hour 54.
+        #expect(e.nextExpiry == 48 * Self.hour)
+        let out = e.expire(before: 49 * Self.hour)
+        #expect(out.count == 1)
+        if let f = out.first {
+            #expect(f.kind == .regression && f.state == .firing && f.at == 48 * Self.hour)
+            #expect(f.baseline == Self.minute && f.value == 10 * Self.minute && f.samples == 10)
+            #expect(abs(f.pValue! - 1.0 / 92378) < 1e-12)
+        }
+    }
+
+    @Test func expiriesBeforeTheFirstEvaluationMoveTheWindowsAndEmitNothing() {
+        var e = ScopeEvaluator(slo: slo(), scope: .service("checkout"))
+        // A backtest from hour 30: the breach of hours 0..4 and its resolution at hour 24 are
+        // before it; the state stays ok and the windows are empty by then.
+        #expect(e.add(samples([9, 9, 9, 9, 9]), evaluateFrom: 30 * Self.hour, end: 40 * Self.hour).isEmpty)
+        #expect(!e.isBreachFiring && e.nextExpiry == nil)
     }
 
     @Test func theAlertJSONFollowsTheContract() {

@@ -63,6 +63,23 @@ public enum EventJSON {
         }
     }
 
+    /// `count` rollbacks (started, completed) of `service`, the first started at `start` and
+    /// each an hour after the previous, each `minutes` long, ids prefixed `name`: for live
+    /// runs, whose windows follow the wall clock and must not have aged out yet.
+    public static func rollbacks(
+        service: String = "checkout", startingAt start: Timestamp, minutes: Int, count: Int = 3, name: String = "r"
+    ) -> [String] {
+        (0..<count).flatMap { i -> [String] in
+            let id = "\(name)-\(i)"
+            let began = start.advanced(byMicroseconds: Int64(i) * 3_600_000_000)
+            let ended = began.advanced(byMicroseconds: Int64(minutes) * 60_000_000)
+            return [
+                rollback(id + "-s", at: began.rfc3339, rollbackID: id, status: "started", service: service, from: "v2", to: "v1"),
+                rollback(id + "-c", at: ended.rfc3339, rollbackID: id, status: "completed", service: service),
+            ]
+        }
+    }
+
     /// The five events of docs/events.md's example, in order.
     public static let specExample: [String] = [
         #"{"id":"d-1001","type":"deploy","time":"2026-07-01T10:00:00Z","service":"checkout","team":"payments","version":"v42","commits":[{"sha":"a1","time":"2026-06-30T15:00:00Z"}]}"#,

@@ -1,0 +1,76 @@
+/// What became of one rollback, as the rollback alerts need it (docs/slo.md, "Failed and
+/// stuck rollbacks"): when it started, ended, failed, and when its failure stopped mattering.
+///
+/// Invariant: a pure function of the stored events of its service (in the environment), so
+/// the backtest and the live run derive the same alerts from it.
+public struct RollbackOutcome: Sendable, Equatable {
+    public var rollbackID: String
+    /// Its earliest `started` event's time; nil without one.
+    public var started: Int64?
+    /// Its completion (the earliest `completed` at or after the start; without a start, the
+    /// earliest `completed`).
+    public var completed: Int64?
+    /// Its earliest `failed` event's time, if any.
+    public var failed: Int64?
+    /// For a failed rollback: the first instant at or after the failure at which its deploy
+    /// was dealt with: a rollback linked to the same deploy completed (this one included, if
+    /// retried), or that deploy's recovery episode became healthy. For a rollback linked to
+    /// no deploy, the first completion of any rollback of the service at or after the
+    /// failure. Nil while neither has happened.
+    public var failureCleared: Int64?
+
+    public init(rollbackID: String, started: Int64?, completed: Int64?, failed: Int64?, failureCleared: Int64?) {
+        self.rollbackID = rollbackID
+        self.started = started
+        self.completed = completed
+        self.failed = failed
+        self.failureCleared = failureCleared
+    }
+}
+
+extension MetricsEngine {
+    /// Per service of the environment (or only those of `only`), the outcome of each of its
+    /// rollbacks, in rollback-id order (UTF-8).
+    public func rollbackOutcomes(only: Set<String>? = nil, threads: ParallelMap.Threads = .everyCore) -> [String: [RollbackOutcome]] {
+        let selected = services.filter { only?.contains($0.name) ?? true }
+        let outcomes = ParallelMap.map(selected, on: threads) { $0.consolidated().rollbackOutcomes(configuration: configuration) }
+        return Dictionary(uniqueKeysWithValues: zip(selected.map(\.name), outcomes))
+    }
+}
+
+extension ServiceState {
+    /// The outcome of each rollback, in rollback-id order. Linking (an analysis) is needed only
+    /// when some rollback failed.
+    func rollbackOutcomes(configuration: MetricsConfiguration) -> [RollbackOutcome] {
+        var cleared: [String: Int64] = [:]
+        if rollbacks.values.contains(where: \.failed) {
+            let analysis = analyze(configuration: configuration, recordingRollbackLinks: true)
+            // Per deploy: its rollbacks' completions, and its episode's healthy time.
+            var completions: [Int: [Int64]] = [:]
+            var anyCompletion: [Int64] = []
+            for (rollbackID, r) in rollbacks {
+                guard let done = r.completedTime else { continue }
+                anyCompletion.append(done)
+                if let p = analysis.rollbackDeploys[rollbackID] { completions[p, default: []].append(done) }
+            }
+            var healthy: [Int: Int64] = [:]
+            for e in analysis.episodes { if let h = e.healthyAt { healthy[e.deploy] = h } }
+            for (rollbackID, r) in rollbacks where r.failed {
+                let f = r.failedTime
+                var candidates: [Int64]
+                if let p = analysis.rollbackDeploys[rollbackID] {
+                    candidates = completions[p] ?? []
+                    if let h = healthy[p] { candidates.append(h) }
+                } else {
+                    candidates = anyCompletion
+                }
+                if let first = candidates.filter({ $0 >= f }).min() { cleared[rollbackID] = first }
+            }
+        }
+        return rollbacks.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { rollbackID, r in
+            RollbackOutcome(
+                rollbackID: rollbackID, started: r.hasStarted ? r.startedTime : nil, completed: r.completedTime,
+                failed: r.failed ? r.failedTime : nil, failureCleared: cleared[rollbackID])
+        }
+    }
+}

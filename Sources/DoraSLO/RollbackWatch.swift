@@ -1,0 +1,142 @@
+import DoraMetrics
+
+/// The `RollbackFailed` and `RollbackStuck` alerts of one rollback-time SLO over one selected
+/// service (docs/slo.md, "Failed and stuck rollbacks"): one alert per rollback and kind, which
+/// fires once and resolves once.
+///
+/// - `RollbackStuck` fires at started + objective when the rollback has neither completed nor
+///   failed by then, and resolves when it completes or fails.
+/// - `RollbackFailed` fires at the rollback's first failure and resolves when the failure is
+///   cleared (`RollbackOutcome.failureCleared`).
+///
+/// Feed it the service's outcomes as they change; it emits each transition once, at its own
+/// instant. A stuck alert's firing is due on the clock, when its instant is before the end (a
+/// backtest's, or the live clock); the other transitions are event times, due like sample
+/// times, as soon as their events are known (and before a backtest's `--to`). The transitions
+/// are a function of the outcomes and those bounds, so the backtest and a live run fed in time
+/// order emit the same ones. A late event that takes back a stuck alert already sent
+/// (a completion arriving after the alert, dated before the objective passed) resolves it at
+/// once, dated no earlier than its firing.
+struct RollbackWatch: Sendable {
+    let slo: SLODefinition
+    let service: String
+    private var outcomes: [RollbackOutcome] = []
+    /// Per alert (kind and rollback id): when it fired; resolved ones are done for good.
+    private var states: [AlertKey: State] = [:]
+    /// The earliest instant at which the clock makes a transition due; nil when none is pending.
+    private(set) var nextInstant: Int64?
+
+    private struct AlertKey: Hashable, Sendable {
+        var kind: SLOAlert.Kind
+        var rollbackID: String
+    }
+
+    private enum State: Sendable {
+        case firing(since: Int64)
+        /// Resolved, or fired before the backtest's `--from` (not shown, so never resolved).
+        case done
+    }
+
+    /// One alert's transition instants as the outcomes now say; `resolvesAt` without
+    /// `firesAt` takes back a firing already sent.
+    private struct Plan {
+        var key: AlertKey
+        var firesAt: Int64?
+        /// Whether the firing is due on the clock (a stuck alert) rather than at an event.
+        var firesOnClock = false
+        var resolvesAt: Int64?
+        var value: Int64?
+        var resolvedValue: Int64?
+    }
+
+    init(slo: SLODefinition, service: String) {
+        precondition(slo.metric == .rollbackTime)
+        self.slo = slo
+        self.service = service
+    }
+
+    /// Takes the service's outcomes as now known and emits what is due.
+    /// - Parameters:
+    ///   - from: transitions before it are not shown, and the alerts they concern stay ok.
+    ///   - to: event times at or after it are not known yet (a backtest's `--to`).
+    ///   - end: clock-driven instants at or after it are not due yet.
+    mutating func update(_ outcomes: [RollbackOutcome], from: Int64, to: Int64, end: Int64) -> [SLOAlert] {
+        self.outcomes = outcomes
+        return advance(from: from, to: to, end: end)
+    }
+
+    /// Emits what is due with the outcomes unchanged (the clock moving on).
+    mutating func advance(from: Int64, to: Int64, end: Int64) -> [SLOAlert] {
+        var out: [SLOAlert] = []
+        var next: Int64?
+        for plan in outcomes.flatMap(plans) {
+            switch states[plan.key] {
+            case nil:
+                guard let fires = plan.firesAt else { continue }
+                guard fires < (plan.firesOnClock ? end : to) else {
+                    if plan.firesOnClock { next = min(next ?? .max, fires) }
+                    continue
+                }
+                if fires < from {
+                    states[plan.key] = .done
+                    continue
+                }
+                out.append(alert(plan.key, .firing, at: fires, value: plan.value))
+                states[plan.key] = .firing(since: fires)
+                if let resolves = plan.resolvesAt, resolves < to {
+                    out.append(alert(plan.key, .resolved, at: max(resolves, fires), value: plan.resolvedValue))
+                    states[plan.key] = .done
+                }
+            case .firing(let since):
+                guard let resolves = plan.resolvesAt, resolves < to else { continue }
+                out.append(alert(plan.key, .resolved, at: max(resolves, since), value: plan.resolvedValue))
+                states[plan.key] = .done
+            case .done:
+                continue
+            }
+        }
+        nextInstant = next
+        return out
+    }
+
+    /// The alerts firing now: kind and rollback.
+    var firing: [(kind: SLOAlert.Kind, rollbackID: String)] {
+        states.compactMap { key, state in if case .firing = state { return (key.kind, key.rollbackID) } else { return nil } }
+    }
+
+    /// The plans of one rollback: stuck (when it started) and failed (when it failed).
+    private func plans(_ r: RollbackOutcome) -> [Plan] {
+        var out: [Plan] = []
+        if let started = r.started {
+            let ended = min(r.completed ?? .max, r.failed ?? .max)
+            let passes = started + slo.objective
+            let key = AlertKey(kind: .rollbackStuck, rollbackID: r.rollbackID)
+            let endedAt = ended == .max ? nil : ended
+            if ended > passes {
+                out.append(
+                    Plan(
+                        key: key, firesAt: passes, firesOnClock: true, resolvesAt: endedAt, value: slo.objective,
+                        resolvedValue: endedAt.map { $0 - started }))
+            } else {
+                out.append(Plan(key: key, firesAt: nil, resolvesAt: endedAt, value: nil, resolvedValue: endedAt.map { $0 - started }))
+            }
+        }
+        if let failed = r.failed, r.failureCleared.map({ $0 > failed }) ?? true {
+            let toFailure = r.started.flatMap { failed >= $0 ? failed - $0 : nil }
+            out.append(
+                Plan(
+                    key: AlertKey(kind: .rollbackFailed, rollbackID: r.rollbackID), firesAt: failed, resolvesAt: r.failureCleared,
+                    value: toFailure, resolvedValue: toFailure))
+        }
+        return out
+    }
+
+    private func alert(_ key: AlertKey, _ state: SLOAlert.State, at: Int64, value: Int64?) -> SLOAlert {
+        var a = SLOAlert(
+            kind: key.kind, state: state, slo: slo.name, scope: .service(service), metric: slo.metric,
+            percentileTenths: slo.percentileTenths, value: value, objective: slo.objective, baseline: nil, pValue: nil, samples: 1,
+            window: slo.window, at: at, exemplars: [key.rollbackID])
+        a.rollbackID = key.rollbackID
+        return a
+    }
+}

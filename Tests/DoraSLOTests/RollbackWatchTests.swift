@@ -1,0 +1,171 @@
+import DoraEvents
+import DoraMetrics
+import DoraSLO
+import DoraTestSupport
+import Testing
+
+/// `RollbackStuck` and `RollbackFailed` (docs/slo.md, "Failed and stuck rollbacks") on
+/// hand-made streams, through the backtest's evaluation and the live path's rounds.
+@Suite struct RollbackWatchTests {
+    /// p95 rollback time under 5 minutes, breach and regression out of the way (one sample
+    /// never makes min_samples).
+    static let slo: SLODefinition = {
+        var slo = SLODefinition(name: "rb", metric: .rollbackTime, objective: 300_000_000)
+        slo.minSamples = 5
+        slo.regression = nil
+        return slo
+    }()
+
+    static func time(_ clock: String) -> Int64 { Timestamp.parse(rfc3339: MetricsTesting.at(clock))!.microseconds }
+
+    static func engine(_ lines: [String]) -> MetricsEngine {
+        var engine = MetricsEngine()
+        for line in lines { engine.add(try! EventDecoder.decode(line)) }
+        return engine
+    }
+
+    static func deploy(_ id: String, _ clock: String, version: String = "v2") -> String {
+        EventJSON.deploy(id, at: MetricsTesting.at(clock), version: version)
+    }
+
+    static func rollback(_ id: String, _ status: String, _ clock: String, from: String? = "v2") -> String {
+        EventJSON.rollback("\(id)-\(status)", at: MetricsTesting.at(clock), rollbackID: id, status: status, from: status == "started" ? from : nil)
+    }
+
+    /// A transition as the tables write it: kind, state, rollback, time of day, value in seconds.
+    struct Row: Equatable, CustomStringConvertible {
+        var kind: SLOAlert.Kind
+        var state: SLOAlert.State
+        var rollback: String
+        var at: String
+        var value: Double?
+        var description: String { "\(kind.rawValue) \(state.rawValue) \(rollback) \(at) \(value.map { "\($0)" } ?? "null")" }
+    }
+
+    static func rows(_ alerts: [SLOAlert]) -> [Row] {
+        alerts.map { a in
+            let clock = String(Timestamp(microseconds: a.at).rfc3339.dropFirst(11).prefix(8))
+            return Row(kind: a.kind, state: a.state, rollback: a.rollbackID ?? "-", at: clock, value: a.value.map { Double($0) / 1e6 })
+        }
+    }
+
+    struct Case: CustomStringConvertible, Sendable {
+        var name: String
+        var events: [String]
+        var expected: [Row]
+        var description: String { name }
+    }
+
+    static let cases: [Case] = [
+        Case(
+            name: "in flight past the objective: stuck from started + 5 min until it completes",
+            events: [deploy("d1", "09:00:00"), rollback("r1", "started", "10:00:00"), rollback("r1", "completed", "10:12:00")],
+            expected: [
+                Row(kind: .rollbackStuck, state: .firing, rollback: "r1", at: "10:05:00", value: 300),
+                Row(kind: .rollbackStuck, state: .resolved, rollback: "r1", at: "10:12:00", value: 720),
+            ]),
+        Case(
+            name: "completed within the objective, or exactly at it: nothing",
+            events: [
+                rollback("r1", "started", "10:00:00"), rollback("r1", "completed", "10:04:59"),
+                rollback("r2", "started", "11:00:00"), rollback("r2", "completed", "11:05:00"),
+            ],
+            expected: []),
+        Case(
+            name: "failed before the objective: failed until the deploy's next rollback completes",
+            events: [
+                deploy("d1", "09:00:00"), rollback("r1", "started", "10:00:00"), rollback("r1", "failed", "10:03:00"),
+                rollback("r2", "started", "10:20:00"), rollback("r2", "completed", "10:24:00"),
+            ],
+            expected: [
+                Row(kind: .rollbackFailed, state: .firing, rollback: "r1", at: "10:03:00", value: 180),
+                Row(kind: .rollbackFailed, state: .resolved, rollback: "r1", at: "10:24:00", value: 180),
+            ]),
+        Case(
+            name: "a completion of another deploy's rollback does not clear it",
+            events: [
+                deploy("d1", "09:00:00"), deploy("d2", "09:30:00", version: "v3"),
+                rollback("r1", "started", "10:00:00"), rollback("r1", "failed", "10:03:00"),
+                rollback("r2", "started", "10:20:00", from: "v3"), rollback("r2", "completed", "10:24:00"),
+            ],
+            expected: [Row(kind: .rollbackFailed, state: .firing, rollback: "r1", at: "10:03:00", value: 180)]),
+        Case(
+            name: "stuck, then failed: stuck resolves at the failure, which fires",
+            events: [deploy("d1", "09:00:00"), rollback("r1", "started", "10:00:00"), rollback("r1", "failed", "10:30:00")],
+            expected: [
+                Row(kind: .rollbackStuck, state: .firing, rollback: "r1", at: "10:05:00", value: 300),
+                Row(kind: .rollbackFailed, state: .firing, rollback: "r1", at: "10:30:00", value: 1800),
+                Row(kind: .rollbackStuck, state: .resolved, rollback: "r1", at: "10:30:00", value: 1800),
+            ]),
+        Case(
+            name: "a completion before the failure does not clear it; the episode's recovery does",
+            events: [
+                deploy("d1", "09:00:00"),
+                EventJSON.alert("a1-f", at: MetricsTesting.at("09:50:00"), alertID: "a1", status: "firing", severity: "critical"),
+                rollback("r0", "started", "10:00:00"), rollback("r0", "completed", "10:02:00"),
+                rollback("r1", "started", "10:01:00"), rollback("r1", "failed", "10:03:00"),
+                EventJSON.alert("a1-r", at: MetricsTesting.at("11:00:00"), alertID: "a1", status: "resolved"),
+            ],
+            expected: [
+                Row(kind: .rollbackFailed, state: .firing, rollback: "r1", at: "10:03:00", value: 120),
+                Row(kind: .rollbackFailed, state: .resolved, rollback: "r1", at: "11:00:00", value: 120),
+            ]),
+        Case(
+            name: "a failure with no started event links nowhere: cleared by any later completion",
+            events: [
+                rollback("r1", "failed", "10:03:00"),
+                rollback("r2", "started", "10:20:00", from: "v9"), rollback("r2", "completed", "10:21:00"),
+            ],
+            expected: [
+                Row(kind: .rollbackFailed, state: .firing, rollback: "r1", at: "10:03:00", value: nil),
+                Row(kind: .rollbackFailed, state: .resolved, rollback: "r1", at: "10:21:00", value: nil),
+            ]),
+    ]
+
+    @Test(arguments: cases)
+    func theBacktestRaisesAndResolvesRollbackAlertsAtTheirInstants(_ c: Case) {
+        var evaluation = SLOEvaluation(slos: [Self.slo])
+        let alerts = evaluation.evaluate(Self.engine(c.events), to: Self.time("23:00:00"))
+        #expect(Self.rows(alerts) == c.expected)
+        #expect(alerts.allSatisfy { $0.scope == .service("checkout") && $0.samples == 1 && $0.exemplars == [$0.rollbackID!] })
+    }
+
+    @Test func beforeItsInstantAStuckAlertIsNotYetDueAndStillFiresAtTheEnd() {
+        let engine = Self.engine([Self.rollbackStarted])
+        var early = SLOEvaluation(slos: [Self.slo])
+        #expect(early.evaluate(engine, to: Self.time("10:05:00")).isEmpty, "--to is exclusive")
+        var late = SLOEvaluation(slos: [Self.slo])
+        #expect(Self.rows(late.evaluate(engine, to: Self.time("10:05:00") + 1)).map(\.state) == [.firing])
+        #expect(late.firing.map(\.kind) == [.rollbackStuck])
+        // --from after the firing: the state starts at ok, nothing is shown.
+        var from = SLOEvaluation(slos: [Self.slo])
+        #expect(from.evaluate(engine, from: Self.time("10:06:00"), to: Self.time("12:00:00")).isEmpty && from.firing.isEmpty)
+    }
+
+    static let rollbackStarted = rollback("r1", "started", "10:00:00")
+
+    @Test func liveRoundsFireTheStuckAlertOnTheClockAndTakeItBackOnALateCompletion() {
+        var engine = Self.engine([Self.rollbackStarted])
+        var live = SLOEvaluation(slos: [Self.slo])
+        // The round that stores the start: the clock is the start, nothing is due.
+        #expect(live.evaluate(engine, services: ["checkout"], end: Self.time("10:00:00")).isEmpty)
+        #expect(live.nextExpiry == Self.time("10:05:00"))
+        // The clock passes 10:05 with no event: the stuck alert fires there.
+        let stuck = live.expire(before: Self.time("10:07:00"))
+        #expect(Self.rows(stuck) == [Row(kind: .rollbackStuck, state: .firing, rollback: "r1", at: "10:05:00", value: 300)])
+        // A completion dated 10:04 arrives late: the backtest never fires; live resolves at once,
+        // dated at its firing.
+        engine.add(try! EventDecoder.decode(Self.rollback("r1", "completed", "10:04:00")))
+        let taken = live.evaluate(engine, services: ["checkout"], end: Self.time("10:07:00"))
+        #expect(Self.rows(taken) == [Row(kind: .rollbackStuck, state: .resolved, rollback: "r1", at: "10:05:00", value: 240)])
+        #expect(live.firing.isEmpty)
+    }
+
+    @Test func theJSONOfARollbackAlertNamesItsRollback() {
+        var evaluation = SLOEvaluation(slos: [Self.slo])
+        let alert = evaluation.evaluate(Self.engine([Self.rollbackStarted]), to: Self.time("11:00:00")).first
+        #expect(
+            alert?.json
+                == #"{"schema": "doralog.alert/v1", "alert": "RollbackStuck", "state": "firing", "slo": "rb", "scope": {"service": "checkout"}, "metric": "rollback_time", "percentile": 95, "value": 300.0, "objective": 300.0, "baseline": null, "p_value": null, "samples": 1, "window_seconds": 2419200, "at": "2026-07-01T10:05:00Z", "exemplars": ["r1"], "rollback_id": "r1"}"#)
+    }
+}
