@@ -2,6 +2,16 @@
 public enum JSONText {
     /// `value` as a JSON string literal, escaping `"`, `\` and control characters.
     public static func quoted(_ value: String) -> String {
+        // Most strings need no escape: then only the quotes are added, without appending
+        // scalar by scalar (a backtest prints 100k alerts). A test holds it to `escaped`.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            return "\"" + value + "\""
+        }
+        return escaped(value)
+    }
+
+    /// `quoted`, written out scalar by scalar: the general path.
+    static func escaped(_ value: String) -> String {
         var out = "\""
         out.reserveCapacity(value.utf8.count + 2)
         for scalar in value.unicodeScalars {

@@ -28,23 +28,17 @@ public struct RollbackOutcome: Sendable, Equatable {
     }
 }
 
-extension MetricsEngine {
-    /// Per service of the environment (or only those of `only`), the outcome of each of its
-    /// rollbacks, in rollback-id order (UTF-8).
-    public func rollbackOutcomes(only: Set<String>? = nil, threads: ParallelMap.Threads = .everyCore) -> [String: [RollbackOutcome]] {
-        let selected = services.filter { only?.contains($0.name) ?? true }
-        let outcomes = ParallelMap.map(selected, on: threads) { $0.consolidated().rollbackOutcomes(configuration: configuration) }
-        return Dictionary(uniqueKeysWithValues: zip(selected.map(\.name), outcomes))
-    }
-}
-
 extension ServiceState {
-    /// The outcome of each rollback, in rollback-id order. Linking (an analysis) is needed only
-    /// when some rollback failed.
-    func rollbackOutcomes(configuration: MetricsConfiguration) -> [RollbackOutcome] {
+    /// Whether the outcomes need linking: only a failed rollback's clearing does.
+    var rollbacksNeedLinks: Bool { rollbacks.values.contains(where: \.failed) }
+
+    /// The outcome of each rollback, in rollback-id order.
+    /// - Parameter analysis: this service's analysis, with rollback links recorded; needed
+    ///   when `rollbacksNeedLinks`.
+    func rollbackOutcomes(analysis: Analysis?) -> [RollbackOutcome] {
         var cleared: [String: Int64] = [:]
-        if rollbacks.values.contains(where: \.failed) {
-            let analysis = analyze(configuration: configuration, recordingRollbackLinks: true)
+        if rollbacksNeedLinks {
+            let analysis = analysis!
             // Per deploy: its rollbacks' completions, and its episode's healthy time.
             var completions: [Int: [Int64]] = [:]
             var anyCompletion: [Int64] = []
@@ -55,16 +49,23 @@ extension ServiceState {
             }
             var healthy: [Int: Int64] = [:]
             for e in analysis.episodes { if let h = e.healthyAt { healthy[e.deploy] = h } }
+            anyCompletion.sort()
             for (rollbackID, r) in rollbacks where r.failed {
                 let f = r.failedTime
-                var candidates: [Int64]
                 if let p = analysis.rollbackDeploys[rollbackID] {
-                    candidates = completions[p] ?? []
+                    // A deploy has few rollbacks: its completions are scanned.
+                    var candidates = completions[p] ?? []
                     if let h = healthy[p] { candidates.append(h) }
+                    if let first = candidates.filter({ $0 >= f }).min() { cleared[rollbackID] = first }
                 } else {
-                    candidates = anyCompletion
+                    // Unlinked: the service's first completion at or after the failure.
+                    var (lo, hi) = (0, anyCompletion.count)
+                    while lo < hi {
+                        let mid = (lo + hi) / 2
+                        if anyCompletion[mid] < f { lo = mid + 1 } else { hi = mid }
+                    }
+                    if lo < anyCompletion.count { cleared[rollbackID] = anyCompletion[lo] }
                 }
-                if let first = candidates.filter({ $0 >= f }).min() { cleared[rollbackID] = first }
             }
         }
         return rollbacks.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { rollbackID, r in

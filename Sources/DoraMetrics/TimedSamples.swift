@@ -66,29 +66,46 @@ extension MetricsEngine {
     public func timedSamples(
         of metrics: Set<DurationMetric>, only: Set<String>? = nil, threads: ParallelMap.Threads = .everyCore
     ) -> [DurationMetric: [ServiceTimedSamples]] {
+        timedSamples(of: metrics, withRollbackOutcomes: false, only: only, threads: threads).samples
+    }
+
+    /// `timedSamples`, and with `withRollbackOutcomes` each service's `rollbackOutcomes` too,
+    /// from the same pass over each service (the live run needs both every round).
+    public func timedSamples(
+        of metrics: Set<DurationMetric>, withRollbackOutcomes: Bool, only: Set<String>? = nil,
+        threads: ParallelMap.Threads = .everyCore
+    ) -> (samples: [DurationMetric: [ServiceTimedSamples]], rollbackOutcomes: [String: [RollbackOutcome]]) {
         let selected = services.filter { only?.contains($0.name) ?? true }
-        let perService = ParallelMap.map(selected, on: threads) { $0.consolidated().timedSamples(metrics, configuration: configuration) }
+        let perService = ParallelMap.map(selected, on: threads) {
+            $0.consolidated().timedSamples(metrics, withRollbackOutcomes: withRollbackOutcomes, configuration: configuration)
+        }
         var out: [DurationMetric: [ServiceTimedSamples]] = [:]
-        for (state, byMetric) in zip(selected, perService) {
+        var outcomes: [String: [RollbackOutcome]] = [:]
+        for (state, (byMetric, rollbacks)) in zip(selected, perService) {
             let team = team(of: state.name)
             for (metric, samples) in byMetric {
                 out[metric, default: []].append(ServiceTimedSamples(service: state.name, team: team, samples: samples))
             }
+            if let rollbacks { outcomes[state.name] = rollbacks }
         }
         for metric in out.keys { out[metric]!.sort { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) } }
-        return out
+        return (out, outcomes)
     }
 }
 
 extension ServiceState {
-    /// This service's samples of each of `metrics`, in (time, id) order; one analysis serves all.
-    func timedSamples(_ metrics: Set<DurationMetric>, configuration: MetricsConfiguration) -> [DurationMetric: [TimedSample]] {
+    /// This service's samples of each of `metrics`, in (time, id) order, and with
+    /// `withRollbackOutcomes` its rollbacks' outcomes; one analysis serves all.
+    func timedSamples(
+        _ metrics: Set<DurationMetric>, withRollbackOutcomes: Bool = false, configuration: MetricsConfiguration
+    ) -> (samples: [DurationMetric: [TimedSample]], rollbackOutcomes: [RollbackOutcome]?) {
+        let outcomesNeedLinks = withRollbackOutcomes && rollbacksNeedLinks
         let needsAnalysis = !metrics.isDisjoint(with: [.recoveryTime, .detect, .decide, .act, .verify])
-            || (metrics.contains(.leadTime) && leadTimes == nil)
-        let analysis = needsAnalysis ? analyze(configuration: configuration) : nil
+            || (metrics.contains(.leadTime) && leadTimes == nil) || outcomesNeedLinks
+        let analysis = needsAnalysis ? analyze(configuration: configuration, recordingRollbackLinks: outcomesNeedLinks) : nil
         var out: [DurationMetric: [TimedSample]] = [:]
         for metric in metrics { out[metric] = timedSamples(metric, analysis: analysis) }
-        return out
+        return (out, withRollbackOutcomes ? rollbackOutcomes(analysis: analysis) : nil)
     }
 
     /// This service's samples of `metric`, in (time, id) order (`a`: its analysis, for the

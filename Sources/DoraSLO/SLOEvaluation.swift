@@ -1,7 +1,8 @@
 public import DoraMetrics
 
 /// A set of SLOs over the services of one environment: which scopes each SLO has, which
-/// samples feed each scope, and the evaluators. The backtest and the live run share it.
+/// samples feed each scope, the evaluators, and the rollback-time SLOs' watches of each
+/// rollback (`RollbackWatch`). The backtest and the live run share it.
 ///
 /// Invariant: a scope's samples are those of its services in (time, id) order; a service
 /// belongs to an SLO's selection by name, by its tier (from the assignments) or by its team
@@ -131,7 +132,8 @@ public struct SLOEvaluation: Sendable {
         // unchanged).
         var changed: [DurationMetric: [String: Change]] = [:]
         let metrics = Set(slos.map(\.metric))
-        let fresh = engine.timedSamples(of: metrics, only: touched, threads: threads)
+        let (fresh, outcomes) = engine.timedSamples(
+            of: metrics, withRollbackOutcomes: !rollbackSLOs.isEmpty, only: touched, threads: threads)
         for metric in metrics {
             var known = touched == nil ? [:] : cache[metric] ?? [:]
             for s in fresh[metric] ?? [] {
@@ -209,17 +211,14 @@ public struct SLOEvaluation: Sendable {
         }
         // The rollback alerts of the touched services, before any clock-driven advance (which
         // must not run on outcomes this round has changed).
-        if !rollbackSLOs.isEmpty {
-            let outcomes = engine.rollbackOutcomes(only: touched, threads: threads)
-            for index in rollbackSLOs {
-                let slo = slos[index]
-                for s in byMetric[.rollbackTime] ?? [] where selects(slo.selection, service: s.service, team: s.team) {
-                    guard let serviceOutcomes = outcomes[s.service] else { continue }
-                    let key = WatchKey(slo: index, service: s.service)
-                    var watch = rollbackWatches.removeValue(forKey: key) ?? RollbackWatch(slo: slo, service: s.service)
-                    out += watch.update(serviceOutcomes, from: from, to: to, end: end)
-                    rollbackWatches[key] = watch
-                }
+        for index in rollbackSLOs {
+            let slo = slos[index]
+            for s in byMetric[.rollbackTime] ?? [] where selects(slo.selection, service: s.service, team: s.team) {
+                guard let serviceOutcomes = outcomes[s.service] else { continue }  // not touched
+                let key = WatchKey(slo: index, service: s.service)
+                var watch = rollbackWatches.removeValue(forKey: key) ?? RollbackWatch(slo: slo, service: s.service)
+                out += watch.update(serviceOutcomes, from: from, to: to, end: end)
+                rollbackWatches[key] = watch
             }
         }
         // The heaviest first, so that no thread is left with a large one at the end.

@@ -231,16 +231,36 @@ struct AggregatorService: Service, CustomStringConvertible {
         exposition.noteFiring(firing)
         for sink in sinks { await sink.restore(firing: firing) }
         await replayed.open()
+        var (rounds, busy) = (0, Duration.zero)
+        await withDiscardingTaskGroup { group in
+            // The clock ticks while no append comes, so that windows age out on time.
+            group.addTask { [appends] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: Self.tickInterval)
+                    appends.tick()
+                }
+            }
+            (rounds, busy) = await takeRounds(clock: clock)
+            group.cancelAll()
+        }
+        // Every durable append is in the live state now (bench/run-ingest.sh prints the rounds,
+        // the seconds they took, and how long the drain took once ingestion had ended).
+        let totals = await state.logTotals
+        let tail = appends.finishedAt.map { clock.now - $0 } ?? .zero
+        logger.notice(
+            "aggregator drained",
+            metadata: [
+                "stored": "\(totals.stored)", "seconds": "\(Self.seconds(clock.now - began))", "rounds": "\(rounds)",
+                "busy_seconds": "\(Self.seconds(busy))", "after_ingestion_seconds": "\(Self.seconds(tail))",
+            ])
+        try? await gracefulShutdown()
+    }
+
+    /// Takes appends (or clock ticks) until ingestion has ended, adds them to the live state
+    /// and sends the transitions; returns the rounds of appends and the time they took.
+    private func takeRounds(clock: ContinuousClock) async -> (Int, Duration) {
         var rounds = 0
         var busy = Duration.zero
-        // The clock ticks while no append comes, so that windows age out on time.
-        let ticker = Task { [appends] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: Self.tickInterval)
-                appends.tick()
-            }
-        }
-        defer { ticker.cancel() }
         while let taken = await appends.take() {
             guard !taken.appends.isEmpty else {
                 await emit(state.tick(caughtUp: taken.caughtUp))
@@ -260,17 +280,7 @@ struct AggregatorService: Service, CustomStringConvertible {
             // load the live state's threads, at a lowered priority, run slower and appends
             // coalesce into fewer, larger rounds; when idle, a round follows each append.
         }
-        // Every durable append is in the live state now (bench/run-ingest.sh prints the rounds,
-        // the seconds they took, and how long the drain took once ingestion had ended).
-        let totals = await state.logTotals
-        let tail = appends.finishedAt.map { clock.now - $0 } ?? .zero
-        logger.notice(
-            "aggregator drained",
-            metadata: [
-                "stored": "\(totals.stored)", "seconds": "\(Self.seconds(clock.now - began))", "rounds": "\(rounds)",
-                "busy_seconds": "\(Self.seconds(busy))", "after_ingestion_seconds": "\(Self.seconds(tail))",
-            ])
-        try? await gracefulShutdown()
+        return (rounds, busy)
     }
 
     /// Sends transitions to every sink, and keeps their series on `/metrics`.
