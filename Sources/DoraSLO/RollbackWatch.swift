@@ -121,12 +121,14 @@ struct RollbackWatch: Sendable {
                 out.append(Plan(key: key, firesAt: nil, resolvesAt: endedAt, value: nil, resolvedValue: endedAt.map { $0 - started }))
             }
         }
-        if let failed = r.failed, r.failureCleared.map({ $0 > failed }) ?? true {
+        if let failed = r.failed {
             let toFailure = r.started.flatMap { failed >= $0 ? failed - $0 : nil }
+            // Cleared at its own instant: no alert (but one already sent is taken back).
+            let raised = r.failureCleared.map { $0 > failed } ?? true
             out.append(
                 Plan(
-                    key: AlertKey(kind: .rollbackFailed, rollbackID: r.rollbackID), firesAt: failed, resolvesAt: r.failureCleared,
-                    value: toFailure, resolvedValue: toFailure))
+                    key: AlertKey(kind: .rollbackFailed, rollbackID: r.rollbackID), firesAt: raised ? failed : nil,
+                    resolvesAt: r.failureCleared, value: toFailure, resolvedValue: toFailure))
         }
         return out
     }

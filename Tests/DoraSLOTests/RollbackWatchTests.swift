@@ -111,6 +111,13 @@ import Testing
                 Row(kind: .rollbackFailed, state: .resolved, rollback: "r1", at: "11:00:00", value: 120),
             ]),
         Case(
+            name: "a failure cleared at its own instant raises nothing",
+            events: [
+                deploy("d1", "09:00:00"), rollback("r1", "started", "10:00:00"), rollback("r1", "failed", "10:03:00"),
+                rollback("r2", "started", "10:01:00"), rollback("r2", "completed", "10:03:00"),
+            ],
+            expected: []),
+        Case(
             name: "a failure with no started event links nowhere: cleared by any later completion",
             events: [
                 rollback("r1", "failed", "10:03:00"),
