@@ -63,13 +63,7 @@ public struct DurationSamples: Sendable, Equatable {
     }
 
     private static func countAtOrBelow(_ run: [Int64], _ v: Int64) -> Int {
-        var lo = 0
-        var hi = run.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if run[mid] <= v { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
+        run.partitionPoint { $0 > v }
     }
 
     /// The statistic (docs/metrics.md §3): nearest-rank p50 and p95, exact mean.

@@ -62,11 +62,11 @@ struct LeadTimeIndex: Sendable {
     }
 
     private mutating func insert(_ sample: TimedSample) {
-        samples.insert(sample, at: firstIndex { TimedSample.precedes(sample, $0) })
+        samples.insert(sample, at: samples.partitionPoint { TimedSample.precedes(sample, $0) })
     }
 
     private mutating func remove(_ sample: TimedSample) {
-        var i = firstIndex { $0.time >= sample.time }
+        var i = samples.partitionPoint { $0.time >= sample.time }
         while i < samples.count && samples[i].time == sample.time {
             if samples[i].value == sample.value && samples[i].id.utf8.elementsEqual(sample.id.utf8) {
                 samples.remove(at: i)
@@ -75,15 +75,5 @@ struct LeadTimeIndex: Sendable {
             i += 1
         }
         preconditionFailure("a lead-time sample was lost")
-    }
-
-    /// The first index whose sample satisfies `accept` (monotone over `samples`).
-    private func firstIndex(where accept: (TimedSample) -> Bool) -> Int {
-        var (lo, hi) = (0, samples.count)
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if accept(samples[mid]) { hi = mid } else { lo = mid + 1 }
-        }
-        return lo
     }
 }

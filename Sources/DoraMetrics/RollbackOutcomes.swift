@@ -59,12 +59,8 @@ extension ServiceState {
                     if let first = candidates.filter({ $0 >= f }).min() { cleared[rollbackID] = first }
                 } else {
                     // Unlinked: the service's first completion at or after the failure.
-                    var (lo, hi) = (0, anyCompletion.count)
-                    while lo < hi {
-                        let mid = (lo + hi) / 2
-                        if anyCompletion[mid] < f { lo = mid + 1 } else { hi = mid }
-                    }
-                    if lo < anyCompletion.count { cleared[rollbackID] = anyCompletion[lo] }
+                    let first = anyCompletion.partitionPoint { $0 >= f }
+                    if first < anyCompletion.count { cleared[rollbackID] = anyCompletion[first] }
                 }
             }
         }

@@ -84,13 +84,8 @@ extension ServiceState {
 
         /// The position of the last deploy with time <= t, if any.
         func lastDeploy(atOrBefore t: Int64) -> Int? {
-            var lo = 0
-            var hi = times.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if times[mid] <= t { lo = mid + 1 } else { hi = mid }
-            }
-            return lo == 0 ? nil : lo - 1
+            let after = times.partitionPoint { $0 > t }
+            return after == 0 ? nil : after - 1
         }
 
         // Explicit links name a deploy by id (only successful deploys of this service count).

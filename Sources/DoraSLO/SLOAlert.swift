@@ -143,7 +143,10 @@ public struct SLOAlert: Sendable, Equatable {
     public static func stillFiring(_ transitions: [SLOAlert]) -> [SLOAlert] {
         var latest: [String: SLOAlert] = [:]
         var order: [String] = []
-        for t in transitions where latest.updateValue(t, forKey: t.identity) == nil { order.append(t.identity) }
+        for t in transitions {
+            let key = t.identity
+            if latest.updateValue(t, forKey: key) == nil { order.append(key) }
+        }
         return order.compactMap { latest[$0] }.filter { $0.state == .firing }
     }
 }

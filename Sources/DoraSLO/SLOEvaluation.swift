@@ -270,7 +270,7 @@ public struct SLOEvaluation: Sendable {
     /// an evaluator can still use, so a round costs the windows, not the whole history.
     static func samples(of members: [ServiceTimedSamples], after: Int64, before: Int64) -> [TimedSample] {
         func slice(_ samples: [TimedSample]) -> ArraySlice<TimedSample> {
-            samples[firstIndex(in: samples) { $0 > after }..<firstIndex(in: samples) { $0 >= before }]
+            samples[samples.partitionPoint { $0.time > after }..<samples.partitionPoint { $0.time >= before }]
         }
         if members.count == 1 { return Array(slice(members[0].samples)) }
         return TimedSample.sorted(members.flatMap { slice($0.samples) })
@@ -281,16 +281,6 @@ public struct SLOEvaluation: Sendable {
     static func pool(_ changes: [Change]) -> (removed: [TimedSample], added: [TimedSample]) {
         if changes.count == 1 { return (Array(changes[0].removed), Array(changes[0].added)) }
         return (TimedSample.sorted(changes.flatMap(\.removed)), TimedSample.sorted(changes.flatMap(\.added)))
-    }
-
-    /// The first index of sorted `samples` whose time satisfies `accept` (monotone in time).
-    private static func firstIndex(in samples: [TimedSample], where accept: (Int64) -> Bool) -> Int {
-        var (lo, hi) = (0, samples.count)
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if accept(samples[mid].time) { hi = mid } else { lo = mid + 1 }
-        }
-        return lo
     }
 
     /// Every alert still firing, by SLO (in definition order), then scope label, then kind

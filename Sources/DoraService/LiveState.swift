@@ -29,9 +29,10 @@ public actor LiveState {
     public private(set) var isReady = false
     /// How far behind the wall clock window expiries are evaluated while caught up.
     private let wallClockLag: Int64
-    /// The SLO clock (docs/slo.md, "Evaluation instants"): the latest stored event time (of
-    /// those not in the future: a stray date in 2099 must not age every window out), and while ingestion is caught up, the wall clock minus the
-    /// lag. It never goes back; expiries before it have been evaluated.
+    /// The SLO clock (docs/slo.md, "The clock"): the latest stored event time (of those not in
+    /// the future: a stray date in 2099 must not age every window out), and while ingestion is
+    /// caught up, the wall clock minus the lag. It never goes back; expiries before it have
+    /// been evaluated.
     public private(set) var clock: Int64 = .min
 
     /// - Parameters:
@@ -91,7 +92,6 @@ public actor LiveState {
     /// slow samples age out, even when no event comes.
     public func tick(caughtUp: Bool) -> [SLOAlert] {
         advanceClock(caughtUp: caughtUp)
-        guard let next = evaluation.nextExpiry, next < clock else { return [] }
         return count(evaluation.expire(before: clock))
     }
 

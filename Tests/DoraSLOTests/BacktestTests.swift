@@ -29,7 +29,7 @@ import Testing
     func naive(_ slo: SLODefinition, _ samples: [TimedSample], scope: SLOScope, end: Int64 = .max) -> [SLOAlert] {
         var out: [SLOAlert] = []
         var firing: [SLOAlert.Kind: Bool] = [.breach: false, .regression: false]
-        func firstAfter(_ bound: Int64) -> Int { samples.partitioningIndex { $0.time > bound } }
+        func firstAfter(_ bound: Int64) -> Int { samples.partitionPoint { $0.time > bound } }
         var instants = Set(samples.map(\.time))
         for s in samples {
             if s.time + slo.window < end { instants.insert(s.time + slo.window) }
@@ -131,17 +131,5 @@ import Testing
         }
         seen += live.evaluate(engine)
         #expect(!all.isEmpty && seen == all)
-    }
-}
-
-extension Array {
-    /// The first index whose element satisfies `belongs` (which must be false, then true).
-    func partitioningIndex(where belongs: (Element) -> Bool) -> Int {
-        var (lo, hi) = (0, count)
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if belongs(self[mid]) { hi = mid } else { lo = mid + 1 }
-        }
-        return lo
     }
 }
