@@ -10,9 +10,14 @@ struct PreparedAppend: Sendable {
     var minTime = Int64.max
     var maxTime = Int64.min
     var fingerprints: [IDFingerprint] = []
+    /// Per stored event, its `ContentFingerprint` (parallel to `fingerprints`).
+    var contents: [UInt64] = []
     var offsets: [PartitionOffset] = []
     /// Dead-letter lines of the rejected messages.
     var deadLetters: [UInt8] = []
+    /// Conflicting duplicates, whose dead-letter lines are written at commit, once the place
+    /// of their stored copy is known.
+    var conflicts: [PendingConflict] = []
 
     /// Whether a block must be written: anything stored, counted or any offset moved.
     var needsBlock: Bool {
@@ -42,7 +47,8 @@ final class BlockEncoder: @unchecked Sendable {
         guard p.needsBlock else { return [] }
         let stored = p.summary.stored
         var header = BlockHeader(
-            recordCount: UInt32(stored), duplicates: UInt32(p.summary.duplicates), rejected: UInt32(p.summary.rejected),
+            recordCount: UInt32(stored), duplicates: UInt32(p.summary.duplicates),
+            conflictingDuplicates: UInt32(p.summary.conflictingDuplicates), rejected: UInt32(p.summary.rejected),
             unknownTypes: UInt32(p.summary.unknownTypes), minTime: stored > 0 ? p.minTime : 0, maxTime: stored > 0 ? p.maxTime : 0,
             recordsFrameBytes: 0, recordsBytes: 0, rawFrameBytes: 0, rawBytes: 0, offsets: p.offsets)
         var block: [UInt8] = []

@@ -44,9 +44,42 @@ final class DeadLetterStore {
 
     /// Appends the dead-letter line of one rejection to `out`.
     static func appendLine(_ error: EventError, source: MessageSource, raw: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        var line = "{\"reason\":" + JSONText.quoted(error.code.rawValue)
-        line += ",\"message\":" + JSONText.quoted(error.message)
-        if let field = error.field { line += ",\"field\":" + JSONText.quoted(field) }
+        appendLine(
+            reason: error.code.rawValue, message: error.message, field: error.field, members: "", source: source, raw: raw,
+            to: &out)
+    }
+
+    /// The reason of a conflicting duplicate: not an invalid event, so not an `EventError`.
+    static let conflictingDuplicateReason = "conflicting_duplicate"
+
+    /// Appends the dead-letter line of a conflicting duplicate: its own source and bytes, and
+    /// where the stored copy of its id is (`stored`; nil only if that cannot be found, which
+    /// the line then says).
+    static func appendConflictLine(_ conflict: PendingConflict, storedAt place: StoredPlace?, to out: inout [UInt8]) {
+        var members = ",\"id\":" + JSONText.quoted(conflict.id) + ",\"stored\":"
+        if let place {
+            members += "{\"segment\":" + JSONText.quoted(LogFormat.segmentName(place.segment))
+                + ",\"block_offset\":\(place.blockOffset),\"record\":\(place.record)}"
+        } else {
+            members += "null"
+        }
+        conflict.raw.withUnsafeBytes { raw in
+            appendLine(
+                reason: conflictingDuplicateReason,
+                message: "an event with id \(JSONText.quoted(conflict.id)) is stored already with different content; "
+                    + "the stored one is kept and this one is counted as a duplicate. Give a changed event a new id",
+                field: "id", members: members, source: conflict.source, raw: raw, to: &out)
+        }
+    }
+
+    private static func appendLine(
+        reason: String, message: String, field: String?, members: String, source: MessageSource, raw: UnsafeRawBufferPointer,
+        to out: inout [UInt8]
+    ) {
+        var line = "{\"reason\":" + JSONText.quoted(reason)
+        line += ",\"message\":" + JSONText.quoted(message)
+        if let field { line += ",\"field\":" + JSONText.quoted(field) }
+        line += members
         switch source {
         case .file(let path, let lineNumber):
             line += ",\"source\":{\"file\":" + JSONText.quoted(path) + ",\"line\":\(lineNumber)}"
@@ -64,6 +97,44 @@ final class DeadLetterStore {
         guard !lines.isEmpty else { return }
         try file.write(lines)
         try file.sync()
+    }
+}
+
+/// A message whose id is stored already with other content, between the append that found it
+/// and that append's commit, where its dead-letter line is written.
+struct PendingConflict: Sendable {
+    var fingerprint: IDFingerprint
+    var id: String
+    var source: MessageSource
+    /// The message's bytes as received.
+    var raw: [UInt8]
+}
+
+/// Where a stored event is: record `record` (from 0) of the block at byte `blockOffset` of
+/// segment `segment`.
+struct StoredPlace: Equatable, Sendable {
+    var segment: UInt32
+    var blockOffset: Int
+    var record: Int
+
+    /// The place of the segment's `ordinal`-th record, given the segment's blocks in order;
+    /// nil when the blocks hold fewer records.
+    init?(ordinal: UInt32, in blocks: [BlockLocation]) {
+        var before = 0
+        for block in blocks {
+            if Int(ordinal) < before + block.recordCount {
+                self.init(segment: block.segment, blockOffset: block.offset, record: Int(ordinal) - before)
+                return
+            }
+            before += block.recordCount
+        }
+        return nil
+    }
+
+    init(segment: UInt32, blockOffset: Int, record: Int) {
+        self.segment = segment
+        self.blockOffset = blockOffset
+        self.record = record
     }
 }
 

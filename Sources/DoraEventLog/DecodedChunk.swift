@@ -17,6 +17,10 @@ struct DecodedChunk: Sendable {
     var raw: [UInt8] = []
     var rawEnds: [Int] = []
     var fingerprints: [IDFingerprint] = []
+    /// Per valid message: `ContentFingerprint` of its binary record.
+    var contents: [UInt64] = []
+    /// Per valid message: its index in the batch (its source).
+    var messageIndices: [Int] = []
     var times: [Int64] = []
     /// Per valid message: is its type unknown to this version.
     var unknownType: [Bool] = []
@@ -34,6 +38,18 @@ struct DecodedChunk: Sendable {
     /// The raw-frame bytes of valid messages `first..<end`.
     func rawBytes(_ first: Int, _ end: Int) -> ArraySlice<UInt8> {
         raw[(first == 0 ? 0 : rawEnds[first - 1])..<rawEnds[end - 1]]
+    }
+
+    /// Valid message `j` as a conflicting duplicate: its id, source and bytes, copied out.
+    func conflict(_ j: Int, source: MessageSource) -> PendingConflict {
+        let entry = recordBytes(j, j + 1)
+        let id = entry.withUnsafeBytes { bytes -> String in
+            var reader = BinaryReader(bytes)
+            // Written by `decode` just now: it reads back.
+            guard (try? reader.unsigned()) != nil, let record = try? EventRecord.read(from: &reader) else { return "" }
+            return String(decoding: record.id, as: UTF8.self)
+        }
+        return PendingConflict(fingerprint: fingerprints[j], id: id, source: source, raw: Array(rawBytes(j, j + 1).dropLast()))
     }
 
     /// Below this many messages a batch is decoded on the calling thread alone.
@@ -62,6 +78,8 @@ struct DecodedChunk: Sendable {
         chunk.recordEnds.reserveCapacity(range.count)
         chunk.rawEnds.reserveCapacity(range.count)
         chunk.fingerprints.reserveCapacity(range.count)
+        chunk.contents.reserveCapacity(range.count)
+        chunk.messageIndices.reserveCapacity(range.count)
         chunk.times.reserveCapacity(range.count)
         chunk.unknownType.reserveCapacity(range.count)
         var scratch: [UInt8] = []
@@ -69,6 +87,7 @@ struct DecodedChunk: Sendable {
             for i in range {
                 let message = UnsafeRawBufferPointer(rebasing: all[batch.ranges[i]])
                 let entryStart = chunk.records.count
+                var recordStart = entryStart
                 let facts: RecordFacts
                 do throws(EventError) {
                     if let size = batch.oversized[i] {
@@ -78,6 +97,7 @@ struct DecodedChunk: Sendable {
                         )
                     }
                     EventBinaryCodec.writeUnsigned(UInt64(message.count), into: &chunk.records)
+                    recordStart = chunk.records.count
                     facts = try EventDecoder.appendRecord(of: message, to: &chunk.records, scratch: &scratch)
                 } catch {
                     chunk.records.removeSubrange(entryStart...)
@@ -90,6 +110,9 @@ struct DecodedChunk: Sendable {
                 chunk.raw.append(0x0A)
                 chunk.rawEnds.append(chunk.raw.count)
                 chunk.fingerprints.append(facts.fingerprint)
+                chunk.contents.append(
+                    chunk.records.withUnsafeBytes { ContentFingerprint.of(record: UnsafeRawBufferPointer(rebasing: $0[recordStart...])) })
+                chunk.messageIndices.append(i)
                 chunk.times.append(facts.time)
                 chunk.unknownType.append(facts.isUnknownType)
             }

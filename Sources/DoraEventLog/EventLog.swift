@@ -28,6 +28,8 @@ public final class EventLog {
     private var currentNumber: UInt32
     private var currentSize: Int
     private var currentBlocks: [BlockLocation] = []
+    /// Events stored in the current segment: the ordinal the next one gets (`StoredCopy`).
+    private var currentRecords = 0
     private var currentOffsets: [TopicPartition: Int64] = [:]
     private var idIndex: IDIndex
     private let deadLetters: DeadLetterStore
@@ -36,7 +38,7 @@ public final class EventLog {
 
     private let encoder: BlockEncoder
     /// Ids prepared but not yet committed (pipelined appends in flight), oldest first.
-    private var inFlight: [FingerprintSet] = []
+    private var inFlight: [FingerprintMap] = []
     /// Buffers of committed appends, reused by the next `prepare` (no fresh pages per batch).
     private var spare: (records: [UInt8], raw: [UInt8])?
 
@@ -86,9 +88,7 @@ public final class EventLog {
         let expected = sealed.reduce(0) { $0 + $1.0.fingerprintCount }
         idIndex = IDIndex(bitsPerID: configuration.bloomBitsPerID, expectedCount: expected + 1_000_000)
         for (index, path) in sealed {
-            idIndex.addRun(
-                try FingerprintRun(path: path, offset: index.fingerprintOffset, count: index.fingerprintCount),
-                alreadyCounted: false)
+            idIndex.addRun(try FingerprintRun(path: path, index: index), alreadyCounted: false)
             for b in index.blocks { totals.add(b) }
             for o in index.offsets { partitionOffsets[TopicPartition(topic: o.topic, partition: o.partition)] = o.nextOffset }
         }
@@ -105,9 +105,12 @@ public final class EventLog {
         var totals = self.totals
         var offsets = partitionOffsets
         var currentOffsets: [TopicPartition: Int64] = [:]
+        var records = 0
         let outcome = try scanner.scan { (checked) throws(EventLogError) in
-            try checked.forEachEventRecord(using: decompressor, scratch: &scratch) { record, _ in
-                index.insertActive(IDFingerprint(bytes: record.id))
+            try checked.forEachEncodedRecord(using: decompressor, scratch: &scratch) { record, _, encoded in
+                index.insertActive(
+                    IDFingerprint(bytes: record.id), StoredCopy(content: ContentFingerprint.of(record: encoded), ordinal: UInt32(records)))
+                records += 1
             }
             let location = checked.location(segment: scanner.segmentNumber)
             blocks.append(location)
@@ -138,6 +141,7 @@ public final class EventLog {
         partitionOffsets = offsets
         self.currentOffsets = currentOffsets
         currentBlocks = blocks
+        currentRecords = records
         currentSize = outcome.validEnd
         current = try PosixFile.open(path, flags: O_WRONLY | O_APPEND)
     }
@@ -209,7 +213,7 @@ public final class EventLog {
         p.raw.reserveCapacity(batch.byteCount + batch.count)
         p.records.append(EventBinaryCodec.version)
 
-        var pending = FingerprintSet(minimumCapacity: batch.count)
+        var pending = FingerprintMap(minimumCapacity: batch.count)
         let index = idIndex
         let inFlight = self.inFlight
         for chunk in chunks {
@@ -224,16 +228,23 @@ public final class EventLog {
             }
             for j in 0..<chunk.count {
                 let fingerprint = chunk.fingerprints[j]
-                if pending.contains(fingerprint) || inFlight.contains(where: { $0.contains(fingerprint) })
-                    || index.contains(fingerprint)
-                {
+                let content = chunk.contents[j]
+                let stored =
+                    pending[fingerprint] ?? inFlight.lazy.compactMap { $0[fingerprint] }.first
+                    ?? index.storedCopy(of: fingerprint)?.copy
+                if let stored {
                     p.summary.duplicates += 1
+                    if stored.content != content {
+                        p.summary.conflictingDuplicates += 1
+                        p.conflicts.append(chunk.conflict(j, source: batch.sources[chunk.messageIndices[j]]))
+                    }
                     copyRun(to: j)
                     runStart = j + 1
                     continue
                 }
-                pending.insert(fingerprint)
+                pending.insert(fingerprint, StoredCopy(content: content, ordinal: UInt32(p.fingerprints.count)))
                 p.fingerprints.append(fingerprint)
+                p.contents.append(content)
                 p.minTime = min(p.minTime, chunk.times[j])
                 p.maxTime = max(p.maxTime, chunk.times[j])
                 p.summary.stored += 1
@@ -252,13 +263,29 @@ public final class EventLog {
     func commit(_ p: consuming PreparedAppend, block: [UInt8]) throws(EventLogError) {
         if let failure { throw EventLogError(.io, "the log failed earlier (\(failure.message)); reopen it", file: directory) }
         do {
-            try deadLetters.write(p.deadLetters)
-            if !block.isEmpty { try writeBlock(block, p) }
+            if !block.isEmpty && currentSize > LogFormat.segmentHeaderBytes
+                && currentSize + block.count > configuration.segmentBytes
+            {
+                try roll()
+            }
+            let location = BlockLocation(
+                segment: currentNumber, offset: currentSize, totalBytes: block.count, recordCount: p.summary.stored,
+                duplicates: p.summary.duplicates, conflictingDuplicates: p.summary.conflictingDuplicates,
+                rejected: p.summary.rejected, unknownTypes: p.summary.unknownTypes,
+                minTime: Timestamp(microseconds: p.summary.stored > 0 ? p.minTime : 0),
+                maxTime: Timestamp(microseconds: p.summary.stored > 0 ? p.maxTime : 0))
+            // The ids count as stored from here: a conflict of this append finds its copy,
+            // whether that is in this block or an earlier one. Should a write below fail, the
+            // log refuses every further append, so nothing reads them.
+            for (i, fingerprint) in p.fingerprints.enumerated() {
+                idIndex.insertActive(fingerprint, StoredCopy(content: p.contents[i], ordinal: UInt32(currentRecords + i)))
+            }
+            try deadLetters.write(p.deadLetters + conflictLines(p.conflicts, pendingBlock: location))
+            if !block.isEmpty { try writeBlock(block, location) }
         } catch {
             failure = error
             throw error
         }
-        for fingerprint in p.fingerprints { idIndex.insertActive(fingerprint) }
         inFlight.removeFirst()
         for o in p.offsets {
             let key = TopicPartition(topic: o.topic, partition: o.partition)
@@ -267,18 +294,45 @@ public final class EventLog {
         }
         totals.stored += p.summary.stored
         totals.duplicates += p.summary.duplicates
+        totals.conflictingDuplicates += p.summary.conflictingDuplicates
         totals.rejected += p.summary.rejected
         totals.ignored += p.summary.unknownTypes
         spare = (p.records, p.raw)
     }
 
+    /// The dead-letter lines of conflicting duplicates, each naming where the stored copy of
+    /// its id is: segment, block offset and record. `pendingBlock` is the block about to be
+    /// written, which may hold copies stored by the same append.
+    private func conflictLines(_ conflicts: [PendingConflict], pendingBlock: BlockLocation) -> [UInt8] {
+        guard !conflicts.isEmpty else { return [] }
+        var lines: [UInt8] = []
+        let activeBlocks = currentBlocks + [pendingBlock]
+        var sealedBlocks: [UInt32: [BlockLocation]] = [:]
+        for conflict in conflicts {
+            var place: StoredPlace?
+            if let (copy, run) = idIndex.storedCopy(of: conflict.fingerprint) {
+                if let run {
+                    // A sealed segment's block table is read from its sidecar, once per append:
+                    // conflicts are rare, so no block table of a sealed segment stays in memory.
+                    if sealedBlocks[run.segment] == nil {
+                        sealedBlocks[run.segment] =
+                            SegmentIndexFile.load(path: run.path, segmentNumber: run.segment, segmentBytes: run.segmentBytes)?.blocks ?? []
+                    }
+                    place = StoredPlace(ordinal: copy.ordinal, in: sealedBlocks[run.segment] ?? [])
+                } else {
+                    place = StoredPlace(ordinal: copy.ordinal, in: activeBlocks)
+                }
+            }
+            DeadLetterStore.appendConflictLine(conflict, storedAt: place, to: &lines)
+        }
+        return lines
+    }
+
     /// A fresh encoder (stage 2), for a pipeline's worker thread.
     func makeEncoder() -> BlockEncoder { BlockEncoder(level: Int32(configuration.zstdLevel)) }
 
-    private func writeBlock(_ block: [UInt8], _ p: PreparedAppend) throws(EventLogError) {
-        if currentSize > LogFormat.segmentHeaderBytes && currentSize + block.count > configuration.segmentBytes {
-            try roll()
-        }
+    /// Writes and fsyncs a block at the end of the current segment (`location` says where).
+    private func writeBlock(_ block: [UInt8], _ location: BlockLocation) throws(EventLogError) {
         let offset = currentSize
         do {
             try current.write(block)
@@ -289,12 +343,8 @@ public final class EventLog {
             throw error
         }
         currentSize += block.count
-        currentBlocks.append(
-            BlockLocation(
-                segment: currentNumber, offset: offset, totalBytes: block.count, recordCount: p.summary.stored,
-                duplicates: p.summary.duplicates, rejected: p.summary.rejected, unknownTypes: p.summary.unknownTypes,
-                minTime: Timestamp(microseconds: p.summary.stored > 0 ? p.minTime : 0),
-                maxTime: Timestamp(microseconds: p.summary.stored > 0 ? p.maxTime : 0)))
+        currentBlocks.append(location)
+        currentRecords += location.recordCount
     }
 
     /// Starts the next segment, then seals the current one with its sidecar.
@@ -302,23 +352,23 @@ public final class EventLog {
         let next = currentNumber + 1
         try Self.createSegment(number: next, directory: directory)
         let sealedNumber = currentNumber
-        let sorted = idIndex.active.sortedMembers()
         let offsets = currentOffsets.sorted { $0.key < $1.key }.map {
             PartitionOffset(topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value)
         }
         let sidecar = SegmentIndexFile.encode(
             segmentNumber: sealedNumber, segmentBytes: currentSize, blocks: currentBlocks, offsets: offsets,
-            sortedFingerprints: sorted)
+            members: idIndex.active.sortedMembers())
         let sidecarPath = directory + "/" + LogFormat.indexName(sealedNumber)
         try PosixFile.writeAtomically(sidecar, to: sidecarPath, directory: directory)
         guard let loaded = SegmentIndexFile.load(path: sidecarPath, segmentNumber: sealedNumber, segmentBytes: currentSize) else {
             throw EventLogError(.io, "the id index just written does not read back", file: sidecarPath)
         }
-        idIndex.sealActive(into: try FingerprintRun(path: sidecarPath, offset: loaded.fingerprintOffset, count: loaded.fingerprintCount))
+        idIndex.sealActive(into: try FingerprintRun(path: sidecarPath, index: loaded))
         current = try PosixFile.open(directory + "/" + LogFormat.segmentName(next), flags: O_WRONLY | O_APPEND)
         currentNumber = next
         currentSize = LogFormat.segmentHeaderBytes
         currentBlocks = []
+        currentRecords = 0
         currentOffsets = [:]
         logger.info("started a new segment", metadata: ["log.segment": "\(LogFormat.segmentName(next))"])
     }
@@ -361,19 +411,24 @@ public final class EventLog {
         let segmentPath = directory + "/" + LogFormat.segmentName(number)
         let path = directory + "/" + LogFormat.indexName(number)
         let size = try PosixFile.open(segmentPath, flags: O_RDONLY).size
-        if let index = SegmentIndexFile.load(path: path, segmentNumber: number, segmentBytes: size) {
-            return (index, path)
+        let existing = SegmentIndexFile.load(path: path, segmentNumber: number, segmentBytes: size)
+        if let existing, existing.copiesOffset != nil {
+            return (existing, path)
         }
-        logger.notice("rebuilding the index of a sealed segment", metadata: ["log.segment": "\(segmentPath)"])
+        logger.notice(
+            existing == nil ? "rebuilding the index of a sealed segment" : "rebuilding a sealed segment's index of an older layout",
+            metadata: ["log.segment": "\(segmentPath)"])
         let scanner = try SegmentScanner(path: segmentPath)
         let decompressor = ZstdDecompressor()
         var scratch: [UInt8] = []
-        var fingerprints: [IDFingerprint] = []
+        var members: [(IDFingerprint, StoredCopy)] = []
         var blocks: [BlockLocation] = []
         var offsets: [TopicPartition: Int64] = [:]
         let outcome = try scanner.scan { (checked) throws(EventLogError) in
-            try checked.forEachEventRecord(using: decompressor, scratch: &scratch) { record, _ in
-                fingerprints.append(IDFingerprint(bytes: record.id))
+            try checked.forEachEncodedRecord(using: decompressor, scratch: &scratch) { record, _, encoded in
+                members.append(
+                    (IDFingerprint(bytes: record.id),
+                     StoredCopy(content: ContentFingerprint.of(record: encoded), ordinal: UInt32(members.count))))
             }
             blocks.append(checked.location(segment: number))
             for o in checked.header.offsets { offsets[TopicPartition(topic: o.topic, partition: o.partition)] = o.nextOffset }
@@ -384,11 +439,11 @@ public final class EventLog {
                 "damaged block in sealed segment (\(damage.message)); run `doralog verify` and restore the segment from a copy",
                 file: segmentPath, byteOffset: outcome.validEnd)
         }
-        fingerprints.sort()
+        members.sort { $0.0 < $1.0 }
         let encoded = SegmentIndexFile.encode(
             segmentNumber: number, segmentBytes: size, blocks: blocks,
             offsets: offsets.sorted { $0.key < $1.key }.map { PartitionOffset(topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value) },
-            sortedFingerprints: fingerprints)
+            members: members)
         try PosixFile.writeAtomically(encoded, to: path, directory: directory)
         guard let index = SegmentIndexFile.load(path: path, segmentNumber: number, segmentBytes: size) else {
             throw EventLogError(.io, "the rebuilt segment index does not read back", file: path)
@@ -399,9 +454,6 @@ public final class EventLog {
 
 extension CheckedBlock {
     func location(segment: UInt32) -> BlockLocation {
-        BlockLocation(
-            segment: segment, offset: offset, totalBytes: header.totalBytes, recordCount: Int(header.recordCount),
-            duplicates: Int(header.duplicates), rejected: Int(header.rejected), unknownTypes: Int(header.unknownTypes),
-            minTime: Timestamp(microseconds: header.minTime), maxTime: Timestamp(microseconds: header.maxTime))
+        header.location(segment: segment, offset: offset)
     }
 }

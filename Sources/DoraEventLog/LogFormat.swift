@@ -20,13 +20,18 @@ public struct PartitionOffset: Hashable, Sendable {
 /// Everything is little-endian. Segment and block headers are zstd skippable frames, so a
 /// segment file is a valid zstd stream (`zstd -dc` prints records and raw events).
 enum LogFormat {
+    /// The segment header's format version.
     static let formatVersion: UInt16 = 1
+    /// The block header's format version: 2 adds the count of conflicting duplicates after the
+    /// count of duplicates. Version 1 blocks (without it) are read as having none.
+    static let blockFormatVersion: UInt16 = 2
     static let segmentMagic: UInt32 = 0x184D_2A5D  // skippable frame, nibble D
     static let blockMagic: UInt32 = 0x184D_2A5B  // skippable frame, nibble B
     static let segmentSignature: [UInt8] = Array("DORALOGS".utf8)
     /// Skippable magic + size + 28 bytes of content.
     static let segmentHeaderBytes = 36
-    /// The fixed part of a block header's content, before the offsets and the checksum.
+    /// The fixed part of a version 1 block header's content, before the offsets and the
+    /// checksum; version 2 has 4 bytes more.
     static let blockFixedBytes = 2 + 2 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 4 + 4 + 4 + 2
     /// A block header's content is never larger than this (guards against garbage lengths).
     static let maximumBlockHeaderBytes = 1 << 20
@@ -108,9 +113,13 @@ enum LogFormat {
 /// Invariants: `minTime <= maxTime` when `recordCount > 0`; the frames' lengths are within the
 /// format's limits; `checksum` covers the header content before it and both frames.
 struct BlockHeader: Equatable, Sendable {
+    /// `LogFormat.blockFormatVersion` when written by this doralog; 1 in older logs.
+    var version: UInt16 = LogFormat.blockFormatVersion
     var recordCount: UInt32
     /// Duplicates dropped and messages rejected by the append that wrote this block.
     var duplicates: UInt32
+    /// Of the duplicates, those whose content differs from the stored copy (version 2).
+    var conflictingDuplicates: UInt32
     var rejected: UInt32
     /// Of the stored records, how many have a type this version does not know.
     var unknownTypes: UInt32
@@ -125,7 +134,7 @@ struct BlockHeader: Equatable, Sendable {
 
     /// Skippable-frame magic and size, then the content.
     var encodedContentBytes: Int {
-        LogFormat.blockFixedBytes + offsets.reduce(0) { $0 + 2 + $1.topic.utf8.count + 4 + 8 } + 4
+        LogFormat.blockFixedBytes + (version >= 2 ? 4 : 0) + offsets.reduce(0) { $0 + 2 + $1.topic.utf8.count + 4 + 8 } + 4
     }
 
     var headerBytes: Int { 8 + encodedContentBytes }
@@ -137,10 +146,11 @@ struct BlockHeader: Equatable, Sendable {
         out.reserveCapacity(headerBytes)
         out.appendLE(LogFormat.blockMagic)
         out.appendLE(UInt32(encodedContentBytes))
-        out.appendLE(LogFormat.formatVersion)
+        out.appendLE(version)
         out.appendLE(UInt16(0))
         out.appendLE(recordCount)
         out.appendLE(duplicates)
+        if version >= 2 { out.appendLE(conflictingDuplicates) }
         out.appendLE(rejected)
         out.appendLE(unknownTypes)
         out.appendLE(UInt64(bitPattern: minTime))
@@ -172,12 +182,13 @@ struct BlockHeader: Equatable, Sendable {
                 var r = BinaryReader(raw)
                 do throws(BinaryDecodingError) {
                     let version = try r.littleEndian(UInt16.self)
-                    guard version <= LogFormat.formatVersion else {
+                    guard version <= LogFormat.blockFormatVersion else {
                         return .failure(EventLogError(.badSegment, "block format version \(version) is newer than this doralog; upgrade doralog"))
                     }
                     _ = try r.littleEndian(UInt16.self)
                     var h = BlockHeader(
-                        recordCount: try r.littleEndian(UInt32.self), duplicates: try r.littleEndian(UInt32.self),
+                        version: version, recordCount: try r.littleEndian(UInt32.self), duplicates: try r.littleEndian(UInt32.self),
+                        conflictingDuplicates: version >= 2 ? try r.littleEndian(UInt32.self) : 0,
                         rejected: try r.littleEndian(UInt32.self), unknownTypes: try r.littleEndian(UInt32.self),
                         minTime: Int64(bitPattern: try r.littleEndian(UInt64.self)),
                         maxTime: Int64(bitPattern: try r.littleEndian(UInt64.self)),
@@ -201,6 +212,16 @@ struct BlockHeader: Equatable, Sendable {
     }
 }
 
+extension BlockHeader {
+    /// The block-table entry of this block, at `offset` of segment `segment`.
+    func location(segment: UInt32, offset: Int) -> BlockLocation {
+        BlockLocation(
+            segment: segment, offset: offset, totalBytes: totalBytes, recordCount: Int(recordCount),
+            duplicates: Int(duplicates), conflictingDuplicates: Int(conflictingDuplicates), rejected: Int(rejected),
+            unknownTypes: Int(unknownTypes), minTime: Timestamp(microseconds: minTime), maxTime: Timestamp(microseconds: maxTime))
+    }
+}
+
 /// Where one block sits, and what its header says: an entry of a segment's block index.
 public struct BlockLocation: Sendable, Equatable {
     public var segment: UInt32
@@ -208,6 +229,8 @@ public struct BlockLocation: Sendable, Equatable {
     public var totalBytes: Int
     public var recordCount: Int
     public var duplicates: Int
+    /// Of the duplicates, those whose content differed from the stored copy.
+    public var conflictingDuplicates: Int
     public var rejected: Int
     /// Stored records of a type this version does not know.
     public var unknownTypes: Int

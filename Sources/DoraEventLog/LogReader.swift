@@ -48,11 +48,7 @@ public final class LogReader: @unchecked Sendable {
                     if isLast && scanner.nextIntactBlock(after: offset) == nil { break }
                     throw error
                 }
-                blocks.append(
-                    BlockLocation(
-                        segment: number, offset: offset, totalBytes: header.totalBytes, recordCount: Int(header.recordCount),
-                        duplicates: Int(header.duplicates), rejected: Int(header.rejected), unknownTypes: Int(header.unknownTypes),
-                        minTime: Timestamp(microseconds: header.minTime), maxTime: Timestamp(microseconds: header.maxTime)))
+                blocks.append(header.location(segment: number, offset: offset))
                 offset += header.totalBytes
             }
         }

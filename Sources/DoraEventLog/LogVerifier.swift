@@ -65,13 +65,13 @@ public enum LogVerifier {
                 report.problems.append(Problem(file: path, byteOffset: 0, message: "header names segment \(scanner.segmentNumber)"))
             }
             var blocks: [BlockLocation] = []
-            var segmentIDs: [IDFingerprint] = []
+            var segmentIDs: [(IDFingerprint, StoredCopy)] = []
             var offset = LogFormat.segmentHeaderBytes
             while offset < scanner.fileSize {
                 do {
                     let block = try scanner.readBlock(at: offset)
-                    try check(block, decompressor: decompressor, scratch: &scratch) { event in
-                        segmentIDs.append(IDFingerprint(id: event.id))
+                    try check(block, decompressor: decompressor, scratch: &scratch) { event, content in
+                        segmentIDs.append((IDFingerprint(id: event.id), StoredCopy(content: content, ordinal: UInt32(segmentIDs.count))))
                     }
                     blocks.append(block.location(segment: number))
                     report.blocks += 1
@@ -94,10 +94,15 @@ public enum LogVerifier {
             let indexPath = directory + "/" + LogFormat.indexName(number)
             if i < numbers.count - 1, PosixFile.exists(indexPath) {
                 if let index = SegmentIndexFile.load(path: indexPath, segmentNumber: number, segmentBytes: scanner.fileSize) {
-                    let sorted = segmentIDs.sorted()
-                    if index.blocks != blocks || index.fingerprintCount != sorted.count
-                        || (try? FingerprintRun(path: indexPath, offset: index.fingerprintOffset, count: index.fingerprintCount))
-                            .map({ run in (0..<run.count).allSatisfy { run.fingerprint(at: $0) == sorted[$0] } }) != true
+                    let sorted = segmentIDs.sorted { $0.0 < $1.0 }
+                    // A sidecar of the older layout has neither copies nor conflict counts.
+                    let expectedBlocks = index.copiesOffset != nil ? blocks : blocks.map { var b = $0; b.conflictingDuplicates = 0; return b }
+                    if index.blocks != expectedBlocks || index.fingerprintCount != sorted.count
+                        || (try? FingerprintRun(path: indexPath, index: index)).map({ run in
+                            (0..<run.count).allSatisfy {
+                                run.fingerprint(at: $0) == sorted[$0].0 && (!run.hasCopies || run.copy(at: $0) == sorted[$0].1)
+                            }
+                        }) != true
                     {
                         report.problems.append(Problem(file: indexPath, byteOffset: nil, message: "index disagrees with its segment (delete it: the next open rebuilds it)"))
                     }
@@ -105,7 +110,7 @@ public enum LogVerifier {
                     report.problems.append(Problem(file: indexPath, byteOffset: nil, message: "index is damaged or stale (delete it: the next open rebuilds it)"))
                 }
             }
-            fingerprints += segmentIDs
+            fingerprints += segmentIDs.map(\.0)
         }
         fingerprints.sort()
         var duplicates = 0
@@ -118,12 +123,12 @@ public enum LogVerifier {
 
     /// Checks one block's records against its header and its raw frame.
     static func check(
-        _ block: CheckedBlock, decompressor: ZstdDecompressor, scratch: inout [UInt8], _ seen: (Event) -> Void
+        _ block: CheckedBlock, decompressor: ZstdDecompressor, scratch: inout [UInt8], _ seen: (Event, _ content: UInt64) -> Void
     ) throws(EventLogError) {
         let fail = { (message: String) in EventLogError(.corruptBlock, message, file: block.path, byteOffset: block.offset) }
         var unknownTypes = 0
-        try block.forEachRecordWithRawBytes(using: decompressor, scratch: &scratch) { (event, raw) throws(EventLogError) in
-            seen(event)
+        try block.forEachRecordWithRawAndEncodedBytes(using: decompressor, scratch: &scratch) { (event, raw, encoded) throws(EventLogError) in
+            seen(event, ContentFingerprint.of(record: encoded))
             if case .unknown = event.details { unknownTypes += 1 }
             if event.time.microseconds < block.header.minTime || event.time.microseconds > block.header.maxTime {
                 throw fail("event \(event.id) lies outside the block's time range")

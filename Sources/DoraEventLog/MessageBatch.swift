@@ -54,15 +54,22 @@ public struct AppendSummary: Sendable, Equatable {
     public var read = 0
     public var stored = 0
     public var duplicates = 0
+    /// Of the duplicates, those whose content differs from the stored copy (each also in the
+    /// dead-letter store, reason `conflicting_duplicate`); the stored copy is kept.
+    public var conflictingDuplicates = 0
     public var rejected = 0
     /// Of the stored events, those of a type this version does not know (kept, ignored by
     /// the metrics).
     public var unknownTypes = 0
 
-    public init(read: Int = 0, stored: Int = 0, duplicates: Int = 0, rejected: Int = 0, unknownTypes: Int = 0) {
+    public init(
+        read: Int = 0, stored: Int = 0, duplicates: Int = 0, conflictingDuplicates: Int = 0, rejected: Int = 0,
+        unknownTypes: Int = 0
+    ) {
         self.read = read
         self.stored = stored
         self.duplicates = duplicates
+        self.conflictingDuplicates = conflictingDuplicates
         self.rejected = rejected
         self.unknownTypes = unknownTypes
     }
@@ -71,6 +78,7 @@ public struct AppendSummary: Sendable, Equatable {
         lhs.read += rhs.read
         lhs.stored += rhs.stored
         lhs.duplicates += rhs.duplicates
+        lhs.conflictingDuplicates += rhs.conflictingDuplicates
         lhs.rejected += rhs.rejected
         lhs.unknownTypes += rhs.unknownTypes
     }
@@ -78,7 +86,8 @@ public struct AppendSummary: Sendable, Equatable {
     /// The one-line summary `doralog ingest` prints.
     public var line: String {
         "read \(read), stored \(stored)" + (unknownTypes > 0 ? " (\(unknownTypes) of unknown type)" : "")
-            + ", duplicates \(duplicates), rejected \(rejected)"
+            + ", duplicates \(duplicates)" + (conflictingDuplicates > 0 ? " (\(conflictingDuplicates) conflicting)" : "")
+            + ", rejected \(rejected)"
     }
 }
 
@@ -86,12 +95,15 @@ public struct AppendSummary: Sendable, Equatable {
 public struct LogTotals: Sendable, Equatable {
     public var stored = 0
     public var duplicates = 0
+    /// Of the duplicates, those whose content differed from the stored copy.
+    public var conflictingDuplicates = 0
     public var rejected = 0
     /// Stored events of a type this version does not know (the report's `ignored`).
     public var ignored = 0
-    public init(stored: Int = 0, duplicates: Int = 0, rejected: Int = 0, ignored: Int = 0) {
+    public init(stored: Int = 0, duplicates: Int = 0, conflictingDuplicates: Int = 0, rejected: Int = 0, ignored: Int = 0) {
         self.stored = stored
         self.duplicates = duplicates
+        self.conflictingDuplicates = conflictingDuplicates
         self.rejected = rejected
         self.ignored = ignored
     }
@@ -99,6 +111,7 @@ public struct LogTotals: Sendable, Equatable {
     mutating func add(_ block: BlockLocation) {
         stored += block.recordCount
         duplicates += block.duplicates
+        conflictingDuplicates += block.conflictingDuplicates
         rejected += block.rejected
         ignored += block.unknownTypes
     }

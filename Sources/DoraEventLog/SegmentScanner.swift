@@ -154,6 +154,17 @@ extension CheckedBlock {
     func forEachEventRecord(
         using decompressor: ZstdDecompressor, scratch: inout [UInt8], _ body: (EventRecord, Int) throws(EventLogError) -> Void
     ) throws(EventLogError) {
+        try forEachEncodedRecord(using: decompressor, scratch: &scratch) { (record, rawLength, _) throws(EventLogError) in
+            try body(record, rawLength)
+        }
+    }
+
+    /// `forEachEventRecord`, also giving each record's binary encoding (what its
+    /// `ContentFingerprint` is taken of), valid only during the call.
+    func forEachEncodedRecord(
+        using decompressor: ZstdDecompressor, scratch: inout [UInt8],
+        _ body: (EventRecord, Int, UnsafeRawBufferPointer) throws(EventLogError) -> Void
+    ) throws(EventLogError) {
         guard header.recordCount > 0 else { return }
         let frame = recordsFrame
         let decompressResult: Result<Void, EventLogError> = bytes.withUnsafeBytes { b in
@@ -175,11 +186,13 @@ extension CheckedBlock {
                 }
                 var n = 0
                 while !reader.isAtEnd {
+                    var start = 0
                     let (record, rawLength) = try Result { () throws(BinaryDecodingError) in
                         let rawLength = Int(try reader.unsigned())
+                        start = reader.offset
                         return (try EventRecord.read(from: &reader), rawLength)
                     }.mapError(locate).get()
-                    try body(record, rawLength)
+                    try body(record, rawLength, UnsafeRawBufferPointer(rebasing: raw[start..<reader.offset]))
                     n += 1
                 }
                 guard n == Int(header.recordCount) else {
@@ -196,13 +209,24 @@ extension CheckedBlock {
         using decompressor: ZstdDecompressor, scratch: inout [UInt8],
         _ body: (Event, ArraySlice<UInt8>) throws(EventLogError) -> Void
     ) throws(EventLogError) {
+        try forEachRecordWithRawAndEncodedBytes(using: decompressor, scratch: &scratch) { (event, raw, _) throws(EventLogError) in
+            try body(event, raw)
+        }
+    }
+
+    /// `forEachRecordWithRawBytes`, also giving each record's binary encoding (valid only
+    /// during the call).
+    func forEachRecordWithRawAndEncodedBytes(
+        using decompressor: ZstdDecompressor, scratch: inout [UInt8],
+        _ body: (Event, ArraySlice<UInt8>, UnsafeRawBufferPointer) throws(EventLogError) -> Void
+    ) throws(EventLogError) {
         let raw = try rawBytes(using: decompressor)
         var position = 0
-        try forEachRecord(using: decompressor, scratch: &scratch) { (event, length) throws(EventLogError) in
+        try forEachEncodedRecord(using: decompressor, scratch: &scratch) { (record, length, encoded) throws(EventLogError) in
             guard position + length < raw.count, raw[position + length] == 0x0A else {
                 throw EventLogError(.corruptBlock, "raw frame does not match the records' lengths", file: path, byteOffset: offset)
             }
-            try body(event, raw[position..<position + length])
+            try body(Event(record), raw[position..<position + length], encoded)
             position += length + 1
         }
         guard position == raw.count else {

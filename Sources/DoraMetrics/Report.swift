@@ -175,6 +175,9 @@ public struct EventCounts: Sendable, Equatable {
     public var ignored: Int
     /// Negative durations excluded from this report (its period and environment).
     public var anomalies: Int
+    /// Of the duplicates, those whose content differed from the stored copy (whole log, as
+    /// counted when they arrived; the stored copy is the one kept).
+    public var conflictingDuplicates = 0
 }
 
 /// One service's block of a report.

@@ -87,6 +87,7 @@ public struct Replay {
             for reader in readers {
                 totals.stored += reader.totals.stored
                 totals.duplicates += reader.totals.duplicates
+                totals.conflictingDuplicates += reader.totals.conflictingDuplicates
                 totals.rejected += reader.totals.rejected
                 totals.ignored += reader.totals.ignored
             }
@@ -101,6 +102,7 @@ public struct Replay {
                 log: (totals.stored, totals.duplicates, totals.rejected),
                 ignored: readers.count == 1 ? totals.ignored : nil, teamOf: teamOf)
             report.futureEvents = hasFuture ? engine.futureEvents : 0
+            report.events.conflictingDuplicates = totals.conflictingDuplicates
             return report
         } catch let error as Failure {
             throw error

@@ -26,6 +26,7 @@ public enum JSONReportRenderer {
                 ("rejected", .int(report.events.rejected)),
                 ("ignored", .int(report.events.ignored)),
                 ("anomalies", .int(report.events.anomalies)),
+                ("conflicting_duplicates", .int(report.events.conflictingDuplicates)),
             ])),
             ("totals", .object(metrics(report.totals))),
             ("services", .array(report.services.map { s in

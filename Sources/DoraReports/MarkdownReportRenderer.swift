@@ -8,7 +8,11 @@ public enum MarkdownReportRenderer {
         let t = report.totals
         var md = "# DORA report: \(report.environment)\n\n"
         md += "Period \(day(report.period.from)) to \(day(report.period.to)) (exclusive), \(Formatting.number(report.period.days)) days. "
-        md += "Events: \(report.events.stored) stored, \(report.events.duplicates) duplicates dropped, \(report.events.rejected) rejected, "
+        md += "Events: \(report.events.stored) stored, \(report.events.duplicates) duplicates dropped"
+        if report.events.conflictingDuplicates > 0 {
+            md += " (\(report.events.conflictingDuplicates) with content other than the stored copy: see the dead letters)"
+        }
+        md += ", \(report.events.rejected) rejected, "
         md += "\(report.events.ignored) of unknown type, \(report.events.anomalies) anomalies excluded.\n\n"
         if report.recurringAlerts > 0 {
             md += "Data quality: \(report.recurringAlerts) alert id(s) fire again after they resolved; each counts as one "

@@ -113,6 +113,7 @@ public actor LiveState {
         engine.raiseFutureCutoff(to: Self.futureCutoff())
         totals.stored += summary.stored
         totals.duplicates += summary.duplicates
+        totals.conflictingDuplicates += summary.conflictingDuplicates
         totals.rejected += summary.rejected
         advanceClock(caughtUp: caughtUp)
         return count(evaluation.evaluate(engine, services: engine.takeTouchedServices(), end: clock, threads: .helpers(threads)))
@@ -131,9 +132,11 @@ public actor LiveState {
     public func report(period: Period? = nil, bucketBounds: [Int64]? = nil) -> Report? {
         guard let period = period ?? engine.defaultPeriod else { return nil }
         let assignments = evaluation.assignments
-        return engine.report(
+        var report = engine.report(
             period: period, log: (totals.stored, totals.duplicates, totals.rejected), groupOf: { assignments.tier(of: $0) },
             bucketBounds: bucketBounds, teamOf: { assignments.team(of: $0, fromEvents: $1) })
+        report.events.conflictingDuplicates = totals.conflictingDuplicates
+        return report
     }
 
     /// The labels Alertmanager routes a service's alerts by: its team (the pipeline file's,

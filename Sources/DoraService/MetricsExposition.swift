@@ -74,6 +74,10 @@ public final class MetricsExposition: Sendable {
         for (outcome, value) in [("stored", totals.stored), ("duplicates", totals.duplicates), ("rejected", totals.rejected), ("ignored", totals.ignored)] {
             out.sample("doralog_events_total", [("outcome", outcome)], Double(value))
         }
+        out.family(
+            "doralog_conflicting_duplicates_total", .counter,
+            help: "Duplicates whose content differed from the stored copy (also counted in outcome=duplicates; in the dead letters).")
+        out.sample("doralog_conflicting_duplicates_total", [], Double(totals.conflictingDuplicates))
         out.family("doralog_ready", .gauge, help: "1 once the log has been replayed.")
         out.sample("doralog_ready", [], await state.isReady ? 1 : 0)
         out.family("doralog_source_connected", .gauge, help: "1 while the consumer reaches a Kafka broker.")

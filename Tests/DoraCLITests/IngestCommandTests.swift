@@ -19,6 +19,28 @@ struct IngestCommandTests {
         }
     }
 
+    @Test func aConflictingDuplicateIsCountedApartInTheSummaryAndTheReport() throws {
+        try withTemporaryDirectory { dir in
+            let input = dir + "/events.jsonl"
+            // The deploy again, re-spelled (a plain duplicate), then with another version.
+            let respelled = EventJSON.specExample[0].replacingOccurrences(of: "\"type\":\"deploy\",", with: "\"type\": \"deploy\", ")
+            let changed = EventJSON.specExample[0].replacingOccurrences(of: "\"v42\"", with: "\"v43\"")
+            try TestFiles.write((EventJSON.specExample + [respelled, changed]).joined(separator: "\n"), to: input)
+            let ingest = try Doralog.run(["ingest", "--file", input, "--log", dir + "/log"])
+            #expect(ingest.standardOutput == "read 7, stored 5, duplicates 2 (1 conflicting), rejected 0\n")
+            let json = try Doralog.run(["report", "--log", dir + "/log", "--format", "json"])
+            let report = try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any]
+            let events = try #require(report?["events"] as? [String: Any])
+            #expect(events["duplicates"] as? Int == 2 && events["conflicting_duplicates"] as? Int == 1)
+            let deploys = (report?["totals"] as? [String: Any])?["deployments"] as? [String: Any]
+            #expect(deploys?["count"] as? Int == 1, "the stored copy wins; the changed one adds no deploy")
+            let markdown = try Doralog.run(["report", "--log", dir + "/log", "--format", "markdown"])
+            #expect(markdown.standardOutput.contains("2 duplicates dropped (1 with content other than the stored copy"))
+            let letters = try String(contentsOfFile: dir + "/log/dead-letters.jsonl", encoding: .utf8)
+            #expect(letters.contains("\"reason\":\"conflicting_duplicate\"") && letters.contains("\"line\":7"))
+        }
+    }
+
     @Test func ingestReadsStandardInput() throws {
         try withTemporaryDirectory { dir in
             let result = try Doralog.run(["ingest", "--file", "-", "--log", dir + "/log"], input: EventJSON.specExample.joined(separator: "\n"))
