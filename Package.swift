@@ -44,9 +44,12 @@ let package = Package(
         // The librdkafka wrapper: consumer, producer, mock cluster; the only module that sees CRdKafka.
         .target(name: "DoraKafka", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
         // Pure metric computation of docs/metrics.md and docs/metrics.md, "DORA bands" (no I/O).
-        .target(name: "DoraMetrics", dependencies: ["DoraEvents"]),
-        // SLO evaluation of docs/slo.md: windows, the exceedance test, state machines, alerts (pure).
-        .target(name: "DoraSLO", dependencies: ["DoraEvents", "DoraMetrics"]),
+        .target(name: "DoraMetrics", dependencies: ["DoraEvents", "DoraStatistics"]),
+        // Exact tests of change: the exceedance test of a percentile, Fisher's of a rate, and the
+        // Poisson rate test (pure, no dependencies).
+        .target(name: "DoraStatistics"),
+        // SLO evaluation of docs/slo.md: windows, state machines, alerts (pure).
+        .target(name: "DoraSLO", dependencies: ["DoraEvents", "DoraMetrics", "DoraStatistics"]),
         // Pipeline files (YAML): reading and validating them, with file/line/field errors.
         .target(
             name: "DoraPipelineFile",
@@ -102,7 +105,10 @@ let package = Package(
         .testTarget(name: "DoraEventsTests", dependencies: ["DoraEvents", "DoraGenerator", "DoraTestSupport"]),
         .testTarget(name: "DoraEventLogTests", dependencies: ["DoraEventLog", "DoraTestSupport"]),
         .testTarget(name: "DoraKafkaTests", dependencies: ["DoraKafka", "DoraTestSupport"]),
-        .testTarget(name: "DoraSLOTests", dependencies: ["DoraSLO", "DoraMetrics", "DoraEvents", "DoraTestSupport"]),
+        .testTarget(name: "DoraStatisticsTests", dependencies: ["DoraStatistics"]),
+        .testTarget(
+            name: "DoraSLOTests", dependencies: ["DoraSLO", "DoraStatistics", "DoraMetrics", "DoraEvents", "DoraTestSupport"]
+        ),
         .testTarget(name: "DoraPipelineFileTests", dependencies: ["DoraPipelineFile", "DoraSLO", "DoraMetrics"]),
         .testTarget(
             name: "DoraServiceTests",
@@ -120,7 +126,9 @@ let package = Package(
         ),
         .testTarget(
             name: "DoraCLITests",
-            dependencies: ["DoraEventLog", "DoraGenerator", "DoraKafka", "DoraTestSupport"]
+            dependencies: ["DoraEventLog", "DoraGenerator", "DoraKafka", "DoraTestSupport"],
+            // Golden reports of sample-events/, read by path (DORALOG_RECORD_GOLDEN=1 records them).
+            exclude: ["Golden"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -27,7 +27,7 @@ struct ReportCommand: ParsableCommand {
     var log: [String]
 
     @Option(help: ArgumentHelp(
-        "json or markdown (default: from the --output file's extension, .json or .md; else markdown on a terminal, json otherwise).",
+        "json, markdown or csv (default: from the --output file's extension, .json, .md or .csv; else markdown on a terminal, json otherwise).",
         valueName: "format"))
     var format: ReportFormat?
 
@@ -57,11 +57,21 @@ struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Read only blocks within this distance of the period (faster, see docs/metrics.md); default: read everything, exact.", valueName: "duration"))
     var margin: String?
 
+    @Option(help: ArgumentHelp(
+        "Compare with another period: 'previous' (the period of equal length just before) or FROM..TO (dates or RFC 3339 times).",
+        valueName: "period"))
+    var compare: String?
+
+    @Option(help: ArgumentHelp(
+        "Also give the figures per ISO week or calendar month of the period (UTC): week or month (default for csv: week).",
+        valueName: "interval"))
+    var series: SeriesInterval?
+
     @Option(help: ArgumentHelp("Write the report to this file instead of standard output.", valueName: "path"))
     var output: String?
 
     enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
-        case json, markdown
+        case json, markdown, csv
 
         /// The format an output file's extension names (`.json`, `.md`, `.markdown`); nil
         /// for another extension.
@@ -72,8 +82,9 @@ struct ReportCommand: ParsableCommand {
             switch name[name.index(after: dot)...].lowercased() {
             case "json": return .json
             case "md", "markdown": return .markdown
-            case let other where ["html", "htm", "csv"].contains(other):
-                throw CLIError.usage("--output \(path): doralog cannot write \(other) reports yet; give a .json or .md file, or --format")
+            case "csv": return .csv
+            case let other where ["html", "htm"].contains(other):
+                throw CLIError.usage("--output \(path): doralog cannot write \(other) reports yet; give a .json, .md or .csv file, or --format")
             default: return nil
             }
         }
@@ -104,6 +115,8 @@ struct ReportCommand: ParsableCommand {
             configuration.attributionWindow = window
         }
         var replay = Replay(configuration: configuration)
+        replay.comparison = try compare.map(Self.parseComparison)
+        replay.series = series ?? (chosen == .csv ? .week : nil)
         if let assignments { replay.teamOf = { assignments.team(of: $0, fromEvents: $1) } }
         if let margin {
             guard let m = DurationText.parse(margin) else {
@@ -118,7 +131,17 @@ struct ReportCommand: ParsableCommand {
             if case .emptyPeriod = error { throw CLIError.usage(error.description) }
             throw CLIError.failure(error.description)
         }
-        let text = chosen == .json ? JSONReportRenderer.render(report) : MarkdownReportRenderer.render(report)
+        let text: String
+        switch chosen {
+        case .json: text = JSONReportRenderer.render(report)
+        case .markdown: text = MarkdownReportRenderer.render(report)
+        case .csv: text = CSVReportRenderer.render(report)
+        }
+        if let comparison = report.comparison, !comparison.hasData {
+            FileDescriptorStream.standardError.write(
+                "doralog: warning: no data for the comparison period \(comparison.period.from.rfc3339) to \(comparison.period.to.rfc3339) "
+                    + "(no event of the environment there): the report shows no changes\n")
+        }
         if report.recurringAlerts > 0 {
             FileDescriptorStream.standardError.write(
                 "doralog: warning: \(report.recurringAlerts) alert id(s) of the period fire again after they resolved; each counts as "
@@ -138,6 +161,19 @@ struct ReportCommand: ParsableCommand {
         }
     }
 
+    /// `previous`, or `FROM..TO` with FROM before TO.
+    static func parseComparison(_ text: String) throws -> ComparisonPeriod {
+        if text == "previous" { return .previous }
+        let parts = text.split(separator: "..", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2 else {
+            throw CLIError.usage("--compare: '\(text)' is neither 'previous' nor FROM..TO (for example 2026-04-01..2026-07-01)")
+        }
+        let from = try parseDate(parts[0], option: "--compare (FROM)")
+        let to = try parseDate(parts[1], option: "--compare (TO)")
+        guard from < to else { throw CLIError.usage("--compare: the period \(text) is empty (FROM must be before TO)") }
+        return .range(Period(from: from, to: to))
+    }
+
     /// `YYYY-MM-DD` (00:00 UTC) or an RFC 3339 time.
     static func parseDate(_ text: String, option: String) throws -> Timestamp {
         if let t = Timestamp.parse(dateOrTime: text) { return t }
@@ -145,6 +181,7 @@ struct ReportCommand: ParsableCommand {
     }
 }
 
+extension SeriesInterval: ExpressibleByArgument {}
 
 /// Writes a command's output file.
 enum OutputFile {

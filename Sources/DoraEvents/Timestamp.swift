@@ -194,7 +194,8 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+    /// `a / b` rounded toward negative infinity (the day of a time before 1970, say).
+    public static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
         let q = a / b
         return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
     }

@@ -259,12 +259,42 @@ public struct MetricsEngine: Sendable {
         groupOf: ((String) -> String?)? = nil, bucketBounds: [Int64]? = nil,
         teamOf: ((_ service: String, _ fromEvents: String?) -> String?)? = nil
     ) -> Report {
+        reports(
+            periods: [period], log: log, ignored: ignored, groupOf: groupOf, bucketBounds: bucketBounds, teamOf: teamOf)[0]
+    }
+
+    /// The reports of several periods (a report's own, its series' buckets, a comparison
+    /// period), each exactly what `report(period:)` gives for it, from one analysis of each
+    /// service. The parameters are `report(period:)`'s, and:
+    /// - Parameter keepingSamples: keep the pooled samples behind each report's totals and
+    ///   teams in `Report.samples` (for tests of change between periods).
+    /// - Complexity: one analysis per service, then a pass over its items per period.
+    public func reports(
+        periods: [Period], log: (stored: Int, duplicates: Int, rejected: Int), ignored: Int? = nil,
+        groupOf: ((String) -> String?)? = nil, bucketBounds: [Int64]? = nil,
+        teamOf: ((_ service: String, _ fromEvents: String?) -> String?)? = nil, keepingSamples: Bool = false
+    ) -> [Report] {
         // Each service's samples, sorted, computed on two threads (services are independent).
-        let perService = ParallelMap.map(services) { state -> MetricSamples in
-            var samples = state.consolidated().samples(in: period, configuration: configuration)
-            samples.seal()
-            return samples
+        let perService = ParallelMap.map(services) { state -> [MetricSamples] in
+            state.consolidated().samples(in: periods, configuration: configuration).map {
+                var samples = $0
+                samples.seal()
+                return samples
+            }
         }
+        return periods.indices.map { p in
+            assemble(
+                period: periods[p], samples: perService.map { $0[p] }, log: log, ignored: ignored, groupOf: groupOf,
+                bucketBounds: bucketBounds, teamOf: teamOf, keepingSamples: keepingSamples)
+        }
+    }
+
+    /// One period's report from each service's samples (in `services` order).
+    private func assemble(
+        period: Period, samples perService: [MetricSamples], log: (stored: Int, duplicates: Int, rejected: Int), ignored: Int?,
+        groupOf: ((String) -> String?)?, bucketBounds: [Int64]?,
+        teamOf: ((_ service: String, _ fromEvents: String?) -> String?)?, keepingSamples: Bool
+    ) -> Report {
         var listed: [ServiceReport] = []
         var totals = MetricSamples()
         var listedDeployments: [Int] = []
@@ -306,6 +336,9 @@ public struct MetricsEngine: Sendable {
         report.recurringAlerts = totals.recurringAlerts
         report.clockSkew = totals.clockSkew.sorted {
             $0.service != $1.service ? $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) : $0.id.utf8.lexicographicallyPrecedes($1.id.utf8)
+        }
+        if keepingSamples {
+            report.samples = ReportSamples(totals: totals, teams: byTeam.mapValues(\.samples))
         }
         return report
     }

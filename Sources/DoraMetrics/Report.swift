@@ -234,4 +234,24 @@ public struct Report: Sendable, Equatable {
     /// before they fired, by service and id. A data-quality warning of the Markdown report and
     /// the command line, not in the JSON (the definitions count them as open).
     public var clockSkew: [ClockSkew] = []
+    /// The pooled samples behind `totals` and `teams`, when the report was asked to keep them
+    /// (`MetricsEngine.reports(keepingSamples:)`): what a test of change between two periods
+    /// needs. Not part of any output.
+    public var samples: ReportSamples?
+    /// The report's figures per week or month of its period, when asked for (`--series`).
+    public var series: ReportSeries?
+    /// The report's period against another, when asked for (`--compare`).
+    public var comparison: PeriodComparison?
+}
+
+/// The samples a report's totals and teams were computed from (each sealed: sorted runs).
+public struct ReportSamples: Sendable, Equatable {
+    public var totals: MetricSamples
+    /// By team name, as in `Report.teams` (services without a team under "unassigned").
+    public var teams: [String: MetricSamples]
+
+    public init(totals: MetricSamples, teams: [String: MetricSamples]) {
+        self.totals = totals
+        self.teams = teams
+    }
 }

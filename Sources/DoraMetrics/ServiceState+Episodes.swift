@@ -174,7 +174,20 @@ extension ServiceState {
 
     /// The service's samples for `period` (§2), from its analysis.
     func samples(in period: Period, configuration: MetricsConfiguration) -> MetricSamples {
+        samples(in: [period], configuration: configuration)[0]
+    }
+
+    /// The service's samples for each of `periods` (§2), from one analysis: linking and
+    /// episodes do not depend on the period, so several periods (a report's weekly series, a
+    /// comparison period) cost one analysis and one cheap pass each.
+    func samples(in periods: [Period], configuration: MetricsConfiguration) -> [MetricSamples] {
         let a = analyze(configuration: configuration)
+        let firsts = firstDeploys { a.position[$0] < a.position[$1] }
+        return periods.map { samples(of: a, firstDeploys: firsts, in: $0) }
+    }
+
+    /// The samples of one period, given the service's analysis and its first deploy per sha.
+    private func samples(of a: Analysis, firstDeploys: FirstDeployMap, in period: Period) -> MetricSamples {
         let sorted = a.deploys
         let position = a.position
         let episodes = a.episodes
@@ -194,7 +207,7 @@ extension ServiceState {
         out.failedDeployments = failedDeployTimes.filter(period.contains).count
 
         // §2.2 Lead time: each sha's first deploy (by time, id), if that deploy is in the period.
-        firstDeploys { position[$0] < position[$1] }.forEach { i, commitTime in
+        firstDeploys.forEach { i, commitTime in
             let p = position[i]
             guard period.contains(sorted[p].time) else { return }
             let lead = sorted[p].time - commitTime

@@ -20,6 +20,10 @@ public struct Replay {
     /// A service's team given its name and its events' team (a pipeline file's rules); nil:
     /// the events' team.
     public var teamOf: (@Sendable (_ service: String, _ fromEvents: String?) -> String?)?
+    /// Also compute the report's figures per week or month (`Report.series`).
+    public var series: SeriesInterval?
+    /// Also compare the report's period with another (`Report.comparison`).
+    public var comparison: ComparisonPeriod?
 
     public init(configuration: MetricsConfiguration = MetricsConfiguration(), margin: Duration? = nil) {
         self.configuration = configuration
@@ -78,11 +82,15 @@ public struct Replay {
                 throw hasFuture ? Failure.onlyFutureEvents(cutoff: cutoff) : Failure.emptyLog(directories: directories)
             }
             guard periodFrom < periodTo else { throw Failure.emptyPeriod(from: periodFrom, to: periodTo) }
+            let period = Period(from: periodFrom, to: periodTo)
+            let other = comparison?.resolved(for: period)
             var range: Range<Timestamp>? = nil
             if let margin {
                 let m = margin.wholeMicroseconds
                 let lookback = max(m, configuration.attributionWindowMicroseconds)
-                range = periodFrom.advanced(byMicroseconds: -lookback)..<periodTo.advanced(byMicroseconds: m)
+                let start = min(periodFrom, other?.from ?? periodFrom)
+                let end = max(periodTo, other?.to ?? periodTo)
+                range = start.advanced(byMicroseconds: -lookback)..<end.advanced(byMicroseconds: m)
             }
             for reader in readers {
                 totals.stored += reader.totals.stored
@@ -97,10 +105,22 @@ public struct Replay {
                 throw Failure.unknownEnvironment(
                     configuration.environment, available: engine.otherEnvironments.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
             }
-            var report = engine.report(
-                period: Period(from: periodFrom, to: periodTo),
+            // One analysis of each service serves the report, its comparison period and its
+            // series' buckets.
+            let buckets = series?.buckets(of: period) ?? []
+            var reports = engine.reports(
+                periods: [period] + (other.map { [$0] } ?? []) + buckets,
                 log: (totals.stored, totals.duplicates, totals.rejected),
-                ignored: readers.count == 1 ? totals.ignored : nil, teamOf: teamOf)
+                ignored: readers.count == 1 ? totals.ignored : nil, teamOf: teamOf, keepingSamples: other != nil)
+            var report = reports.removeFirst()
+            if other != nil {
+                report.comparison = PeriodComparison.compare(report, with: reports.removeFirst())
+                report.samples = nil
+            }
+            if let series {
+                report.series = ReportSeries(
+                    interval: series, buckets: reports.map { ReportSeries.Bucket(period: $0.period, totals: $0.totals, teams: $0.teams) })
+            }
             report.futureEvents = hasFuture ? engine.futureEvents : 0
             report.events.conflictingDuplicates = totals.conflictingDuplicates
             return report

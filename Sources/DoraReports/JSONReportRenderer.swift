@@ -12,13 +12,9 @@ public enum JSONReportRenderer {
 
     /// The report as an ordered JSON value (the CSV and HTML renderers can reuse it).
     static func value(_ report: Report) -> JSONOut {
-        .object([
+        var members: [(String, JSONOut)] = [
             ("schema", .string(Report.schema)),
-            ("period", .object([
-                ("from", .string(report.period.from.rfc3339)),
-                ("to", .string(report.period.to.rfc3339)),
-                ("days", .number(report.period.days)),
-            ])),
+            ("period", period(report.period)),
             ("environment", .string(report.environment)),
             ("events", .object([
                 ("stored", .int(report.events.stored)),
@@ -32,10 +28,53 @@ public enum JSONReportRenderer {
             ("services", .array(report.services.map { s in
                 .object([("service", .string(s.service)), ("team", .string(s.team))] + metrics(s.metrics))
             })),
-            ("teams", .array(report.teams.map { t in
-                .object([("team", .string(t.team)), ("services", .int(t.services))] + metrics(t.metrics))
-            })),
-        ])
+            ("teams", teams(report.teams)),
+        ]
+        // Additive to v1: present only when asked for, so v1 readers see what they knew.
+        if let series = report.series {
+            members.append(("series", .object([
+                ("interval", .string(series.interval.rawValue)),
+                ("buckets", .array(series.buckets.map { b in
+                    .object([("period", period(b.period)), ("totals", .object(metrics(b.totals))), ("teams", teams(b.teams))])
+                })),
+            ])))
+        }
+        if let c = report.comparison {
+            members.append(("comparison", .object([
+                ("period", period(c.period)),
+                ("no_data", .bool(!c.hasData)),
+                ("level", .number(c.level)),
+                ("totals", .object(metrics(c.totals))),
+                ("teams", teams(c.teams)),
+                ("changes", .array(c.changes.map { change in
+                    .object([
+                        ("scope", scope(change.scope)),
+                        ("metric", .string(change.metric)),
+                        ("from", .number(change.from)),
+                        ("to", .number(change.to)),
+                        ("delta", .number(change.delta)),
+                        ("p_value", .number(change.pValue)),
+                        ("significant", .bool(change.significant)),
+                    ])
+                })),
+            ])))
+        }
+        return .object(members)
+    }
+
+    static func period(_ p: Period) -> JSONOut {
+        .object([("from", .string(p.from.rfc3339)), ("to", .string(p.to.rfc3339)), ("days", .number(p.days))])
+    }
+
+    static func teams(_ teams: [TeamReport]) -> JSONOut {
+        .array(teams.map { t in .object([("team", .string(t.team)), ("services", .int(t.services))] + metrics(t.metrics)) })
+    }
+
+    static func scope(_ scope: PeriodComparison.Scope) -> JSONOut {
+        switch scope {
+        case .totals: return .object([])
+        case .team(let name): return .object([("team", .string(name))])
+        }
     }
 
     static func metrics(_ m: Metrics) -> [(String, JSONOut)] {
@@ -106,6 +145,7 @@ indirect enum JSONOut {
     case int(Int)
     /// nil prints as `null`.
     case number(Double?)
+    case bool(Bool)
 
     func serialized() -> String {
         var out = ""
@@ -141,6 +181,8 @@ indirect enum JSONOut {
             out += String(i)
         case .number(let d):
             out += d.map(JSONText.number) ?? "null"
+        case .bool(let b):
+            out += b ? "true" : "false"
         }
     }
 }

@@ -20,11 +20,19 @@ public enum MarkdownReportRenderer {
         }
         if let skew = DataQuality.clockSkew(report) { md += "Data quality: \(skew).\n\n" }
 
-        md += "## The four keys\n\n| key | figure | band |\n|---|---|---|\n"
-        md += "| Deployment frequency | \(Formatting.number(t.deployments.perDay)) per day (\(t.deployments.count) deploys, \(t.deployments.failed) failed to go live) | \(t.deployments.band?.rawValue ?? "n/a") |\n"
-        md += "| Lead time for changes | p50 \(Formatting.duration(t.leadTime.stat.p50)), p95 \(Formatting.duration(t.leadTime.stat.p95)) over \(t.leadTime.stat.count) commits | \(t.leadTime.band?.rawValue ?? "n/a") |\n"
-        md += "| Change failure rate | \(Formatting.percent(t.changeFailure.rate)) (\(t.changeFailure.failedChanges) of \(t.changeFailure.deployments) deploys) | \(t.changeFailure.band?.rawValue ?? "n/a") |\n"
-        md += "| Failed deployment recovery time | p50 \(Formatting.duration(t.recovery.stat.p50)), p95 \(Formatting.duration(t.recovery.stat.p95)) (\(t.recovery.stat.count) recovered, \(t.recovery.open) open) | \(t.recovery.band?.rawValue ?? "n/a") |\n"
+        // With a comparison, each key gets its change against the comparison period.
+        let c = report.comparison
+        func against(_ metric: String) -> String {
+            guard let c else { return "" }
+            guard c.hasData else { return " no data |" }
+            return " " + (c.changes.first { $0.scope == .totals && $0.metric == metric }.map(ComparisonText.verdict) ?? "-") + " |"
+        }
+        md += "## The four keys\n\n| key | figure | band |" + (c.map { " vs \(day($0.period.from)) to \(day($0.period.to)) |" } ?? "")
+            + "\n|---|---|---|" + (c == nil ? "" : "---|") + "\n"
+        md += "| Deployment frequency | \(Formatting.number(t.deployments.perDay)) per day (\(t.deployments.count) deploys, \(t.deployments.failed) failed to go live) | \(t.deployments.band?.rawValue ?? "n/a") |" + against("deployments.per_day") + "\n"
+        md += "| Lead time for changes | p50 \(Formatting.duration(t.leadTime.stat.p50)), p95 \(Formatting.duration(t.leadTime.stat.p95)) over \(t.leadTime.stat.count) commits | \(t.leadTime.band?.rawValue ?? "n/a") |" + against("lead_time.p50") + "\n"
+        md += "| Change failure rate | \(Formatting.percent(t.changeFailure.rate)) (\(t.changeFailure.failedChanges) of \(t.changeFailure.deployments) deploys) | \(t.changeFailure.band?.rawValue ?? "n/a") |" + against("change_failure.rate") + "\n"
+        md += "| Failed deployment recovery time | p50 \(Formatting.duration(t.recovery.stat.p50)), p95 \(Formatting.duration(t.recovery.stat.p95)) (\(t.recovery.stat.count) recovered, \(t.recovery.open) open) | \(t.recovery.band?.rawValue ?? "n/a") |" + against("recovery.p50") + "\n"
         md += "\nDeployment rework rate: \(Formatting.percent(t.rework.rate)) (\(t.rework.deployments) of \(t.deployments.count) deploys).\n\n"
 
         md += "## Recovery, phase by phase\n\nOver recovered failed changes; decide, act and verify exist only where a rollback was linked.\n\n"
@@ -39,6 +47,8 @@ public enum MarkdownReportRenderer {
         let r = t.rollbacks
         md += "| \(r.started) | \(r.completed) | \(r.failed) | \(r.auto) | \(r.manual) | \(Formatting.duration(r.duration.p50)) | \(Formatting.duration(r.duration.p95)) |\n\n"
 
+        if let c { md += comparisonSection(c) }
+
         md += "## Teams, worst recovery first\n\n| team | services | deploys/day | lead time p50 | change failure | recovery p50 | recovery p95 | open | rollback p95 |\n|---|---|---|---|---|---|---|---|---|\n"
         for team in report.teams.sorted(by: { worseRecovery($0.metrics, $0.team, $1.metrics, $1.team) }) {
             md += "| \(Formatting.cell(team.team)) | \(team.services) | " + row(team.metrics) + "\n"
@@ -48,6 +58,28 @@ public enum MarkdownReportRenderer {
             md += "| \(Formatting.cell(s.service)) | \(Formatting.cell(s.team ?? "(none)")) | " + row(s.metrics) + "\n"
         }
         return md
+    }
+
+    /// Every compared metric of the totals, then the teams' significant changes.
+    private static func comparisonSection(_ c: PeriodComparison) -> String {
+        var md = "## Against \(day(c.period.from)) to \(day(c.period.to))\n\n"
+        guard c.hasData else {
+            return md + "No data for the comparison period: the log has no event of this environment in it, so nothing is compared.\n\n"
+        }
+        md += "A change is called a change only when an exact test finds it significant at \(Formatting.number(c.level * 100)) % "
+            + "(percentiles: exceedance test; rates: Fisher's exact test; deploys per day: Poisson rate test).\n\n"
+        md += "| metric | then | now | change |\n|---|---|---|---|\n"
+        for change in c.changes where change.scope == .totals {
+            md += "| \(change.metric) | \(ComparisonText.value(change.metric, change.from)) | \(ComparisonText.value(change.metric, change.to)) | \(ComparisonText.verdict(change)) |\n"
+        }
+        let teams = c.changes.filter { $0.significant && $0.scope != .totals }
+        md += "\nSignificant changes of teams: " + (teams.isEmpty ? "none.\n\n" : "\n\n")
+        for change in teams {
+            guard case .team(let name) = change.scope else { continue }
+            md += "- \(Formatting.cell(name)): \(change.metric) \(ComparisonText.value(change.metric, change.from)) -> "
+                + "\(ComparisonText.value(change.metric, change.to)), \(ComparisonText.verdict(change))\n"
+        }
+        return teams.isEmpty ? md : md + "\n"
     }
 
     private static func row(_ m: Metrics) -> String {

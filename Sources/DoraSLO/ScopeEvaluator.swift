@@ -1,3 +1,4 @@
+import DoraStatistics
 public import DoraMetrics
 
 /// The breach and regression state machines of SLOs over one scope (slo.md, "Evaluation"):

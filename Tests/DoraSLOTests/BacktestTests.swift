@@ -2,6 +2,7 @@ import DoraEvents
 import DoraGenerator
 import DoraMetrics
 import DoraSLO
+import DoraStatistics
 import DoraTestSupport
 import Testing
 

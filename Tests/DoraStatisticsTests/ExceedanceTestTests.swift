@@ -1,4 +1,4 @@
-import DoraSLO
+import DoraStatistics
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
-/// The exact, distribution-free test slo.md uses for regressions.
+/// The exact, distribution-free test of a percentile's change: SLO regressions (docs/slo.md)
+/// and period comparisons use it.
 ///
 /// With m baseline samples whose r-th smallest is b, and n current samples of which k exceed b:
 /// if nothing changed, all m + n samples are exchangeable and
@@ -37,10 +38,25 @@ public enum ExceedanceTest {
         return min(sum, 1)
     }
 
-    /// log C(a, b).
-    private static func logChoose(_ a: Int, _ b: Int) -> Double {
-        lgamma(Double(a) + 1) - lgamma(Double(b) + 1) - lgamma(Double(a - b) + 1)
+    /// The two-sided p-value of a change of the baseline's r-th smallest value b, in either
+    /// direction: twice the smaller tail, at most 1.
+    ///
+    /// With ties the two tails count differently, each so that ties make it larger (never a
+    /// false alarm from ties): an increase counts the current samples above b (`above`), a
+    /// decrease those at or above it (`atOrAbove`), so the lower tail is P(K <= atOrAbove).
+    /// - Precondition: 1 <= r <= m, n >= 1, 0 <= above <= atOrAbove <= n.
+    public static func twoSidedPValue(m: Int, n: Int, r: Int, above: Int, atOrAbove: Int) -> Double {
+        precondition(above <= atOrAbove && atOrAbove <= n)
+        let upper = pValue(m: m, n: n, r: r, k: above)
+        let lower = atOrAbove == n ? 1 : 1 - pValue(m: m, n: n, r: r, k: atOrAbove + 1)
+        return min(1, 2 * min(upper, max(lower, 0)))
     }
+}
+
+/// log C(a, b), through the log-gamma function (exact enough for the tests here: about 1e-12
+/// relative for the sizes of a report).
+func logChoose(_ a: Int, _ b: Int) -> Double {
+    lgamma(Double(a) + 1) - lgamma(Double(b) + 1) - lgamma(Double(a - b) + 1)
 }
 
 #if canImport(Glibc)

@@ -1,0 +1,154 @@
+import DoraStatistics
+
+/// A report's period against another one (the comparison period): the other period's figures,
+/// computed by the same code as a report of that period, and, per scope and metric, the change
+/// and whether an exact test calls it real (docs/reports.md, "Period comparison").
+///
+/// Invariant: a change is `significant` only when its `pValue` is below `level`; a change
+/// without a p-value (a side without data) is never significant; with no event in the
+/// comparison period (`hasData` false) there are no changes at all, rather than deltas
+/// against a period the log does not cover.
+public struct PeriodComparison: Sendable, Equatable {
+    /// The comparison period (the "from" side of every change).
+    public var period: Period
+    public var totals: Metrics
+    public var teams: [TeamReport]
+    /// Whether the comparison period has any event of a known type in the environment.
+    public var hasData: Bool
+    public var changes: [Change]
+    /// The significance level the changes were tested at.
+    public var level: Double
+
+    /// Which pool a change is about.
+    public enum Scope: Sendable, Hashable {
+        case totals
+        case team(String)
+    }
+
+    /// One metric of one scope in both periods.
+    public struct Change: Sendable, Equatable {
+        public var scope: Scope
+        /// The metric's path in the JSON report, such as `recovery.p95` (`ComparedMetric`).
+        public var metric: String
+        /// The comparison period's value, and the report period's (nil: no value there).
+        public var from: Double?
+        public var to: Double?
+        /// to - from; nil unless both exist.
+        public var delta: Double? { from.flatMap { f in to.map { $0 - f } } }
+        /// The exact test's two-sided p-value; nil when a side has no data to test.
+        public var pValue: Double?
+        public var significant: Bool
+    }
+
+    /// Compares `current` with `baseline`, the comparison period's report. Both must have
+    /// been computed keeping their samples (`MetricsEngine.reports(keepingSamples:)`).
+    /// - Parameter level: the significance level (default 0.05).
+    public static func compare(_ current: Report, with baseline: Report, level: Double = 0.05) -> PeriodComparison {
+        guard let now = current.samples, let before = baseline.samples else {
+            preconditionFailure("PeriodComparison.compare needs reports computed with keepingSamples: true")
+        }
+        var comparison = PeriodComparison(
+            period: baseline.period, totals: baseline.totals, teams: baseline.teams, hasData: !baseline.services.isEmpty,
+            changes: [], level: level)
+        guard comparison.hasData else { return comparison }
+        let teamNames = Set(current.teams.map(\.team)).union(baseline.teams.map(\.team))
+            .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        var scopes: [(Scope, Metrics?, MetricSamples?, Metrics?, MetricSamples?)] = [
+            (.totals, baseline.totals, before.totals, current.totals, now.totals)
+        ]
+        for name in teamNames {
+            scopes.append((
+                .team(name), baseline.teams.first { $0.team == name }?.metrics, before.teams[name],
+                current.teams.first { $0.team == name }?.metrics, now.teams[name]))
+        }
+        for (scope, fromMetrics, fromSamples, toMetrics, toSamples) in scopes {
+            for metric in ComparedMetric.all {
+                let from = fromMetrics.flatMap(metric.value)
+                let to = toMetrics.flatMap(metric.value)
+                var p: Double?
+                if let fromSamples, let toSamples {
+                    p = metric.pValue(fromSamples, baseline.period.days, toSamples, current.period.days)
+                }
+                if from == nil || to == nil { p = nil }
+                comparison.changes.append(
+                    Change(scope: scope, metric: metric.name, from: from, to: to, pValue: p, significant: p.map { $0 < level } ?? false))
+            }
+        }
+        return comparison
+    }
+}
+
+/// Which period a report is compared with.
+public enum ComparisonPeriod: Sendable, Equatable {
+    /// The period of equal length that ends where the report's begins.
+    case previous
+    /// A period given outright, [from, to).
+    case range(Period)
+
+    /// The comparison period of a report of `period`.
+    public func resolved(for period: Period) -> Period {
+        switch self {
+        case .previous: return Period(from: period.from.advanced(byMicroseconds: -period.microseconds), to: period.from)
+        case .range(let other): return other
+        }
+    }
+}
+
+/// A metric a comparison tests, with the exact test that fits its kind: percentiles by the
+/// exceedance test (the one SLO regressions use), rates by Fisher's exact test, deploys per
+/// day by the exact Poisson rate test.
+public struct ComparedMetric: Sendable {
+    /// The metric's path in the JSON report.
+    public var name: String
+    /// Its value in a report's metrics (seconds for durations).
+    public var value: @Sendable (Metrics) -> Double?
+    /// The two-sided p-value of its change from one period's samples to another's; nil when
+    /// a side has nothing to test.
+    var pValue: @Sendable (_ from: MetricSamples, _ days: Double, _ to: MetricSamples, _ days: Double) -> Double?
+
+    /// Every compared metric, in the order reports list them.
+    public static let all: [ComparedMetric] = [
+        ComparedMetric(name: "deployments.per_day", value: { $0.deployments.perDay }) { a, aDays, b, bDays in
+            PoissonRateTest.twoSidedPValue(count1: a.deployments, exposure1: aDays, count2: b.deployments, exposure2: bDays)
+        },
+        percentile("lead_time", 50, { $0.leadTime.stat.p50 }, \.leadTimes),
+        percentile("lead_time", 95, { $0.leadTime.stat.p95 }, \.leadTimes),
+        rate("change_failure.rate", { $0.changeFailure.rate }, \.failedChanges),
+        rate("rework.rate", { $0.rework.rate }, \.rework),
+        percentile("recovery", 50, { $0.recovery.stat.p50 }, \.recovery),
+        percentile("recovery", 95, { $0.recovery.stat.p95 }, \.recovery),
+        percentile("time_to_restore", 50, { $0.timeToRestore.stat.p50 }, \.timeToRestore),
+        percentile("time_to_restore", 95, { $0.timeToRestore.stat.p95 }, \.timeToRestore),
+        percentile("rollbacks.duration", 50, { $0.rollbacks.duration.p50 }, \.rollbackDurations),
+        percentile("rollbacks.duration", 95, { $0.rollbacks.duration.p95 }, \.rollbackDurations),
+    ]
+
+    private static func percentile(
+        _ path: String, _ p: Int, _ value: @escaping @Sendable (Metrics) -> Double?,
+        _ samples: KeyPath<MetricSamples, DurationSamples> & Sendable
+    ) -> ComparedMetric {
+        ComparedMetric(name: "\(path).p\(p)", value: value) { a, _, b, _ in
+            percentileChange(p, from: a[keyPath: samples].sorted, to: b[keyPath: samples].sorted)
+        }
+    }
+
+    private static func rate(
+        _ name: String, _ value: @escaping @Sendable (Metrics) -> Double?, _ yes: KeyPath<MetricSamples, Int> & Sendable
+    ) -> ComparedMetric {
+        ComparedMetric(name: name, value: value) { a, _, b, _ in
+            guard a.deployments > 0, b.deployments > 0 else { return nil }
+            return FisherExactTest.twoSidedPValue(yes1: a[keyPath: yes], n1: a.deployments, yes2: b[keyPath: yes], n2: b.deployments)
+        }
+    }
+
+    /// The exceedance test of the p-th percentile of `from` (sorted) against `to` (sorted):
+    /// b is `from`'s nearest-rank percentile, and the test counts the `to` values above it.
+    static func percentileChange(_ p: Int, from: [Int64], to: [Int64]) -> Double? {
+        guard !from.isEmpty, !to.isEmpty else { return nil }
+        let r = Stat.rank(percentTenths: p * 10, of: from.count)
+        let b = from[r - 1]
+        let atOrAbove = to.count - to.partitionPoint(where: { $0 >= b })
+        let above = to.count - to.partitionPoint(where: { $0 > b })
+        return ExceedanceTest.twoSidedPValue(m: from.count, n: to.count, r: r, above: above, atOrAbove: atOrAbove)
+    }
+}
