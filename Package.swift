@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // C libraries: a module map and a one-line shim each.
@@ -55,8 +56,14 @@ let package = Package(
             name: "DoraPipelineFile",
             dependencies: ["DoraMetrics", "DoraSLO", .product(name: "Yams", package: "Yams")]
         ),
-        // Renderers of a report value (JSON, Markdown).
-        .target(name: "DoraReports", dependencies: ["DoraMetrics"]),
+        // Inline SVG charts (lines, bars, stacked bars, ECDF, sparklines) for self-contained pages.
+        .target(name: "DoraCharts"),
+        // Renderers of a report value (JSON, Markdown, CSV, HTML); the HTML page's template is a resource.
+        .target(
+            name: "DoraReports",
+            dependencies: ["DoraMetrics", "DoraCharts", .product(name: "Mustache", package: "swift-mustache")],
+            resources: [.copy("Templates/report.mustache")]
+        ),
         // Composition: file and Kafka ingestion, replay of logs into reports and SLO backtests.
         .target(
             name: "DoraPipeline",
@@ -106,6 +113,7 @@ let package = Package(
         .testTarget(name: "DoraEventLogTests", dependencies: ["DoraEventLog", "DoraTestSupport"]),
         .testTarget(name: "DoraKafkaTests", dependencies: ["DoraKafka", "DoraTestSupport"]),
         .testTarget(name: "DoraStatisticsTests", dependencies: ["DoraStatistics"]),
+        .testTarget(name: "DoraChartsTests", dependencies: ["DoraCharts"]),
         .testTarget(
             name: "DoraSLOTests", dependencies: ["DoraSLO", "DoraStatistics", "DoraMetrics", "DoraEvents", "DoraTestSupport"]
         ),

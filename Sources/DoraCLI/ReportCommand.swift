@@ -27,7 +27,7 @@ struct ReportCommand: ParsableCommand {
     var log: [String]
 
     @Option(help: ArgumentHelp(
-        "json, markdown or csv (default: from the --output file's extension, .json, .md or .csv; else markdown on a terminal, json otherwise).",
+        "json, markdown, csv or html (default: from the --output file's extension, .json, .md, .csv or .html; else markdown on a terminal, json otherwise).",
         valueName: "format"))
     var format: ReportFormat?
 
@@ -58,12 +58,12 @@ struct ReportCommand: ParsableCommand {
     var margin: String?
 
     @Option(help: ArgumentHelp(
-        "Compare with another period: 'previous' (the period of equal length just before) or FROM..TO (dates or RFC 3339 times).",
+        "Compare with another period: 'previous' (the period of equal length just before; the default for html) or FROM..TO (dates or RFC 3339 times).",
         valueName: "period"))
     var compare: String?
 
     @Option(help: ArgumentHelp(
-        "Also give the figures per ISO week or calendar month of the period (UTC): week or month (default for csv: week).",
+        "Also give the figures per ISO week or calendar month of the period (UTC): week or month (csv: week unless given; html: always week).",
         valueName: "interval"))
     var series: SeriesInterval?
 
@@ -71,7 +71,7 @@ struct ReportCommand: ParsableCommand {
     var output: String?
 
     enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
-        case json, markdown, csv
+        case json, markdown, csv, html
 
         /// The format an output file's extension names (`.json`, `.md`, `.markdown`); nil
         /// for another extension.
@@ -83,8 +83,7 @@ struct ReportCommand: ParsableCommand {
             case "json": return .json
             case "md", "markdown": return .markdown
             case "csv": return .csv
-            case let other where ["html", "htm"].contains(other):
-                throw CLIError.usage("--output \(path): doralog cannot write \(other) reports yet; give a .json, .md or .csv file, or --format")
+            case "html", "htm": return .html
             default: return nil
             }
         }
@@ -97,11 +96,13 @@ struct ReportCommand: ParsableCommand {
         let toTime = try to.map { try Self.parseDate($0, option: "--to") }
         var configuration = MetricsConfiguration()
         var assignments: ServiceAssignments?
+        var slos: [SLODefinition] = []
         if let pipeline {
             do {
                 let evaluation = try PipelineFile.loadEvaluation(pipeline)
                 configuration = evaluation.metrics
                 assignments = evaluation.assignments
+                slos = evaluation.slos
             } catch {
                 throw CLIError.usage(error.description)
             }
@@ -115,8 +116,10 @@ struct ReportCommand: ParsableCommand {
             configuration.attributionWindow = window
         }
         var replay = Replay(configuration: configuration)
-        replay.comparison = try compare.map(Self.parseComparison)
-        replay.series = series ?? (chosen == .csv ? .week : nil)
+        replay.comparison = try compare.map(Self.parseComparison) ?? (chosen == .html ? .previous : nil)
+        // The page's trends, tiles and team sparklines are weekly whatever --series says.
+        replay.series = chosen == .html ? .week : series ?? (chosen == .csv ? .week : nil)
+        replay.keepingSamples = chosen == .html
         if let assignments { replay.teamOf = { assignments.team(of: $0, fromEvents: $1) } }
         if let margin {
             guard let m = DurationText.parse(margin) else {
@@ -136,6 +139,15 @@ struct ReportCommand: ParsableCommand {
         case .json: text = JSONReportRenderer.render(report)
         case .markdown: text = MarkdownReportRenderer.render(report)
         case .csv: text = CSVReportRenderer.render(report)
+        case .html:
+            let objective = slos.first { $0.metric == .rollbackTime }.map { (name: $0.name, seconds: Double($0.objective) / 1_000_000) }
+            let page = HTMLReportRenderer.Page(
+                generatedAt: replay.now, command: Self.commandLine(), version: Doralog.configuration.version, rollbackObjective: objective)
+            do {
+                text = try HTMLReportRenderer.render(report, page: page)
+            } catch {
+                throw CLIError.failure(error.description)
+            }
         }
         if let comparison = report.comparison, !comparison.hasData {
             FileDescriptorStream.standardError.write(
@@ -159,6 +171,17 @@ struct ReportCommand: ParsableCommand {
         } else {
             FileDescriptorStream.standardOutput.write(text)
         }
+    }
+
+    /// The command line as typed, each argument quoted for a POSIX shell where it needs it.
+    static func commandLine() -> String {
+        CommandLine.arguments.enumerated().map { i, argument in
+            let shown = i == 0 ? "doralog" : argument
+            let plain = !shown.isEmpty && shown.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "-_./:=@,+%".unicodeScalars.contains($0)
+            }
+            return plain ? shown : "'" + shown.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+        }.joined(separator: " ")
     }
 
     /// `previous`, or `FROM..TO` with FROM before TO.

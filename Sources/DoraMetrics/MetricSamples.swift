@@ -25,6 +25,10 @@ public struct MetricSamples: Sendable, Equatable {
     public var rollbacksAuto = 0
     public var rollbacksManual = 0
     public var rollbackDurations = DurationSamples()
+    /// The rollback durations again, split by trigger (auto: fired by analysis): what the
+    /// report for people compares. Not in the JSON report.
+    public var autoRollbackDurations = DurationSamples()
+    public var manualRollbackDurations = DurationSamples()
     /// Negative durations excluded (only lead times can be negative).
     public var anomalies = 0
     /// Alert ids (by their first firing) that fire again after they resolved: a data-quality
@@ -46,6 +50,8 @@ public struct MetricSamples: Sendable, Equatable {
         verify.seal()
         timeToRestore.seal()
         rollbackDurations.seal()
+        autoRollbackDurations.seal()
+        manualRollbackDurations.seal()
     }
 
     /// Pools `other` into these samples.
@@ -72,6 +78,8 @@ public struct MetricSamples: Sendable, Equatable {
         rollbacksAuto += other.rollbacksAuto
         rollbacksManual += other.rollbacksManual
         rollbackDurations.merge(other.rollbackDurations)
+        autoRollbackDurations.merge(other.autoRollbackDurations)
+        manualRollbackDurations.merge(other.manualRollbackDurations)
         anomalies += other.anomalies
         recurringAlerts += other.recurringAlerts
         clockSkew += other.clockSkew

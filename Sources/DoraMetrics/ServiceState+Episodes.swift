@@ -257,6 +257,11 @@ extension ServiceState {
                 if r.trigger == .auto { out.rollbacksAuto += 1 } else { out.rollbacksManual += 1 }
                 if let completed {
                     out.rollbackDurations.append(completed - r.startedTime)
+                    if r.trigger == .auto {
+                        out.autoRollbackDurations.append(completed - r.startedTime)
+                    } else {
+                        out.manualRollbackDurations.append(completed - r.startedTime)
+                    }
                 } else if let early = r.completedTimes.earliest {
                     out.clockSkew.append(
                         ClockSkew(kind: .rollbackCompletedBeforeStart, service: name, id: rollbackID, earlierBy: r.startedTime - early))

@@ -24,6 +24,9 @@ public struct Replay {
     public var series: SeriesInterval?
     /// Also compare the report's period with another (`Report.comparison`).
     public var comparison: ComparisonPeriod?
+    /// Keep the pooled samples behind the report's totals and teams (`Report.samples`): the
+    /// HTML page draws their distributions.
+    public var keepingSamples = false
 
     public init(configuration: MetricsConfiguration = MetricsConfiguration(), margin: Duration? = nil) {
         self.configuration = configuration
@@ -111,12 +114,12 @@ public struct Replay {
             var reports = engine.reports(
                 periods: [period] + (other.map { [$0] } ?? []) + buckets,
                 log: (totals.stored, totals.duplicates, totals.rejected),
-                ignored: readers.count == 1 ? totals.ignored : nil, teamOf: teamOf, keepingSamples: other != nil)
+                ignored: readers.count == 1 ? totals.ignored : nil, teamOf: teamOf, keepingSamples: other != nil || keepingSamples)
             var report = reports.removeFirst()
-            if other != nil {
-                report.comparison = PeriodComparison.compare(report, with: reports.removeFirst())
-                report.samples = nil
-            }
+            if other != nil { report.comparison = PeriodComparison.compare(report, with: reports.removeFirst()) }
+            if !keepingSamples { report.samples = nil }
+            // Only the report's own samples are asked for; the buckets' are not kept.
+            for i in reports.indices { reports[i].samples = nil }
             if let series {
                 report.series = ReportSeries(
                     interval: series, buckets: reports.map { ReportSeries.Bucket(period: $0.period, totals: $0.totals, teams: $0.teams) })
