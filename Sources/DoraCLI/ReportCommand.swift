@@ -120,6 +120,7 @@ struct ReportCommand: ParsableCommand {
         // The page's trends, tiles and team sparklines are weekly whatever --series says.
         replay.series = chosen == .html ? .week : series ?? (chosen == .csv ? .week : nil)
         replay.keepingSamples = chosen == .html
+        replay.longestRecoveries = chosen == .html ? HTMLReportRenderer.longestRecoveries : 0
         if let assignments { replay.teamOf = { assignments.team(of: $0, fromEvents: $1) } }
         if let margin {
             guard let m = DurationText.parse(margin) else {
@@ -128,8 +129,9 @@ struct ReportCommand: ParsableCommand {
             replay.margin = m
         }
         let report: Report
+        let engine: MetricsEngine
         do {
-            report = try replay.report(directories: log, from: fromTime, to: toTime)
+            (report, engine) = try replay.reportAndEngine(directories: log, from: fromTime, to: toTime)
         } catch {
             if case .emptyPeriod = error { throw CLIError.usage(error.description) }
             throw CLIError.failure(error.description)
@@ -141,8 +143,9 @@ struct ReportCommand: ParsableCommand {
         case .csv: text = CSVReportRenderer.render(report)
         case .html:
             let objective = slos.first { $0.metric == .rollbackTime }.map { (name: $0.name, seconds: Double($0.objective) / 1_000_000) }
-            let page = HTMLReportRenderer.Page(
+            var page = HTMLReportRenderer.Page(
                 generatedAt: replay.now, command: Self.commandLine(), version: Doralog.configuration.version, rollbackObjective: objective)
+            if pipeline != nil { (page.sloStatus, page.firingRollbackAlerts) = Self.sloStatus(slos, assignments, engine, at: report.period.to) }
             do {
                 text = try HTMLReportRenderer.render(report, page: page)
             } catch {
@@ -171,6 +174,35 @@ struct ReportCommand: ParsableCommand {
         } else {
             FileDescriptorStream.standardOutput.write(text)
         }
+    }
+
+    /// The SLOs at `end`, from the backtest's evaluator run over the engine up to then (the
+    /// same evaluation `doralog slo --to END` makes), and the rollback alerts firing then.
+    static func sloStatus(
+        _ slos: [SLODefinition], _ assignments: ServiceAssignments?, _ engine: MetricsEngine, at end: Timestamp
+    ) -> ([HTMLReportRenderer.SLOStatus], [String]) {
+        var evaluation = SLOEvaluation(slos: slos, assignments: assignments ?? ServiceAssignments())
+        _ = evaluation.evaluate(engine, from: .min, to: end.microseconds)
+        let rows = evaluation.status.map { s in
+            let state: String
+            if s.breachFiring && s.regressionFiring {
+                state = "breach and regression firing"
+            } else if s.breachFiring {
+                state = "breach firing"
+            } else if s.regressionFiring {
+                state = "regression firing"
+            } else {
+                state = s.hasVerdict ? "ok" : "no verdict (fewer than \(s.slo.minSamples) samples)"
+            }
+            let tenths = s.slo.percentileTenths
+            return HTMLReportRenderer.SLOStatus(
+                slo: s.slo.name, scope: SLOAlert.scopeLabel(s.scope),
+                measure: "\(s.slo.metric.rawValue) p\(tenths / 10)" + (tenths % 10 == 0 ? "" : ".\(tenths % 10)"),
+                value: s.value.map { Double($0) / 1_000_000 }, objective: Double(s.slo.objective) / 1_000_000, samples: s.samples,
+                state: state, isFiring: s.breachFiring || s.regressionFiring)
+        }
+        let rollbackAlerts = evaluation.firing.filter { $0.rollbackID != nil }.map(\.description)
+        return (rows, rollbackAlerts)
     }
 
     /// The command line as typed, each argument quoted for a POSIX shell where it needs it.

@@ -266,27 +266,44 @@ public struct MetricsEngine: Sendable {
     /// The reports of several periods (a report's own, its series' buckets, a comparison
     /// period), each exactly what `report(period:)` gives for it, from one analysis of each
     /// service. The parameters are `report(period:)`'s, and:
-    /// - Parameter keepingSamples: keep the pooled samples behind each report's totals and
-    ///   teams in `Report.samples` (for tests of change between periods).
+    /// - Parameters:
+    ///   - keepingSamples: keep the pooled samples behind each report's totals and teams in
+    ///     `Report.samples` (for tests of change between periods).
+    ///   - longestRecoveries: list that many closed recovery episodes of the first period, the
+    ///     longest first, in its `Report.longestRecoveries` (0: none).
     /// - Complexity: one analysis per service, then a pass over its items per period.
     public func reports(
         periods: [Period], log: (stored: Int, duplicates: Int, rejected: Int), ignored: Int? = nil,
         groupOf: ((String) -> String?)? = nil, bucketBounds: [Int64]? = nil,
-        teamOf: ((_ service: String, _ fromEvents: String?) -> String?)? = nil, keepingSamples: Bool = false
+        teamOf: ((_ service: String, _ fromEvents: String?) -> String?)? = nil, keepingSamples: Bool = false,
+        longestRecoveries: Int = 0
     ) -> [Report] {
         // Each service's samples, sorted, computed on two threads (services are independent).
-        let perService = ParallelMap.map(services) { state -> [MetricSamples] in
-            state.consolidated().samples(in: periods, configuration: configuration).map {
-                var samples = $0
-                samples.seal()
-                return samples
-            }
+        let perService = ParallelMap.map(services) { state -> (samples: [MetricSamples], longest: [EpisodeDetail]) in
+            let (samples, longest) = state.consolidated().samples(
+                in: periods, configuration: configuration, longestRecoveries: longestRecoveries)
+            return (samples.map { var s = $0; s.seal(); return s }, longest)
         }
-        return periods.indices.map { p in
+        var reports = periods.indices.map { p in
             assemble(
-                period: periods[p], samples: perService.map { $0[p] }, log: log, ignored: ignored, groupOf: groupOf,
+                period: periods[p], samples: perService.map { $0.samples[p] }, log: log, ignored: ignored, groupOf: groupOf,
                 bucketBounds: bucketBounds, teamOf: teamOf, keepingSamples: keepingSamples)
         }
+        if longestRecoveries > 0, !reports.isEmpty {
+            var all: [EpisodeDetail] = []
+            for (state, part) in zip(services, perService) {
+                let eventTeam = teams[serviceIndex[state.name]!]?.team
+                let team = teamOf.map { $0(state.name, eventTeam) } ?? eventTeam
+                all += part.longest.map { var e = $0; e.team = team; return e }
+            }
+            all.sort {
+                $0.recovery != $1.recovery
+                    ? $0.recovery > $1.recovery
+                    : precedes($0.deployTime.microseconds, $0.deployID, $1.deployTime.microseconds, $1.deployID)
+            }
+            reports[0].longestRecoveries = Array(all.prefix(longestRecoveries))
+        }
+        return reports
     }
 
     /// One period's report from each service's samples (in `services` order).

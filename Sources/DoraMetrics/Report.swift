@@ -242,6 +242,9 @@ public struct Report: Sendable, Equatable {
     public var series: ReportSeries?
     /// The report's period against another, when asked for (`--compare`).
     public var comparison: PeriodComparison?
+    /// The closed recovery episodes of the period with the longest recovery times, longest
+    /// first, when asked for (the HTML page lists 20).
+    public var longestRecoveries: [EpisodeDetail]?
 }
 
 /// The samples a report's totals and teams were computed from (each sealed: sorted runs).

@@ -28,6 +28,9 @@ extension ServiceState {
         /// Per linked rollback id, its deploy's position in `deploys`; filled only when asked
         /// for (the rollback alerts need it, the report does not).
         var rollbackDeploys: [String: Int] = [:]
+        /// Per linked incident's alert id, its deploy's position; filled only when asked for
+        /// (the report's list of its longest recoveries needs it).
+        var incidentDeploys: [String: Int] = [:]
     }
 
     /// What the metrics use of an incident (an alert state also holds strings).
@@ -71,8 +74,12 @@ extension ServiceState {
     }
 
     /// Links rollbacks and incidents to deploys and builds the recovery episodes (§1, §2.4).
-    /// - Parameter recordingRollbackLinks: also say which deploy each rollback links to.
-    func analyze(configuration: MetricsConfiguration, recordingRollbackLinks: Bool = false) -> Analysis {
+    /// - Parameters:
+    ///   - recordingRollbackLinks: also say which deploy each rollback links to.
+    ///   - recordingIncidentLinks: also say which deploy each incident links to.
+    func analyze(
+        configuration: MetricsConfiguration, recordingRollbackLinks: Bool = false, recordingIncidentLinks: Bool = false
+    ) -> Analysis {
         // Deploys in (time, id) order; `position[i]` is where deploy i went.
         // Sorted by time alone, ids compared only on ties: most comparisons touch no string.
         var order = deploys.indices.map { (time: deploys[$0].time, index: Int32($0)) }
@@ -123,7 +130,8 @@ extension ServiceState {
         }
         let window = configuration.attributionWindowMicroseconds
         var incidents: [Incident] = []
-        for a in alerts.values where a.firingID != nil && a.isIncident {
+        var incidentDeploys: [String: Int] = [:]
+        for (alertID, a) in alerts where a.firingID != nil && a.isIncident {
             let incident = Incident(firingTime: a.firingTime, resolvedTime: a.resolvedTime)
             incidents.append(incident)
             var target = explicit(a.deployID, atOrBefore: a.firingTime)
@@ -139,7 +147,10 @@ extension ServiceState {
                     break
                 }
             }
-            if let target { linked[target].addIncident(incident) }
+            if let target {
+                linked[target].addIncident(incident)
+                if recordingIncidentLinks { incidentDeploys[alertID] = target }
+            }
         }
 
         // §2.4 Recovery episodes, one per failed change.
@@ -169,7 +180,7 @@ extension ServiceState {
         }
         return Analysis(
             deploys: sorted, position: position, episodes: episodes, reworkByTiming: rework, rollForward: rollForward,
-            incidents: incidents, rollbackDeploys: rollbackDeploys)
+            incidents: incidents, rollbackDeploys: rollbackDeploys, incidentDeploys: incidentDeploys)
     }
 
     /// The service's samples for `period` (§2), from its analysis.
@@ -181,9 +192,50 @@ extension ServiceState {
     /// episodes do not depend on the period, so several periods (a report's weekly series, a
     /// comparison period) cost one analysis and one cheap pass each.
     func samples(in periods: [Period], configuration: MetricsConfiguration) -> [MetricSamples] {
-        let a = analyze(configuration: configuration)
+        samples(in: periods, configuration: configuration, longestRecoveries: 0).samples
+    }
+
+    /// `samples(in:configuration:)`, and the `longestRecoveries` closed recovery episodes of
+    /// the first period with the longest recovery times, from the same analysis.
+    func samples(
+        in periods: [Period], configuration: MetricsConfiguration, longestRecoveries: Int
+    ) -> (samples: [MetricSamples], longest: [EpisodeDetail]) {
+        let a = analyze(configuration: configuration, recordingRollbackLinks: longestRecoveries > 0, recordingIncidentLinks: longestRecoveries > 0)
         let firsts = firstDeploys { a.position[$0] < a.position[$1] }
-        return periods.map { samples(of: a, firstDeploys: firsts, in: $0) }
+        let perPeriod = periods.map { samples(of: a, firstDeploys: firsts, in: $0) }
+        guard longestRecoveries > 0, let period = periods.first else { return (perPeriod, []) }
+        return (perPeriod, longest(longestRecoveries, of: a, in: period))
+    }
+
+    /// The `count` closed episodes of deploys in `period` with the longest recovery times
+    /// (ties by deploy time, then id), with the ids of what they link.
+    private func longest(_ count: Int, of a: Analysis, in period: Period) -> [EpisodeDetail] {
+        let closed = a.episodes.filter { $0.healthyAt != nil && period.contains(a.deploys[$0.deploy].time) }
+        let chosen = closed.sorted { x, y in
+            let (rx, ry) = (x.healthyAt! - a.deploys[x.deploy].time, y.healthyAt! - a.deploys[y.deploy].time)
+            return rx != ry ? rx > ry : precedes(a.deploys[x.deploy].time, a.deploys[x.deploy].id, a.deploys[y.deploy].time, a.deploys[y.deploy].id)
+        }.prefix(count)
+        guard !chosen.isEmpty else { return [] }
+        var rollbacksOf: [Int: [(Int64, String)]] = [:]
+        for (id, p) in a.rollbackDeploys { rollbacksOf[p, default: []].append((rollbacks[id]!.startedTime, id)) }
+        var alertsOf: [Int: [(Int64, String)]] = [:]
+        for (id, p) in a.incidentDeploys { alertsOf[p, default: []].append((alerts[id]!.firingTime, id)) }
+        func ordered(_ items: [(Int64, String)]?) -> [String] {
+            (items ?? []).sorted { precedes($0.0, $0.1, $1.0, $1.1) }.map(\.1)
+        }
+        return chosen.map { e in
+            let d = a.deploys[e.deploy]
+            let healthy = e.healthyAt!
+            var detail = EpisodeDetail(
+                service: name, deployID: d.id, deployTime: Timestamp(microseconds: d.time), recovery: healthy - d.time,
+                detect: e.detectedAt - d.time, rollbackIDs: ordered(rollbacksOf[e.deploy]), alertIDs: ordered(alertsOf[e.deploy]))
+            if e.hasRollback, let started = e.rollbackStarted, let done = e.rollbackDone {
+                detail.decide = started - e.detectedAt
+                detail.act = done - started
+                detail.verify = healthy - done
+            }
+            return detail
+        }
     }
 
     /// The samples of one period, given the service's analysis and its first deploy per sha.

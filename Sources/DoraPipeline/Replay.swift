@@ -27,6 +27,8 @@ public struct Replay {
     /// Keep the pooled samples behind the report's totals and teams (`Report.samples`): the
     /// HTML page draws their distributions.
     public var keepingSamples = false
+    /// List this many of the period's longest recoveries (`Report.longestRecoveries`).
+    public var longestRecoveries = 0
 
     public init(configuration: MetricsConfiguration = MetricsConfiguration(), margin: Duration? = nil) {
         self.configuration = configuration
@@ -66,6 +68,14 @@ public struct Replay {
     /// Replays `directories` and reports on the period [from, to); a missing bound defaults to
     /// the day of the earliest (latest) stored event.
     public func report(directories: [String], from: Timestamp?, to: Timestamp?) throws(Failure) -> Report {
+        try reportAndEngine(directories: directories, from: from, to: to).report
+    }
+
+    /// `report`, also giving the engine it replayed into (every event read, for an SLO
+    /// backtest to the period's end without a second replay).
+    public func reportAndEngine(
+        directories: [String], from: Timestamp?, to: Timestamp?
+    ) throws(Failure) -> (report: Report, engine: MetricsEngine) {
         // The default end leaves out events more than a day after the report's moment.
         let cutoff = now.advanced(byMicroseconds: Timestamp.microsecondsPerDay)
         var engine = MetricsEngine(configuration: configuration, futureCutoff: to == nil ? cutoff : nil)
@@ -114,7 +124,8 @@ public struct Replay {
             var reports = engine.reports(
                 periods: [period] + (other.map { [$0] } ?? []) + buckets,
                 log: (totals.stored, totals.duplicates, totals.rejected),
-                ignored: readers.count == 1 ? totals.ignored : nil, teamOf: teamOf, keepingSamples: other != nil || keepingSamples)
+                ignored: readers.count == 1 ? totals.ignored : nil, teamOf: teamOf, keepingSamples: other != nil || keepingSamples,
+                longestRecoveries: longestRecoveries)
             var report = reports.removeFirst()
             if other != nil { report.comparison = PeriodComparison.compare(report, with: reports.removeFirst()) }
             if !keepingSamples { report.samples = nil }
@@ -126,7 +137,7 @@ public struct Replay {
             }
             report.futureEvents = hasFuture ? engine.futureEvents : 0
             report.events.conflictingDuplicates = totals.conflictingDuplicates
-            return report
+            return (report, engine)
         } catch let error as Failure {
             throw error
         } catch let error as EventLogError {

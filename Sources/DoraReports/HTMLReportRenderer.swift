@@ -14,6 +14,36 @@ import Mustache
 /// type computes what goes into it. Every name from the events is escaped (the template
 /// escapes text, the charts escape theirs).
 public enum HTMLReportRenderer {
+    /// How many of the longest recoveries the page lists (`Report.longestRecoveries`).
+    public static let longestRecoveries = 20
+
+    /// One SLO over one scope at the end of the period, as the SLO backtest's evaluator has it
+    /// (the command computes it; this module knows no SLO).
+    public struct SLOStatus: Sendable {
+        public var slo: String
+        public var scope: String
+        /// The metric and percentile, such as "rollback_time p95".
+        public var measure: String
+        /// Seconds; nil with no sample in the window.
+        public var value: Double?
+        public var objective: Double
+        public var samples: Int
+        /// "breach firing", "regression firing", "ok", or "no verdict (fewer than N samples)".
+        public var state: String
+        public var isFiring: Bool
+
+        public init(slo: String, scope: String, measure: String, value: Double?, objective: Double, samples: Int, state: String, isFiring: Bool) {
+            self.slo = slo
+            self.scope = scope
+            self.measure = measure
+            self.value = value
+            self.objective = objective
+            self.samples = samples
+            self.state = state
+            self.isFiring = isFiring
+        }
+    }
+
     /// What the page says about itself and its context, beside the report.
     public struct Page: Sendable {
         public var generatedAt: Timestamp
@@ -22,6 +52,10 @@ public enum HTMLReportRenderer {
         public var version: String
         /// A rollback-time SLO's objective (seconds) and name, drawn on the rollback charts.
         public var rollbackObjective: (name: String, seconds: Double)?
+        /// The SLOs at the period's end, when a pipeline file was given (nil: none given).
+        public var sloStatus: [SLOStatus]?
+        /// Rollback alerts firing at the period's end ("slo kind scope rollback=id").
+        public var firingRollbackAlerts: [String] = []
 
         public init(generatedAt: Timestamp, command: String, version: String, rollbackObjective: (name: String, seconds: Double)? = nil) {
             self.generatedAt = generatedAt
@@ -80,6 +114,29 @@ public enum HTMLReportRenderer {
                 "sparkline": SVGChart.sparkline(
                     recoveryP95ByTeam[team.team] ?? [], label: "\(team.team): recovery p95 per week", format: Formatting.duration),
             ]
+        }
+        context["longest"] = (report.longestRecoveries ?? []).map { e -> [String: Any] in
+            func d(_ v: Int64?) -> String { Formatting.duration(v.map { Double($0) / 1_000_000 }) }
+            return [
+                "deploy": e.deployID, "time": e.deployTime.rfc3339, "service": e.service, "team": e.team ?? "(none)",
+                "recovery": d(e.recovery), "detect": d(e.detect), "decide": d(e.decide), "act": d(e.act), "verify": d(e.verify),
+                "rollbacks": e.rollbackIDs.isEmpty ? "-" : e.rollbackIDs.joined(separator: ", "),
+                "alerts": e.alertIDs.isEmpty ? "-" : e.alertIDs.joined(separator: ", "),
+            ]
+        }
+        context["hasLongest"] = report.longestRecoveries != nil
+        if let status = page.sloStatus {
+            context["slo"] = [
+                "rows": status.map { s -> [String: Any] in
+                    [
+                        "slo": s.slo, "scope": s.scope, "measure": s.measure, "value": Formatting.duration(s.value),
+                        "objective": Formatting.duration(s.objective), "samples": String(s.samples), "state": s.state,
+                        "class": s.isFiring ? "worse" : "same",
+                    ]
+                },
+                "firing": status.filter(\.isFiring).count, "rollbackAlerts": page.firingRollbackAlerts,
+                "none": status.isEmpty ? "No SLO has a sample in this log." : "",
+            ] as [String: Any]
         }
         context["services"] = report.services.sorted { worseRecoveryP95($0.metrics, $0.service, $1.metrics, $1.service) }.map {
             ["name": $0.service, "team": $0.team ?? "(none)", "m": row($0.metrics)] as [String: Any]

@@ -307,6 +307,38 @@ public struct SLOEvaluation: Sendable {
         return out.map(\.alert)
     }
 
+    /// Every scope of every SLO as its evaluator stands after the last evaluation (after
+    /// `evaluate(_:from:to:)`, its state at `to`): the value against the objective and which
+    /// alerts fire. By SLO in definition order, then scope label. Rollback alerts are in
+    /// `firing`.
+    public var status: [Status] {
+        var out: [(index: Int, label: String, status: Status)] = []
+        for (key, e) in evaluators {
+            let label = SLOAlert.scopeLabel(key.scope)
+            for (i, index) in windowGroups[key.group].enumerated() {
+                let (value, samples) = e.currentValue(i)
+                out.append((index, label, Status(
+                    slo: slos[index], scope: key.scope, value: value, samples: samples,
+                    breachFiring: e.isBreachFiring(i), regressionFiring: e.isRegressionFiring(i))))
+            }
+        }
+        out.sort { ($0.index, $0.label) < ($1.index, $1.label) }
+        return out.map(\.status)
+    }
+
+    /// One SLO over one scope, at the last evaluation.
+    public struct Status: Sendable {
+        public var slo: SLODefinition
+        public var scope: SLOScope
+        /// The percentile of the current window (microseconds); nil with no sample in it.
+        public var value: Int64?
+        public var samples: Int
+        public var breachFiring: Bool
+        public var regressionFiring: Bool
+        /// Enough samples for a verdict (`min_samples`).
+        public var hasVerdict: Bool { samples >= slo.minSamples }
+    }
+
     /// An alert that is firing: its SLO, scope and kind, and for a rollback alert its rollback.
     public struct Firing: Sendable, Equatable {
         public var slo: String

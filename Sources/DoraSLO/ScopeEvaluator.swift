@@ -55,6 +55,13 @@ public struct ScopeEvaluator: Sendable {
         (samples[start..<currentStart], samples[currentStart...])
     }
 
+    /// The current window's nearest-rank value of `slos[index]`'s percentile and its sample
+    /// count, as of the last evaluation (nil with no sample): what an alert would report.
+    public func currentValue(_ index: Int) -> (value: Int64?, samples: Int) {
+        let n = currentValues.count
+        return (n > 0 ? currentValues.element(rank: slos[index].rank(among: n)) : nil, n)
+    }
+
     public var isBreachFiring: Bool { breachFiring[0] }
     public var isRegressionFiring: Bool { regressionFiring[0] }
     /// Whether the breach (regression) alert of `slos[index]` fires.

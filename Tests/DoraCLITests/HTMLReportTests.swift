@@ -77,6 +77,24 @@ struct HTMLReportTests {
             #expect(seen.sortable, "the script only adds sorting")
             #expect(FileManager.default.fileExists(atPath: output + "/html-report.png"))
 
+            // The SLO status is the backtest's at the period's end: the same SLO breaches and
+            // regressions fire as `doralog slo --to` leaves firing.
+            #expect(seen.headings.suffix(2) == ["The longest recoveries", "SLO status at the end of the period"])
+            let backtest = try Doralog.run(["slo", "--log", log, "--pipeline", Repository.path("pipelines/demo.yaml"), "--to", "2026-09-29"])
+            let transitions = try #require(try JSONSerialization.jsonObject(with: Data(backtest.standardOutput.utf8)) as? [[String: Any]])
+            var last: [String: String] = [:]
+            for t in transitions where ["SLOBreach", "SLORegression"].contains(t["alert"] as? String ?? "") {
+                let scope = (t["scope"] as? [String: Any] ?? [:]).map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",")
+                last["\(t["slo"]!) \(scope.isEmpty ? "all" : scope)"] = t["state"] as? String
+            }
+            let firingInBacktest = Set(last.filter { $0.value == "firing" }.keys)
+            let firingOnPage = Set(seen.text.components(separatedBy: "\n").compactMap { line -> String? in
+                let cells = line.components(separatedBy: "\t")
+                return cells.count == 7 && cells[6].hasSuffix("firing") ? "\(cells[0]) \(cells[1])" : nil
+            })
+            #expect(!firingInBacktest.isEmpty && firingOnPage == firingInBacktest, "\(firingOnPage) against \(firingInBacktest)")
+            #expect(seen.text.contains("Rollback alert firing: tier1-rollback-p95 RollbackStuck"))
+
             let plain = try open(page, javaScript: false)
             expectSelfContained(plain, page)
             #expect(plain.text == seen.text && plain.headings == seen.headings && plain.charts.count == seen.charts.count)

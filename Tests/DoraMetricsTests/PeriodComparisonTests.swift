@@ -201,3 +201,42 @@ import Testing
         #expect(p95Shift >= 0.6 && cfrShift >= 0.6 && rateShift >= 0.6)
     }
 }
+
+/// The report's longest recoveries: the episodes behind the recovery percentiles, with ids.
+@Suite struct LongestRecoveriesTests {
+    @Test func theLongestClosedEpisodesComeFirstWithTheirPhasesAndIds() {
+        let at = { (clock: String) in MetricsTesting.at(clock) }
+        let lines = [
+            // checkout: deploy 10:00, alert 10:04, rollback 10:06-10:08:30, resolved 10:11 (660 s).
+            EventJSON.deploy("d-1", at: at("10:00:00"), service: "checkout", team: "payments", version: "v42"),
+            EventJSON.alert("a-1f", at: at("10:04:00"), alertID: "a-1", status: "firing", service: "checkout"),
+            EventJSON.rollback("r-1s", at: at("10:06:00"), rollbackID: "r-1", status: "started", service: "checkout", from: "v42"),
+            EventJSON.rollback("r-1c", at: at("10:08:30"), rollbackID: "r-1", status: "completed", service: "checkout"),
+            EventJSON.alert("a-1r", at: at("10:11:00"), alertID: "a-1", status: "resolved", service: "checkout"),
+            // search: deploy 12:00, two alerts 12:30 and 12:40, both resolved by 14:00 (7200 s), no rollback.
+            EventJSON.deploy("d-2", at: at("12:00:00"), service: "search", version: "v7"),
+            EventJSON.alert("a-3f", at: at("12:40:00"), alertID: "a-3", status: "firing", service: "search"),
+            EventJSON.alert("a-2f", at: at("12:30:00"), alertID: "a-2", status: "firing", service: "search"),
+            EventJSON.alert("a-2r", at: at("13:00:00"), alertID: "a-2", status: "resolved", service: "search"),
+            EventJSON.alert("a-3r", at: at("14:00:00"), alertID: "a-3", status: "resolved", service: "search"),
+            // search: a short one, 15:00 to 15:05 (300 s), and an open one.
+            EventJSON.deploy("d-3", at: at("15:00:00"), service: "search", version: "v8"),
+            EventJSON.alert("a-4f", at: at("15:01:00"), alertID: "a-4", status: "firing", service: "search"),
+            EventJSON.alert("a-4r", at: at("15:05:00"), alertID: "a-4", status: "resolved", service: "search"),
+            EventJSON.deploy("d-4", at: at("18:00:00"), service: "search", version: "v9"),
+            EventJSON.alert("a-5f", at: at("18:01:00"), alertID: "a-5", status: "firing", service: "search"),
+        ]
+        let engine = MetricsTesting.engine(lines)
+        let day = Period(from: Timestamp.parse(dateOrTime: "2026-07-01")!, to: Timestamp.parse(dateOrTime: "2026-07-02")!)
+        let report = engine.reports(periods: [day], log: (0, 0, 0), longestRecoveries: 2)[0]
+        let longest = report.longestRecoveries ?? []
+        #expect(longest.map(\.deployID) == ["d-2", "d-1"], "7200 s, then 660 s; the 300 s one and the open one are not listed")
+        #expect(longest[0].recovery == 7_200_000_000 && longest[0].detect == 1_800_000_000 && longest[0].act == nil)
+        #expect(longest[0].alertIDs == ["a-2", "a-3"] && longest[0].rollbackIDs.isEmpty && longest[0].team == nil)
+        let worked = longest[1]
+        #expect(worked.service == "checkout" && worked.team == "payments" && worked.rollbackIDs == ["r-1"] && worked.alertIDs == ["a-1"])
+        #expect([worked.detect, worked.decide, worked.act, worked.verify] == [240_000_000, 120_000_000, 150_000_000, 150_000_000])
+        #expect(worked.recovery == 660_000_000, "the worked example of docs/metrics.md")
+        #expect(engine.report(period: day, log: (0, 0, 0)).longestRecoveries == nil, "only when asked for")
+    }
+}
