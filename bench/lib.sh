@@ -16,6 +16,17 @@ best() {
     echo "$b $r"
 }
 
+# ensure_log DORALOG DATA LOG: ingests DATA into LOG unless LOG is already a clean log, then
+# reads the log's segments once (a warm page cache for every contender).
+ensure_log() {
+    local doralog=$1 data=$2 log=$3
+    if ! "$doralog" verify --log "$log" >/dev/null 2>&1; then
+        rm -rf "$log"
+        "$doralog" ingest --file "$data" --log "$log" >&2
+    fi
+    cat "$log"/segment-*.zst > /dev/null
+}
+
 # start_broker DORALOG WORK PARTITIONS: starts the embedded broker with topic `events`, sets
 # $brokers to its address and $broker to its pid, and removes WORK and the broker on exit.
 start_broker() {

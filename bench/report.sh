@@ -15,13 +15,8 @@ doralog=.build/release/doralog
 data="bench/out/events-$events-from-2025.jsonl"  # dated in the past: the default period ends a day from now
 log="bench/out/report-log-$events"
 [ -f "$data" ] || "$doralog" generate --events "$events" --days 365 --start 2025-01-01 --services 200 --teams 12 --output "$data"
-if ! "$doralog" verify --log "$log" >/dev/null 2>&1; then
-    rm -rf "$log"
-    "$doralog" ingest --file "$data" --log "$log" >&2
-fi
-cat "$log"/segment-*.zst > /dev/null  # warm the page cache
-
 source bench/lib.sh
+ensure_log "$doralog" "$data" "$log"
 runs="${RUNS:-3}"
 read -r floor_s _ < <(best "$runs" sh -c "cat $log/segment-*.zst | zstd -dc")
 read -r full_s full_rss < <(best "$runs" "$doralog" report --log "$log" --format json)

@@ -357,12 +357,7 @@ public enum HTMLReportRenderer {
 
     /// Worst recovery p95 first, no figure last, then by name.
     static func worseRecoveryP95(_ a: Metrics, _ an: String, _ b: Metrics, _ bn: String) -> Bool {
-        switch (a.recovery.stat.p95, b.recovery.stat.p95) {
-        case let (x?, y?) where x != y: return x > y
-        case (.some, nil): return true
-        case (nil, .some): return false
-        default: return an.utf8.lexicographicallyPrecedes(bn.utf8)
-        }
+        MarkdownReportRenderer.worseFirst(a.recovery.stat.p95, an, b.recovery.stat.p95, bn)
     }
 
     /// The nearest-rank percentile of sorted values (docs/metrics.md §3); nil for none.

@@ -90,7 +90,13 @@ public enum MarkdownReportRenderer {
 
     /// Worst recovery first: larger p50 first, no figure last, then by name.
     static func worseRecovery(_ a: Metrics, _ an: String, _ b: Metrics, _ bn: String) -> Bool {
-        switch (a.recovery.stat.p50, b.recovery.stat.p50) {
+        worseFirst(a.recovery.stat.p50, an, b.recovery.stat.p50, bn)
+    }
+
+    /// Larger figure first, no figure last, then by name (byte order): how the reports for
+    /// people rank teams and services.
+    static func worseFirst(_ a: Double?, _ an: String, _ b: Double?, _ bn: String) -> Bool {
+        switch (a, b) {
         case let (x?, y?) where x != y: return x > y
         case (.some, nil): return true
         case (nil, .some): return false

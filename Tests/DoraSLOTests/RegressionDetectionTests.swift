@@ -1,24 +1,13 @@
 import DoraMetrics
 import DoraSLO
+import DoraTestSupport
 import Foundation
 import Testing
 
 /// The regression detector on seeded synthetic streams: how often it fires when nothing changes,
 /// and how fast it sees a real step (docs/slo.md quotes these figures).
 @Suite struct RegressionDetectionTests {
-    /// SplitMix64: a small deterministic generator, so every run sees the same streams.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        /// Uniform in (0, 1).
-        mutating func unit() -> Double { (Double(next() >> 11) + 0.5) / Double(1 << 53) }
-    }
+    typealias Random = SplitMix64
 
     /// Sample distributions of rollback-like durations, in seconds.
     enum Shape: String, CaseIterable, Sendable {

@@ -1,0 +1,20 @@
+/// SplitMix64: a small deterministic random generator, so that a statistical test sees the
+/// same draws, and states the same measured rates, on every run.
+public struct SplitMix64: RandomNumberGenerator {
+    public var state: UInt64
+
+    public init(state: UInt64) {
+        self.state = state
+    }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in (0, 1).
+    public mutating func unit() -> Double { (Double(next() >> 11) + 0.5) / Double(1 << 53) }
+}
