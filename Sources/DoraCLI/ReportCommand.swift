@@ -67,6 +67,17 @@ struct ReportCommand: ParsableCommand {
         valueName: "interval"))
     var series: SeriesInterval?
 
+    @Option(help: ArgumentHelp(
+        "Instead of the report, list what one of its numbers is computed over (e.g. recovery.p95, change_failure.rate, lead_time.p50), with the ids of its events, and what it leaves out.",
+        valueName: "metric"))
+    var explain: String?
+
+    @Option(help: ArgumentHelp("With --explain: one service's number.", valueName: "service"))
+    var service: String?
+
+    @Option(help: ArgumentHelp("With --explain: one team's number.", valueName: "team"))
+    var team: String?
+
     @Option(help: ArgumentHelp("Write the report to this file instead of standard output.", valueName: "path"))
     var output: String?
 
@@ -136,6 +147,12 @@ struct ReportCommand: ParsableCommand {
             if case .emptyPeriod = error { throw CLIError.usage(error.description) }
             throw CLIError.failure(error.description)
         }
+        if let explain {
+            let text = try explainNumber(explain, report: report, engine: engine, teamOf: replay.teamOf)
+            if let output { try OutputFile.write(text, to: output) } else { FileDescriptorStream.standardOutput.write(text) }
+            return
+        }
+        guard service == nil && team == nil else { throw CLIError.usage("--service and --team go with --explain") }
         let text: String
         switch chosen {
         case .json: text = JSONReportRenderer.render(report)

@@ -60,6 +60,11 @@ struct FirstDeployMap: Sendable {
         for slot in slots where slot.deploy >= 0 { body(Int(slot.deploy), slot.commitTime) }
     }
 
+    /// `forEach`, also giving each sha's fingerprint.
+    func forEachWithSHA(_ body: (_ deploy: Int, _ commitTime: Int64, _ sha: IDFingerprint) -> Void) {
+        for slot in slots where slot.deploy >= 0 { body(Int(slot.deploy), slot.commitTime, slot.sha) }
+    }
+
     private mutating func grow() {
         let old = slots
         slots = Self.empty(old.count * 2)

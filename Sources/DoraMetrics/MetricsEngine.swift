@@ -256,8 +256,8 @@ public struct MetricsEngine: Sendable {
     ///     file's `services[].team` rules, which win over the events); nil: the events' team.
     public func report(
         period: Period, log: (stored: Int, duplicates: Int, rejected: Int), ignored: Int? = nil,
-        groupOf: ((String) -> String?)? = nil, bucketBounds: [Int64]? = nil,
-        teamOf: ((_ service: String, _ fromEvents: String?) -> String?)? = nil
+        groupOf: (@Sendable (String) -> String?)? = nil, bucketBounds: [Int64]? = nil,
+        teamOf: (@Sendable (_ service: String, _ fromEvents: String?) -> String?)? = nil
     ) -> Report {
         reports(
             periods: [period], log: log, ignored: ignored, groupOf: groupOf, bucketBounds: bucketBounds, teamOf: teamOf)[0]
@@ -271,12 +271,15 @@ public struct MetricsEngine: Sendable {
     ///     `Report.samples` (for tests of change between periods).
     ///   - longestRecoveries: list that many closed recovery episodes of the first period, the
     ///     longest first, in its `Report.longestRecoveries` (0: none).
+    ///   - listingServices: how many of the first periods list their services; the others
+    ///     leave `services` empty (a series' buckets and a comparison period need only their
+    ///     totals and teams, and a thousand services' figures per bucket cost time).
     /// - Complexity: one analysis per service, then a pass over its items per period.
     public func reports(
         periods: [Period], log: (stored: Int, duplicates: Int, rejected: Int), ignored: Int? = nil,
-        groupOf: ((String) -> String?)? = nil, bucketBounds: [Int64]? = nil,
-        teamOf: ((_ service: String, _ fromEvents: String?) -> String?)? = nil, keepingSamples: Bool = false,
-        longestRecoveries: Int = 0
+        groupOf: (@Sendable (String) -> String?)? = nil, bucketBounds: [Int64]? = nil,
+        teamOf: (@Sendable (_ service: String, _ fromEvents: String?) -> String?)? = nil, keepingSamples: Bool = false,
+        longestRecoveries: Int = 0, listingServices: Int = .max
     ) -> [Report] {
         // Each service's samples, sorted, computed on two threads (services are independent).
         let perService = ParallelMap.map(services) { state -> (samples: [MetricSamples], longest: [EpisodeDetail]) in
@@ -284,10 +287,11 @@ public struct MetricsEngine: Sendable {
                 in: periods, configuration: configuration, longestRecoveries: longestRecoveries)
             return (samples.map { var s = $0; s.seal(); return s }, longest)
         }
-        var reports = periods.indices.map { p in
+        // The periods are independent too: their pooling and statistics run on both cores.
+        var reports = ParallelMap.map(Array(periods.indices)) { p in
             assemble(
                 period: periods[p], samples: perService.map { $0.samples[p] }, log: log, ignored: ignored, groupOf: groupOf,
-                bucketBounds: bucketBounds, teamOf: teamOf, keepingSamples: keepingSamples)
+                bucketBounds: bucketBounds, teamOf: teamOf, keepingSamples: keepingSamples, listingServices: p < listingServices)
         }
         if longestRecoveries > 0, !reports.isEmpty {
             var all: [EpisodeDetail] = []
@@ -309,8 +313,8 @@ public struct MetricsEngine: Sendable {
     /// One period's report from each service's samples (in `services` order).
     private func assemble(
         period: Period, samples perService: [MetricSamples], log: (stored: Int, duplicates: Int, rejected: Int), ignored: Int?,
-        groupOf: ((String) -> String?)?, bucketBounds: [Int64]?,
-        teamOf: ((_ service: String, _ fromEvents: String?) -> String?)?, keepingSamples: Bool
+        groupOf: (@Sendable (String) -> String?)?, bucketBounds: [Int64]?,
+        teamOf: (@Sendable (_ service: String, _ fromEvents: String?) -> String?)?, keepingSamples: Bool, listingServices: Bool
     ) -> Report {
         var listed: [ServiceReport] = []
         var totals = MetricSamples()
@@ -323,12 +327,14 @@ public struct MetricsEngine: Sendable {
             listedDeployments.append(samples.deployments)
             let eventTeam = teams[serviceIndex[state.name]!]?.team
             let team = teamOf.map { $0(state.name, eventTeam) } ?? eventTeam
-            var service = ServiceReport(service: state.name, team: team, metrics: Metrics(samples, period: period))
-            if let bucketBounds {
-                service.rollbackBuckets = samples.rollbackDurations.buckets(bucketBounds)
-                service.recoveryBuckets = samples.recovery.buckets(bucketBounds)
+            if listingServices {
+                var service = ServiceReport(service: state.name, team: team, metrics: Metrics(samples, period: period))
+                if let bucketBounds {
+                    service.rollbackBuckets = samples.rollbackDurations.buckets(bucketBounds)
+                    service.recoveryBuckets = samples.recovery.buckets(bucketBounds)
+                }
+                listed.append(service)
             }
-            listed.append(service)
             byTeam[team ?? Report.unassignedTeam, default: Pool()].add(samples)
             if let group = groupOf?(state.name) { byGroup[group, default: Pool()].add(samples) }
         }

@@ -48,7 +48,8 @@ public struct PeriodComparison: Sendable, Equatable {
             preconditionFailure("PeriodComparison.compare needs reports computed with keepingSamples: true")
         }
         var comparison = PeriodComparison(
-            period: baseline.period, totals: baseline.totals, teams: baseline.teams, hasData: !baseline.services.isEmpty,
+            // Every listed service is in a team ("unassigned" at least): no team, no service.
+            period: baseline.period, totals: baseline.totals, teams: baseline.teams, hasData: !baseline.teams.isEmpty,
             changes: [], level: level)
         guard comparison.hasData else { return comparison }
         let teamNames = Set(current.teams.map(\.team)).union(baseline.teams.map(\.team))
@@ -62,14 +63,14 @@ public struct PeriodComparison: Sendable, Equatable {
                 current.teams.first { $0.team == name }?.metrics, now.teams[name]))
         }
         for (scope, fromMetrics, fromSamples, toMetrics, toSamples) in scopes {
+            let sides = fromSamples.flatMap { f in
+                toSamples.map { ComparedMetric.Sides(from: f, days: baseline.period.days, to: $0, days: current.period.days) }
+            }
             for metric in ComparedMetric.all {
                 let from = fromMetrics.flatMap(metric.value)
                 let to = toMetrics.flatMap(metric.value)
-                var p: Double?
-                if let fromSamples, let toSamples {
-                    p = metric.pValue(fromSamples, baseline.period.days, toSamples, current.period.days)
-                }
-                if from == nil || to == nil { p = nil }
+                // A side without a value has nothing to test (and is not sorted for it).
+                let p = from == nil || to == nil ? nil : sides.flatMap(metric.pValue)
                 comparison.changes.append(
                     Change(scope: scope, metric: metric.name, from: from, to: to, pValue: p, significant: p.map { $0 < level } ?? false))
             }
@@ -104,12 +105,12 @@ public struct ComparedMetric: Sendable {
     public var value: @Sendable (Metrics) -> Double?
     /// The two-sided p-value of its change from one period's samples to another's; nil when
     /// a side has nothing to test.
-    var pValue: @Sendable (_ from: MetricSamples, _ days: Double, _ to: MetricSamples, _ days: Double) -> Double?
+    var pValue: @Sendable (Sides) -> Double?
 
     /// Every compared metric, in the order reports list them.
     public static let all: [ComparedMetric] = [
-        ComparedMetric(name: "deployments.per_day", value: { $0.deployments.perDay }) { a, aDays, b, bDays in
-            PoissonRateTest.twoSidedPValue(count1: a.deployments, exposure1: aDays, count2: b.deployments, exposure2: bDays)
+        ComparedMetric(name: "deployments.per_day", value: { $0.deployments.perDay }) { s in
+            PoissonRateTest.twoSidedPValue(count1: s.from.deployments, exposure1: s.fromDays, count2: s.to.deployments, exposure2: s.toDays)
         },
         percentile("lead_time", 50, { $0.leadTime.stat.p50 }, \.leadTimes),
         percentile("lead_time", 95, { $0.leadTime.stat.p95 }, \.leadTimes),
@@ -127,17 +128,44 @@ public struct ComparedMetric: Sendable {
         _ path: String, _ p: Int, _ value: @escaping @Sendable (Metrics) -> Double?,
         _ samples: KeyPath<MetricSamples, DurationSamples> & Sendable
     ) -> ComparedMetric {
-        ComparedMetric(name: "\(path).p\(p)", value: value) { a, _, b, _ in
-            percentileChange(p, from: a[keyPath: samples].sorted, to: b[keyPath: samples].sorted)
+        ComparedMetric(name: "\(path).p\(p)", value: value) { s in
+            let (from, to) = s.sorted(samples)
+            return percentileChange(p, from: from, to: to)
         }
     }
 
     private static func rate(
         _ name: String, _ value: @escaping @Sendable (Metrics) -> Double?, _ yes: KeyPath<MetricSamples, Int> & Sendable
     ) -> ComparedMetric {
-        ComparedMetric(name: name, value: value) { a, _, b, _ in
+        ComparedMetric(name: name, value: value) { s in
+            let (a, b) = (s.from, s.to)
             guard a.deployments > 0, b.deployments > 0 else { return nil }
             return FisherExactTest.twoSidedPValue(yes1: a[keyPath: yes], n1: a.deployments, yes2: b[keyPath: yes], n2: b.deployments)
+        }
+    }
+
+    /// One scope's samples in the two periods, each duration list sorted at most once (the
+    /// p50 and p95 of one duration test the same sorted values). Used by one comparison, on
+    /// one thread.
+    final class Sides {
+        let from: MetricSamples
+        let fromDays: Double
+        let to: MetricSamples
+        let toDays: Double
+        private var cache: [KeyPath<MetricSamples, DurationSamples>: (from: [Int64], to: [Int64])] = [:]
+
+        init(from: MetricSamples, days fromDays: Double, to: MetricSamples, days toDays: Double) {
+            self.from = from
+            self.fromDays = fromDays
+            self.to = to
+            self.toDays = toDays
+        }
+
+        func sorted(_ key: KeyPath<MetricSamples, DurationSamples>) -> (from: [Int64], to: [Int64]) {
+            if let hit = cache[key] { return hit }
+            let pair = (from: from[keyPath: key].sorted, to: to[keyPath: key].sorted)
+            cache[key] = pair
+            return pair
         }
     }
 

@@ -1,4 +1,4 @@
-public import DoraEvents
+import DoraEvents
 
 /// A report's figures over time: the same metrics as the report's totals and teams, per
 /// calendar bucket (ISO week or month, UTC) of its period.

@@ -37,6 +37,24 @@ extension ServiceState {
     struct Incident {
         var firingTime: Int64
         var resolvedTime: Int64?
+        /// Its alert id, kept only when the analysis records links (for `report --explain`).
+        var alertID: String? = nil
+    }
+
+    /// Where one item of a period's samples comes from: what `samples(of:)` reports to an
+    /// observer as it counts it, so an explanation lists exactly what the number was made of.
+    enum SampleOrigin {
+        /// A successful deploy of the period (a position in the analysis' deploys).
+        case deploy(Int, failedChange: Bool, rework: Bool)
+        /// A commit first shipped by a deploy of the period; a negative lead is an anomaly.
+        case leadTime(deploy: Int, sha: IDFingerprint, commitTime: Int64, lead: Int64)
+        /// A recovery episode of the period (an index into the analysis' episodes); its
+        /// durations, nil while open.
+        case episode(Int, recovery: Int64?, detect: Int64?, decide: Int64?, act: Int64?, verify: Int64?)
+        /// An incident fired in the period (an index into the analysis' incidents).
+        case incident(Int, timeToRestore: Int64?)
+        /// A rollback of the period; its duration when it started and completed.
+        case rollback(String, duration: Int64?)
     }
 
     /// The rollbacks and incidents linked to one deploy, folded as they are linked: all its
@@ -132,7 +150,7 @@ extension ServiceState {
         var incidents: [Incident] = []
         var incidentDeploys: [String: Int] = [:]
         for (alertID, a) in alerts where a.firingID != nil && a.isIncident {
-            let incident = Incident(firingTime: a.firingTime, resolvedTime: a.resolvedTime)
+            let incident = Incident(firingTime: a.firingTime, resolvedTime: a.resolvedTime, alertID: recordingIncidentLinks ? alertID : nil)
             incidents.append(incident)
             var target = explicit(a.deployID, atOrBefore: a.firingTime)
             if target == nil, var p = lastDeploy(atOrBefore: a.firingTime) {
@@ -239,7 +257,10 @@ extension ServiceState {
     }
 
     /// The samples of one period, given the service's analysis and its first deploy per sha.
-    private func samples(of a: Analysis, firstDeploys: FirstDeployMap, in period: Period) -> MetricSamples {
+    /// - Parameter origin: told of every item as it is counted (`report --explain`).
+    func samples(
+        of a: Analysis, firstDeploys: FirstDeployMap, in period: Period, origin: ((SampleOrigin) -> Void)? = nil
+    ) -> MetricSamples {
         let sorted = a.deploys
         let position = a.position
         let episodes = a.episodes
@@ -255,21 +276,24 @@ extension ServiceState {
             out.deployments += 1
             if isFailedChange[p] { out.failedChanges += 1 }
             if d.unplanned || rework[p] { out.rework += 1 }
+            origin?(.deploy(p, failedChange: isFailedChange[p], rework: d.unplanned || rework[p]))
         }
         out.failedDeployments = failedDeployTimes.filter(period.contains).count
 
         // §2.2 Lead time: each sha's first deploy (by time, id), if that deploy is in the period.
-        firstDeploys.forEach { i, commitTime in
+        firstDeploys.forEachWithSHA { i, commitTime, sha in
             let p = position[i]
             guard period.contains(sorted[p].time) else { return }
             let lead = sorted[p].time - commitTime
             if lead < 0 { out.anomalies += 1 } else { out.leadTimes.append(lead) }
+            origin?(.leadTime(deploy: p, sha: sha, commitTime: commitTime, lead: lead))
         }
 
         // §2.4 Episodes of the period's deploys.
         for (k, e) in episodes.enumerated() where period.contains(sorted[e.deploy].time) {
             guard let healthy = e.healthyAt else {
                 out.recoveryOpen += 1
+                origin?(.episode(k, recovery: nil, detect: nil, decide: nil, act: nil, verify: nil))
                 continue
             }
             let impact = sorted[e.deploy].time
@@ -279,10 +303,14 @@ extension ServiceState {
                 out.decide.append(started - e.detectedAt)
                 out.act.append(done - started)
                 out.verify.append(healthy - done)
+                origin?(.episode(k, recovery: healthy - impact, detect: e.detectedAt - impact, decide: started - e.detectedAt,
+                                 act: done - started, verify: healthy - done))
                 out.modeRollback += 1
             } else if rollForward[k] {
+                origin?(.episode(k, recovery: healthy - impact, detect: e.detectedAt - impact, decide: nil, act: nil, verify: nil))
                 out.modeRollForward += 1
             } else {
+                origin?(.episode(k, recovery: healthy - impact, detect: e.detectedAt - impact, decide: nil, act: nil, verify: nil))
                 out.modeOther += 1
             }
         }
@@ -297,8 +325,9 @@ extension ServiceState {
         }
 
         // §2.5 Time to restore: every incident, by its firing time.
-        for i in incidents where period.contains(i.firingTime) {
+        for (k, i) in incidents.enumerated() where period.contains(i.firingTime) {
             if let resolved = i.resolvedTime { out.timeToRestore.append(resolved - i.firingTime) } else { out.timeToRestoreOpen += 1 }
+            origin?(.incident(k, timeToRestore: i.resolvedTime.map { $0 - i.firingTime }))
         }
 
         // §2.6 Rollbacks, by their start (an incomplete one: by its earliest event).
@@ -321,6 +350,7 @@ extension ServiceState {
             }
             if completed != nil { out.rollbacksCompleted += 1 }
             if r.failed { out.rollbacksFailed += 1 }
+            origin?(.rollback(rollbackID, duration: r.hasStarted ? completed.map { $0 - r.startedTime } : nil))
         }
         return out
     }

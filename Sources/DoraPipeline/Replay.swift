@@ -125,7 +125,7 @@ public struct Replay {
                 periods: [period] + (other.map { [$0] } ?? []) + buckets,
                 log: (totals.stored, totals.duplicates, totals.rejected),
                 ignored: readers.count == 1 ? totals.ignored : nil, teamOf: teamOf, keepingSamples: other != nil || keepingSamples,
-                longestRecoveries: longestRecoveries)
+                longestRecoveries: longestRecoveries, listingServices: 1)
             var report = reports.removeFirst()
             if other != nil { report.comparison = PeriodComparison.compare(report, with: reports.removeFirst()) }
             if !keepingSamples { report.samples = nil }

@@ -45,11 +45,37 @@ public enum ExceedanceTest {
     /// false alarm from ties): an increase counts the current samples above b (`above`), a
     /// decrease those at or above it (`atOrAbove`), so the lower tail is P(K <= atOrAbove).
     /// - Precondition: 1 <= r <= m, n >= 1, 0 <= above <= atOrAbove <= n.
+    ///
+    /// The tails overlap (above <= atOrAbove), so at most one is below one half: each is
+    /// summed only until it reaches one half, and the smaller one is then exact.
     public static func twoSidedPValue(m: Int, n: Int, r: Int, above: Int, atOrAbove: Int) -> Double {
         precondition(above <= atOrAbove && atOrAbove <= n)
-        let upper = pValue(m: m, n: n, r: r, k: above)
-        let lower = atOrAbove == n ? 1 : 1 - pValue(m: m, n: n, r: r, k: atOrAbove + 1)
-        return min(1, 2 * min(upper, max(lower, 0)))
+        let upper = pValue(m: m, n: n, r: r, k: above, stoppingAt: 0.5)
+        let lower = lowerTail(m: m, n: n, r: r, k: atOrAbove, stoppingAt: 0.5)
+        return min(1, 2 * min(upper, lower))
+    }
+
+    /// P(K <= k), summed from j = k down, or a value of at least `bound` as soon as the sum
+    /// reaches it. Below the mode the terms fall as j falls, so the sum stops once the rest is
+    /// negligible, as `pValue` does above the mode.
+    /// - Precondition: 1 <= r <= m, n >= 1, 0 <= k <= n.
+    public static func lowerTail(m: Int, n: Int, r: Int, k: Int, stoppingAt bound: Double = .infinity) -> Double {
+        precondition(1 <= r && r <= m && n >= 1 && 0 <= k && k <= n)
+        if k == n { return 1 }
+        var logTerm = logChoose(m - r + k, k) + logChoose(r - 1 + n - k, n - k) - logChoose(m + n, n)
+        var sum = 0.0
+        var j = k
+        while true {
+            let term = exp(logTerm)
+            sum += term
+            if sum >= bound || j == 0 { break }
+            // P(K = j - 1) / P(K = j), the inverse of the upward ratio from j - 1.
+            let ratio = Double(j) / Double(m - r + j) * Double(r - 1 + n - j + 1) / Double(n - j + 1)
+            if ratio < 1 && term * ratio / (1 - ratio) <= sum * 0x1p-60 { break }
+            logTerm += log(ratio)
+            j -= 1
+        }
+        return min(sum, 1)
     }
 }
 

@@ -161,3 +161,74 @@ struct ReportComparisonTests {
         }
     }
 }
+
+/// `report --explain`: the samples behind a number recompute it.
+@Suite(.enabled(if: Doralog.isBuilt, "needs the doralog binary: run `swift build` first"))
+struct ReportExplainTests {
+    /// The value at a dotted path of a JSON object.
+    func value(_ object: [String: Any], _ path: String) -> Any? {
+        var current: Any? = object
+        for key in path.split(separator: ".") { current = (current as? [String: Any])?[String(key)] }
+        return current
+    }
+
+    @Test func recomputingANumberFromItsListedSamplesAloneGivesTheReportsNumber() throws {
+        try withTemporaryDirectory { dir in
+            let log = dir + "/log"
+            #expect(try Doralog.run(["ingest", "--file", Repository.path("sample-events/events.jsonl"), "--log", log]).status == 0)
+            let period = ["--from", "2026-07-01", "--to", "2026-09-01"]
+            let json = try Doralog.run(["report", "--log", log, "--format", "json"] + period)
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+            let metrics = [
+                "recovery.p95", "recovery.p50", "recovery.phases.act.p50", "recovery.phases.detect.p95", "lead_time.p50", "lead_time.p95",
+                "change_failure.rate", "rework.rate", "time_to_restore.p95", "rollbacks.duration.p95", "rollbacks.duration.p50",
+                "deployments.count", "deployments.per_day", "recovery.mean",
+            ]
+            let scopes: [(args: [String], block: [String: Any]?)] = [
+                ([], report["totals"] as? [String: Any]),
+                (["--team", "payments"], (report["teams"] as? [[String: Any]])?.first { $0["team"] as? String == "payments" }),
+                (["--service", "checkout"], (report["services"] as? [[String: Any]])?.first { $0["service"] as? String == "checkout" }),
+            ]
+            for metric in metrics {
+                for scope in scopes {
+                    let result = try Doralog.run(["report", "--log", log, "--format", "json", "--explain", metric] + scope.args + period)
+                    #expect(result.status == 0, "\(metric) \(scope.args): \(result.standardError)")
+                    let e = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+                    let items = try #require(e["items"] as? [[String: Any]])
+                    let values = items.compactMap { $0["value"] as? Double }
+                    let path = metric
+                    let expected = value(try #require(scope.block), path) as? Double
+                    let recomputed: Double?
+                    if metric.hasSuffix(".p50") || metric.hasSuffix(".p95") {
+                        let p = metric.hasSuffix(".p50") ? 50.0 : 95.0
+                        let sorted = values.sorted()
+                        recomputed = sorted.isEmpty ? nil : sorted[Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1]
+                        // The item marked as the rank's holds that value.
+                        #expect(items.first { $0["rank"] as? Bool == true }?["value"] as? Double == recomputed, "\(metric) \(scope.args)")
+                    } else if metric.hasSuffix(".rate") {
+                        recomputed = items.isEmpty ? nil : Double(values.filter { $0 == 1 }.count) / Double(items.count)
+                    } else if metric.hasSuffix(".mean") {
+                        recomputed = values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+                    } else if metric == "deployments.per_day" {
+                        recomputed = Double(items.count) / (value(e, "period.days") as? Double ?? .nan)
+                    } else {
+                        recomputed = Double(items.count)
+                    }
+                    let reported = expected ?? (value(scope.block!, path) as? Int).map(Double.init)
+                    if let reported, let recomputed {
+                        #expect(abs(reported - recomputed) <= 1e-9 * max(1, abs(reported)), "\(metric) \(scope.args): \(recomputed) against \(reported)")
+                    } else {
+                        #expect(reported == nil && recomputed == nil, "\(metric) \(scope.args): \(String(describing: recomputed)) against \(String(describing: reported))")
+                    }
+                }
+            }
+            // What is left out says why.
+            let open = try Doralog.run(["report", "--log", log, "--explain", "recovery.p95"] + period)
+            #expect(open.standardOutput.contains("left out:") && open.standardOutput.contains("open: not recovered yet"))
+            let bad = try Doralog.run(["report", "--log", log, "--explain", "recovery.p96"])
+            #expect(bad.status == 2 && bad.standardError.contains("recovery.p95"))
+            #expect(try Doralog.run(["report", "--log", log, "--explain", "recovery.p95", "--team", "nobody"]).status == 2)
+            #expect(try Doralog.run(["report", "--log", log, "--service", "checkout"]).status == 2, "--service goes with --explain")
+        }
+    }
+}

@@ -149,7 +149,7 @@ import Testing
         var a = MetricSamples()
         var b = MetricSamples()
         (a.deployments, a.failedChanges, b.deployments, b.failedChanges) = (n1, yes1, n2, yes2)
-        return ComparedMetric.all.first { $0.name == metric }!.pValue(a, days, b, days)
+        return ComparedMetric.all.first { $0.name == metric }!.pValue(ComparedMetric.Sides(from: a, days: days, to: b, days: days))
     }
 
     /// The share of `trials` comparisons whose test is significant at 0.05.

@@ -42,15 +42,29 @@ import Testing
         // m = 40 baseline samples, b their 38th smallest (p95); n = 40 current samples.
         let (m, n, r) = (40, 40, 38)
         let up = ExceedanceTest.pValue(m: m, n: n, r: r, k: 9)
-        #expect(ExceedanceTest.twoSidedPValue(m: m, n: n, r: r, above: 9, atOrAbove: 9) == min(1, 2 * up))
+        #expect(abs(ExceedanceTest.twoSidedPValue(m: m, n: n, r: r, above: 9, atOrAbove: 9) - min(1, 2 * up)) < 1e-12)
         // No current sample at or above b: the lower tail, P(K <= 0).
         let none = 1 - ExceedanceTest.pValue(m: m, n: n, r: r, k: 1)
-        #expect(ExceedanceTest.twoSidedPValue(m: m, n: n, r: r, above: 0, atOrAbove: 0) == min(1, 2 * none))
+        #expect(abs(ExceedanceTest.twoSidedPValue(m: m, n: n, r: r, above: 0, atOrAbove: 0) - min(1, 2 * none)) < 1e-12)
         // Expected counts (about 2.9 above the p95) are no evidence either way.
         #expect(ExceedanceTest.twoSidedPValue(m: m, n: n, r: r, above: 3, atOrAbove: 3) > 0.5)
         // Ties at b count against a decrease: more at-or-above means a larger lower tail.
         #expect(
             ExceedanceTest.twoSidedPValue(m: m, n: n, r: r, above: 0, atOrAbove: 2)
                 > ExceedanceTest.twoSidedPValue(m: m, n: n, r: r, above: 0, atOrAbove: 0))
+    }
+}
+
+extension ExactTestsTests {
+    @Test func theLowerTailIsOneLessTheUpperTailAbove() {
+        for (m, n, r) in [(40, 40, 38), (20, 35, 10), (200, 150, 100), (7, 3, 1), (5000, 5000, 2500)] {
+            for k in stride(from: 0, through: n, by: max(1, n / 17)) {
+                let lower = ExceedanceTest.lowerTail(m: m, n: n, r: r, k: k)
+                let complement = k == n ? 1 : 1 - ExceedanceTest.pValue(m: m, n: n, r: r, k: k + 1)
+                #expect(abs(lower - complement) <= 1e-9, "m \(m) n \(n) r \(r) k \(k): \(lower) against \(complement)")
+                let bounded = ExceedanceTest.lowerTail(m: m, n: n, r: r, k: k, stoppingAt: 0.5)
+                #expect(lower < 0.5 ? bounded == lower : bounded >= 0.5)
+            }
+        }
     }
 }
