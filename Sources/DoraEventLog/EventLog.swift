@@ -280,7 +280,7 @@ public final class EventLog {
             for (i, fingerprint) in p.fingerprints.enumerated() {
                 idIndex.insertActive(fingerprint, StoredCopy(content: p.contents[i], ordinal: UInt32(currentRecords + i)))
             }
-            try deadLetters.write(p.deadLetters + conflictLines(p.conflicts, pendingBlock: location))
+            try deadLetters.write(p.conflicts.isEmpty ? p.deadLetters : p.deadLetters + conflictLines(p.conflicts, pendingBlock: location))
             if !block.isEmpty { try writeBlock(block, location) }
         } catch {
             failure = error
