@@ -73,21 +73,68 @@ public struct DurationSamples: Sendable, Equatable {
         var sum: Int128 = 0
         for run in runs { for v in run { sum += Int128(v) } }
         for v in pending { sum += Int128(v) }
+        let (r50, r95) = (Stat.rank(percentTenths: 500, of: n), Stat.rank(percentTenths: 950, of: n))
         var s = self
         s.seal()
-        // A pool of many runs (a team's or the totals' services) is merged once, in a copy:
-        // O(n log runs), cheaper than bisecting the value range across every run for each
-        // rank (O(64 · runs · log n) each). The copy lives only for this statistic.
-        if s.runs.count > Self.mergedAbove { s.runs = [s.runs.flatMap { $0 }.sorted()] }
-        return Stat(
-            count: n,
-            p50: Double(s.value(atRank: Stat.rank(percentTenths: 500, of: n))) / 1_000_000,
-            p95: Double(s.value(atRank: Stat.rank(percentTenths: 950, of: n))) / 1_000_000,
-            mean: Double(sum) / Double(n) / 1_000_000)
+        let p50: Int64
+        let p95: Int64
+        if s.runs.count > Self.selectedAbove {
+            // A pool of many runs (a team's or the totals' services): one copy and two linear
+            // selections, cheaper than bisecting the value range across every run for each
+            // rank (O(64 · runs · log n) each). After the first selection, the values before
+            // rank 95 are the smaller ones, so the second works on them alone.
+            var all = s.runs.flatMap { $0 }
+            p95 = Self.select(&all, rank: r95, in: 0..<n)
+            p50 = Self.select(&all, rank: r50, in: 0..<r95)
+        } else {
+            (p50, p95) = (s.value(atRank: r50), s.value(atRank: r95))
+        }
+        return Stat(count: n, p50: Double(p50) / 1_000_000, p95: Double(p95) / 1_000_000, mean: Double(sum) / Double(n) / 1_000_000)
     }
 
-    /// Above this many runs, `stat` merges them before ranking.
-    static let mergedAbove = 16
+    /// Above this many runs, `stat` selects in a copy instead of bisecting across the runs.
+    static let selectedAbove = 16
+
+    /// The value of 1-based rank `rank` among `values[range]` (`rank` counted from the range's
+    /// start), moving the smaller values before it and the larger after (quickselect, with the
+    /// middle of three as pivot). A differential test holds it to the sorted values' rank.
+    /// - Complexity: O(range.count) expected.
+    static func select(_ values: inout [Int64], rank: Int, in range: Range<Int>) -> Int64 {
+        var lo = range.lowerBound
+        var hi = range.upperBound - 1
+        let k = range.lowerBound + rank - 1
+        values.withUnsafeMutableBufferPointer { v in
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2
+                // The middle of v[lo], v[mid], v[hi] as the pivot.
+                if v[mid] < v[lo] { v.swapAt(mid, lo) }
+                if v[hi] < v[lo] { v.swapAt(hi, lo) }
+                if v[hi] < v[mid] { v.swapAt(hi, mid) }
+                let pivot = v[mid]
+                var i = lo
+                var j = hi
+                while i <= j {
+                    while v[i] < pivot { i += 1 }
+                    while v[j] > pivot { j -= 1 }
+                    if i <= j {
+                        v.swapAt(i, j)
+                        i += 1
+                        j -= 1
+                    }
+                }
+                if k <= j { hi = j } else if k >= i { lo = i } else { break }
+            }
+        }
+        return values[k]
+    }
+
+    /// How many values are above `v` (`inclusive`: at or above), counted across the runs.
+    /// - Complexity: O(runs · log n).
+    func count(above v: Int64, inclusive: Bool) -> Int {
+        var s = self
+        s.seal()
+        return s.runs.reduce(0) { total, run in total + run.count - run.partitionPoint { inclusive ? $0 >= v : $0 > v } }
+    }
 
     /// The values counted into cumulative buckets: for each of `bounds` (microseconds,
     /// ascending), how many values are at or below it, with the count and exact sum.

@@ -187,7 +187,7 @@ extension ServiceState {
         // Collected here (the observer is an escaping closure), then added to the explanation.
         var items: [Explanation.Item] = []
         var excluded: [Explanation.Item] = []
-        _ = samples(of: a, firstDeploys: firsts, in: period) { origin in
+        _ = samples(of: a, firstDeploys: firsts, in: [period]) { origin in
             switch origin {
             case .deploy(let p, let failedChange, let rework) where [.deployments, .changeFailure, .rework].contains(family):
                 let d = a.deploys[p]

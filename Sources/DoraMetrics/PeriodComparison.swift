@@ -129,8 +129,7 @@ public struct ComparedMetric: Sendable {
         _ samples: KeyPath<MetricSamples, DurationSamples> & Sendable
     ) -> ComparedMetric {
         ComparedMetric(name: "\(path).p\(p)", value: value) { s in
-            let (from, to) = s.sorted(samples)
-            return percentileChange(p, from: from, to: to)
+            percentileChange(p, from: s.from[keyPath: samples], to: s.to[keyPath: samples])
         }
     }
 
@@ -144,15 +143,12 @@ public struct ComparedMetric: Sendable {
         }
     }
 
-    /// One scope's samples in the two periods, each duration list sorted at most once (the
-    /// p50 and p95 of one duration test the same sorted values). Used by one comparison, on
-    /// one thread.
-    final class Sides {
+    /// One scope's samples in the two periods, with the periods' lengths in days.
+    struct Sides {
         let from: MetricSamples
         let fromDays: Double
         let to: MetricSamples
         let toDays: Double
-        private var cache: [KeyPath<MetricSamples, DurationSamples>: (from: [Int64], to: [Int64])] = [:]
 
         init(from: MetricSamples, days fromDays: Double, to: MetricSamples, days toDays: Double) {
             self.from = from
@@ -160,23 +156,17 @@ public struct ComparedMetric: Sendable {
             self.to = to
             self.toDays = toDays
         }
-
-        func sorted(_ key: KeyPath<MetricSamples, DurationSamples>) -> (from: [Int64], to: [Int64]) {
-            if let hit = cache[key] { return hit }
-            let pair = (from: from[keyPath: key].sorted, to: to[keyPath: key].sorted)
-            cache[key] = pair
-            return pair
-        }
     }
 
-    /// The exceedance test of the p-th percentile of `from` (sorted) against `to` (sorted):
-    /// b is `from`'s nearest-rank percentile, and the test counts the `to` values above it.
-    static func percentileChange(_ p: Int, from: [Int64], to: [Int64]) -> Double? {
-        guard !from.isEmpty, !to.isEmpty else { return nil }
-        let r = Stat.rank(percentTenths: p * 10, of: from.count)
-        let b = from[r - 1]
-        let atOrAbove = to.count - to.partitionPoint(where: { $0 >= b })
-        let above = to.count - to.partitionPoint(where: { $0 > b })
-        return ExceedanceTest.twoSidedPValue(m: from.count, n: to.count, r: r, above: above, atOrAbove: atOrAbove)
+    /// The exceedance test of the p-th percentile of `from` against `to`: b is `from`'s
+    /// nearest-rank percentile, and the test counts the `to` values above it (no sorting: a
+    /// rank and two counts across the sorted runs).
+    static func percentileChange(_ p: Int, from: DurationSamples, to: DurationSamples) -> Double? {
+        let (m, n) = (from.count, to.count)
+        guard m > 0, n > 0 else { return nil }
+        let r = Stat.rank(percentTenths: p * 10, of: m)
+        let b = from.value(atRank: r)
+        return ExceedanceTest.twoSidedPValue(
+            m: m, n: n, r: r, above: to.count(above: b, inclusive: false), atOrAbove: to.count(above: b, inclusive: true))
     }
 }

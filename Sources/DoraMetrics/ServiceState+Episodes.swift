@@ -220,7 +220,7 @@ extension ServiceState {
     ) -> (samples: [MetricSamples], longest: [EpisodeDetail]) {
         let a = analyze(configuration: configuration, recordingRollbackLinks: longestRecoveries > 0, recordingIncidentLinks: longestRecoveries > 0)
         let firsts = firstDeploys { a.position[$0] < a.position[$1] }
-        let perPeriod = periods.map { samples(of: a, firstDeploys: firsts, in: $0) }
+        let perPeriod = samples(of: a, firstDeploys: firsts, in: periods)
         guard longestRecoveries > 0, let period = periods.first else { return (perPeriod, []) }
         return (perPeriod, longest(longestRecoveries, of: a, in: period))
     }
@@ -256,102 +256,132 @@ extension ServiceState {
         }
     }
 
-    /// The samples of one period, given the service's analysis and its first deploy per sha.
-    /// - Parameter origin: told of every item as it is counted (`report --explain`).
+    /// The samples of each of `periods`, given the service's analysis and its first deploy per
+    /// sha: every item is looked at once, and counted into each period that holds its time (a
+    /// report's series buckets lie inside its period; a comparison period may lie anywhere).
+    /// - Parameter origin: told of every item of the first period as it is counted
+    ///   (`report --explain`).
     func samples(
-        of a: Analysis, firstDeploys: FirstDeployMap, in period: Period, origin: ((SampleOrigin) -> Void)? = nil
-    ) -> MetricSamples {
+        of a: Analysis, firstDeploys: FirstDeployMap, in periods: [Period], origin: ((SampleOrigin) -> Void)? = nil
+    ) -> [MetricSamples] {
         let sorted = a.deploys
         let position = a.position
         let episodes = a.episodes
         let rework = a.reworkByTiming
         let rollForward = a.rollForward
         let incidents = a.incidents
-        var out = MetricSamples()
+        var outs = [MetricSamples](repeating: MetricSamples(), count: periods.count)
+        /// Counts an item of time `t` into every period that holds it.
+        func count(_ t: Int64, _ body: (inout MetricSamples) -> Void) {
+            for i in periods.indices where periods[i].contains(t) { body(&outs[i]) }
+        }
+        let first = periods.first
+        /// Tells `origin` of an item of time `t` if the first period holds it.
+        func tell(_ t: Int64, _ what: @autoclosure () -> SampleOrigin) {
+            if let origin, first?.contains(t) == true { origin(what()) }
+        }
 
         // §2.1, 2.3, 2.7 Deploys of the period.
         var isFailedChange = [Bool](repeating: false, count: sorted.count)
         for e in episodes { isFailedChange[e.deploy] = true }
-        for (p, d) in sorted.enumerated() where period.contains(d.time) {
-            out.deployments += 1
-            if isFailedChange[p] { out.failedChanges += 1 }
-            if d.unplanned || rework[p] { out.rework += 1 }
-            origin?(.deploy(p, failedChange: isFailedChange[p], rework: d.unplanned || rework[p]))
+        for (p, d) in sorted.enumerated() {
+            let isRework = d.unplanned || rework[p]
+            count(d.time) { out in
+                out.deployments += 1
+                if isFailedChange[p] { out.failedChanges += 1 }
+                if isRework { out.rework += 1 }
+            }
+            tell(d.time, .deploy(p, failedChange: isFailedChange[p], rework: isRework))
         }
-        out.failedDeployments = failedDeployTimes.filter(period.contains).count
+        for t in failedDeployTimes { count(t) { $0.failedDeployments += 1 } }
 
         // §2.2 Lead time: each sha's first deploy (by time, id), if that deploy is in the period.
         firstDeploys.forEachWithSHA { i, commitTime, sha in
             let p = position[i]
-            guard period.contains(sorted[p].time) else { return }
             let lead = sorted[p].time - commitTime
-            if lead < 0 { out.anomalies += 1 } else { out.leadTimes.append(lead) }
-            origin?(.leadTime(deploy: p, sha: sha, commitTime: commitTime, lead: lead))
+            count(sorted[p].time) { out in
+                if lead < 0 { out.anomalies += 1 } else { out.leadTimes.append(lead) }
+            }
+            tell(sorted[p].time, .leadTime(deploy: p, sha: sha, commitTime: commitTime, lead: lead))
         }
 
         // §2.4 Episodes of the period's deploys.
-        for (k, e) in episodes.enumerated() where period.contains(sorted[e.deploy].time) {
+        for (k, e) in episodes.enumerated() {
+            let impact = sorted[e.deploy].time
             guard let healthy = e.healthyAt else {
-                out.recoveryOpen += 1
-                origin?(.episode(k, recovery: nil, detect: nil, decide: nil, act: nil, verify: nil))
+                count(impact) { $0.recoveryOpen += 1 }
+                tell(impact, .episode(k, recovery: nil, detect: nil, decide: nil, act: nil, verify: nil))
                 continue
             }
-            let impact = sorted[e.deploy].time
-            out.recovery.append(healthy - impact)
-            out.detect.append(e.detectedAt - impact)
+            let detect = e.detectedAt - impact
             if e.hasRollback, let started = e.rollbackStarted, let done = e.rollbackDone {
-                out.decide.append(started - e.detectedAt)
-                out.act.append(done - started)
-                out.verify.append(healthy - done)
-                origin?(.episode(k, recovery: healthy - impact, detect: e.detectedAt - impact, decide: started - e.detectedAt,
-                                 act: done - started, verify: healthy - done))
-                out.modeRollback += 1
-            } else if rollForward[k] {
-                origin?(.episode(k, recovery: healthy - impact, detect: e.detectedAt - impact, decide: nil, act: nil, verify: nil))
-                out.modeRollForward += 1
+                count(impact) { out in
+                    out.recovery.append(healthy - impact)
+                    out.detect.append(detect)
+                    out.decide.append(started - e.detectedAt)
+                    out.act.append(done - started)
+                    out.verify.append(healthy - done)
+                    out.modeRollback += 1
+                }
+                tell(impact, .episode(k, recovery: healthy - impact, detect: detect, decide: started - e.detectedAt,
+                                      act: done - started, verify: healthy - done))
             } else {
-                origin?(.episode(k, recovery: healthy - impact, detect: e.detectedAt - impact, decide: nil, act: nil, verify: nil))
-                out.modeOther += 1
+                count(impact) { out in
+                    out.recovery.append(healthy - impact)
+                    out.detect.append(detect)
+                    if rollForward[k] { out.modeRollForward += 1 } else { out.modeOther += 1 }
+                }
+                tell(impact, .episode(k, recovery: healthy - impact, detect: detect, decide: nil, act: nil, verify: nil))
             }
         }
 
         // Data quality: alert ids that recur after resolving (any severity), by first firing,
         // and alerts resolved only before they fired.
-        for (alertID, a) in alerts where a.firingID != nil && period.contains(a.firingTime) {
-            if a.firesAgainAfterResolving { out.recurringAlerts += 1 }
-            if a.resolvedTime == nil, let resolved = a.resolvedTimes.earliest {
-                out.clockSkew.append(ClockSkew(kind: .alertResolvedBeforeFiring, service: name, id: alertID, earlierBy: a.firingTime - resolved))
+        for (alertID, a) in alerts where a.firingID != nil {
+            let skew = a.resolvedTime == nil ? a.resolvedTimes.earliest : nil
+            count(a.firingTime) { out in
+                if a.firesAgainAfterResolving { out.recurringAlerts += 1 }
+                if let resolved = skew {
+                    out.clockSkew.append(ClockSkew(kind: .alertResolvedBeforeFiring, service: name, id: alertID, earlierBy: a.firingTime - resolved))
+                }
             }
         }
 
         // §2.5 Time to restore: every incident, by its firing time.
-        for (k, i) in incidents.enumerated() where period.contains(i.firingTime) {
-            if let resolved = i.resolvedTime { out.timeToRestore.append(resolved - i.firingTime) } else { out.timeToRestoreOpen += 1 }
-            origin?(.incident(k, timeToRestore: i.resolvedTime.map { $0 - i.firingTime }))
+        for (k, i) in incidents.enumerated() {
+            let restore = i.resolvedTime.map { $0 - i.firingTime }
+            count(i.firingTime) { out in
+                if let restore { out.timeToRestore.append(restore) } else { out.timeToRestoreOpen += 1 }
+            }
+            tell(i.firingTime, .incident(k, timeToRestore: restore))
         }
 
         // §2.6 Rollbacks, by their start (an incomplete one: by its earliest event).
-        for (rollbackID, r) in rollbacks where period.contains(r.periodTime) {
+        for (rollbackID, r) in rollbacks {
             let completed = r.completedTime
-            if r.hasStarted {
-                out.rollbacksStarted += 1
-                if r.trigger == .auto { out.rollbacksAuto += 1 } else { out.rollbacksManual += 1 }
-                if let completed {
-                    out.rollbackDurations.append(completed - r.startedTime)
-                    if r.trigger == .auto {
-                        out.autoRollbackDurations.append(completed - r.startedTime)
-                    } else {
-                        out.manualRollbackDurations.append(completed - r.startedTime)
+            let duration = r.hasStarted ? completed.map { $0 - r.startedTime } : nil
+            let skew = r.hasStarted && completed == nil ? r.completedTimes.earliest : nil
+            count(r.periodTime) { out in
+                if r.hasStarted {
+                    out.rollbacksStarted += 1
+                    if r.trigger == .auto { out.rollbacksAuto += 1 } else { out.rollbacksManual += 1 }
+                    if let duration {
+                        out.rollbackDurations.append(duration)
+                        if r.trigger == .auto {
+                            out.autoRollbackDurations.append(duration)
+                        } else {
+                            out.manualRollbackDurations.append(duration)
+                        }
+                    } else if let early = skew {
+                        out.clockSkew.append(
+                            ClockSkew(kind: .rollbackCompletedBeforeStart, service: name, id: rollbackID, earlierBy: r.startedTime - early))
                     }
-                } else if let early = r.completedTimes.earliest {
-                    out.clockSkew.append(
-                        ClockSkew(kind: .rollbackCompletedBeforeStart, service: name, id: rollbackID, earlierBy: r.startedTime - early))
                 }
+                if completed != nil { out.rollbacksCompleted += 1 }
+                if r.failed { out.rollbacksFailed += 1 }
             }
-            if completed != nil { out.rollbacksCompleted += 1 }
-            if r.failed { out.rollbacksFailed += 1 }
-            origin?(.rollback(rollbackID, duration: r.hasStarted ? completed.map { $0 - r.startedTime } : nil))
+            tell(r.periodTime, .rollback(rollbackID, duration: duration))
         }
-        return out
+        return outs
     }
 }

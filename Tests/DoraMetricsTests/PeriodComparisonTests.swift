@@ -167,10 +167,10 @@ import Testing
     // conservative: at most the level of 0.05 under no change.
     @Test func unchangedPeriodsAreRarelyCalledChangedAndRealShiftsMostlyAre() {
         let p95Null = flaggedShare(trials: 1000, seed: 1) { rng in
-            ComparedMetric.percentileChange(95, from: durations(400, scale: 1, &rng), to: durations(400, scale: 1, &rng))
+            ComparedMetric.percentileChange(95, from: DurationSamples(durations(400, scale: 1, &rng)), to: DurationSamples(durations(400, scale: 1, &rng)))
         }
         let p95Shift = flaggedShare(trials: 1000, seed: 2) { rng in
-            ComparedMetric.percentileChange(95, from: durations(400, scale: 1, &rng), to: durations(400, scale: 1.5, &rng))
+            ComparedMetric.percentileChange(95, from: DurationSamples(durations(400, scale: 1, &rng)), to: DurationSamples(durations(400, scale: 1.5, &rng)))
         }
         let cfrNull = flaggedShare(trials: 2000, seed: 3) { rng in
             countTest("change_failure.rate", yes1: binomial(300, 0.1, &rng), n1: 300, yes2: binomial(300, 0.1, &rng), n2: 300)
