@@ -20,22 +20,7 @@ public enum ExceedanceTest {
     /// negligible. A regression's k lies past the mode, where a few terms suffice.
     public static func pValue(m: Int, n: Int, r: Int, k: Int, stoppingAt bound: Double) -> Double {
         precondition(1 <= r && r <= m && n >= 1 && 0 <= k && k <= n)
-        if k == 0 { return 1 }
-        // log P(K = k), normalised by the sum of all terms, C(m + n, n).
-        var logTerm = logChoose(m - r + k, k) + logChoose(r - 1 + n - k, n - k) - logChoose(m + n, n)
-        var sum = 0.0
-        var j = k
-        while true {
-            let term = exp(logTerm)
-            sum += term
-            if sum >= bound || j == n { break }
-            // P(K = j + 1) / P(K = j).
-            let ratio = Double(m - r + j + 1) / Double(j + 1) * Double(n - j) / Double(r - 1 + n - j)
-            if ratio < 1 && term * ratio / (1 - ratio) <= sum * 0x1p-60 { break }
-            logTerm += log(ratio)
-            j += 1
-        }
-        return min(sum, 1)
+        return k == 0 ? 1 : tail(m: m, n: n, r: r, from: k, upward: true, stoppingAt: bound)
     }
 
     /// The two-sided p-value of a change of the baseline's r-th smallest value b, in either
@@ -61,19 +46,30 @@ public enum ExceedanceTest {
     /// - Precondition: 1 <= r <= m, n >= 1, 0 <= k <= n.
     public static func lowerTail(m: Int, n: Int, r: Int, k: Int, stoppingAt bound: Double = .infinity) -> Double {
         precondition(1 <= r && r <= m && n >= 1 && 0 <= k && k <= n)
-        if k == n { return 1 }
+        return k == n ? 1 : tail(m: m, n: n, r: r, from: k, upward: false, stoppingAt: bound)
+    }
+
+    /// The sum of P(K = j) from j = k to n (`upward`) or down to 0, stopping once it reaches
+    /// `bound` or once the terms left are negligible: the terms are log-concave in j, so past
+    /// the mode each ratio to the previous term is no larger than the one before, and the rest
+    /// is at most term x ratio / (1 - ratio).
+    private static func tail(m: Int, n: Int, r: Int, from k: Int, upward: Bool, stoppingAt bound: Double) -> Double {
+        // log P(K = k), normalised by the sum of all terms, C(m + n, n).
         var logTerm = logChoose(m - r + k, k) + logChoose(r - 1 + n - k, n - k) - logChoose(m + n, n)
         var sum = 0.0
         var j = k
+        let end = upward ? n : 0
         while true {
             let term = exp(logTerm)
             sum += term
-            if sum >= bound || j == 0 { break }
-            // P(K = j - 1) / P(K = j), the inverse of the upward ratio from j - 1.
-            let ratio = Double(j) / Double(m - r + j) * Double(r - 1 + n - j + 1) / Double(n - j + 1)
+            if sum >= bound || j == end { break }
+            // P(K = i + 1) / P(K = i) for the step between i and i + 1; going down, its inverse.
+            let i = upward ? j : j - 1
+            let rising = Double(m - r + i + 1) / Double(i + 1) * Double(n - i) / Double(r - 1 + n - i)
+            let ratio = upward ? rising : 1 / rising
             if ratio < 1 && term * ratio / (1 - ratio) <= sum * 0x1p-60 { break }
             logTerm += log(ratio)
-            j -= 1
+            j += upward ? 1 : -1
         }
         return min(sum, 1)
     }

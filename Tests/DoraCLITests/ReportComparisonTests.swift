@@ -26,8 +26,9 @@ struct ReportComparisonTests {
         }
         let expected = String(decoding: try TestFiles.read(path), as: UTF8.self)
         if text != expected {
-            let got = text.split(separator: "\n", omittingEmptySubsequences: false)
-            let want = expected.split(separator: "\n", omittingEmptySubsequences: false)
+            // Lines by any line end: "\r\n" (the CSV's) is one Character, not a "\n".
+            let got = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+            let want = expected.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
             let line = zip(got, want).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(got.count, want.count)
             Issue.record("\(name) differs from the golden file at line \(line + 1): got \(got.count > line ? String(got[line]) : "<end>"), expected \(want.count > line ? String(want[line]) : "<end>") (DORALOG_RECORD_GOLDEN=1 records it anew)")
         }
