@@ -124,9 +124,8 @@ extension MetricsEngine {
             case .totals: break
             case .service(let name): guard state.name == name else { continue }
             case .team(let team):
-                let eventTeam = teams[serviceIndex[state.name]!]?.team
-                let named = teamOf.map { $0(state.name, eventTeam) } ?? eventTeam
-                guard state.hasKnownEvent(in: period), (named ?? Report.unassignedTeam) == team else { continue }
+                guard state.hasKnownEvent(in: period), (self.team(of: state.name, teamOf: teamOf) ?? Report.unassignedTeam) == team
+                else { continue }
             }
             state.consolidated().explain(metric, in: period, configuration: configuration, into: &explanation)
         }

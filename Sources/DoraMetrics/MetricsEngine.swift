@@ -296,8 +296,7 @@ public struct MetricsEngine: Sendable {
         if longestRecoveries > 0, !reports.isEmpty {
             var all: [EpisodeDetail] = []
             for (state, part) in zip(services, perService) {
-                let eventTeam = teams[serviceIndex[state.name]!]?.team
-                let team = teamOf.map { $0(state.name, eventTeam) } ?? eventTeam
+                let team = team(of: state.name, teamOf: teamOf)
                 all += part.longest.map { var e = $0; e.team = team; return e }
             }
             all.sort {
@@ -308,6 +307,13 @@ public struct MetricsEngine: Sendable {
             reports[0].longestRecoveries = Array(all.prefix(longestRecoveries))
         }
         return reports
+    }
+
+    /// A service's team in a report: the one `teamOf` gives (a pipeline file's rules) for it
+    /// and its events' team, else its events' team (the latest event naming one).
+    func team(of service: String, teamOf: ((_ service: String, _ fromEvents: String?) -> String?)?) -> String? {
+        let fromEvents = teams[serviceIndex[service]!]?.team
+        return teamOf.map { $0(service, fromEvents) } ?? fromEvents
     }
 
     /// One period's report from each service's samples (in `services` order).
@@ -325,8 +331,7 @@ public struct MetricsEngine: Sendable {
             totals.merge(samples)
             guard state.hasKnownEvent(in: period) else { continue }
             listedDeployments.append(samples.deployments)
-            let eventTeam = teams[serviceIndex[state.name]!]?.team
-            let team = teamOf.map { $0(state.name, eventTeam) } ?? eventTeam
+            let team = team(of: state.name, teamOf: teamOf)
             if listingServices {
                 var service = ServiceReport(service: state.name, team: team, metrics: Metrics(samples, period: period))
                 if let bucketBounds {

@@ -80,7 +80,7 @@ public enum HTMLReportRenderer {
         let weekNames = weeks.map { weekName($0.period.from) }
         var context: [String: Any] = [
             "environment": report.environment,
-            "periodText": day(report.period.from) + " to " + day(report.period.to),
+            "periodText": Formatting.day(report.period.from) + " to " + Formatting.day(report.period.to),
             "periodDays": Formatting.number(report.period.days),
             "generatedAt": page.generatedAt.rfc3339,
             "version": page.version,
@@ -163,8 +163,8 @@ public enum HTMLReportRenderer {
 
     static func comparisonNote(_ c: PeriodComparison?) -> String {
         guard let c else { return "No comparison period: give --compare to see each change." }
-        guard c.hasData else { return "No data for the comparison period \(day(c.period.from)) to \(day(c.period.to)): nothing is compared." }
-        return "Changes are against \(day(c.period.from)) to \(day(c.period.to)), and called a change only when an exact test "
+        guard c.hasData else { return "No data for the comparison period \(Formatting.day(c.period.from)) to \(Formatting.day(c.period.to)): nothing is compared." }
+        return "Changes are against \(Formatting.day(c.period.from)) to \(Formatting.day(c.period.to)), and called a change only when an exact test "
             + "finds it significant at \(Formatting.number(c.level * 100)) %. Sparklines: the last 13 weeks."
     }
 
@@ -370,8 +370,4 @@ public enum HTMLReportRenderer {
         String(start.rfc3339.prefix(10))
     }
 
-    static func day(_ t: Timestamp) -> String {
-        let s = t.rfc3339
-        return s.hasSuffix("T00:00:00Z") ? String(s.prefix(10)) : s
-    }
 }

@@ -7,7 +7,7 @@ public enum MarkdownReportRenderer {
     public static func render(_ report: Report) -> String {
         let t = report.totals
         var md = "# DORA report: \(report.environment)\n\n"
-        md += "Period \(day(report.period.from)) to \(day(report.period.to)) (exclusive), \(Formatting.number(report.period.days)) days. "
+        md += "Period \(Formatting.day(report.period.from)) to \(Formatting.day(report.period.to)) (exclusive), \(Formatting.number(report.period.days)) days. "
         md += "Events: \(report.events.stored) stored, \(report.events.duplicates) duplicates dropped"
         if report.events.conflictingDuplicates > 0 {
             md += " (\(report.events.conflictingDuplicates) with content other than the stored copy: see the dead letters)"
@@ -27,7 +27,7 @@ public enum MarkdownReportRenderer {
             guard c.hasData else { return " no data |" }
             return " " + (c.changes.first { $0.scope == .totals && $0.metric == metric }.map(ComparisonText.verdict) ?? "-") + " |"
         }
-        md += "## The four keys\n\n| key | figure | band |" + (c.map { " vs \(day($0.period.from)) to \(day($0.period.to)) |" } ?? "")
+        md += "## The four keys\n\n| key | figure | band |" + (c.map { " vs \(Formatting.day($0.period.from)) to \(Formatting.day($0.period.to)) |" } ?? "")
             + "\n|---|---|---|" + (c == nil ? "" : "---|") + "\n"
         md += "| Deployment frequency | \(Formatting.number(t.deployments.perDay)) per day (\(t.deployments.count) deploys, \(t.deployments.failed) failed to go live) | \(t.deployments.band?.rawValue ?? "n/a") |" + against("deployments.per_day") + "\n"
         md += "| Lead time for changes | p50 \(Formatting.duration(t.leadTime.stat.p50)), p95 \(Formatting.duration(t.leadTime.stat.p95)) over \(t.leadTime.stat.count) commits | \(t.leadTime.band?.rawValue ?? "n/a") |" + against("lead_time.p50") + "\n"
@@ -62,7 +62,7 @@ public enum MarkdownReportRenderer {
 
     /// Every compared metric of the totals, then the teams' significant changes.
     private static func comparisonSection(_ c: PeriodComparison) -> String {
-        var md = "## Against \(day(c.period.from)) to \(day(c.period.to))\n\n"
+        var md = "## Against \(Formatting.day(c.period.from)) to \(Formatting.day(c.period.to))\n\n"
         guard c.hasData else {
             return md + "No data for the comparison period: the log has no event of this environment in it, so nothing is compared.\n\n"
         }
@@ -104,10 +104,6 @@ public enum MarkdownReportRenderer {
         }
     }
 
-    private static func day(_ t: Timestamp) -> String {
-        let s = t.rfc3339
-        return s.hasSuffix("T00:00:00Z") ? String(s.prefix(10)) : s
-    }
 }
 
 /// Human formatting shared by the renderers for people.
@@ -119,6 +115,12 @@ enum Formatting {
         if s < 5400 { return number(s / 60) + " min" }
         if s < 172_800 { return number(s / 3600) + " h" }
         return number(s / 86_400) + " d"
+    }
+
+    /// A period bound: `2026-07-01` at midnight UTC, else the full RFC 3339 time.
+    static func day(_ t: Timestamp) -> String {
+        let s = t.rfc3339
+        return s.hasSuffix("T00:00:00Z") ? String(s.prefix(10)) : s
     }
 
     static func percent(_ rate: Double?) -> String {
