@@ -129,8 +129,6 @@ public struct Replay {
             var report = reports.removeFirst()
             if other != nil { report.comparison = PeriodComparison.compare(report, with: reports.removeFirst()) }
             if !keepingSamples { report.samples = nil }
-            // Only the report's own samples are asked for; the buckets' are not kept.
-            for i in reports.indices { reports[i].samples = nil }
             if let series {
                 report.series = ReportSeries(
                     interval: series, buckets: reports.map { ReportSeries.Bucket(period: $0.period, totals: $0.totals, teams: $0.teams) })

@@ -1,10 +1,17 @@
 public import DoraMetrics
 
-/// The data-quality sentences that the Markdown report prints and the command line warns
-/// with, written once so that both say the same.
+/// The data-quality sentences that the Markdown report and the HTML page print and the
+/// command line warns with, written once so that they say the same.
 public enum DataQuality {
     /// How many of each are listed before "and N more".
     static let listed = 10
+
+    /// The period's alert ids that fire again after they resolved; nil when there is none.
+    public static func recurringAlerts(_ report: Report) -> String? {
+        guard report.recurringAlerts > 0 else { return nil }
+        return "\(report.recurringAlerts) alert id(s) fire again after they resolved; each counts as one episode, from its "
+            + "first firing to its first resolution"
+    }
 
     /// The period's clock skew (rollbacks completed only before they started, alerts resolved
     /// only before they fired), naming the first few; nil when there is none.

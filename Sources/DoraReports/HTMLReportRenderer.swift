@@ -153,9 +153,7 @@ public enum HTMLReportRenderer {
             notes.append("\(e.conflictingDuplicates) duplicate(s) differed from the stored event (kept: the first stored).")
         }
         if e.anomalies > 0 { notes.append("\(e.anomalies) negative duration(s) left out of this period (a clock fault).") }
-        if report.recurringAlerts > 0 {
-            notes.append("\(report.recurringAlerts) alert id(s) fire again after they resolved; each counts as one episode.")
-        }
+        if let recurring = DataQuality.recurringAlerts(report) { notes.append(recurring + ".") }
         if let skew = DataQuality.clockSkew(report) { notes.append(skew + ".") }
         if report.futureEvents > 0 { notes.append("\(report.futureEvents) event(s) dated more than a day ahead are left out.") }
         return notes

@@ -14,10 +14,7 @@ public enum MarkdownReportRenderer {
         }
         md += ", \(report.events.rejected) rejected, "
         md += "\(report.events.ignored) of unknown type, \(report.events.anomalies) anomalies excluded.\n\n"
-        if report.recurringAlerts > 0 {
-            md += "Data quality: \(report.recurringAlerts) alert id(s) fire again after they resolved; each counts as one "
-                + "episode, from its first firing to its first resolution.\n\n"
-        }
+        if let recurring = DataQuality.recurringAlerts(report) { md += "Data quality: \(recurring).\n\n" }
         if let skew = DataQuality.clockSkew(report) { md += "Data quality: \(skew).\n\n" }
 
         // With a comparison, each key gets its change against the comparison period.
