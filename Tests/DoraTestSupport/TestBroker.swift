@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,19 +24,57 @@ public enum TestBroker {
         return (process, String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
-    /// A loopback port that was free a moment ago.
+    /// A loopback port that was free a moment ago, for a server a test starts.
+    ///
+    /// It is taken below the kernel's ephemeral range (`ip_local_port_range`), where no
+    /// process that binds port 0 (a mock broker, a client's outgoing connection) is handed
+    /// it between this call and the server's bind; an ephemeral port from port 0 was, and a
+    /// test's server then found its address in use. Successive calls in one test process
+    /// step through the range from a random start, so two tests never get the same port.
     public static func freePort() -> UInt16 {
+        let (first, end) = portRange
+        for _ in 0..<(end - first) {
+            let port = UInt16(first + nextPortOffset.add(1) % (end - first))
+            if isBindable(port) { return port }
+        }
+        preconditionFailure("no free loopback port in \(first)..<\(end)")
+    }
+
+    /// Ports below the ephemeral range: [first, end).
+    private static let portRange: (Int, Int) = {
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let low = text.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32768
+        return (max(1024, low - 12_000), low)
+    }()
+
+    private static let nextPortOffset = PortCounter(start: Int.random(in: 0..<10_000))
+
+    private static func isBindable(_ port: UInt16) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
         address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
-                bind(fd, p, length) == 0 ? getsockname(fd, p, &length) : -1
-            }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
-        return UInt16(bigEndian: address.sin_port)
+    }
+}
+
+/// A counter shared by the tests of one process.
+private final class PortCounter: Sendable {
+    private let value: Mutex<Int>
+
+    init(start: Int) {
+        value = Mutex(start)
+    }
+
+    /// Adds `n` and returns the value before.
+    func add(_ n: Int) -> Int {
+        value.withLock { v in
+            defer { v += n }
+            return v
+        }
     }
 }
