@@ -78,6 +78,11 @@ struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --explain: one team's number.", valueName: "team"))
     var team: String?
 
+    @Option(help: ArgumentHelp(
+        "Rollback readiness: a service whose last successful rollback (real or drill) is at least this old at the period's end is stale (default: the pipeline file's rollback_exercised objective, else 30d).",
+        valueName: "duration"))
+    var readinessObjective: String?
+
     @Option(help: ArgumentHelp("Write the report to this file instead of standard output.", valueName: "path"))
     var output: String?
 
@@ -139,7 +144,14 @@ struct ReportCommand: ParsableCommand {
             }
             replay.margin = m
         }
-        let report: Report
+        var objective = Readiness.defaultObjective
+        if let readinessObjective {
+            guard let d = DurationText.parse(readinessObjective), d > .zero else {
+                throw CLIError.usage("--readiness-objective: '\(readinessObjective)' is not a positive duration like 30d")
+            }
+            objective = d.wholeMicroseconds
+        }
+        var report: Report
         let engine: MetricsEngine
         do {
             (report, engine) = try replay.reportAndEngine(directories: log, from: fromTime, to: toTime)
@@ -147,6 +159,7 @@ struct ReportCommand: ParsableCommand {
             if case .emptyPeriod = error { throw CLIError.usage(error.description) }
             throw CLIError.failure(error.description)
         }
+        report.readiness = engine.readiness(period: report.period, objective: objective, services: report.services.map(\.service))
         if let explain {
             let text = try explainNumber(explain, report: report, engine: engine, teamOf: replay.teamOf)
             if let output { try OutputFile.write(text, to: output) } else { FileDescriptorStream.standardOutput.write(text) }

@@ -104,10 +104,13 @@ public struct Event: Hashable, Sendable {
         public var toVersion: String?
         public var trigger: Trigger
         public var deployID: String?
+        /// A rehearsal (`"exercise": "drill"`), not a real rollback: it never counts in the DORA
+        /// metrics, recovery episodes or rollback-time SLOs, only in rollback readiness.
+        public var isDrill: Bool
 
         public init(
             rollbackID: String, status: Status, fromVersion: String? = nil, toVersion: String? = nil,
-            trigger: Trigger = .manual, deployID: String? = nil
+            trigger: Trigger = .manual, deployID: String? = nil, isDrill: Bool = false
         ) {
             self.rollbackID = rollbackID
             self.status = status
@@ -115,6 +118,7 @@ public struct Event: Hashable, Sendable {
             self.toVersion = toVersion
             self.trigger = trigger
             self.deployID = deployID
+            self.isDrill = isDrill
         }
     }
 }

@@ -4,8 +4,10 @@
 /// Invariant: `decode(encode(e)) == e` for every valid event. Decoding never traps on bad
 /// bytes: it throws `BinaryDecodingError` with the offset.
 public enum EventBinaryCodec {
-    /// The version of this encoding; a reader refuses a frame of a later one.
-    public static let version: UInt8 = 1
+    /// The version of this encoding; a reader refuses a frame of a later one. Version 2 added
+    /// the drill flag (bit 7 of a rollback's flags byte), which version 1 frames never set: a
+    /// reader of version 1 would have counted drills as real rollbacks.
+    public static let version: UInt8 = 2
 
     /// Appends the binary form of `event` to `out` (the layout is `EventRecord.write`'s).
     /// - Complexity: O(size of the event).
@@ -51,7 +53,7 @@ public enum EventBinaryCodec {
                     details = .rollback(
                         EventRecord.Rollback(
                             rollbackID: b(parts[0])!, status: r.status, trigger: r.trigger, fromVersion: b(parts[1]),
-                            toVersion: b(parts[2]), deployID: b(parts[3])))
+                            toVersion: b(parts[2]), deployID: b(parts[3]), isDrill: r.isDrill))
                 case .unknown:
                     details = .unknown(type: b(parts[0])!)
                 }

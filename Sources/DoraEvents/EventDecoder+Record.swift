@@ -145,11 +145,12 @@ extension EventDecoder {
             let toVersion = try optional(Slot.toVersion)
             let trigger = try oneOf(Slot.trigger, [("auto" as StaticString, Event.Rollback.Trigger.auto), ("manual", .manual)], default: .manual)
             let deployID = try optional(Slot.deployID)
+            let isDrill = try oneOf(Slot.exercise, [("drill" as StaticString, true)], default: false)
             return finish(
                 .rollback(
                     EventRecord.Rollback(
                         rollbackID: rollbackID, status: status, trigger: trigger, fromVersion: fromVersion, toVersion: toVersion,
-                        deployID: deployID)))
+                        deployID: deployID, isDrill: isDrill)))
         default:
             return finish(.unknown(type: type))
         }

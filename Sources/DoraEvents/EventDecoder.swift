@@ -96,11 +96,13 @@ public enum EventDecoder {
     private static let knownNames: [StaticString] = [
         "id", "type", "time", "service", "environment", "team", "schema_version", "version", "status", "commits",
         "unplanned", "alert_id", "severity", "deploy_id", "rollback_id", "from_version", "to_version", "trigger",
+        "exercise",
     ]
     enum Slot {
         static let id = 0, type = 1, time = 2, service = 3, environment = 4, team = 5, schemaVersion = 6
         static let version = 7, status = 8, commits = 9, unplanned = 10, alertID = 11, severity = 12
         static let deployID = 13, rollbackID = 14, fromVersion = 15, toVersion = 16, trigger = 17
+        static let exercise = 18
     }
 
     /// The slot of a member name, or nil for a name schema v1 does not know.
@@ -241,10 +243,12 @@ public enum EventDecoder {
             let toVersion = try optionalString(f[Slot.toVersion], "to_version", &p)
             let trigger = try optionalEnum(f[Slot.trigger], "trigger", [("auto" as StaticString, Event.Rollback.Trigger.auto), ("manual" as StaticString, .manual)], &p) ?? .manual
             let deployID = try optionalString(f[Slot.deployID], "deploy_id", &p)
+            // Only rollbacks read `exercise`; on other types it is an ignored member.
+            let isDrill = try optionalEnum(f[Slot.exercise], "exercise", [("drill" as StaticString, true)], &p) ?? false
             details = .rollback(
                 Event.Rollback(
                     rollbackID: rollbackID, status: status, fromVersion: fromVersion, toVersion: toVersion,
-                    trigger: trigger, deployID: deployID))
+                    trigger: trigger, deployID: deployID, isDrill: isDrill))
         default:
             details = .unknown(type: type)
         }

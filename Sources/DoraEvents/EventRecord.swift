@@ -56,6 +56,8 @@ public struct EventRecord {
         public var fromVersion: Bytes?
         public var toVersion: Bytes?
         public var deployID: Bytes?
+        /// A rehearsal (`Event.Rollback.isDrill`).
+        public var isDrill: Bool = false
     }
 
     /// Reads one record at `reader`'s position and moves past it (format in
@@ -104,7 +106,9 @@ public struct EventRecord {
             let to = b & 0x20 != 0 ? try reader.lengthPrefixed() : nil
             let deployID = b & 0x40 != 0 ? try reader.lengthPrefixed() : nil
             details = .rollback(
-                Rollback(rollbackID: rollbackID, status: status, trigger: trigger, fromVersion: from, toVersion: to, deployID: deployID))
+                Rollback(
+                    rollbackID: rollbackID, status: status, trigger: trigger, fromVersion: from, toVersion: to, deployID: deployID,
+                    isDrill: b & 0x80 != 0))
         case 3:
             details = .unknown(type: try reader.lengthPrefixed())
         default:
@@ -153,6 +157,7 @@ public struct EventRecord {
             if r.fromVersion != nil { b |= 0x10 }
             if r.toVersion != nil { b |= 0x20 }
             if r.deployID != nil { b |= 0x40 }
+            if r.isDrill { b |= 0x80 }
             out.append(b)
             if let v = r.fromVersion { Codec.writeBytes(v, into: &out) }
             if let v = r.toVersion { Codec.writeBytes(v, into: &out) }
@@ -204,7 +209,7 @@ extension Event {
             details = .rollback(
                 Rollback(
                     rollbackID: s(b.rollbackID), status: b.status, fromVersion: b.fromVersion.map(s), toVersion: b.toVersion.map(s),
-                    trigger: b.trigger, deployID: b.deployID.map(s)))
+                    trigger: b.trigger, deployID: b.deployID.map(s), isDrill: b.isDrill))
         case .unknown(let type):
             details = .unknown(type: s(type))
         }

@@ -23,6 +23,8 @@ public struct MetricsEngine: Sendable {
     private var isTouched: [Bool] = []
     /// The services of the report's environment.
     private(set) var services: [ServiceState] = []
+    /// Per service with a rollback (any environment, real or drill): rollback readiness's state.
+    private(set) var exercises: [String: ServiceExercises] = [:]
     /// Earliest and latest stored event time (every type and environment).
     public private(set) var earliest: Timestamp?
     public private(set) var latest: Timestamp?
@@ -85,6 +87,11 @@ public struct MetricsEngine: Sendable {
             ignored += 1
             return
         }
+        if case .rollback(let r) = event.details {
+            exercises[event.service, default: ServiceExercises()].add(
+                environment: event.environment, rollbackID: r.rollbackID, status: r.status, isDrill: r.isDrill,
+                at: event.time.microseconds, id: event.id, trigger: r.trigger)
+        }
         // Compared as bytes, as `add(_: EventRecord)` does (String's == would also equate other
         // Unicode normalizations of the same text).
         guard event.environment.utf8.elementsEqual(configuration.environment.utf8) else {
@@ -105,6 +112,12 @@ public struct MetricsEngine: Sendable {
         if case .unknown = record.details {
             ignored += 1
             return
+        }
+        if case .rollback(let r) = record.details {
+            let string = EventRecord.string
+            exercises[service, default: ServiceExercises()].add(
+                environment: record.environment.map(string) ?? Event.defaultEnvironment, rollbackID: string(r.rollbackID),
+                status: r.status, isDrill: r.isDrill, at: record.time, id: string(record.id), trigger: r.trigger)
         }
         guard record.isEnvironment(configuration.environment) else {
             // The set is tiny; comparing bytes first makes no string per event on the replay path.
@@ -187,6 +200,7 @@ public struct MetricsEngine: Sendable {
         otherEnvironments.formUnion(other.otherEnvironments)
         if let e = other.earliest, earliest.map({ e < $0 }) ?? true { earliest = e }
         if let l = other.latest, latest.map({ l > $0 }) ?? true { latest = l }
+        for (service, e) in other.exercises { exercises[service, default: ServiceExercises()].merge(e) }
         var others = other.services
         other.services = []
         for (name, otherSlot) in other.serviceIndex {
@@ -207,6 +221,26 @@ public struct MetricsEngine: Sendable {
                 services[stateIndex[slot]].parts += [part] + nested
                 services[stateIndex[slot]].leadTimes = nil  // no longer its whole history
             }
+        }
+    }
+
+    /// Rollback readiness of `services` as of `period`'s end, with the drills of `period`
+    /// (docs/drills.md).
+    /// - Parameter objective: microseconds; a last success at least this old is stale.
+    public func readiness(period: Period, objective: Int64, services: [String]) -> Readiness {
+        Readiness(period: period, objective: objective, services: services, exercises: exercises)
+    }
+
+    /// Per service of the environment (or only those of `only`), what the readiness SLO needs,
+    /// from the events dated before `bound`; services first seen at or after it are left out.
+    public func readinessTimelines(only: Set<String>? = nil, before bound: Int64 = .max) -> [ReadinessTimeline] {
+        services.compactMap { state in
+            guard only?.contains(state.name) ?? true else { return nil }
+            let firstSeen = ([state] + state.parts).lazy.map(\.earliestEvent).min()!
+            guard firstSeen < bound else { return nil }
+            return ReadinessTimeline(
+                service: state.name, team: team(of: state.name), firstSeen: firstSeen,
+                outcomes: exercises[state.name]?.outcomes(before: bound) ?? [])
         }
     }
 

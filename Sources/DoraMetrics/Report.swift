@@ -245,6 +245,9 @@ public struct Report: Sendable, Equatable {
     /// The closed recovery episodes of the period with the longest recovery times, longest
     /// first, when asked for (the HTML page lists 20).
     public var longestRecoveries: [EpisodeDetail]?
+    /// Rollback readiness as of the period's end (`MetricsEngine.readiness`), when computed:
+    /// `report` always computes it.
+    public var readiness: Readiness?
 }
 
 /// The samples a report's totals and teams were computed from (each sealed: sorted runs).

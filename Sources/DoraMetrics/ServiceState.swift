@@ -11,7 +11,14 @@ struct ServiceState: Sendable {
     /// sha within one deploy only.
     var commits = ChunkedArray<CommitRecord>()
     var alerts: [String: AlertState] = [:]
+    /// The real rollbacks: a rollback with any event marked as a drill is never here.
     var rollbacks: [String: RollbackState] = [:]
+    /// The ids of the drills seen (`"exercise": "drill"`). Kept so that an unmarked event of a
+    /// drill, before or after a marked one, does not make it a real rollback; their metrics
+    /// are rollback readiness's (`ServiceExercises`), not this state's.
+    var drillIDs: Set<String> = []
+    /// The time of its earliest event of known type (drills included): when it was first seen.
+    var earliestEvent: Int64 = .max
     /// Times of this service's alert and rollback events (with the deploys: "listed in the
     /// period").
     var eventTimes = ChunkedArray<Int64>()
@@ -101,6 +108,7 @@ struct ServiceState: Sendable {
 
     mutating func add(_ event: Event, incidentSeverities: Set<String>) {
         let t = event.time.microseconds
+        earliestEvent = min(earliestEvent, t)
         switch event.details {
         case .deploy(let d):
             addDeploy(at: t, succeeded: d.status == .succeeded) { offer in
@@ -112,6 +120,7 @@ struct ServiceState: Sendable {
                 (incidentSeverities.contains { $0.utf8.elementsEqual(a.severity.utf8) }, a.deployID)
             }
         case .rollback(let r):
+            guard !r.isDrill else { return noteDrill(r.rollbackID) }
             addRollback(r.rollbackID, status: r.status, at: t, id: event.id) { (r.fromVersion, r.deployID, r.trigger) }
         case .unknown:
             break
@@ -121,6 +130,7 @@ struct ServiceState: Sendable {
     /// `add` for a record read in place: a string is made only for a field that is kept.
     mutating func add(_ record: EventRecord, incidentSeverities: Set<String>) {
         let t = record.time
+        earliestEvent = min(earliestEvent, t)
         let string = EventRecord.string
         switch record.details {
         case .deploy(let d):
@@ -133,6 +143,7 @@ struct ServiceState: Sendable {
                 (incidentSeverities.contains { EventRecord.equal(a.severity, $0) }, a.deployID.map(string))
             }
         case .rollback(let r):
+            guard !r.isDrill else { return noteDrill(string(r.rollbackID)) }
             addRollback(string(r.rollbackID), status: r.status, at: t, id: string(record.id)) {
                 (r.fromVersion.map(string), r.deployID.map(string), r.trigger)
             }
@@ -182,8 +193,15 @@ struct ServiceState: Sendable {
         _ rollbackID: String, status: Event.Rollback.Status, at t: Int64, id: @autoclosure () -> String,
         _ fields: () -> (fromVersion: String?, deployID: String?, trigger: Event.Rollback.Trigger)
     ) {
+        guard !drillIDs.contains(rollbackID) else { return }
         eventTimes.append(t)
         rollbacks[rollbackID, default: RollbackState()].record(status, at: t, id: id, fields)
+    }
+
+    /// A drill's event: the rollback is a drill from now on, whatever its other events say.
+    private mutating func noteDrill(_ rollbackID: String) {
+        drillIDs.insert(rollbackID)
+        rollbacks[rollbackID] = nil
     }
 
     /// The whole state: this one with `parts` merged in, as if every event had been added to
@@ -194,6 +212,8 @@ struct ServiceState: Sendable {
         var whole = ServiceState(name: name)
         whole.alerts = alerts
         whole.rollbacks = rollbacks
+        whole.drillIDs = drillIDs
+        whole.earliestEvent = earliestEvent
         for (i, part) in all.enumerated() {
             whole.failedDeployTimes += part.failedDeployTimes
             whole.eventTimes += part.eventTimes
@@ -206,7 +226,10 @@ struct ServiceState: Sendable {
             guard i > 0 else { continue }
             for (alertID, o) in part.alerts { whole.alerts[alertID, default: AlertState()].merge(o) }
             for (rollbackID, o) in part.rollbacks { whole.rollbacks[rollbackID, default: RollbackState()].merge(o) }
+            whole.drillIDs.formUnion(part.drillIDs)
+            whole.earliestEvent = min(whole.earliestEvent, part.earliestEvent)
         }
+        for rollbackID in whole.drillIDs { whole.rollbacks[rollbackID] = nil }
         return whole
     }
 

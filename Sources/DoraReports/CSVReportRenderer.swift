@@ -47,6 +47,13 @@ public enum CSVReportRenderer {
                 rows.append(row(main, kind, scope, metric, statistic + ".significant", change.significant ? "true" : "false"))
             }
         }
+        if let r = report.readiness {
+            let counts: [(String, JSONOut)] = [("never_exercised", .int(r.neverExercised.count)), ("stale", .int(r.stale.count))]
+            rows += metricRows(main, "total", "", [("readiness", .object(JSONReportRenderer.readinessSummary(r) + counts))])
+            for s in r.services {
+                rows += metricRows(main, "service", s.service, [("readiness", .object(JSONReportRenderer.readiness(of: s, asOf: r.asOf)))])
+            }
+        }
         return rows.map { $0.map(field).joined(separator: ",") + "\r\n" }.joined()
     }
 
@@ -70,7 +77,7 @@ public enum CSVReportRenderer {
             switch value {
             case .object(let members):
                 for (key, inner) in members { walk(metric, path.isEmpty ? key : path + "." + key, inner) }
-            case .array: break  // METRICS holds no arrays
+            case .array: break  // METRICS and a service's readiness hold no arrays
             case .string(let s): rows.append(row(period, kind, scope, metric, path, s ?? ""))
             case .int(let i): rows.append(row(period, kind, scope, metric, path, String(i)))
             case .number(let d): rows.append(row(period, kind, scope, metric, path, number(d)))

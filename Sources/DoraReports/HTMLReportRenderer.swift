@@ -105,6 +105,7 @@ public enum HTMLReportRenderer {
             rollbacks(report, weeks: weeks, names: weekNames),
             distributions(report, page: page),
         ]
+        if let r = report.readiness { context["readiness"] = readiness(r) }
         let recoveryP95ByTeam = Dictionary(uniqueKeysWithValues: report.teams.map { team in
             (team.team, weeks.map { bucket in bucket.teams.first { $0.team == team.team }?.metrics.recovery.stat.p95 })
         })
@@ -273,6 +274,34 @@ public enum HTMLReportRenderer {
                 + "verify (to healthy). Each segment is that phase's own percentile, so a bar is not the recovery time's percentile.",
             "charts": teams.isEmpty ? [] : charts,
             "empty": teams.isEmpty ? "No recovered failed change in the period." : "",
+        ]
+    }
+
+    /// The readiness section: the period's drills, the services never exercised or stale, and
+    /// each exercised service's last rollback, stale ones first.
+    static func readiness(_ r: Readiness) -> [String: Any] {
+        let d = r.drills
+        let exercised = ReadinessText.staleFirst(r.services.filter { $0.lastExercise != nil })
+        return [
+            "intro": "As of \(Formatting.day(r.asOf)). A rollback path that is never exercised cannot be trusted: a service is stale when "
+                + "its last successful rollback, real or drill, in any environment, is \(Formatting.duration(Double(r.objective) / 1_000_000)) old or more.",
+            "drills": "Drills started in the period: \(d.count) (\(d.completed) completed, \(d.failed) failed, \(d.inProgress) in progress); "
+                + "success rate \(Formatting.percent(d.successRate)); duration p50 \(Formatting.duration(d.duration.p50)), p95 \(Formatting.duration(d.duration.p95)).",
+            "never": ReadinessText.list("Never exercised", r.neverExercised),
+            "neverClass": r.neverExercised.isEmpty ? "change same" : "change worse",
+            "stale": ReadinessText.list("Stale", r.stale),
+            "staleClass": r.stale.isEmpty ? "change same" : "change worse",
+            "hasRows": !exercised.isEmpty,
+            "rows": exercised.map { s -> [String: Any] in
+                let e = s.lastExercise!
+                return [
+                    "service": s.service, "rollback": e.rollbackID, "kind": e.isDrill ? "drill" : "real", "environment": e.environment,
+                    "outcome": ReadinessText.outcome(e.outcome), "duration": Formatting.duration(e.duration.map { Double($0) / 1_000_000 }),
+                    "days": Formatting.number(Readiness.days(r.asOf.microseconds - e.at)),
+                    "lastSuccess": s.lastSuccess.map { Formatting.day(Timestamp(microseconds: $0)) } ?? "never",
+                    "stale": s.isStale ? "stale" : "no", "staleClass": s.isStale ? "worse" : "same",
+                ]
+            },
         ]
     }
 

@@ -59,7 +59,57 @@ public enum JSONReportRenderer {
                 })),
             ])))
         }
+        if let r = report.readiness { members.append(("readiness", readiness(r))) }
         return .object(members)
+    }
+
+    /// The `readiness` block: its summary, then one object per service, then the two lists.
+    static func readiness(_ r: Readiness) -> JSONOut {
+        .object(readinessSummary(r) + [
+            ("services", .array(r.services.map { .object([("service", .string($0.service))] + readiness(of: $0, asOf: r.asOf)) })),
+            ("never_exercised", .array(r.neverExercised.map { .string($0) })),
+            ("stale", .array(r.stale.map { .string($0) })),
+        ])
+    }
+
+    static func readinessSummary(_ r: Readiness) -> [(String, JSONOut)] {
+        [
+            ("objective_seconds", .number(Double(r.objective) / 1_000_000)),
+            ("as_of", .string(r.asOf.rfc3339)),
+            ("drills", .object([
+                ("count", .int(r.drills.count)),
+                ("completed", .int(r.drills.completed)),
+                ("failed", .int(r.drills.failed)),
+                ("in_progress", .int(r.drills.inProgress)),
+                ("success_rate", .number(r.drills.successRate)),
+                ("duration", .object(stat(r.drills.duration))),
+            ])),
+        ]
+    }
+
+    /// One service's readiness, without its name.
+    static func readiness(of s: Readiness.Service, asOf: Timestamp) -> [(String, JSONOut)] {
+        func time(_ t: Int64?) -> JSONOut { .string(t.map { Timestamp(microseconds: $0).rfc3339 }) }
+        func days(since t: Int64?) -> JSONOut { .number(t.map { Readiness.days(asOf.microseconds - $0) }) }
+        let last: JSONOut = s.lastExercise.map { e in
+            .object([
+                ("rollback_id", .string(e.rollbackID)),
+                ("environment", .string(e.environment)),
+                ("drill", .bool(e.isDrill)),
+                ("trigger", .string(e.trigger == .auto ? "auto" : "manual")),
+                ("outcome", .string(e.outcome.rawValue)),
+                ("started", time(e.started)),
+                ("at", time(e.at)),
+                ("duration", .number(e.duration.map { Double($0) / 1_000_000 })),
+                ("days_since", days(since: e.at)),
+            ])
+        } ?? .string(nil)
+        return [
+            ("last_exercise", last),
+            ("last_success", time(s.lastSuccess)),
+            ("days_since_success", days(since: s.lastSuccess)),
+            ("stale", .bool(s.isStale)),
+        ]
     }
 
     static func period(_ p: Period) -> JSONOut {

@@ -1,0 +1,224 @@
+public import DoraEvents
+
+/// Every rollback of one service, in every environment, real or drill: what rollback
+/// readiness is made of (docs/drills.md). Real and drill rollbacks alike say whether the
+/// service's rollback path worked the last time it was exercised.
+///
+/// Invariant: a rollback is keyed by (environment, `rollback_id`), as episodes are; its events
+/// pair as the rollback-time metric pairs them (`ServiceState.RollbackState`); it is a drill
+/// when any of its events is marked as one. The state depends only on the set of events.
+struct ServiceExercises: Sendable {
+    struct Key: Hashable, Sendable {
+        var environment: String
+        var rollbackID: String
+    }
+
+    private(set) var rollbacks: [Key: ServiceState.RollbackState] = [:]
+    private(set) var drills: Set<Key> = []
+
+    mutating func add(
+        environment: String, rollbackID: String, status: Event.Rollback.Status, isDrill: Bool, at t: Int64, id: String,
+        trigger: Event.Rollback.Trigger
+    ) {
+        let key = Key(environment: environment, rollbackID: rollbackID)
+        if isDrill { drills.insert(key) }
+        // The versions and deploy do not matter to readiness.
+        rollbacks[key, default: ServiceState.RollbackState()].record(status, at: t, id: { id }) { (nil, nil, trigger) }
+    }
+
+    /// Adds the events of `other` (the same service, disjoint events).
+    mutating func merge(_ other: ServiceExercises) {
+        for (key, r) in other.rollbacks { rollbacks[key, default: ServiceState.RollbackState()].merge(r) }
+        drills.formUnion(other.drills)
+    }
+
+    /// Each rollback as it stood just before `bound`, from its events dated before it; the
+    /// rollbacks with no such event are left out.
+    func exercises(before bound: Int64) -> [Exercise] {
+        rollbacks.compactMap { key, r in
+            let started: Int64? = r.hasStarted && r.startedTime < bound ? r.startedTime : nil
+            let outcome: Exercise.Outcome
+            let at: Int64
+            if let done = r.completedTime, done < bound {
+                (outcome, at) = (.completed, done)
+            } else if r.failed, r.failedTime < bound {
+                (outcome, at) = (.failed, r.failedTime)
+            } else if let started {
+                (outcome, at) = (.inProgress, started)
+            } else {
+                return nil
+            }
+            let duration = outcome != .inProgress ? started.map { at - $0 }.flatMap { $0 >= 0 ? $0 : nil } : nil
+            return Exercise(
+                rollbackID: key.rollbackID, environment: key.environment, isDrill: drills.contains(key), trigger: r.trigger,
+                outcome: outcome, started: started, at: at, duration: duration)
+        }
+    }
+
+    /// The drills that started in `period` (or, with no start, whose earliest event is in it),
+    /// judged on all their events, as the rollback-time metric judges the period's rollbacks.
+    func drills(in period: Period) -> [Exercise] {
+        drills.compactMap { key in
+            guard let r = rollbacks[key], period.contains(r.periodTime) else { return nil }
+            let started: Int64? = r.hasStarted ? r.startedTime : nil
+            let outcome: Exercise.Outcome
+            let at: Int64
+            if let done = r.completedTime {
+                (outcome, at) = (.completed, done)
+            } else if r.failed {
+                (outcome, at) = (.failed, r.failedTime)
+            } else {
+                (outcome, at) = (.inProgress, r.periodTime)
+            }
+            let duration = outcome != .inProgress ? started.map { at - $0 }.flatMap { $0 >= 0 ? $0 : nil } : nil
+            return Exercise(
+                rollbackID: key.rollbackID, environment: key.environment, isDrill: true, trigger: r.trigger, outcome: outcome,
+                started: started, at: at, duration: duration)
+        }
+    }
+
+    /// The successes (completions) and failures of the service's rollbacks dated before
+    /// `bound`, in (time, rollback id) order: what the readiness SLO's alerts follow.
+    func outcomes(before bound: Int64) -> [ExerciseOutcome] {
+        var out: [ExerciseOutcome] = []
+        for (key, r) in rollbacks {
+            if let done = r.completedTime, done < bound { out.append(ExerciseOutcome(time: done, succeeded: true, rollbackID: key.rollbackID)) }
+            if r.failed, r.failedTime < bound { out.append(ExerciseOutcome(time: r.failedTime, succeeded: false, rollbackID: key.rollbackID)) }
+        }
+        return out.sorted(by: ExerciseOutcome.precedes)
+    }
+}
+
+/// One rollback of a service (real or drill, any environment) as readiness sees it.
+public struct Exercise: Sendable, Equatable {
+    public enum Outcome: String, Sendable {
+        case completed, failed
+        case inProgress = "in_progress"
+    }
+
+    public var rollbackID: String
+    public var environment: String
+    public var isDrill: Bool
+    public var trigger: Event.Rollback.Trigger
+    public var outcome: Outcome
+    /// Its earliest `started` event's time; nil without one.
+    public var started: Int64?
+    /// When it got its outcome: its completion, its failure, or for one in progress its start.
+    public var at: Int64
+    /// Completion (or failure) minus start, microseconds; nil in progress, without a start, or
+    /// when the outcome is dated before the start.
+    public var duration: Int64?
+
+    /// The later of two exercises: by `at`, then rollback id, then environment (UTF-8 bytes).
+    static func isLater(_ a: Exercise, than b: Exercise) -> Bool {
+        if a.at != b.at { return a.at > b.at }
+        if a.rollbackID != b.rollbackID { return b.rollbackID.utf8.lexicographicallyPrecedes(a.rollbackID.utf8) }
+        return b.environment.utf8.lexicographicallyPrecedes(a.environment.utf8)
+    }
+}
+
+/// A rollback's success (its completion) or failure, at its event's time.
+public struct ExerciseOutcome: Sendable, Equatable {
+    public var time: Int64
+    public var succeeded: Bool
+    public var rollbackID: String
+
+    public init(time: Int64, succeeded: Bool, rollbackID: String) {
+        self.time = time
+        self.succeeded = succeeded
+        self.rollbackID = rollbackID
+    }
+
+    /// By time, then failure before success, then rollback id.
+    static func precedes(_ a: Self, _ b: Self) -> Bool {
+        if a.time != b.time { return a.time < b.time }
+        if a.succeeded != b.succeeded { return !a.succeeded }
+        return a.rollbackID.utf8.lexicographicallyPrecedes(b.rollbackID.utf8)
+    }
+}
+
+/// What the readiness SLO needs of one service of the environment: when it was first seen and
+/// every outcome of its rollbacks (any environment), in order.
+public struct ReadinessTimeline: Sendable, Equatable {
+    public var service: String
+    /// The team its events name (the SLO's assignments may override it).
+    public var team: String?
+    /// Its earliest event of known type in the environment.
+    public var firstSeen: Int64
+    public var outcomes: [ExerciseOutcome]
+}
+
+/// The "Rollback readiness" section of a report (docs/drills.md): per service, its last
+/// exercised rollback as of the period's end; the period's drills; the services never
+/// exercised and those whose last success is at least the objective old.
+///
+/// Invariant: `services` is sorted by name (UTF-8 bytes); `neverExercised` and `stale` are
+/// subsets of its names, in the same order.
+public struct Readiness: Sendable, Equatable {
+    /// The readiness objective (microseconds): a successful exercise at least this old is stale.
+    public var objective: Int64
+    /// The instant ages are measured at: the period's end.
+    public var asOf: Timestamp
+    public var drills: Drills
+    public var services: [Service]
+    public var neverExercised: [String]
+    public var stale: [String]
+
+    /// The drills that started in the period, of every service and environment.
+    public struct Drills: Sendable, Equatable {
+        public var count: Int
+        public var completed: Int
+        public var failed: Int
+        public var inProgress: Int
+        /// completed / (completed + failed); nil when neither.
+        public var successRate: Double?
+        /// Over the completed drills with a start.
+        public var duration: Stat
+    }
+
+    public struct Service: Sendable, Equatable {
+        public var service: String
+        /// Its latest rollback with an event before `asOf`, real or drill, any environment.
+        public var lastExercise: Exercise?
+        /// When its latest successful one completed.
+        public var lastSuccess: Int64?
+        /// No successful exercise, or the last one at least the objective before `asOf`.
+        public var isStale: Bool
+    }
+}
+
+extension Readiness {
+    /// The readiness objective when none is given: 30 days.
+    public static let defaultObjective: Int64 = 30 * Timestamp.microsecondsPerDay
+
+    /// A duration in microseconds as days (fractional).
+    public static func days(_ microseconds: Int64) -> Double {
+        Double(microseconds) / Double(Timestamp.microsecondsPerDay)
+    }
+
+    /// Readiness of `services` as of `period`'s end, with the drills of `period`.
+    init(period: Period, objective: Int64, services: [String], exercises: [String: ServiceExercises]) {
+        let asOf = period.to.microseconds
+        self.objective = objective
+        self.asOf = period.to
+        var entries: [Service] = []
+        for name in services.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            let all = exercises[name]?.exercises(before: asOf) ?? []
+            let last = all.reduce(nil as Exercise?) { best, e in best.map { Exercise.isLater(e, than: $0) ? e : $0 } ?? e }
+            let lastSuccess = all.lazy.filter { $0.outcome == .completed }.map(\.at).max()
+            let isStale = lastSuccess.map { asOf - $0 >= objective } ?? true
+            entries.append(Service(service: name, lastExercise: last, lastSuccess: lastSuccess, isStale: isStale))
+        }
+        self.services = entries
+        neverExercised = entries.filter { $0.lastExercise == nil }.map(\.service)
+        stale = entries.filter { $0.lastExercise != nil && $0.isStale }.map(\.service)
+        let periodDrills = exercises.values.flatMap { $0.drills(in: period) }
+        let completed = periodDrills.filter { $0.outcome == .completed }
+        let failed = periodDrills.count(where: { $0.outcome == .failed })
+        drills = Drills(
+            count: periodDrills.count, completed: completed.count, failed: failed,
+            inProgress: periodDrills.count - completed.count - failed,
+            successRate: completed.count + failed == 0 ? nil : Double(completed.count) / Double(completed.count + failed),
+            duration: Stat(completed.compactMap(\.duration)))
+    }
+}
