@@ -84,6 +84,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // `doralog drill`: runs a rollback rehearsal's commands as child processes, times them and
+        // makes its rollback events (no Kafka or log: the command line records them).
+        .target(name: "DoraDrill", dependencies: ["DoraEvents"]),
         // Deterministic, seeded generator of realistic event streams.
         .target(name: "DoraGenerator", dependencies: ["DoraEvents"]),
         // argument-parser commands only.
@@ -91,7 +94,7 @@ let package = Package(
             name: "DoraCLI",
             dependencies: [
                 "DoraEvents", "DoraEventLog", "DoraMetrics", "DoraReports", "DoraGenerator", "DoraPipeline", "DoraKafka",
-                "DoraSLO", "DoraPipelineFile", "DoraService", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "DoraSLO", "DoraPipelineFile", "DoraService", "DoraDrill", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -114,6 +117,7 @@ let package = Package(
         .testTarget(name: "DoraKafkaTests", dependencies: ["DoraKafka", "DoraTestSupport"]),
         .testTarget(name: "DoraStatisticsTests", dependencies: ["DoraStatistics"]),
         .testTarget(name: "DoraChartsTests", dependencies: ["DoraCharts"]),
+        .testTarget(name: "DoraDrillTests", dependencies: ["DoraDrill", "DoraEvents"]),
         .testTarget(
             name: "DoraSLOTests", dependencies: ["DoraSLO", "DoraStatistics", "DoraMetrics", "DoraEvents", "DoraTestSupport"]
         ),

@@ -15,7 +15,7 @@ public struct Doralog: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             IngestCommand.self, ReportCommand.self, VerifyCommand.self, BrokerCommand.self, ProduceCommand.self,
-            GenerateCommand.self, SLOCommand.self, RunCommand.self,
+            GenerateCommand.self, SLOCommand.self, RunCommand.self, DrillCommand.self,
         ]
     )
 

@@ -58,7 +58,7 @@ struct HTMLReportTests {
             expectSelfContained(seen, page)
             #expect(seen.headings.starts(with: [
                 "DORA report: production", "The five DORA metrics", "Weekly trends", "Recovery, phase by phase", "Rollbacks: automation",
-                "Distributions", "Teams, worst recovery p95 first", "Services",
+                "Distributions", "Rollback readiness", "Teams, worst recovery p95 first", "Services",
             ]), "\(seen.headings)")
             // The numbers are the report's.
             let deploys = try #require((totals["deployments"] as? [String: Any])?["count"] as? Int)
