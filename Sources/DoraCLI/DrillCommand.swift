@@ -159,7 +159,7 @@ private struct Recorder {
 
     init(brokers: String?, topic: String?, properties: [String], log directory: String?, timeout: Duration) throws {
         // librdkafka retries a message until this long after it was queued.
-        flushMilliseconds = Int32(clamping: max(timeout.wholeMicroseconds / 1000, 10_000))
+        flushMilliseconds = Int32(clamping: max(timeout.wholeMicroseconds / 1000, 5000))
         if let brokers, let topic {
             var logger = Logger(label: "doralog.kafka")
             logger.logLevel = .notice
@@ -203,7 +203,7 @@ private struct Recorder {
     func finish() throws(DrillError) {
         guard let producer else { return }
         do {
-            try producer.flush(timeoutMilliseconds: flushMilliseconds + 5000)
+            try producer.flush(timeoutMilliseconds: flushMilliseconds + 2000)
         } catch {
             throw DrillError(.emit, error.description)
         }
