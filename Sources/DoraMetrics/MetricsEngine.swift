@@ -232,16 +232,17 @@ public struct MetricsEngine: Sendable {
     }
 
     /// Per service of the environment (or only those of `only`), what the readiness SLO needs,
-    /// from the events dated before `bound`; services first seen at or after it are left out.
+    /// from the events dated before `bound`, by service name; services first seen at or after
+    /// the bound are left out.
     public func readinessTimelines(only: Set<String>? = nil, before bound: Int64 = .max) -> [ReadinessTimeline] {
-        services.compactMap { state in
+        services.compactMap { state -> ReadinessTimeline? in
             guard only?.contains(state.name) ?? true else { return nil }
             let firstSeen = ([state] + state.parts).lazy.map(\.earliestEvent).min()!
             guard firstSeen < bound else { return nil }
             return ReadinessTimeline(
                 service: state.name, team: team(of: state.name), firstSeen: firstSeen,
                 outcomes: exercises[state.name]?.outcomes(before: bound) ?? [])
-        }
+        }.sorted { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) }
     }
 
     /// The team of `service`: that of its latest event naming one (any environment), if any.

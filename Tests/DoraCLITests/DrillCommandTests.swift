@@ -62,6 +62,9 @@ struct DrillCommandTests {
             #expect(drill["verify_attempts"] as? Int == 1)
             let recorded = Double(completed.event.time.microseconds - started.event.time.microseconds) / 1e6
             #expect(abs(recorded - (act + verify)) < 0.002, "\(recorded) vs \(act) + \(verify)")
+            // The stored records are what their raw bytes say (verify re-reads every one).
+            let verified = try Doralog.run(["verify", "--log", log])
+            #expect(verified.status == 0, "\(verified.standardOutput)\(verified.standardError)")
         } }
     }
 

@@ -4,6 +4,7 @@ import Testing
 
 @Suite struct EventBinaryCodecTests {
     static let samples: [String] = EventJSON.specExample + [
+        #"{"id":"dr","type":"rollback","time":"2026-07-01T00:00:00Z","service":"s","rollback_id":"r","status":"started","from_version":"v2","to_version":"v1","trigger":"auto","deploy_id":"d","exercise":"drill"}"#,
         #"{"id":"x","type":"deploy","time":"1969-12-31T23:59:59.999999Z","service":"s","environment":"staging","team":"","schema_version":-3,"version":"v","status":"failed","unplanned":true}"#,
         #"{"id":"y","type":"alert","time":"2026-07-01T00:00:00Z","service":"s","alert_id":"a","status":"resolved","severity":"","deploy_id":""}"#,
         #"{"id":"z","type":"rollback","time":"2026-07-01T00:00:00Z","service":"s","rollback_id":"r","status":"failed","to_version":"v0","trigger":"auto","deploy_id":"d"}"#,

@@ -183,6 +183,20 @@ import Testing
         #expect(rejection(EventJSON.rollback("r", at: "2026-07-01T00:00:00Z", rollbackID: "x", status: "started", from: "v2")) == nil)
     }
 
+    @Test func aRollbackMarkedAsADrillIsOneAndOnlyDrillOrNullMayMarkIt() throws {
+        let at = "2026-07-01T00:00:00Z"
+        let drill = try EventDecoder.decode(EventJSON.rollback("r", at: at, rollbackID: "x", status: "completed", exercise: "drill"))
+        guard case .rollback(let r) = drill.details else { Issue.record("not a rollback"); return }
+        #expect(r.isDrill)
+        let real = try EventDecoder.decode(EventJSON.rollback("r", at: at, rollbackID: "x", status: "completed", extra: #""exercise":null"#))
+        guard case .rollback(let plain) = real.details else { Issue.record("not a rollback"); return }
+        #expect(!plain.isDrill)
+        let wrong = rejection(EventJSON.rollback("r", at: at, rollbackID: "x", status: "completed", exercise: "game-day"))
+        #expect(wrong?.code == .wrongType && wrong?.field == "exercise")
+        // Other types do not read it.
+        #expect(rejection(EventJSON.deploy("d", at: at, extra: #""exercise":"drill""#)) == nil)
+    }
+
     @Test func validationComesBeforeAnyFieldMeaningSoSyntaxErrorsWin() {
         // A repeated name deep inside an unknown field is reported even though "service" is missing.
         #expect(rejection(#"{"id":"e","type":"deploy","x":{"a":1,"a":2}}"#)?.code == .duplicateMember)

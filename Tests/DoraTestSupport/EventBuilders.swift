@@ -35,7 +35,7 @@ public enum EventJSON {
     public static func rollback(
         _ id: String, at time: String, rollbackID: String, status: String, service: String = "checkout",
         environment: String? = nil, team: String? = nil, from: String? = nil, to: String? = nil,
-        trigger: String? = nil, deployID: String? = nil, extra: String = ""
+        trigger: String? = nil, deployID: String? = nil, exercise: String? = nil, extra: String = ""
     ) -> String {
         var fields = common(id, "rollback", time, service, environment, team)
         fields.append("\"rollback_id\":\(JSONText.quoted(rollbackID))")
@@ -44,6 +44,7 @@ public enum EventJSON {
         if let to { fields.append("\"to_version\":\(JSONText.quoted(to))") }
         if let trigger { fields.append("\"trigger\":\(JSONText.quoted(trigger))") }
         if let deployID { fields.append("\"deploy_id\":\(JSONText.quoted(deployID))") }
+        if let exercise { fields.append("\"exercise\":\(JSONText.quoted(exercise))") }
         return object(fields, extra)
     }
 
