@@ -113,12 +113,14 @@ struct ReportCommand: ParsableCommand {
         var configuration = MetricsConfiguration()
         var assignments: ServiceAssignments?
         var slos: [SLODefinition] = []
+        var readinessObjectives: [ReadinessObjective] = []
         if let pipeline {
             do {
                 let evaluation = try PipelineFile.loadEvaluation(pipeline)
                 configuration = evaluation.metrics
                 assignments = evaluation.assignments
                 slos = evaluation.slos
+                readinessObjectives = evaluation.readiness
             } catch {
                 throw CLIError.usage(error.description)
             }
@@ -144,7 +146,7 @@ struct ReportCommand: ParsableCommand {
             }
             replay.margin = m
         }
-        var objective = Readiness.defaultObjective
+        var objective = readinessObjectives.first?.maxAge ?? Readiness.defaultObjective
         if let readinessObjective {
             guard let d = DurationText.parse(readinessObjective), d > .zero else {
                 throw CLIError.usage("--readiness-objective: '\(readinessObjective)' is not a positive duration like 30d")
@@ -175,7 +177,9 @@ struct ReportCommand: ParsableCommand {
             let objective = slos.first { $0.metric == .rollbackTime }.map { (name: $0.name, seconds: Double($0.objective) / 1_000_000) }
             var page = HTMLReportRenderer.Page(
                 generatedAt: replay.now, command: Self.commandLine(), version: Doralog.configuration.version, rollbackObjective: objective)
-            if pipeline != nil { (page.sloStatus, page.firingRollbackAlerts) = Self.sloStatus(slos, assignments, engine, at: report.period.to) }
+            if pipeline != nil {
+                (page.sloStatus, page.firingRollbackAlerts) = Self.sloStatus(slos, readinessObjectives, assignments, engine, at: report.period.to)
+            }
             do {
                 text = try HTMLReportRenderer.render(report, page: page)
             } catch {
@@ -209,9 +213,10 @@ struct ReportCommand: ParsableCommand {
     /// The SLOs at `end`, from the backtest's evaluator run over the engine up to then (the
     /// same evaluation `doralog slo --to END` makes), and the rollback alerts firing then.
     static func sloStatus(
-        _ slos: [SLODefinition], _ assignments: ServiceAssignments?, _ engine: MetricsEngine, at end: Timestamp
+        _ slos: [SLODefinition], _ readiness: [ReadinessObjective], _ assignments: ServiceAssignments?, _ engine: MetricsEngine,
+        at end: Timestamp
     ) -> ([HTMLReportRenderer.SLOStatus], [String]) {
-        var evaluation = SLOEvaluation(slos: slos, assignments: assignments ?? ServiceAssignments())
+        var evaluation = SLOEvaluation(slos: slos, readiness: readiness, assignments: assignments ?? ServiceAssignments())
         _ = evaluation.evaluate(engine, from: .min, to: end.microseconds)
         let rows = evaluation.status.map { s in
             let state: String
@@ -231,7 +236,8 @@ struct ReportCommand: ParsableCommand {
                 value: s.value.map { Double($0) / 1_000_000 }, objective: Double(s.slo.objective) / 1_000_000, samples: s.samples,
                 state: state, isFiring: s.breachFiring || s.regressionFiring)
         }
-        let rollbackAlerts = evaluation.firing.filter { $0.rollbackID != nil }.map(\.description)
+        // Per-rollback alerts and readiness alerts: the status rows are the percentile SLOs'.
+        let rollbackAlerts = evaluation.firing.filter { $0.rollbackID != nil || $0.kind == .rollbackUnexercised }.map(\.description)
         return (rows, rollbackAlerts)
     }
 

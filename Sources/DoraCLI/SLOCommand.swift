@@ -69,7 +69,7 @@ struct SLOCommand: ParsableCommand {
         for warning in definition.selectionWarnings(eventTeams: engine.eventTeams) {
             FileDescriptorStream.standardError.write("doralog: warning: \(warning)\n")
         }
-        var evaluation = SLOEvaluation(slos: definition.slos, assignments: definition.assignments)
+        var evaluation = SLOEvaluation(slos: definition.slos, readiness: definition.readiness, assignments: definition.assignments)
         let alerts = evaluation.evaluate(
             engine, from: fromTime?.microseconds ?? .min, to: toTime.microseconds)
         let body = alerts.map { "  " + $0.json }.joined(separator: ",\n")

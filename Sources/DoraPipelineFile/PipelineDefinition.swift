@@ -60,6 +60,8 @@ public struct PipelineDefinition: Sendable {
     public var metrics = MetricsConfiguration()
     public var assignments = ServiceAssignments()
     public var slos: [SLODefinition] = []
+    /// The `metric: rollback_exercised` entries of `slos` in the file.
+    public var readiness: [ReadinessObjective] = []
     public var alerts = AlertSinks()
     /// `HOST:PORT` of the HTTP endpoint (`/metrics`, `/report.json`, `/healthz`, `/readyz`); nil: none.
     public var listen: String?
@@ -74,6 +76,8 @@ extension PipelineDefinition {
         public var metrics = MetricsConfiguration()
         public var assignments = ServiceAssignments()
         public var slos: [SLODefinition] = []
+        /// The `metric: rollback_exercised` entries of `slos` in the file.
+        public var readiness: [ReadinessObjective] = []
 
         public init(file: String) {
             self.file = file
@@ -105,6 +109,7 @@ extension PipelineDefinition {
         e.metrics = metrics
         e.assignments = assignments
         e.slos = slos
+        e.readiness = readiness
         return e
     }
 }

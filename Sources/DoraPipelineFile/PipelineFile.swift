@@ -70,6 +70,7 @@ public enum PipelineFile {
         d.metrics = evaluation.metrics
         d.assignments = evaluation.assignments
         d.slos = evaluation.slos
+        d.readiness = evaluation.readiness
         if let f = top["alerts"] { d.alerts = try alerts(f) }
         if let f = top["http"] {
             let http = try f.mapping(known: ["listen"])
@@ -100,9 +101,21 @@ public enum PipelineFile {
         if let f = top["services"] { e.assignments = try services(f) }
         if let f = top["slos"] {
             for item in try f.sequence() {
-                let slo = try self.slo(item)
-                if e.slos.contains(where: { $0.name == slo.name }) { throw item.error("SLO name \(slo.name) is used twice") }
-                e.slos.append(slo)
+                let name: String
+                if let objective = try readinessObjective(item) {
+                    name = objective.name
+                    if e.slos.contains(where: { $0.name == name }) || e.readiness.contains(where: { $0.name == name }) {
+                        throw item.error("SLO name \(name) is used twice")
+                    }
+                    e.readiness.append(objective)
+                } else {
+                    let slo = try self.slo(item)
+                    name = slo.name
+                    if e.slos.contains(where: { $0.name == name }) || e.readiness.contains(where: { $0.name == name }) {
+                        throw item.error("SLO name \(name) is used twice")
+                    }
+                    e.slos.append(slo)
+                }
             }
         }
         return e
@@ -164,6 +177,20 @@ public enum PipelineFile {
         return ServiceAssignments(rules)
     }
 
+    /// An SLO entry with `metric: rollback_exercised`, as a readiness objective; nil for any
+    /// other metric.
+    private static func readinessObjective(_ field: YAMLField) throws(PipelineFileError) -> ReadinessObjective? {
+        guard case .mapping(let mapping) = field.node,
+            mapping.contains(where: { $0.key.scalar?.string == "metric" && $0.value.scalar?.string == ReadinessObjective.metricName })
+        else { return nil }
+        let s = try field.mapping(known: ["name", "metric", "select", "objective", "rollback_failed"])
+        guard let name = s["name"], let objective = s["objective"] else { throw field.error("`name`, `metric` and `objective` are required") }
+        var r = ReadinessObjective(name: try name.string(), maxAge: try objective.duration())
+        if let f = s["select"] { r.selection = try selection(f) }
+        if let f = s["rollback_failed"] { r.alertsOnFailure = try f.bool() }
+        return r
+    }
+
     private static func slo(_ field: YAMLField) throws(PipelineFileError) -> SLODefinition {
         let s = try field.mapping(known: [
             "name", "metric", "select", "per", "percentile", "objective", "window", "min_samples", "regression",
@@ -173,7 +200,8 @@ public enum PipelineFile {
         }
         let metricName = try metric.string()
         guard let m = DurationMetric(rawValue: metricName) else {
-            throw metric.error("unknown metric; expected one of \(DurationMetric.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw metric.error(
+                "unknown metric; expected one of \((DurationMetric.allCases.map(\.rawValue) + [ReadinessObjective.metricName]).joined(separator: ", "))")
         }
         var slo = SLODefinition(name: try name.string(), metric: m, objective: try objective.duration())
         if let f = s["select"] { slo.selection = try selection(f) }

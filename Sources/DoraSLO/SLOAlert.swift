@@ -15,6 +15,24 @@ public struct SLOAlert: Sendable, Equatable {
         case rollbackFailed = "RollbackFailed"
         /// A rollback of a selected service is still in flight past the SLO's objective.
         case rollbackStuck = "RollbackStuck"
+        /// A selected service's last successful rollback, real or drill, is older than a
+        /// readiness objective (docs/drills.md).
+        case rollbackUnexercised = "RollbackUnexercised"
+    }
+
+    /// What an alert measures: a percentile of a duration metric, or (readiness) the age of a
+    /// service's last successful rollback.
+    public enum Metric: Sendable, Equatable {
+        case duration(DurationMetric)
+        case rollbackExercised
+
+        /// The name slo.md and pipeline files use.
+        public var rawValue: String {
+            switch self {
+            case .duration(let m): return m.rawValue
+            case .rollbackExercised: return ReadinessObjective.metricName
+            }
+        }
     }
 
     public enum State: String, Sendable {
@@ -25,7 +43,8 @@ public struct SLOAlert: Sendable, Equatable {
     public var state: State
     public var slo: String
     public var scope: SLOScope
-    public var metric: DurationMetric
+    public var metric: Metric
+    /// The percentile in tenths; 0 for a readiness alert, which has none (`null` in the JSON).
     public var percentileTenths: Int
     /// The current window's percentile; nil at an expiry that left the window empty.
     public var value: Int64?
@@ -51,7 +70,7 @@ public struct SLOAlert: Sendable, Equatable {
         self.state = state
         self.slo = slo
         self.scope = scope
-        self.metric = metric
+        self.metric = .duration(metric)
         self.percentileTenths = percentileTenths
         self.value = value
         self.objective = objective
@@ -101,7 +120,7 @@ public struct SLOAlert: Sendable, Equatable {
             ("slo", JSONText.quoted(slo)),
             ("scope", scopeJSON),
             ("metric", JSONText.quoted(metric.rawValue)),
-            ("percentile", percentileText),
+            ("percentile", metric == .rollbackExercised ? "null" : percentileText),
             ("value", value.map(seconds) ?? "null"),
             ("objective", seconds(objective)),
             ("baseline", baseline.map(seconds) ?? "null"),

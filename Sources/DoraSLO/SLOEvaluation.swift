@@ -9,6 +9,9 @@ public import DoraMetrics
 /// (the assignments' or else its events').
 public struct SLOEvaluation: Sendable {
     public let slos: [SLODefinition]
+    /// The readiness objectives (`metric: rollback_exercised`), with their watches per service.
+    public let readiness: [ReadinessObjective]
+    private var readinessWatches: [ReadinessKey: ReadinessWatch] = [:]
     public let assignments: ServiceAssignments
     private(set) var evaluators: [Key: ScopeEvaluator] = [:]
     /// Per metric, each service's samples as last computed (the live run recomputes only the
@@ -29,6 +32,12 @@ public struct SLOEvaluation: Sendable {
     private let rollbackSLOs: [Int]
     /// Per rollback-time SLO and selected service, its rollback alerts.
     private var rollbackWatches: [WatchKey: RollbackWatch] = [:]
+
+    struct ReadinessKey: Hashable, Sendable {
+        /// The index of the objective in `readiness`.
+        var objective: Int
+        var service: String
+    }
 
     struct WatchKey: Hashable, Sendable {
         /// The index of the SLO in `slos`.
@@ -85,8 +94,9 @@ public struct SLOEvaluation: Sendable {
         }
     }
 
-    public init(slos: [SLODefinition], assignments: ServiceAssignments = ServiceAssignments()) {
+    public init(slos: [SLODefinition], readiness: [ReadinessObjective] = [], assignments: ServiceAssignments = ServiceAssignments()) {
         self.slos = slos
+        self.readiness = readiness
         self.assignments = assignments
         var groups: [[Int]] = []
         for (index, slo) in slos.enumerated() {
@@ -221,6 +231,18 @@ public struct SLOEvaluation: Sendable {
                 rollbackWatches[key] = watch
             }
         }
+        // The readiness alerts of the touched services (their timelines are short).
+        if !readiness.isEmpty {
+            for timeline in engine.readinessTimelines(only: touched, before: to) {
+                for (index, objective) in readiness.enumerated()
+                where selects(objective.selection, service: timeline.service, team: timeline.team) {
+                    let key = ReadinessKey(objective: index, service: timeline.service)
+                    var watch = readinessWatches.removeValue(forKey: key) ?? ReadinessWatch(objective: objective, timeline: timeline)
+                    out += watch.update(timeline, from: from, to: to, end: end)
+                    readinessWatches[key] = watch
+                }
+            }
+        }
         // The heaviest first, so that no thread is left with a large one at the end.
         updates.sort { $0.weight > $1.weight }
         let updated = ParallelMap.map(updates, on: threads) { update -> (Key, ScopeEvaluator, [SLOAlert]) in
@@ -255,6 +277,8 @@ public struct SLOEvaluation: Sendable {
         for key in due { out += evaluators[key]!.expire(before: end, evaluateFrom: from) }
         let watches = rollbackWatches.compactMap { key, watch in watch.nextInstant.map { $0 < end } ?? false ? key : nil }
         for key in watches { out += rollbackWatches[key]!.advance(from: from, to: to, end: end) }
+        let ready = readinessWatches.compactMap { key, watch in watch.nextInstant.map { $0 < end } ?? false ? key : nil }
+        for key in ready { out += readinessWatches[key]!.advance(from: from, to: to, end: end) }
         return SLOAlert.sorted(out)
     }
 
@@ -263,7 +287,8 @@ public struct SLOEvaluation: Sendable {
     public var nextExpiry: Int64? {
         let windows = evaluators.values.lazy.compactMap(\.nextExpiry).min()
         let rollbacks = rollbackWatches.values.lazy.compactMap(\.nextInstant).min()
-        return [windows, rollbacks].compactMap { $0 }.min()
+        let ready = readinessWatches.values.lazy.compactMap(\.nextInstant).min()
+        return [windows, rollbacks, ready].compactMap { $0 }.min()
     }
 
     /// The samples of `members` with time in (after, before), in (time, id) order: only those
@@ -283,8 +308,9 @@ public struct SLOEvaluation: Sendable {
         return (TimedSample.sorted(changes.flatMap(\.removed)), TimedSample.sorted(changes.flatMap(\.added)))
     }
 
-    /// Every alert still firing, by SLO (in definition order), then scope label, then kind
-    /// (breach, regression, failed and stuck rollbacks; one entry per rollback).
+    /// Every alert still firing, by SLO (in definition order, the readiness objectives after
+    /// the others), then scope label, then kind (breach, regression, failed and stuck
+    /// rollbacks, unexercised; one entry per rollback).
     public var firing: [Firing] {
         var out: [(index: Int, label: String, alert: Firing)] = []
         for (key, e) in evaluators {
@@ -300,7 +326,14 @@ public struct SLOEvaluation: Sendable {
                 out.append((key.slo, SLOAlert.scopeLabel(scope), Firing(slo: slos[key.slo].name, scope: scope, kind: kind, rollbackID: rollback)))
             }
         }
-        let rank: [SLOAlert.Kind: Int] = [.breach: 0, .regression: 1, .rollbackFailed: 2, .rollbackStuck: 3]
+        for (key, watch) in readinessWatches {
+            let scope = SLOScope.service(key.service)
+            for (kind, rollback) in watch.firing {
+                out.append((slos.count + key.objective, SLOAlert.scopeLabel(scope),
+                            Firing(slo: readiness[key.objective].name, scope: scope, kind: kind, rollbackID: rollback)))
+            }
+        }
+        let rank: [SLOAlert.Kind: Int] = [.breach: 0, .regression: 1, .rollbackFailed: 2, .rollbackStuck: 3, .rollbackUnexercised: 4]
         out.sort {
             ($0.index, $0.label, rank[$0.alert.kind]!, $0.alert.rollbackID ?? "") < ($1.index, $1.label, rank[$1.alert.kind]!, $1.alert.rollbackID ?? "")
         }

@@ -149,8 +149,13 @@ actor AlertmanagerSink: AlertSink {
             summary = "\(a.slo): p\(a.percentileText) \(a.metric.rawValue) \(value) (objective \(seconds(a.objective)) s)"
         case .rollbackStuck:
             summary = "\(a.slo): rollback \(a.rollbackID ?? "") still in flight after \(seconds(a.objective)) s (the objective)"
+        case .rollbackFailed where a.metric == .rollbackExercised:
+            summary = "\(a.slo): the last rollback of \(SLOAlert.scopeLabel(a.scope)) failed (\(a.rollbackID ?? "")); no success since"
         case .rollbackFailed:
             summary = "\(a.slo): rollback \(a.rollbackID ?? "") failed" + (a.value.map { " after \(seconds($0)) s" } ?? "")
+        case .rollbackUnexercised:
+            summary = "\(a.slo): no successful rollback of \(SLOAlert.scopeLabel(a.scope)) within \(seconds(a.objective)) s"
+                + (a.value.map { " (the last one is \(seconds($0)) s old)" } ?? " (none yet)")
         }
         var annotations: [String: String] = [
             "summary": summary,

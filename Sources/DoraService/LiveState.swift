@@ -41,14 +41,14 @@ public actor LiveState {
     ///   - wallClockLag: microseconds behind the wall clock that expiries are evaluated while
     ///     caught up (an event arriving that late is still evaluated at its own time).
     public init(
-        configuration: MetricsConfiguration, slos: [SLODefinition], assignments: ServiceAssignments, niceness: Int32 = 0,
-        wallClockLag: Int64 = 30_000_000
+        configuration: MetricsConfiguration, slos: [SLODefinition], readiness: [ReadinessObjective] = [], assignments: ServiceAssignments,
+        niceness: Int32 = 0, wallClockLag: Int64 = 30_000_000
     ) {
         threads = AggregatorThreads(niceness: niceness)
         self.wallClockLag = wallClockLag
         engine = MetricsEngine(configuration: configuration, futureCutoff: Self.futureCutoff())
         engine.trackLeadTimes()  // each round asks for the touched services' lead times
-        evaluation = SLOEvaluation(slos: slos, assignments: assignments)
+        evaluation = SLOEvaluation(slos: slos, readiness: readiness, assignments: assignments)
         totals = LogTotals()
     }
 

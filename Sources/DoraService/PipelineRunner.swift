@@ -50,7 +50,7 @@ public struct PipelineRunner: Sendable {
             directory: d.log.directory,
             configuration: LogConfiguration(segmentBytes: d.log.segmentMiB << 20, zstdLevel: d.log.zstdLevel), logger: logger)
         let state = LiveState(
-            configuration: d.metrics, slos: d.slos, assignments: d.assignments, niceness: AggregatorService.niceness,
+            configuration: d.metrics, slos: d.slos, readiness: d.readiness, assignments: d.assignments, niceness: AggregatorService.niceness,
             wallClockLag: d.alerts.wallClockLag.wholeMicroseconds)
         let exposition = MetricsExposition(assignments: d.assignments)
         var sinks: [any AlertSink] = []

@@ -37,6 +37,34 @@ struct SLOCommandTests {
         } }
     }
 
+    @Test func aReadinessObjectiveGatesOnAServiceThatDidNotRehearseItsRollbackInTime() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let log = dir + "/log"
+            let events = [
+                EventJSON.deploy("d-a", at: "2026-07-01T00:00:00Z", service: "a"),
+                EventJSON.deploy("d-b", at: "2026-07-01T00:00:00Z", service: "b"),
+                EventJSON.rollback("x-c", at: "2026-07-20T00:00:00Z", rollbackID: "x", status: "completed", service: "a",
+                                   environment: "staging", exercise: "drill"),
+            ].joined(separator: "\n")
+            #expect(try Doralog.run(["ingest", "--file", "-", "--log", log], input: events).status == 0)
+            let pipeline = dir + "/p.yaml"
+            try TestFiles.write("slos:\n  - {name: drilled, metric: rollback_exercised, objective: 30d}\n", to: pipeline)
+            // b never rehearsed: it fires 30 days after it was first seen; a rehearsed on July 20.
+            let result = try Doralog.run(["slo", "--log", log, "--pipeline", pipeline, "--to", "2026-08-15", "--fail-on-firing"])
+            #expect(result.status == 3, "\(result.standardError)")
+            #expect(result.standardError.contains("1 alert(s) still firing at the end: drilled RollbackUnexercised service=b"), "\(result.standardError)")
+            let alerts = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]] ?? []
+            #expect(alerts.map { $0["at"] as? String } == ["2026-07-31T00:00:00Z"])
+            #expect(alerts.first?["metric"] as? String == "rollback_exercised")
+            // The report's readiness uses the pipeline's objective.
+            let report = try Doralog.run(["report", "--log", log, "--pipeline", pipeline, "--format", "json", "--to", "2026-08-15"])
+            let json = try JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8)) as? [String: Any] ?? [:]
+            let readiness = json["readiness"] as? [String: Any] ?? [:]
+            #expect(readiness["objective_seconds"] as? Double == 2_592_000)
+            #expect(readiness["never_exercised"] as? [String] == ["b"])
+        } }
+    }
+
     @Test func aBreachResolvesWhenItsFirstSlowRollbackLeavesTheWindowAndTheGateOpens() throws {
         try withTemporaryDirectory { dir in
             let log = dir + "/log"

@@ -32,6 +32,35 @@ import Testing
         #expect(demo.listen == "127.0.0.1:9464")
     }
 
+    @Test func aRollbackExercisedEntryIsAReadinessObjective() throws {
+        let d = try PipelineFile.parse(Self.minimal + """
+
+            slos:
+              - {name: p95, metric: rollback_time, objective: 5m}
+              - {name: drilled, metric: rollback_exercised, objective: 30d, select: {tier: tier-1}}
+              - {name: quiet, metric: rollback_exercised, objective: 7d, rollback_failed: false}
+            """, file: "p.yaml")
+        #expect(d.slos.map(\.name) == ["p95"])
+        #expect(d.readiness.map(\.name) == ["drilled", "quiet"])
+        #expect(d.readiness[0].maxAge == 30 * 86_400_000_000 && d.readiness[0].selection == .tier("tier-1") && d.readiness[0].alertsOnFailure)
+        #expect(d.readiness[1].selection == .all && !d.readiness[1].alertsOnFailure)
+        #expect(d.evaluation.readiness == d.readiness)
+    }
+
+    @Test(arguments: [
+        ("  - {name: r, metric: rollback_exercised, objective: 30d, percentile: 95}", "percentile"),
+        ("  - {name: r, metric: rollback_exercised}", "objective"),
+        ("  - {name: r, metric: rollback_exercised, objective: soon}", "duration"),
+        ("  - {name: r, metric: act, objective: 5m}\n  - {name: r, metric: rollback_exercised, objective: 30d}", "used twice"),
+    ])
+    func aBadReadinessObjectiveIsRefusedWithItsField(entry: String, message: String) {
+        #expect {
+            _ = try PipelineFile.parse(Self.minimal + "\nslos:\n" + entry + "\n", file: "p.yaml")
+        } throws: { error in
+            "\(error)".contains(message)
+        }
+    }
+
     @Test func omittedSLOFieldsTakeTheSpecsDefaults() throws {
         let d = try PipelineFile.parse(Self.minimal + "\nslos:\n  - {name: a, metric: act, objective: 2h}\n", file: "p.yaml")
         let slo = try #require(d.slos.first)
