@@ -125,7 +125,7 @@ public actor LiveState {
     }
 
     /// The report over `period` (default: the default period), as `doralog report` computes it
-    /// from the same log, with the services pooled by tier in `groups` (the live view's per-tier
+    /// from the same log (readiness against the pipeline's first readiness objective), with the services pooled by tier in `groups` (the live view's per-tier
     /// figures); nil when no event is stored and no period is given.
     /// - Parameter bucketBounds: also count each service's rollback and recovery times into
     ///   these buckets (microseconds), for `/metrics`.
@@ -136,6 +136,8 @@ public actor LiveState {
             period: period, log: (totals.stored, totals.duplicates, totals.rejected), groupOf: { assignments.tier(of: $0) },
             bucketBounds: bucketBounds, teamOf: { assignments.team(of: $0, fromEvents: $1) })
         report.events.conflictingDuplicates = totals.conflictingDuplicates
+        let objective = evaluation.readiness.first?.maxAge ?? Readiness.defaultObjective
+        report.readiness = engine.readiness(period: period, objective: objective, services: report.services.map(\.service))
         return report
     }
 
