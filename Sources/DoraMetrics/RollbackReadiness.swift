@@ -35,24 +35,7 @@ struct ServiceExercises: Sendable {
     /// Each rollback as it stood just before `bound`, from its events dated before it; the
     /// rollbacks with no such event are left out.
     func exercises(before bound: Int64) -> [Exercise] {
-        rollbacks.compactMap { key, r in
-            let started: Int64? = r.hasStarted && r.startedTime < bound ? r.startedTime : nil
-            let outcome: Exercise.Outcome
-            let at: Int64
-            if let done = r.completedTime, done < bound {
-                (outcome, at) = (.completed, done)
-            } else if r.failed, r.failedTime < bound {
-                (outcome, at) = (.failed, r.failedTime)
-            } else if let started {
-                (outcome, at) = (.inProgress, started)
-            } else {
-                return nil
-            }
-            let duration = outcome != .inProgress ? started.map { at - $0 }.flatMap { $0 >= 0 ? $0 : nil } : nil
-            return Exercise(
-                rollbackID: key.rollbackID, environment: key.environment, isDrill: drills.contains(key), trigger: r.trigger,
-                outcome: outcome, started: started, at: at, duration: duration)
-        }
+        rollbacks.compactMap { key, r in exercise(key, r, before: bound) }
     }
 
     /// The drills that started in `period` (or, with no start, whose earliest event is in it),
@@ -60,21 +43,29 @@ struct ServiceExercises: Sendable {
     func drills(in period: Period) -> [Exercise] {
         drills.compactMap { key in
             guard let r = rollbacks[key], period.contains(r.periodTime) else { return nil }
-            let started: Int64? = r.hasStarted ? r.startedTime : nil
-            let outcome: Exercise.Outcome
-            let at: Int64
-            if let done = r.completedTime {
-                (outcome, at) = (.completed, done)
-            } else if r.failed {
-                (outcome, at) = (.failed, r.failedTime)
-            } else {
-                (outcome, at) = (.inProgress, r.periodTime)
-            }
-            let duration = outcome != .inProgress ? started.map { at - $0 }.flatMap { $0 >= 0 ? $0 : nil } : nil
-            return Exercise(
-                rollbackID: key.rollbackID, environment: key.environment, isDrill: true, trigger: r.trigger, outcome: outcome,
-                started: started, at: at, duration: duration)
+            return exercise(key, r, before: .max)
         }
+    }
+
+    /// One rollback as of `bound`: completed if it completed before it, else failed if it
+    /// failed before it, else in progress if it started before it; nil otherwise.
+    private func exercise(_ key: Key, _ r: ServiceState.RollbackState, before bound: Int64) -> Exercise? {
+        let started: Int64? = r.hasStarted && r.startedTime < bound ? r.startedTime : nil
+        let outcome: Exercise.Outcome
+        let at: Int64
+        if let done = r.completedTime, done < bound {
+            (outcome, at) = (.completed, done)
+        } else if r.failed, r.failedTime < bound {
+            (outcome, at) = (.failed, r.failedTime)
+        } else if let started {
+            (outcome, at) = (.inProgress, started)
+        } else {
+            return nil
+        }
+        let duration = outcome != .inProgress ? started.map { at - $0 }.flatMap { $0 >= 0 ? $0 : nil } : nil
+        return Exercise(
+            rollbackID: key.rollbackID, environment: key.environment, isDrill: drills.contains(key), trigger: r.trigger,
+            outcome: outcome, started: started, at: at, duration: duration)
     }
 
     /// The successes (completions) and failures of the service's rollbacks dated before

@@ -129,6 +129,36 @@ import Testing
         #expect(emitted.map(\.json) == expected.map(\.json), "the same alert objects")
     }
 
+    /// Fast, failed and never-ending drills in production beside slow real rollbacks: a
+    /// rollback-time SLO and its failed and stuck alerts see only the real ones.
+    @Test func drillsNeverReachTheRollbackTimeSLOsOrTheirRollbackAlerts() {
+        var slo = SLODefinition(name: "rb", metric: .rollbackTime, objective: 5 * 60_000_000)
+        slo.minSamples = 3
+        slo.regression = nil
+        let real = (1...3).flatMap { EventJSON.rollbacks(service: "checkout", day: $0, minutes: 10) }
+        let drills = (1...3).flatMap { day in
+            (0..<4).flatMap { i -> [String] in
+                let id = "drill-\(day)-\(i)"
+                let start = MetricsTesting.at("1\(i):00:00", day: day)
+                let ends = [["completed", "1\(i):01:00"], ["failed", "1\(i):02:00"], ["completed", "1\(i):00:30"], []][i]
+                var lines = [EventJSON.rollback(id + "-s", at: start, rollbackID: id, status: "started", service: "checkout", from: "v2", exercise: "drill")]
+                if ends.count == 2 {
+                    lines.append(EventJSON.rollback(id + "-e", at: MetricsTesting.at(ends[1], day: day), rollbackID: id, status: ends[0],
+                                                    service: "checkout", exercise: "drill"))
+                }
+                return lines
+            }
+        }
+        let end = Self.time("2026-07-10T00:00:00Z")
+        var without = SLOEvaluation(slos: [slo])
+        let expected = without.evaluate(MetricsTesting.engine(real), to: end)
+        var with = SLOEvaluation(slos: [slo])
+        let seen = with.evaluate(MetricsTesting.engine(real + drills), to: end)
+        #expect(expected.contains { $0.kind == .breach }, "the real rollbacks breach")
+        #expect(seen.map(\.json) == expected.map(\.json))
+        #expect(!seen.contains { $0.rollbackID?.hasPrefix("drill") == true })
+    }
+
     @Test func aLateSuccessDatedBeforeAFiringAlreadySentResolvesItAtOnce() {
         var engine = MetricsTesting.engine([EventJSON.deploy("d-q", at: "2026-07-02T00:00:00Z", service: "q")])
         var live = SLOEvaluation(slos: [], readiness: [Self.objective])
