@@ -54,7 +54,7 @@ let package = Package(
         // Pipeline files (YAML): reading and validating them, with file/line/field errors.
         .target(
             name: "DoraPipelineFile",
-            dependencies: ["DoraMetrics", "DoraSLO", .product(name: "Yams", package: "Yams")]
+            dependencies: ["DoraMetrics", "DoraSLO", "DoraInputs", .product(name: "Yams", package: "Yams")]
         ),
         // Inline SVG charts (lines, bars, stacked bars, ECDF, sparklines) for self-contained pages.
         .target(name: "DoraCharts"),
@@ -76,7 +76,7 @@ let package = Package(
             name: "DoraService",
             dependencies: [
                 "DoraEvents", "DoraEventLog", "DoraMetrics", "DoraSLO", "DoraPipeline", "DoraPipelineFile", "DoraKafka",
-                "DoraReports",
+                "DoraReports", "DoraInputs",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -87,6 +87,9 @@ let package = Package(
         // `doralog drill`: runs a rollback rehearsal's commands as child processes, times them and
         // makes its rollback events (no Kafka or log: the command line records them).
         .target(name: "DoraDrill", dependencies: ["DoraEvents"]),
+        // The shapes other tools emit (Alertmanager's webhook, ...) mapped onto doralog's events:
+        // pure functions of a payload's bytes, no I/O; the HTTP inputs of `doralog run` call them.
+        .target(name: "DoraInputs", dependencies: ["DoraEvents"]),
         // Deterministic, seeded generator of realistic event streams.
         .target(name: "DoraGenerator", dependencies: ["DoraEvents"]),
         // argument-parser commands only.
@@ -118,6 +121,7 @@ let package = Package(
         .testTarget(name: "DoraStatisticsTests", dependencies: ["DoraStatistics"]),
         .testTarget(name: "DoraChartsTests", dependencies: ["DoraCharts"]),
         .testTarget(name: "DoraDrillTests", dependencies: ["DoraDrill", "DoraEvents"]),
+        .testTarget(name: "DoraInputsTests", dependencies: ["DoraInputs", "DoraEvents"]),
         .testTarget(
             name: "DoraSLOTests", dependencies: ["DoraSLO", "DoraStatistics", "DoraMetrics", "DoraEvents", "DoraTestSupport"]
         ),

@@ -37,3 +37,34 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 }
+
+extension JSONValue {
+    /// Parses one JSON document strictly (UTF-8, no repeated member names, nothing after it):
+    /// the parser the event decoder uses, for the payloads of other tools.
+    /// - Throws: `EventError` (`.invalidJSON` or `.invalidUTF8`) with the byte offset.
+    public static func parse(_ bytes: [UInt8]) throws(EventError) -> JSONValue {
+        let result: Result<JSONValue, StrictJSONParser.Failure> = bytes.withUnsafeBufferPointer { buffer in
+            var parser = StrictJSONParser(buffer)
+            return Result { () throws(StrictJSONParser.Failure) in try parser.parseDocument() }
+        }
+        switch result {
+        case .success(let value): return value
+        case .failure(let f) where f.isUTF8: throw EventError(.invalidUTF8, "invalid UTF-8 at byte \(f.offset)")
+        case .failure(let f) where f.duplicateName != nil:
+            throw EventError(.duplicateMember, "an object repeats the member name \"\(f.duplicateName!)\" (byte \(f.offset))")
+        case .failure(let f): throw EventError(.invalidJSON, "not valid JSON at byte \(f.offset): \(f.message)")
+        }
+    }
+
+    /// The member `name` of an object; nil for another value or a missing member.
+    public subscript(_ name: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.first { $0.0 == name }?.1
+    }
+
+    /// The string, if this is one.
+    public var string: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+}

@@ -26,13 +26,15 @@ public final class KafkaProducer {
         rd_kafka_conf_set_dr_msg_cb(configuration.pointer) { _, message, opaque in
             guard let opaque, let message else { return }
             let reports = Unmanaged<DeliveryReports>.fromOpaque(opaque).takeUnretainedValue()
+            let token = UInt(bitPattern: message.pointee._private)
             if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
                 reports.delivered += 1
+                if token != 0 { reports.outcomes.append((token, nil)) }
             } else {
                 reports.failed += 1
-                if reports.firstFailure == nil {
-                    reports.firstFailure = KafkaError("delivery failed", message.pointee.err)
-                }
+                let error = KafkaError("delivery failed", message.pointee.err)
+                if reports.firstFailure == nil { reports.firstFailure = error }
+                if token != 0 { reports.outcomes.append((token, error)) }
             }
         }
         handle = try makeHandle(RD_KAFKA_PRODUCER, configuration)
@@ -45,7 +47,9 @@ public final class KafkaProducer {
     }
 
     /// Queues one message (copied); retries while the local queue is full.
-    public func send(topic: String, key: [UInt8]?, value: [UInt8]) throws(KafkaError) {
+    /// - Parameter token: when not 0, the message's delivery report is kept under it for
+    ///   `takeOutcomes` (a caller that answers only once its message is acknowledged).
+    public func send(topic: String, key: [UInt8]?, value: [UInt8], token: UInt = 0) throws(KafkaError) {
         let rkt: OpaquePointer
         if let existing = topics[topic] {
             rkt = existing
@@ -61,7 +65,7 @@ public final class KafkaProducer {
                 (key ?? []).withUnsafeBytes { k in
                     rd_kafka_produce(
                         rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, UnsafeMutableRawPointer(mutating: v.baseAddress),
-                        v.count, key == nil ? nil : k.baseAddress, key == nil ? 0 : k.count, nil)
+                        v.count, key == nil ? nil : k.baseAddress, key == nil ? 0 : k.count, UnsafeMutableRawPointer(bitPattern: token))
                 }
             }
             if result == 0 { return }
@@ -76,6 +80,13 @@ public final class KafkaProducer {
         rd_kafka_poll(handle, 0)
     }
 
+    /// The delivery reports of the messages sent with a token since the last call: the token,
+    /// and the error when the message was not delivered.
+    public func takeOutcomes() -> [(token: UInt, error: KafkaError?)] {
+        defer { reports.outcomes.removeAll() }
+        return reports.outcomes
+    }
+
     /// Waits until every queued message is delivered or failed.
     /// - Throws: `KafkaError` when messages are still queued after `timeoutMilliseconds`.
     public func flush(timeoutMilliseconds: Int32 = 30_000) throws(KafkaError) {
@@ -88,6 +99,7 @@ public final class KafkaProducer {
 
 /// Delivery report counts, written by the report callback on the producer's owner thread.
 private final class DeliveryReports: KafkaClientContext {
+    var outcomes: [(token: UInt, error: KafkaError?)] = []
     var delivered = 0
     var failed = 0
     var firstFailure: KafkaError?

@@ -1,3 +1,4 @@
+public import DoraInputs
 public import DoraMetrics
 public import DoraSLO
 
@@ -52,6 +53,34 @@ public struct PipelineDefinition: Sendable {
         public var wallClockLag: Duration = .seconds(30)
     }
 
+    /// One HTTP input of `doralog run` (docs/inputs.md): served at `POST /v1/KIND` on the
+    /// endpoint, its events produced to the source's first topic.
+    public struct Input: Sendable {
+        public enum Kind: String, Sendable, CaseIterable {
+            /// doralog's own events, JSON lines.
+            case events
+            /// Alertmanager's webhook (version 4).
+            case alertmanager
+
+            static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
+        }
+
+        public var kind: Kind
+        /// The environment variable holding the bearer token requests must carry (the token is
+        /// never written in the file); nil: none is asked for, which only a loopback
+        /// `http.listen` allows.
+        public var tokenVariable: String?
+        /// Larger bodies are refused (413). Default 4 MiB.
+        public var maxBodyBytes = 4 << 20
+        /// Requests mapping to more events are refused (413). Default 10,000.
+        public var maxEvents = 10_000
+        public var alertmanagerLabels = AlertmanagerMapping.Labels()
+
+        public init(kind: Kind) {
+            self.kind = kind
+        }
+    }
+
     /// The file it was read from.
     public var file: String
     public var kafka: KafkaSource
@@ -65,6 +94,8 @@ public struct PipelineDefinition: Sendable {
     public var alerts = AlertSinks()
     /// `HOST:PORT` of the HTTP endpoint (`/metrics`, `/report.json`, `/healthz`, `/readyz`); nil: none.
     public var listen: String?
+    /// The HTTP inputs, each kind at most once.
+    public var inputs: [Input] = []
 }
 
 extension PipelineDefinition {

@@ -58,6 +58,7 @@ public enum PipelineFile {
 
     private static let topLevelFields = [
         "source", "log", "environment", "incident_severities", "attribution_window", "services", "slos", "alerts", "http",
+        "inputs",
     ]
 
     private static func definition(_ root: YAMLField) throws(PipelineFileError) -> PipelineDefinition {
@@ -80,6 +81,16 @@ public enum PipelineFile {
                     throw listen.error("expected HOST:PORT, such as 127.0.0.1:9464")
                 }
                 d.listen = text
+            }
+        }
+        if let f = top["inputs"] {
+            for item in try f.sequence() {
+                let input = try self.input(item)
+                if d.inputs.contains(where: { $0.kind == input.kind }) { throw item.error("input \(input.kind.rawValue) is given twice") }
+                d.inputs.append(input)
+            }
+            if !d.inputs.isEmpty && d.listen == nil {
+                throw f.error("inputs are served on the HTTP endpoint: set http.listen (such as 127.0.0.1:9464)")
             }
         }
         return d
@@ -241,6 +252,28 @@ public enum PipelineFile {
         case "team": return .team(try value.string())
         default: return .tier(try value.string())
         }
+    }
+
+    private static func input(_ field: YAMLField) throws(PipelineFileError) -> PipelineDefinition.Input {
+        let i = try field.mapping(known: ["kind", "token_env", "max_body_bytes", "max_events", "labels"])
+        guard let kindField = i["kind"] else { throw field.error("`kind` is required (\(PipelineDefinition.Input.Kind.names))") }
+        guard let kind = PipelineDefinition.Input.Kind(rawValue: try kindField.string()) else {
+            throw kindField.error("unknown input kind; expected one of \(PipelineDefinition.Input.Kind.names)")
+        }
+        var input = PipelineDefinition.Input(kind: kind)
+        if let f = i["token_env"] { input.tokenVariable = try f.string() }
+        if let f = i["max_body_bytes"] { input.maxBodyBytes = try f.int(1...(64 << 20)) }
+        if let f = i["max_events"] { input.maxEvents = try f.int(1...1_000_000) }
+        if let f = i["labels"] {
+            guard kind == .alertmanager else { throw f.error("`labels` applies to the alertmanager input only") }
+            let l = try f.mapping(known: ["service", "severity", "environment", "team"])
+            if let g = l["service"] { input.alertmanagerLabels.service = g.node.scalar != nil ? [try g.string()] : try g.strings() }
+            if let g = l["severity"] { input.alertmanagerLabels.severity = try g.string() }
+            if let g = l["environment"] { input.alertmanagerLabels.environment = try g.string() }
+            if let g = l["team"] { input.alertmanagerLabels.team = try g.string() }
+            if input.alertmanagerLabels.service.isEmpty { throw f.error("labels.service needs at least one label name") }
+        }
+        return input
     }
 
     private static func alerts(_ field: YAMLField) throws(PipelineFileError) -> PipelineDefinition.AlertSinks {

@@ -13,6 +13,8 @@ import ServiceLifecycle
 struct HTTPEndpoint: Sendable {
     let state: LiveState
     let exposition: MetricsExposition
+    /// The pipeline file's HTTP inputs (`POST /v1/KIND`), when it has any.
+    var inputs: HTTPInputs? = nil
 
     func application(listen: String, logger: Logger) throws -> some Service {
         let parts = listen.split(separator: ":")
@@ -30,6 +32,7 @@ struct HTTPEndpoint: Sendable {
             await report(request, contentType: "text/markdown; charset=utf-8") { MarkdownReportRenderer.render($0) }
         }
         router.get("healthz") { _, _ -> Response in Self.text("ok\n", contentType: "text/plain") }
+        inputs?.register(on: router)
         router.get("readyz") { _, _ -> Response in
             if !(await state.isReady) {
                 return Self.text("replaying the log\n", contentType: "text/plain", status: .serviceUnavailable)

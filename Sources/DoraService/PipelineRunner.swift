@@ -34,6 +34,8 @@ public struct PipelineRunner: Sendable {
     /// live report at the end.
     public func run() async throws -> Report? {
         let d = definition
+        // An input that would be open, or whose token is missing, stops the start before anything runs.
+        let servedInputs = try d.listen.map { try HTTPInputs.resolve(d.inputs, listen: $0, environment: ProcessInfo.processInfo.environment) } ?? []
         var cluster: MockCluster?
         var brokers = d.kafka.brokers
         if let embedded = d.embedded {
@@ -82,7 +84,12 @@ public struct PipelineRunner: Sendable {
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let listen = d.listen {
-            let endpoint = HTTPEndpoint(state: state, exposition: exposition)
+            var endpoint = HTTPEndpoint(state: state, exposition: exposition)
+            if !servedInputs.isEmpty {
+                let publisher = try InputPublisher(
+                    brokers: brokers, topic: d.kafka.topics[0], properties: Self.producerProperties(d.kafka.properties), logger: logger)
+                endpoint.inputs = HTTPInputs(served: servedInputs, publisher: publisher, exposition: exposition, logger: logger)
+            }
             services.append(.init(service: try endpoint.application(listen: listen, logger: logger)))
         }
         // Ingestion ending on its own (--until-end) shuts the group down in reverse order; a

@@ -51,10 +51,13 @@ struct RunCommandTests {
 
     /// Starts `doralog run` with `arguments`, its output going to `dir/run.out` and
     /// `dir/run.err`, and waits until its endpoint on `port` is ready.
-    func launchRun(_ arguments: [String], in dir: String, port: UInt16, readyWithin seconds: Double) throws -> Running {
+    func launchRun(
+        _ arguments: [String], in dir: String, port: UInt16, readyWithin seconds: Double, environment: [String: String] = [:]
+    ) throws -> Running {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Doralog.executable)
         process.arguments = ["run"] + arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         _ = FileManager.default.createFile(atPath: dir + "/run.out", contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: dir + "/run.out")
         _ = FileManager.default.createFile(atPath: dir + "/run.err", contents: nil)

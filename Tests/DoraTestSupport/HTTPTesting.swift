@@ -6,12 +6,15 @@ import FoundationNetworking
 /// Blocking HTTP calls for tests (run them on their own thread: see `onOwnThread`).
 public enum HTTPTesting {
     /// The status and body of a request, or nil when nothing answered.
-    public static func request(_ url: String, method: String = "GET", body: Data? = nil, timeout: TimeInterval = 5) -> (status: Int, body: String)? {
+    public static func request(
+        _ url: String, method: String = "GET", body: Data? = nil, headers: [String: String] = [:], timeout: TimeInterval = 5
+    ) -> (status: Int, body: String)? {
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = method
         request.httpBody = body
         request.timeoutInterval = timeout
         if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let done = DispatchSemaphore(value: 0)
         let result = Box()
         URLSession.shared.dataTask(with: request) { data, response, _ in

@@ -1,0 +1,47 @@
+/// One event a foreign payload maps to: a line of doralog's own schema (docs/events.md),
+/// with its id and its service (the Kafka key).
+///
+/// Invariant: `json` is one JSON object whose `id` is `id` and whose `service` is `service`.
+public struct MappedEvent: Sendable, Equatable {
+    public var id: String
+    public var service: String
+    public var json: String
+
+    public init(id: String, service: String, json: String) {
+        self.id = id
+        self.service = service
+        self.json = json
+    }
+}
+
+/// One item of a payload that could not be mapped: its index in the payload (nil for the
+/// payload as a whole) and why, in one line.
+public struct ItemRejection: Sendable, Equatable {
+    public var index: Int?
+    public var reason: String
+
+    public init(index: Int?, reason: String) {
+        self.index = index
+        self.reason = reason
+    }
+}
+
+/// What a payload maps to: the events of its good items, and its bad items with their reasons.
+public struct MappedPayload: Sendable, Equatable {
+    public var events: [MappedEvent] = []
+    public var rejections: [ItemRejection] = []
+
+    public init() {}
+}
+
+/// A payload that cannot be taken at all (not JSON, not the tool's shape): the answer is a 4xx
+/// with this one-line reason, and nothing of it is stored.
+public struct InputError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String { message }
+}

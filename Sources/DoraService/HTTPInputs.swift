@@ -1,0 +1,130 @@
+import DoraEvents
+import DoraInputs
+import DoraPipelineFile
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The HTTP inputs of `doralog run` (docs/inputs.md): `POST /v1/KIND` for each input of the
+/// pipeline file. A request is authenticated (bearer token), bounded (body size, event count),
+/// mapped (`DoraInputs`), produced to the pipeline's topic and answered once the broker has
+/// acknowledged its events: 200 with the per-item counts; 4xx for a request that cannot be
+/// taken (nothing of it is stored); 503 when the broker did not acknowledge (retry: the ids are
+/// deterministic, so a retry stores duplicates, never second events).
+///
+/// Every answer but a 200 with no rejected item is logged (never with the token) and counted on
+/// `/metrics` (`doralog_input_requests_total`, `doralog_input_items_rejected_total`).
+struct HTTPInputs: Sendable {
+    /// One input as served: its definition and its token, read from the environment.
+    struct Served: Sendable {
+        var input: PipelineDefinition.Input
+        var token: String?
+    }
+
+    let served: [Served]
+    let publisher: InputPublisher
+    let exposition: MetricsExposition
+    let logger: Logger
+
+    /// Resolves each input's token from the environment and checks that an endpoint reachable
+    /// from other machines asks for one.
+    /// - Throws: `ServiceError` for a missing token variable, or an input without a token on an
+    ///   address that is not loopback.
+    static func resolve(
+        _ inputs: [PipelineDefinition.Input], listen: String, environment: [String: String]
+    ) throws -> [Served] {
+        let host = listen.split(separator: ":").dropLast().joined(separator: ":")
+        let loopback = ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host) || host.hasPrefix("127.")
+        return try inputs.map { input in
+            var token: String?
+            if let variable = input.tokenVariable {
+                guard let value = environment[variable], !value.isEmpty else {
+                    throw ServiceError("inputs (\(input.kind.rawValue)): the environment variable \(variable) named by token_env is not set; set it to the token senders must present")
+                }
+                token = value
+            } else if !loopback {
+                throw ServiceError(
+                    "inputs (\(input.kind.rawValue)): http.listen \(listen) is reachable from other machines, so the input must ask for a token: set token_env (or listen on 127.0.0.1)")
+            }
+            return Served(input: input, token: token)
+        }
+    }
+
+    func register(on router: Router<BasicRequestContext>) {
+        for s in served {
+            router.post("v1/\(s.input.kind.rawValue)") { request, _ -> Response in
+                await handle(request, s)
+            }
+        }
+    }
+
+    private func handle(_ request: Request, _ s: Served) async -> Response {
+        let kind = s.input.kind.rawValue
+        func refuse(_ outcome: String, _ status: HTTPResponse.Status, _ message: String) -> Response {
+            count(kind, outcome)
+            logger.warning("input request refused", metadata: ["input": "\(kind)", "outcome": "\(outcome)", "reason": "\(message)"])
+            return HTTPEndpoint.error(message, status: status)
+        }
+        if let token = s.token {
+            let given = request.headers[.authorization] ?? ""
+            guard Self.constantTimeEquals(given, "Bearer " + token) else {
+                return refuse("unauthorized", .unauthorized, "missing or wrong bearer token (Authorization: Bearer TOKEN)")
+            }
+        }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: s.input.maxBodyBytes)
+        } catch {
+            return refuse("too_large", .contentTooLarge, "the body is over \(s.input.maxBodyBytes) bytes (max_body_bytes)")
+        }
+        let bytes = Array(body.readableBytesView)
+        var messages: [InputPublisher.Message] = []
+        var rejections: [ItemRejection] = []
+        switch s.input.kind {
+        case .events:
+            for line in NativeEvents.lines(bytes) { messages.append(.init(key: line.service.map { Array($0.utf8) }, value: line.bytes)) }
+        case .alertmanager:
+            do {
+                let mapped = try AlertmanagerMapping(labels: s.input.alertmanagerLabels).map(bytes)
+                messages = mapped.events.map { .init(key: Array($0.service.utf8), value: Array($0.json.utf8)) }
+                rejections = mapped.rejections
+            } catch {
+                return refuse("bad_payload", .badRequest, error.message)
+            }
+        }
+        guard messages.count <= s.input.maxEvents else {
+            return refuse("too_many_events", .contentTooLarge, "the request maps to \(messages.count) events; the limit is \(s.input.maxEvents) (max_events)")
+        }
+        do {
+            try await publisher.publish(messages)
+        } catch {
+            return refuse("not_acknowledged", .serviceUnavailable, "the events were not stored: \(error); retry")
+        }
+        count(kind, "accepted")
+        if !rejections.isEmpty {
+            exposition.registry.makeCounter(name: "doralog_input_items_rejected_total", labels: [("input", kind)])
+                .increment(by: Int64(rejections.count))
+            for r in rejections {
+                logger.warning("input item rejected", metadata: ["input": "\(kind)", "item": "\(r.index ?? -1)", "reason": "\(r.reason)"])
+            }
+        }
+        let items = rejections.map { "{\"index\": \($0.index ?? -1), \"reason\": \(JSONText.quoted($0.reason))}" }
+        let text = "{\"events\": \(messages.count), \"rejected\": [" + items.joined(separator: ", ") + "]}\n"
+        return HTTPEndpoint.text(text, contentType: "application/json")
+    }
+
+    private func count(_ input: String, _ outcome: String) {
+        exposition.registry.makeCounter(name: "doralog_input_requests_total", labels: [("input", input), ("outcome", outcome)]).increment()
+    }
+
+    /// Compares without stopping at the first difference (a token is a secret).
+    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
+        var difference = x.count ^ y.count
+        for i in 0..<max(x.count, y.count) {
+            difference |= Int((i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0))
+        }
+        return difference == 0
+    }
+}

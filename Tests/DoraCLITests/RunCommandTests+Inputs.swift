@@ -1,0 +1,160 @@
+import DoraEvents
+import DoraTestSupport
+import Foundation
+import Testing
+
+/// The HTTP inputs of `doralog run`: webhooks reach the log through the pipeline's topic.
+extension RunCommandTests {
+    /// Writes a pipeline file with `inputs` and starts `doralog run` on it, with `environment`
+    /// added to its own.
+    func startRunWithInputs(in dir: String, brokers: String, inputs: String, environment: [String: String] = [:]) throws -> Running {
+        let port = TestBroker.freePort()
+        let pipeline = """
+            source:
+              kafka:
+                brokers: "\(brokers)"
+                topics: [events]
+                group: run
+                properties: {session.timeout.ms: "6000", heartbeat.interval.ms: "300"}
+            log: {directory: "\(dir)/log"}
+            alerts: {stdout: true}
+            http: {listen: "127.0.0.1:\(port)"}
+            inputs:
+            \(inputs)
+            """
+        try TestFiles.write(pipeline, to: dir + "/pipeline.yaml")
+        return try launchRun(["--pipeline", dir + "/pipeline.yaml"], in: dir, port: port, readyWithin: 30, environment: environment)
+    }
+
+    /// The live report's JSON.
+    func liveReport(_ http: String) -> [String: Any] {
+        let body = HTTPTesting.request(http + "/report.json")?.body ?? ""
+        return (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
+    }
+
+    @Test(.enabled(if: installed("prometheus-alertmanager"), "needs Debian's prometheus-alertmanager"))
+    func alertsPostedToARealAlertmanagerReachTheReportThroughItsWebhook() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let (broker, brokers) = try TestBroker.start(partitions: 1)
+            defer { broker.terminate(); broker.waitUntilExit() }
+            let run = try startRunWithInputs(in: dir, brokers: brokers, inputs: "  - {kind: alertmanager}")
+            // A real Alertmanager whose only receiver is doralog's webhook input.
+            let amPort = TestBroker.freePort()
+            try TestFiles.write("""
+                route: {receiver: doralog, group_by: [alertname], group_wait: 0s, group_interval: 1s, repeat_interval: 1h}
+                receivers:
+                  - name: doralog
+                    webhook_configs: [{url: "\(run.http)/v1/alertmanager", send_resolved: true}]
+                """, to: dir + "/am.yml")
+            let alertmanager = try startServer("prometheus-alertmanager", [
+                "--config.file=\(dir)/am.yml", "--storage.path=\(dir)/am", "--web.listen-address=127.0.0.1:\(amPort)",
+                "--cluster.listen-address=",
+            ])
+            defer { alertmanager.terminate(); alertmanager.waitUntilExit() }
+            let am = "http://127.0.0.1:\(amPort)"
+            #expect(HTTPTesting.poll(am + "/-/ready", seconds: 30) { $0.status == 200 } != nil, "Alertmanager is up")
+            // Fired 10 minutes ago; then resolved 3 minutes ago: 420 s to restore.
+            let now = Timestamp.now().microseconds / 1_000_000 * 1_000_000
+            let starts = Timestamp(microseconds: now - 600_000_000).rfc3339
+            let ends = Timestamp(microseconds: now - 180_000_000).rfc3339
+            let labels = #"{"alertname":"HighErrorRate","service":"checkout","severity":"critical"}"#
+            let firing = HTTPTesting.request(
+                am + "/api/v2/alerts", method: "POST", body: Data(#"[{"labels":\#(labels),"startsAt":"\#(starts)"}]"#.utf8))
+            #expect(firing?.status == 200, "\(firing?.body ?? "no answer")")
+            #expect(waitForStored(1, at: run.http), "the firing notification is stored")
+            let resolved = HTTPTesting.request(
+                am + "/api/v2/alerts", method: "POST",
+                body: Data(#"[{"labels":\#(labels),"startsAt":"\#(starts)","endsAt":"\#(ends)"}]"#.utf8))
+            #expect(resolved?.status == 200)
+            // The resolved notification carries the firing again (a duplicate) and the resolution.
+            #expect(waitForStored(2, at: run.http), "the resolved notification is stored")
+            let restore = liveReport(run.http)["totals"].flatMap { ($0 as? [String: Any])?["time_to_restore"] as? [String: Any] }
+            #expect(restore?["count"] as? Int == 1 && restore?["p50"] as? Double == 420, "\(String(describing: restore))")
+            let events = liveReport(run.http)["events"] as? [String: Any]
+            #expect(events?["duplicates"] as? Int == 1, "\(String(describing: events))")
+            #expect(run.stop().status == 0)
+            // The batch report of the log agrees.
+            let report = try Doralog.run(["report", "--log", dir + "/log", "--format", "json"])
+            let json = (try? JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8))) as? [String: Any] ?? [:]
+            let batch = (json["totals"] as? [String: Any])?["time_to_restore"] as? [String: Any]
+            #expect(batch?["count"] as? Int == 1 && batch?["p50"] as? Double == 420, "\(report.standardOutput.prefix(1500))")
+        } }
+    }
+
+    static let webhook = #"""
+        {"version":"4","status":"firing","alerts":[
+         {"status":"resolved","labels":{"service":"cart"},"startsAt":"2026-07-01T10:00:00Z","endsAt":"2026-07-01T10:05:00Z","fingerprint":"f1"},
+         {"status":"firing","labels":{"alertname":"NoService"},"startsAt":"2026-07-01T10:00:00Z","fingerprint":"f2"}]}
+        """#
+
+    @Test func aWebhookDeliveredTwiceIsStoredOnceAndItsBadItemIsAnsweredWithItsReason() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let (broker, brokers) = try TestBroker.start(partitions: 2)
+            defer { broker.terminate(); broker.waitUntilExit() }
+            let run = try startRunWithInputs(in: dir, brokers: brokers, inputs: "  - {kind: alertmanager}\n  - {kind: events}")
+            for _ in 0..<2 {
+                let answer = HTTPTesting.request(run.http + "/v1/alertmanager", method: "POST", body: Data(Self.webhook.utf8))
+                #expect(answer?.status == 200)
+                #expect(answer?.body.contains(#""events": 2"#) == true && answer?.body.contains("no label names the service") == true,
+                        "\(answer?.body ?? "no answer")")
+            }
+            // Native events, one bad line among them: the bad one goes to the dead letters.
+            let lines = EventJSON.deploy("d-1", at: "2026-07-01T09:00:00Z", service: "cart") + "\nnot json\n"
+            #expect(HTTPTesting.request(run.http + "/v1/events", method: "POST", body: Data(lines.utf8))?.status == 200)
+            #expect(HTTPTesting.poll(run.http + "/report.json", seconds: 60) { answer in
+                answer.body.contains(#""stored": 3"#) && answer.body.contains(#""duplicates": 2"#) && answer.body.contains(#""rejected": 1"#)
+            } != nil, "\(HTTPTesting.request(run.http + "/report.json")?.body.prefix(400) ?? "")")
+            let metrics = HTTPTesting.request(run.http + "/metrics")?.body ?? ""
+            #expect(metrics.contains(#"doralog_input_requests_total{input="alertmanager",outcome="accepted"} 2"#), "\(metrics)")
+            #expect(metrics.contains(#"doralog_input_items_rejected_total{input="alertmanager"} 2"#))
+            #expect(run.stop().status == 0)
+        } }
+    }
+
+    @Test func aTokenIsAskedForABodyIsBoundedAndTheEndpointKeepsServing() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let (broker, brokers) = try TestBroker.start(partitions: 1)
+            defer { broker.terminate(); broker.waitUntilExit() }
+            let run = try startRunWithInputs(
+                in: dir, brokers: brokers, inputs: "  - {kind: alertmanager, token_env: AM_TOKEN, max_body_bytes: 2000}",
+                environment: ["AM_TOKEN": "s3cret"])
+            let url = run.http + "/v1/alertmanager"
+            let body = Data(Self.webhook.utf8)
+            #expect(HTTPTesting.request(url, method: "POST", body: body)?.status == 401)
+            #expect(HTTPTesting.request(url, method: "POST", body: body, headers: ["Authorization": "Bearer wrong"])?.status == 401)
+            let big = Data(repeating: UInt8(ascii: " "), count: 5000)
+            #expect(HTTPTesting.request(url, method: "POST", body: big, headers: ["Authorization": "Bearer s3cret"])?.status == 413)
+            let bad = HTTPTesting.request(url, method: "POST", body: Data("{}".utf8), headers: ["Authorization": "Bearer s3cret"])
+            #expect(bad?.status == 400 && bad?.body.contains("alerts") == true)
+            #expect(HTTPTesting.request(url, method: "POST", body: body, headers: ["Authorization": "Bearer s3cret"])?.status == 200)
+            #expect(waitForStored(2, at: run.http), "nothing of the refused requests, all of the good one")
+            let metrics = HTTPTesting.request(run.http + "/metrics")?.body ?? ""
+            #expect(metrics.contains(#"doralog_input_requests_total{input="alertmanager",outcome="unauthorized"} 2"#), "\(metrics)")
+            #expect(metrics.contains(#"doralog_input_requests_total{input="alertmanager",outcome="too_large"} 1"#))
+            let (status, _) = run.stop()
+            #expect(status == 0)
+            let errors = (try? String(contentsOfFile: dir + "/run.err", encoding: .utf8)) ?? ""
+            #expect(!errors.contains("s3cret"), "the token is never logged")
+        } }
+    }
+
+    @Test(arguments: [
+        ("0.0.0.0", "  - {kind: alertmanager}", [:], "must ask for a token"),
+        ("127.0.0.1", "  - {kind: alertmanager, token_env: NOT_SET_ANYWHERE}", [:], "NOT_SET_ANYWHERE"),
+    ] as [(String, String, [String: String], String)])
+    func anInputThatWouldBeOpenRefusesToStart(host: String, inputs: String, environment: [String: String], message: String) async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let port = TestBroker.freePort()
+            try TestFiles.write("""
+                source: {kafka: {brokers: "127.0.0.1:1", topics: [events], group: g}}
+                log: {directory: "\(dir)/log"}
+                http: {listen: "\(host):\(port)"}
+                inputs:
+                \(inputs)
+                """, to: dir + "/p.yaml")
+            let result = try Doralog.run(["run", "--pipeline", dir + "/p.yaml"], timeLimit: .seconds(60))
+            #expect(result.status == 1 || result.status == 2)
+            #expect(result.standardError.contains(message), "\(result.standardError)")
+        } }
+    }
+}
