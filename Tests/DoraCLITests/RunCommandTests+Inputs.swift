@@ -1,3 +1,4 @@
+import DoraEventLog
 import DoraEvents
 import DoraTestSupport
 import Foundation
@@ -108,6 +109,24 @@ extension RunCommandTests {
             #expect(metrics.contains(#"doralog_input_requests_total{input="alertmanager",outcome="accepted"} 2"#), "\(metrics)")
             #expect(metrics.contains(#"doralog_input_items_rejected_total{input="alertmanager"} 2"#))
             #expect(run.stop().status == 0)
+        } }
+    }
+
+    @Test func aWebhookAnsweredJustBeforeASIGKILLIsInTheLogAfterTheRestart() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let (broker, brokers) = try TestBroker.start(partitions: 1)
+            defer { broker.terminate(); broker.waitUntilExit() }
+            let run = try startRunWithInputs(in: dir, brokers: brokers, inputs: "  - {kind: alertmanager}")
+            let answer = HTTPTesting.request(run.http + "/v1/alertmanager", method: "POST", body: Data(Self.webhook.utf8))
+            kill(run.process.processIdentifier, SIGKILL)
+            run.process.waitUntilExit()
+            #expect(answer?.status == 200, "\(answer?.body ?? "no answer")")
+            // The same pipeline again: the acknowledged events are on the topic, so they reach the log.
+            let port = Int(run.http.split(separator: ":").last!)!
+            let again = try launchRun(["--pipeline", dir + "/pipeline.yaml"], in: dir, port: UInt16(port), readyWithin: 30)
+            #expect(waitForStored(2, at: again.http), "both events of the acknowledged webhook are stored")
+            #expect(again.stop().status == 0)
+            #expect(try LogReader(directory: dir + "/log").totals.stored == 2)
         } }
     }
 
