@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "DoraPipeline",
             dependencies: [
-                "DoraEvents", "DoraEventLog", "DoraMetrics", "DoraKafka", .product(name: "Logging", package: "swift-log"),
+                "DoraEvents", "DoraEventLog", "DoraMetrics", "DoraKafka", "DoraInputs", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // `doralog run`: the live service (consumer, live state, SLO alerts, sinks, HTTP endpoint).
@@ -97,7 +97,7 @@ let package = Package(
             name: "DoraCLI",
             dependencies: [
                 "DoraEvents", "DoraEventLog", "DoraMetrics", "DoraReports", "DoraGenerator", "DoraPipeline", "DoraKafka",
-                "DoraSLO", "DoraPipelineFile", "DoraService", "DoraDrill", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "DoraSLO", "DoraPipelineFile", "DoraService", "DoraDrill", "DoraInputs", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

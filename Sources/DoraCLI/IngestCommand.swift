@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import DoraEventLog
+import DoraInputs
 import DoraMetrics
 import DoraPipeline
 import Logging
@@ -53,6 +54,15 @@ struct IngestCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Kafka batches are appended after at most this many milliseconds.", valueName: "ms"))
     var maxDelay: Int = 100
+
+    @Option(help: ArgumentHelp(
+        "What the Kafka messages are: doralog (the event schema), cdevents (CDEvents as CloudEvents, mapped; docs/inputs.md) or auto (CDEvents when a message looks like one).",
+        valueName: "format"))
+    var format: KafkaMessageFormat = .doralog
+
+    enum KafkaMessageFormat: String, ExpressibleByArgument, CaseIterable {
+        case doralog, cdevents, auto
+    }
 
     @Flag(help: "Benchmark aid: print p50/p99 of the delay from each message's Kafka timestamp to durable, on stderr.")
     var latencyStats = false
@@ -109,6 +119,11 @@ extension IngestCommand {
         configuration.recordsLatency = latencyStats
         if untilEnd { configuration.connectTimeoutMilliseconds = DurationText.parse(connectTimeout)!.wholeMicroseconds / 1000 }
         configuration.properties = KafkaProperties.parse(properties)
+        switch format {
+        case .doralog: configuration.format = .doralog
+        case .cdevents: configuration.format = .cdevents(CDEventsMapping())
+        case .auto: configuration.format = .auto(CDEventsMapping())
+        }
         var logger = Logger(label: "doralog.kafka")
         logger.logLevel = .notice
         let ingestor = KafkaIngestor(configuration: configuration, log: eventLog, logger: logger)

@@ -49,6 +49,14 @@ final class DeadLetterStore {
             to: &out)
     }
 
+    /// The reason of a message an input format could not map onto events (docs/inputs.md).
+    static let unmappableReason = "unmappable_input"
+
+    /// Appends the dead-letter line of a message its input format could not map.
+    static func appendUnmappableLine(_ why: String, source: MessageSource, raw: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        appendLine(reason: unmappableReason, message: why, field: nil, members: "", source: source, raw: raw, to: &out)
+    }
+
     /// The reason of a conflicting duplicate: not an invalid event, so not an `EventError`.
     static let conflictingDuplicateReason = "conflicting_duplicate"
 

@@ -88,6 +88,11 @@ struct DecodedChunk: Sendable {
                 let message = UnsafeRawBufferPointer(rebasing: all[batch.ranges[i]])
                 let entryStart = chunk.records.count
                 var recordStart = entryStart
+                if let reason = batch.unmappable[i] {
+                    DeadLetterStore.appendUnmappableLine(reason, source: batch.sources[i], raw: message, to: &chunk.deadLetters)
+                    chunk.rejected += 1
+                    continue
+                }
                 let facts: RecordFacts
                 do throws(EventError) {
                     if let size = batch.oversized[i] {

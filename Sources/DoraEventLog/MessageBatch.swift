@@ -9,8 +9,17 @@ public struct MessageBatch: Sendable {
     /// Messages too large to keep whole: index -> their real size. Only a prefix is kept
     /// (enough to show in the dead-letter store); they are rejected as too large.
     public private(set) var oversized: [Int: Int] = [:]
+    /// Messages an input format could not map onto events (a message of a CDEvents source
+    /// that is no CDEvent): index -> why. They are rejected with reason `unmappable_input`.
+    public private(set) var unmappable: [Int: String] = [:]
 
     public init() {}
+
+    /// Adds a message that is rejected for `reason` without being decoded.
+    public mutating func appendUnmappable(_ message: UnsafeRawBufferPointer, reason: String, source: MessageSource) {
+        unmappable[ranges.count] = reason
+        append(message, source: source)
+    }
 
     /// Adds the kept prefix of a message whose real size, `totalBytes`, is over the limit.
     public mutating func appendOversized(prefix: UnsafeRawBufferPointer, totalBytes: Int, source: MessageSource) {
@@ -45,6 +54,7 @@ public struct MessageBatch: Sendable {
         ranges.removeAll(keepingCapacity: true)
         sources.removeAll(keepingCapacity: true)
         oversized.removeAll()
+        unmappable.removeAll()
     }
 }
 

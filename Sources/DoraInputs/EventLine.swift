@@ -17,5 +17,11 @@ struct EventLine {
         members.append(JSONText.quoted(name) + ":" + JSONText.quoted(value))
     }
 
+    /// Adds a member whose value is already JSON; nil adds nothing.
+    mutating func addRaw(_ name: String, _ json: String?) {
+        guard let json else { return }
+        members.append(JSONText.quoted(name) + ":" + json)
+    }
+
     var json: String { "{" + members.joined(separator: ",") + "}" }
 }

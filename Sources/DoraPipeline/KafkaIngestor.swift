@@ -1,6 +1,7 @@
 import Dispatch
 public import DoraEventLog
 import DoraEvents
+public import DoraInputs
 public import DoraKafka
 public import Logging
 import Synchronization
@@ -41,6 +42,8 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
         public var topicsSetting = "--topic"
         /// Record, per message, the time from its Kafka timestamp to durable (a benchmark aid).
         public var recordsLatency = false
+        /// What the messages are (docs/inputs.md, "CDEvents on Kafka"). Default doralog's events.
+        public var format: MessageFormat = .doralog
 
         public init(brokers: String, topics: [String], group: String) {
             self.brokers = brokers
@@ -131,9 +134,7 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
                 let key = TopicPartition(topic: m.topic, partition: m.partition)
                 atEnd.remove(key)
                 if batch.isEmpty { batchStarted = Self.now() }
-                m.value.withUnsafeBytes {
-                    batch.append($0, source: .kafka(topic: m.topic, partition: m.partition, offset: m.offset, key: m.key))
-                }
+                Self.append(m, as: configuration.format, to: &batch)
                 pending[key] = m.offset + 1
                 if configuration.recordsLatency, let t = m.timestampMilliseconds { batchTimestamps.append(t) }
                 if batch.count >= configuration.batchMessages || batch.byteCount >= configuration.batchBytes { try flush() }
@@ -381,4 +382,51 @@ public final class StopRequest: Sendable {
     }
 
     public var isRequested: Bool { flag.load(ordering: .acquiring) }
+}
+
+/// The shape of a Kafka source's messages: doralog's events (stored as they are), CDEvents
+/// (mapped by `CDEventsMapping`; a message that is none is rejected as `unmappable_input`), or
+/// either (`auto`: a message that looks like a CloudEvent or a CDEvent is mapped, any other is
+/// taken as doralog's, so its own errors apply).
+public enum MessageFormat: Sendable {
+    case doralog
+    case cdevents(CDEventsMapping)
+    case auto(CDEventsMapping)
+}
+
+extension KafkaIngestor {
+    /// Adds one consumed message to `batch` in `format`: as it is, as the events it maps to
+    /// (each from the message's position), or as an unmappable message.
+    static func append(_ m: KafkaMessage, as format: MessageFormat, to batch: inout MessageBatch) {
+        let source = MessageSource.kafka(topic: m.topic, partition: m.partition, offset: m.offset, key: m.key)
+        let mapping: CDEventsMapping
+        let strict: Bool
+        switch format {
+        case .doralog:
+            m.value.withUnsafeBytes { batch.append($0, source: source) }
+            return
+        case .cdevents(let c): (mapping, strict) = (c, true)
+        case .auto(let c): (mapping, strict) = (c, false)
+        }
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(m.value)
+        } catch {
+            if strict {
+                m.value.withUnsafeBytes { batch.appendUnmappable($0, reason: "not a CDEvent: the message is not JSON (\(error.message))", source: source) }
+            } else {
+                m.value.withUnsafeBytes { batch.append($0, source: source) }
+            }
+            return
+        }
+        guard strict || CDEventsMapping.looksLikeOne(value) else {
+            m.value.withUnsafeBytes { batch.append($0, source: source) }
+            return
+        }
+        do {
+            for event in try mapping.map(value) { batch.append(event.json, source: source) }
+        } catch {
+            m.value.withUnsafeBytes { batch.appendUnmappable($0, reason: error.message, source: source) }
+        }
+    }
 }

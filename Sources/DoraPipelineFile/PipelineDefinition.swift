@@ -18,6 +18,14 @@ public struct PipelineDefinition: Sendable {
         /// How long `doralog run` waits at start-up for a broker to answer before it fails.
         /// Default 30 s.
         public var connectTimeout: Duration = .seconds(30)
+        /// What the messages are: doralog's events, CDEvents (as CloudEvents), or either
+        /// (CDEvents when a message looks like a CloudEvent or a CDEvent). Default doralog.
+        public var format: MessageFormat = .doralog
+    }
+
+    /// The shape of the source's messages (`source.kafka.format`).
+    public enum MessageFormat: String, Sendable, CaseIterable {
+        case doralog, cdevents, auto
     }
 
     /// The embedded broker of a demo: its partitions, and a JSONL file produced to it at start.
@@ -61,6 +69,8 @@ public struct PipelineDefinition: Sendable {
             case events
             /// Alertmanager's webhook (version 4).
             case alertmanager
+            /// CDEvents over the CloudEvents HTTP binding: structured, binary and batch modes.
+            case cdevents
 
             static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
         }
@@ -75,6 +85,8 @@ public struct PipelineDefinition: Sendable {
         /// Requests mapping to more events are refused (413). Default 10,000.
         public var maxEvents = 10_000
         public var alertmanagerLabels = AlertmanagerMapping.Labels()
+        /// CDEvents: map a failed `pipelinerun.finished` naming its service to a failed deploy.
+        public var failedPipelinesAreFailedDeploys = false
 
         public init(kind: Kind) {
             self.kind = kind

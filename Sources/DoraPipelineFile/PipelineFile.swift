@@ -135,13 +135,19 @@ public enum PipelineFile {
     private static func source(_ field: YAMLField) throws(PipelineFileError) -> (PipelineDefinition.KafkaSource, PipelineDefinition.EmbeddedBroker?) {
         let source = try field.mapping(known: ["kafka", "embedded"])
         guard let kafkaField = source["kafka"] else { throw field.error("`kafka` is required") }
-        let k = try kafkaField.mapping(known: ["brokers", "topics", "group", "properties", "connect_timeout"])
+        let k = try kafkaField.mapping(known: ["brokers", "topics", "group", "properties", "connect_timeout", "format"])
         guard let brokers = k["brokers"], let topics = k["topics"], let group = k["group"] else {
             throw kafkaField.error("`brokers`, `topics` and `group` are required")
         }
         var kafka = PipelineDefinition.KafkaSource(brokers: try brokers.string(), topics: try topics.strings(), group: try group.string())
         if kafka.topics.isEmpty { throw topics.error("at least one topic") }
         if let t = k["connect_timeout"] { kafka.connectTimeout = .microseconds(try t.duration()) }
+        if let f = k["format"] {
+            guard let format = PipelineDefinition.MessageFormat(rawValue: try f.string()) else {
+                throw f.error("expected one of \(PipelineDefinition.MessageFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            kafka.format = format
+        }
         if let p = k["properties"] {
             guard case .mapping(let mapping) = p.node else { throw p.error("expected a mapping of librdkafka properties") }
             for (key, value) in mapping {
@@ -255,7 +261,7 @@ public enum PipelineFile {
     }
 
     private static func input(_ field: YAMLField) throws(PipelineFileError) -> PipelineDefinition.Input {
-        let i = try field.mapping(known: ["kind", "token_env", "max_body_bytes", "max_events", "labels"])
+        let i = try field.mapping(known: ["kind", "token_env", "max_body_bytes", "max_events", "labels", "failed_pipelines_are_failed_deploys"])
         guard let kindField = i["kind"] else { throw field.error("`kind` is required (\(PipelineDefinition.Input.Kind.names))") }
         guard let kind = PipelineDefinition.Input.Kind(rawValue: try kindField.string()) else {
             throw kindField.error("unknown input kind; expected one of \(PipelineDefinition.Input.Kind.names)")
@@ -264,6 +270,10 @@ public enum PipelineFile {
         if let f = i["token_env"] { input.tokenVariable = try f.string() }
         if let f = i["max_body_bytes"] { input.maxBodyBytes = try f.int(1...(64 << 20)) }
         if let f = i["max_events"] { input.maxEvents = try f.int(1...1_000_000) }
+        if let f = i["failed_pipelines_are_failed_deploys"] {
+            guard kind == .cdevents else { throw f.error("applies to the cdevents input only") }
+            input.failedPipelinesAreFailedDeploys = try f.bool()
+        }
         if let f = i["labels"] {
             guard kind == .alertmanager else { throw f.error("`labels` applies to the alertmanager input only") }
             let l = try f.mapping(known: ["service", "severity", "environment", "team"])

@@ -91,6 +91,24 @@ struct HTTPInputs: Sendable {
             } catch {
                 return refuse("bad_payload", .badRequest, error.message)
             }
+        case .cdevents:
+            var mapping = CDEventsMapping()
+            mapping.failedPipelinesAreFailedDeploys = s.input.failedPipelinesAreFailedDeploys
+            let contentType = request.headers[.contentType]?.lowercased() ?? ""
+            do {
+                var mapped = MappedPayload()
+                if contentType.hasPrefix("application/cloudevents-batch+json") {
+                    mapped = try mapping.mapBatch(bytes)
+                } else {
+                    // Structured mode (application/cloudevents+json), or binary mode (ce-* headers,
+                    // the CDEvent as the body): the CDEvent carries its own context either way.
+                    mapped.events = try mapping.map(bytes)
+                }
+                messages = mapped.events.map { .init(key: Array($0.service.utf8), value: Array($0.json.utf8)) }
+                rejections = mapped.rejections
+            } catch {
+                return refuse("bad_payload", .badRequest, error.message)
+            }
         }
         guard messages.count <= s.input.maxEvents else {
             return refuse("too_many_events", .contentTooLarge, "the request maps to \(messages.count) events; the limit is \(s.input.maxEvents) (max_events)")

@@ -1,6 +1,7 @@
 import Dispatch
 import DoraEventLog
 import DoraEvents
+import DoraInputs
 import DoraKafka
 import DoraMetrics
 import DoraPipeline
@@ -74,6 +75,11 @@ public struct PipelineRunner: Sendable {
         ingest.properties = d.kafka.properties
         ingest.untilEnd = untilEnd
         ingest.connectTimeoutMilliseconds = d.kafka.connectTimeout.wholeMicroseconds / 1000
+        switch d.kafka.format {
+        case .doralog: ingest.format = .doralog
+        case .cdevents: ingest.format = .cdevents(CDEventsMapping())
+        case .auto: ingest.format = .auto(CDEventsMapping())
+        }
         ingest.brokersSetting = "source.kafka.brokers"
         ingest.topicsSetting = "source.kafka.topics"
         let ingestService = IngestService(
