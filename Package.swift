@@ -138,6 +138,7 @@ let package = Package(
             name: "DoraPipelineTests",
             dependencies: [
                 "DoraPipeline", "DoraEventLog", "DoraMetrics", "DoraReports", "DoraGenerator", "DoraKafka", "DoraTestSupport",
+                "DoraInputs",
             ]
         ),
         .testTarget(

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs what is missing (the build's libraries; Prometheus,
 # promtool and Alertmanager, which `doralog run`'s tests start for real; wrk; chromium, which
-# opens the HTML report; Python's jsonschema), builds (the CLI tests run the binary), then
+# opens the HTML report; Python's jsonschema, the CloudEvents SDK and confluent-kafka), builds (the CLI tests run the binary), then
 # `swift test` (its exit status is the verdict).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh prometheus prometheus-alertmanager wrk chromium
-# The event schema's tests validate with the `jsonschema` package, as producers would.
+# The event schema's tests validate with the `jsonschema` package, as producers would; the
+# CDEvents input is fed by the CNCF CloudEvents SDK, over HTTP and through Kafka (confluent-kafka).
 python3 -c "import jsonschema" 2>/dev/null || python3 -m pip install -q jsonschema
+python3 -c "import cloudevents.v1.http, confluent_kafka" 2>/dev/null || python3 -m pip install -q "cloudevents==2.2.0" "confluent-kafka==2.16.1"
 swift build
 swift test

@@ -11,6 +11,15 @@ public struct KafkaMessage: Sendable {
     public var value: [UInt8]
     /// The message's timestamp (CreateTime: set by the producer), in ms since 1970, if any.
     public var timestampMilliseconds: Int64?
+
+    public init(topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8], timestampMilliseconds: Int64?) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.timestampMilliseconds = timestampMilliseconds
+    }
 }
 
 /// A topic and partition with an offset (the next one to read, or a committed one).

@@ -8,7 +8,9 @@ import Testing
 extension RunCommandTests {
     /// Writes a pipeline file with `inputs` and starts `doralog run` on it, with `environment`
     /// added to its own.
-    func startRunWithInputs(in dir: String, brokers: String, inputs: String, environment: [String: String] = [:]) throws -> Running {
+    func startRunWithInputs(
+        in dir: String, brokers: String, inputs: String, environment: [String: String] = [:], format: String = "doralog"
+    ) throws -> Running {
         let port = TestBroker.freePort()
         let pipeline = """
             source:
@@ -16,6 +18,7 @@ extension RunCommandTests {
                 brokers: "\(brokers)"
                 topics: [events]
                 group: run
+                format: \(format)
                 properties: {session.timeout.ms: "6000", heartbeat.interval.ms: "300"}
             log: {directory: "\(dir)/log"}
             alerts: {stdout: true}
@@ -79,6 +82,56 @@ extension RunCommandTests {
             let json = (try? JSONSerialization.jsonObject(with: Data(report.standardOutput.utf8))) as? [String: Any] ?? [:]
             let batch = (json["totals"] as? [String: Any])?["time_to_restore"] as? [String: Any]
             #expect(batch?["count"] as? Int == 1 && batch?["p50"] as? Double == 420, "\(report.standardOutput.prefix(1500))")
+        } }
+    }
+
+    static var pythonHasCloudEvents: Bool {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import cloudevents.v1.http, confluent_kafka"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return false }
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }
+
+    /// The CNCF CloudEvents SDK sends CDEvents over HTTP (structured and binary mode) and to
+    /// Kafka (binary and structured mode, through confluent-kafka); sent twice, stored once.
+    @Test(.enabled(if: pythonHasCloudEvents, "needs Python's cloudevents and confluent-kafka (scripts/test.sh installs them)"))
+    func cdeventsFromTheCloudEventsSDKOverHTTPAndKafkaAreCountedRight() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let (broker, brokers) = try TestBroker.start(partitions: 1)
+            defer { broker.terminate(); broker.waitUntilExit() }
+            let run = try startRunWithInputs(in: dir, brokers: brokers, inputs: "  - {kind: cdevents}", format: "auto")
+            func send() throws {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                p.arguments = [
+                    "python3", Repository.path("scripts/send-cdevents.py"), "--http", run.http + "/v1/cdevents",
+                    "--kafka", brokers.components(separatedBy: ",")[0], "--topic", "events", "--service", "checkout", "--day", "2026-07-02",
+                ]
+                let out = Pipe()
+                p.standardOutput = out
+                p.standardError = out
+                try p.run()
+                let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                p.waitUntilExit()
+                #expect(p.terminationStatus == 0, "\(text)")
+            }
+            try send()
+            #expect(waitForStored(5, at: run.http), "deploy, incident firing and resolved, rollback started and completed")
+            try send()
+            #expect(HTTPTesting.poll(run.http + "/report.json", seconds: 60) { $0.body.contains(#""duplicates": 5"#) } != nil)
+            let totals = liveReport(run.http)["totals"] as? [String: Any] ?? [:]
+            let restore = totals["time_to_restore"] as? [String: Any]
+            let rollbacks = totals["rollbacks"] as? [String: Any]
+            let failure = totals["change_failure"] as? [String: Any]
+            #expect(restore?["count"] as? Int == 1 && restore?["p50"] as? Double == 420, "\(totals)")
+            #expect((rollbacks?["duration"] as? [String: Any])?["p50"] as? Double == 150 && rollbacks?["auto"] as? Int == 0)
+            #expect(failure?["failed_changes"] as? Int == 1 && failure?["deployments"] as? Int == 1)
+            #expect((liveReport(run.http)["events"] as? [String: Any])?["stored"] as? Int == 5)
+            #expect(run.stop().status == 0)
         } }
     }
 
