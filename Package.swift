@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // C libraries: a module map and a one-line shim each.
@@ -89,7 +90,7 @@ let package = Package(
         .target(name: "DoraDrill", dependencies: ["DoraEvents"]),
         // The shapes other tools emit (Alertmanager's webhook, ...) mapped onto doralog's events:
         // pure functions of a payload's bytes, no I/O; the HTTP inputs of `doralog run` call them.
-        .target(name: "DoraInputs", dependencies: ["DoraEvents"]),
+        .target(name: "DoraInputs", dependencies: ["DoraEvents", .product(name: "Crypto", package: "swift-crypto")]),
         // Deterministic, seeded generator of realistic event streams.
         .target(name: "DoraGenerator", dependencies: ["DoraEvents"]),
         // argument-parser commands only.

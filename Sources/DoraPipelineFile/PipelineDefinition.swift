@@ -71,6 +71,8 @@ public struct PipelineDefinition: Sendable {
             case alertmanager
             /// CDEvents over the CloudEvents HTTP binding: structured, binary and batch modes.
             case cdevents
+            /// PagerDuty's v3 webhooks, signed.
+            case pagerduty
 
             static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
         }
@@ -80,6 +82,11 @@ public struct PipelineDefinition: Sendable {
         /// never written in the file); nil: none is asked for, which only a loopback
         /// `http.listen` allows.
         public var tokenVariable: String?
+        /// The environment variable holding the secret a signed input's senders sign with
+        /// (PagerDuty's `X-PagerDuty-Signature`); required for `pagerduty`.
+        public var secretVariable: String?
+        /// PagerDuty: which field of `data.service` names the service.
+        public var pagerDutyServiceField = PagerDutyMapping.ServiceField.summary
         /// Larger bodies are refused (413). Default 4 MiB.
         public var maxBodyBytes = 4 << 20
         /// Requests mapping to more events are refused (413). Default 10,000.

@@ -1,3 +1,4 @@
+import DoraInputs
 import DoraMetrics
 import DoraSLO
 import Foundation
@@ -261,13 +262,27 @@ public enum PipelineFile {
     }
 
     private static func input(_ field: YAMLField) throws(PipelineFileError) -> PipelineDefinition.Input {
-        let i = try field.mapping(known: ["kind", "token_env", "max_body_bytes", "max_events", "labels", "failed_pipelines_are_failed_deploys"])
+        let i = try field.mapping(known: [
+            "kind", "token_env", "secret_env", "max_body_bytes", "max_events", "labels", "failed_pipelines_are_failed_deploys", "service_field",
+        ])
         guard let kindField = i["kind"] else { throw field.error("`kind` is required (\(PipelineDefinition.Input.Kind.names))") }
         guard let kind = PipelineDefinition.Input.Kind(rawValue: try kindField.string()) else {
             throw kindField.error("unknown input kind; expected one of \(PipelineDefinition.Input.Kind.names)")
         }
         var input = PipelineDefinition.Input(kind: kind)
         if let f = i["token_env"] { input.tokenVariable = try f.string() }
+        if let f = i["secret_env"] {
+            guard kind == .pagerduty else { throw f.error("`secret_env` applies to signed inputs (pagerduty); use token_env") }
+            input.secretVariable = try f.string()
+        }
+        if kind == .pagerduty && input.secretVariable == nil {
+            throw field.error("the pagerduty input needs `secret_env`: the environment variable holding the webhook subscription's signing secret")
+        }
+        if let f = i["service_field"] {
+            guard kind == .pagerduty else { throw f.error("`service_field` applies to the pagerduty input only") }
+            guard let v = PagerDutyMapping.ServiceField(rawValue: try f.string()) else { throw f.error("expected summary or id") }
+            input.pagerDutyServiceField = v
+        }
         if let f = i["max_body_bytes"] { input.maxBodyBytes = try f.int(1...(64 << 20)) }
         if let f = i["max_events"] { input.maxEvents = try f.int(1...1_000_000) }
         if let f = i["failed_pipelines_are_failed_deploys"] {

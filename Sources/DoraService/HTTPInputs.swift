@@ -19,6 +19,8 @@ struct HTTPInputs: Sendable {
     struct Served: Sendable {
         var input: PipelineDefinition.Input
         var token: String?
+        /// The signing secret of a signed input.
+        var secret: String?
     }
 
     let served: [Served]
@@ -36,17 +38,20 @@ struct HTTPInputs: Sendable {
         let host = listen.split(separator: ":").dropLast().joined(separator: ":")
         let loopback = ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host) || host.hasPrefix("127.")
         return try inputs.map { input in
-            var token: String?
-            if let variable = input.tokenVariable {
+            func value(_ variable: String?, _ setting: String, _ what: String) throws -> String? {
+                guard let variable else { return nil }
                 guard let value = environment[variable], !value.isEmpty else {
-                    throw ServiceError("inputs (\(input.kind.rawValue)): the environment variable \(variable) named by token_env is not set; set it to the token senders must present")
+                    throw ServiceError("inputs (\(input.kind.rawValue)): the environment variable \(variable) named by \(setting) is not set; set it to \(what)")
                 }
-                token = value
-            } else if !loopback {
+                return value
+            }
+            let token = try value(input.tokenVariable, "token_env", "the token senders must present")
+            let secret = try value(input.secretVariable, "secret_env", "the secret senders sign with")
+            if token == nil && secret == nil && !loopback {
                 throw ServiceError(
                     "inputs (\(input.kind.rawValue)): http.listen \(listen) is reachable from other machines, so the input must ask for a token: set token_env (or listen on 127.0.0.1)")
             }
-            return Served(input: input, token: token)
+            return Served(input: input, token: token, secret: secret)
         }
     }
 
@@ -78,8 +83,15 @@ struct HTTPInputs: Sendable {
             return refuse("too_large", .contentTooLarge, "the body is over \(s.input.maxBodyBytes) bytes (max_body_bytes)")
         }
         let bytes = Array(body.readableBytesView)
+        if let secret = s.secret {
+            let header = request.headers.first { $0.name.canonicalName == "x-pagerduty-signature" }?.value ?? ""
+            guard PagerDutyMapping.signatureIsValid(header: header, body: bytes, secret: secret) else {
+                return refuse("bad_signature", .unauthorized, "missing or wrong X-PagerDuty-Signature (HMAC-SHA256 of the body with the secret)")
+            }
+        }
         var messages: [InputPublisher.Message] = []
         var rejections: [ItemRejection] = []
+        var ignored = 0
         switch s.input.kind {
         case .events:
             for line in NativeEvents.lines(bytes) { messages.append(.init(key: line.service.map { Array($0.utf8) }, value: line.bytes)) }
@@ -88,6 +100,16 @@ struct HTTPInputs: Sendable {
                 let mapped = try AlertmanagerMapping(labels: s.input.alertmanagerLabels).map(bytes)
                 messages = mapped.events.map { .init(key: Array($0.service.utf8), value: Array($0.json.utf8)) }
                 rejections = mapped.rejections
+            } catch {
+                return refuse("bad_payload", .badRequest, error.message)
+            }
+        case .pagerduty:
+            var mapping = PagerDutyMapping()
+            mapping.serviceField = s.input.pagerDutyServiceField
+            do {
+                let mapped = try mapping.map(bytes)
+                messages = mapped.events.map { .init(key: Array($0.service.utf8), value: Array($0.json.utf8)) }
+                ignored = mapped.ignored
             } catch {
                 return refuse("bad_payload", .badRequest, error.message)
             }
@@ -127,7 +149,7 @@ struct HTTPInputs: Sendable {
             }
         }
         let items = rejections.map { "{\"index\": \($0.index ?? -1), \"reason\": \(JSONText.quoted($0.reason))}" }
-        let text = "{\"events\": \(messages.count), \"rejected\": [" + items.joined(separator: ", ") + "]}\n"
+        let text = "{\"events\": \(messages.count), \"ignored\": \(ignored), \"rejected\": [" + items.joined(separator: ", ") + "]}\n"
         return HTTPEndpoint.text(text, contentType: "application/json")
     }
 

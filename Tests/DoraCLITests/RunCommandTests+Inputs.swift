@@ -183,6 +183,53 @@ extension RunCommandTests {
         } }
     }
 
+    /// HMAC-SHA256 of `body` under `secret`, in hex, computed by Python's hmac (apart from doralog's).
+    static func hmacHex(_ body: String, secret: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import hmac,hashlib,sys; print(hmac.new(sys.argv[1].encode(), sys.stdin.buffer.read(), hashlib.sha256).hexdigest())", secret]
+        let input = Pipe()
+        let output = Pipe()
+        p.standardInput = input
+        p.standardOutput = output
+        try p.run()
+        input.fileHandleForWriting.write(Data(body.utf8))
+        try input.fileHandleForWriting.close()
+        let hex = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        p.waitUntilExit()
+        return hex
+    }
+
+    static func pagerDuty(_ type: String, id: String, at: String) -> String {
+        #"{"event":{"id":"\#(id)","event_type":"\#(type)","resource_type":"incident","occurred_at":"\#(at)","data":{"id":"PGR0VU2","type":"incident","service":{"id":"PF9KMXH","summary":"checkout","type":"service_reference"},"urgency":"high"}}}"#
+    }
+
+    @Test func signedPagerDutyWebhooksAreStoredAndAnUnsignedOneIsRefused() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let (broker, brokers) = try TestBroker.start(partitions: 1)
+            defer { broker.terminate(); broker.waitUntilExit() }
+            let run = try startRunWithInputs(
+                in: dir, brokers: brokers, inputs: "  - {kind: pagerduty, secret_env: PD_SECRET}", environment: ["PD_SECRET": "pd-signing-secret"])
+            let url = run.http + "/v1/pagerduty"
+            let triggered = Self.pagerDuty("incident.triggered", id: "E1", at: "2026-07-01T10:04:00Z")
+            let resolved = Self.pagerDuty("incident.resolved", id: "E2", at: "2026-07-01T10:11:00Z")
+            let acknowledged = Self.pagerDuty("incident.acknowledged", id: "E3", at: "2026-07-01T10:05:00Z")
+            func signed(_ body: String) throws -> [String: String] { ["X-PagerDuty-Signature": "v1=" + (try Self.hmacHex(body, secret: "pd-signing-secret"))] }
+            #expect(HTTPTesting.request(url, method: "POST", body: Data(triggered.utf8), headers: try signed(triggered))?.status == 200)
+            #expect(HTTPTesting.request(url, method: "POST", body: Data(resolved.utf8))?.status == 401, "unsigned")
+            #expect(HTTPTesting.request(url, method: "POST", body: Data(resolved.utf8), headers: try signed(triggered))?.status == 401, "another body's signature")
+            let ack = HTTPTesting.request(url, method: "POST", body: Data(acknowledged.utf8), headers: try signed(acknowledged))
+            #expect(ack?.status == 200 && ack?.body.contains(#""ignored": 1"#) == true, "\(ack?.body ?? "")")
+            #expect(HTTPTesting.request(url, method: "POST", body: Data(resolved.utf8), headers: try signed(resolved))?.status == 200)
+            #expect(waitForStored(2, at: run.http))
+            let restore = (liveReport(run.http)["totals"] as? [String: Any])?["time_to_restore"] as? [String: Any]
+            #expect(restore?["count"] as? Int == 1 && restore?["p50"] as? Double == 420, "\(String(describing: restore))")
+            let metrics = HTTPTesting.request(run.http + "/metrics")?.body ?? ""
+            #expect(metrics.contains(#"doralog_input_requests_total{input="pagerduty",outcome="bad_signature"} 2"#), "\(metrics)")
+            #expect(run.stop().status == 0)
+        } }
+    }
+
     @Test func aTokenIsAskedForABodyIsBoundedAndTheEndpointKeepsServing() async throws {
         try await onOwnThread { try withTemporaryDirectory { dir in
             let (broker, brokers) = try TestBroker.start(partitions: 1)
