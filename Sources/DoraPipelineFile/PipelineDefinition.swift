@@ -73,6 +73,10 @@ public struct PipelineDefinition: Sendable {
             case cdevents
             /// PagerDuty's v3 webhooks, signed.
             case pagerduty
+            /// Flagger's event webhook.
+            case flagger
+            /// Argo Rollouts notifications with doralog's template.
+            case argoRollouts = "argo-rollouts"
 
             static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
         }

@@ -113,6 +113,14 @@ struct HTTPInputs: Sendable {
             } catch {
                 return refuse("bad_payload", .badRequest, error.message)
             }
+        case .flagger, .argoRollouts:
+            do {
+                let mapped = s.input.kind == .flagger ? try FlaggerMapping().map(bytes) : try ArgoRolloutsMapping().map(bytes)
+                messages = mapped.events.map { .init(key: Array($0.service.utf8), value: Array($0.json.utf8)) }
+                ignored = mapped.ignored
+            } catch {
+                return refuse("bad_payload", .badRequest, error.message)
+            }
         case .cdevents:
             var mapping = CDEventsMapping()
             mapping.failedPipelinesAreFailedDeploys = s.input.failedPipelinesAreFailedDeploys

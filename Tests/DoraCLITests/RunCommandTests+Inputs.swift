@@ -230,6 +230,37 @@ extension RunCommandTests {
         } }
     }
 
+    @Test func everyInputDeliveredTwiceStoresEachEventOnce() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let (broker, brokers) = try TestBroker.start(partitions: 2)
+            defer { broker.terminate(); broker.waitUntilExit() }
+            let inputs = ["events", "alertmanager", "cdevents", "flagger", "argo-rollouts"].map { "  - {kind: \($0)}" }
+                + ["  - {kind: pagerduty, secret_env: PD_SECRET}"]
+            let run = try startRunWithInputs(
+                in: dir, brokers: brokers, inputs: inputs.joined(separator: "\n"), environment: ["PD_SECRET": "k"])
+            let pagerDuty = Self.pagerDuty("incident.triggered", id: "E9", at: "2026-07-01T10:04:00Z")
+            let requests: [(String, String, [String: String])] = [
+                ("events", EventJSON.deploy("d-9", at: "2026-07-01T09:00:00Z", service: "cart"), [:]),
+                ("alertmanager", Self.webhook, [:]),
+                ("cdevents", #"{"specversion":"1.0","id":"c1","source":"/ci","type":"dev.cdevents.service.deployed.0.3.0","data":{"context":{"specversion":"0.5.1","id":"c1","source":"/ci","type":"dev.cdevents.service.deployed.0.3.0","timestamp":"2026-07-01T10:00:00Z"},"subject":{"id":"checkout","content":{"environment":{"id":"production"},"artifactId":"v1"}}}}"#, ["Content-Type": "application/cloudevents+json"]),
+                ("flagger", #"{"name":"podinfo","namespace":"test","phase":"Succeeded","checksum":"abc","metadata":{"eventMessage":"Promotion completed!","eventType":"Normal","timestamp":"1782900000000"}}"#, [:]),
+                ("argo-rollouts", #"{"rollout":"checkout","namespace":"prod","uid":"u","revision":"3","event":"aborted","time":"2026-07-01T10:08:30Z","started_at":"2026-07-01T10:06:00Z"}"#, [:]),
+                ("pagerduty", pagerDuty, ["X-PagerDuty-Signature": "v1=" + (try Self.hmacHex(pagerDuty, secret: "k"))]),
+            ]
+            // 1 + 2 (the good alert's firing and resolution) + 1 + 1 + 2 + 1 events.
+            for _ in 0..<2 {
+                for (kind, body, headers) in requests {
+                    let answer = HTTPTesting.request(run.http + "/v1/" + kind, method: "POST", body: Data(body.utf8), headers: headers)
+                    #expect(answer?.status == 200, "\(kind): \(answer?.body ?? "no answer")")
+                }
+            }
+            #expect(HTTPTesting.poll(run.http + "/report.json", seconds: 60) { answer in
+                answer.body.contains(#""stored": 8"#) && answer.body.contains(#""duplicates": 8"#)
+            } != nil, "\(HTTPTesting.request(run.http + "/report.json")?.body.prefix(300) ?? "")")
+            #expect(run.stop().status == 0)
+        } }
+    }
+
     @Test func aTokenIsAskedForABodyIsBoundedAndTheEndpointKeepsServing() async throws {
         try await onOwnThread { try withTemporaryDirectory { dir in
             let (broker, brokers) = try TestBroker.start(partitions: 1)
