@@ -119,6 +119,20 @@ public struct PipelineDefinition: Sendable {
     public var listen: String?
     /// The HTTP inputs, each kind at most once.
     public var inputs: [Input] = []
+    /// How the HTTP endpoint serves: timeouts and TLS.
+    public var http = HTTPSettings()
+
+    /// The endpoint's connection settings (`http:` in the file).
+    public struct HTTPSettings: Sendable {
+        /// A connection idle this long is closed. Default 60 s.
+        public var idleTimeout: Duration = .seconds(60)
+        /// A request body not received within this is answered 408. Default 30 s.
+        public var readTimeout: Duration = .seconds(30)
+        /// PEM files of the certificate chain and private key: serve HTTPS. nil: plain HTTP.
+        public var tls: (certificate: String, key: String)?
+
+        public init() {}
+    }
 }
 
 extension PipelineDefinition {

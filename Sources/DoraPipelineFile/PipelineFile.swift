@@ -75,7 +75,16 @@ public enum PipelineFile {
         d.readiness = evaluation.readiness
         if let f = top["alerts"] { d.alerts = try alerts(f) }
         if let f = top["http"] {
-            let http = try f.mapping(known: ["listen"])
+            let http = try f.mapping(known: ["listen", "idle_timeout", "read_timeout", "tls"])
+            if let t = http["idle_timeout"] { d.http.idleTimeout = .microseconds(try t.duration()) }
+            if let t = http["read_timeout"] { d.http.readTimeout = .microseconds(try t.duration()) }
+            if let t = http["tls"] {
+                let tls = try t.mapping(known: ["certificate", "key"])
+                guard let certificate = tls["certificate"], let key = tls["key"] else {
+                    throw t.error("`certificate` and `key` (PEM files) are required")
+                }
+                d.http.tls = (try certificate.string(), try key.string())
+            }
             if let listen = http["listen"] {
                 let text = try listen.string()
                 guard let port = text.split(separator: ":").last.flatMap({ UInt16($0) }), text.contains(":"), port > 0 else {

@@ -1,7 +1,11 @@
 import DoraEvents
 import DoraMetrics
 import DoraReports
+import DoraPipelineFile
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -16,7 +20,7 @@ struct HTTPEndpoint: Sendable {
     /// The pipeline file's HTTP inputs (`POST /v1/KIND`), when it has any.
     var inputs: HTTPInputs? = nil
 
-    func application(listen: String, logger: Logger) throws -> some Service {
+    func application(listen: String, settings: PipelineDefinition.HTTPSettings = .init(), logger: Logger) throws -> some Service {
         let parts = listen.split(separator: ":")
         guard parts.count >= 2, let port = Int(parts.last!) else { throw ServiceError("http.listen: expected HOST:PORT, got \(listen)") }
         let host = parts.dropLast().joined(separator: ":")
@@ -44,7 +48,18 @@ struct HTTPEndpoint: Sendable {
         }
         var quiet = logger
         quiet.logLevel = .warning
-        let application = Application(router: router, configuration: .init(address: .hostname(host, port: port)), logger: quiet)
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .nanoseconds(Int64(settings.idleTimeout.wholeMicroseconds) * 1000)))
+        var server = http1
+        if let tls = settings.tls {
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
+                let key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
+                server = try .tls(http1, tlsConfiguration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+            } catch {
+                throw ServiceError("http.tls: cannot use \(tls.certificate) and \(tls.key): \(error); give PEM files of the certificate chain and its private key")
+            }
+        }
+        let application = Application(router: router, server: server, configuration: .init(address: .hostname(host, port: port)), logger: quiet)
         return EndpointService(application: application, listen: listen)
     }
 

@@ -27,6 +27,8 @@ struct HTTPInputs: Sendable {
     let publisher: InputPublisher
     let exposition: MetricsExposition
     let logger: Logger
+    /// A body not received within this is answered 408: a slow sender holds no request for ever.
+    var readTimeout: Duration = .seconds(30)
 
     /// Resolves each input's token from the environment and checks that an endpoint reachable
     /// from other machines asks for one.
@@ -77,10 +79,24 @@ struct HTTPInputs: Sendable {
             }
         }
         let body: ByteBuffer
+        let limit = s.input.maxBodyBytes
+        let timeout = readTimeout
         do {
-            body = try await request.body.collect(upTo: s.input.maxBodyBytes)
+            body = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+                group.addTask { try await request.body.collect(upTo: limit) }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+                let first = try await group.next()!
+                group.cancelAll()
+                guard let first else { throw ReadTimedOut() }
+                return first
+            }
+        } catch is ReadTimedOut {
+            return refuse("read_timeout", .requestTimeout, "the body did not arrive within \(timeout) (http.read_timeout)")
         } catch {
-            return refuse("too_large", .contentTooLarge, "the body is over \(s.input.maxBodyBytes) bytes (max_body_bytes)")
+            return refuse("too_large", .contentTooLarge, "the body is over \(limit) bytes (max_body_bytes)")
         }
         let bytes = Array(body.readableBytesView)
         if let secret = s.secret {
@@ -160,6 +176,8 @@ struct HTTPInputs: Sendable {
         let text = "{\"events\": \(messages.count), \"ignored\": \(ignored), \"rejected\": [" + items.joined(separator: ", ") + "]}\n"
         return HTTPEndpoint.text(text, contentType: "application/json")
     }
+
+    private struct ReadTimedOut: Error {}
 
     private func count(_ input: String, _ outcome: String) {
         exposition.registry.makeCounter(name: "doralog_input_requests_total", labels: [("input", input), ("outcome", outcome)]).increment()

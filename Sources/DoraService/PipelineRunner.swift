@@ -94,9 +94,10 @@ public struct PipelineRunner: Sendable {
             if !servedInputs.isEmpty {
                 let publisher = try InputPublisher(
                     brokers: brokers, topic: d.kafka.topics[0], properties: Self.producerProperties(d.kafka.properties), logger: logger)
-                endpoint.inputs = HTTPInputs(served: servedInputs, publisher: publisher, exposition: exposition, logger: logger)
+                endpoint.inputs = HTTPInputs(
+                    served: servedInputs, publisher: publisher, exposition: exposition, logger: logger, readTimeout: d.http.readTimeout)
             }
-            services.append(.init(service: try endpoint.application(listen: listen, logger: logger)))
+            services.append(.init(service: try endpoint.application(listen: listen, settings: d.http, logger: logger)))
         }
         // Ingestion ending on its own (--until-end) shuts the group down in reverse order; a
         // signal does the same. Either way the aggregator drains, then the endpoint stops.

@@ -9,7 +9,8 @@ extension RunCommandTests {
     /// Writes a pipeline file with `inputs` and starts `doralog run` on it, with `environment`
     /// added to its own.
     func startRunWithInputs(
-        in dir: String, brokers: String, inputs: String, environment: [String: String] = [:], format: String = "doralog"
+        in dir: String, brokers: String, inputs: String, environment: [String: String] = [:], format: String = "doralog",
+        http: String = ""
     ) throws -> Running {
         let port = TestBroker.freePort()
         let pipeline = """
@@ -22,7 +23,7 @@ extension RunCommandTests {
                 properties: {session.timeout.ms: "6000", heartbeat.interval.ms: "300"}
             log: {directory: "\(dir)/log"}
             alerts: {stdout: true}
-            http: {listen: "127.0.0.1:\(port)"}
+            http: {listen: "127.0.0.1:\(port)"\(http)}
             inputs:
             \(inputs)
             """
@@ -257,6 +258,98 @@ extension RunCommandTests {
             #expect(HTTPTesting.poll(run.http + "/report.json", seconds: 60) { answer in
                 answer.body.contains(#""stored": 8"#) && answer.body.contains(#""duplicates": 8"#)
             } != nil, "\(HTTPTesting.request(run.http + "/report.json")?.body.prefix(300) ?? "")")
+            #expect(run.stop().status == 0)
+        } }
+    }
+
+    /// Runs a command and returns its status and standard output.
+    static func shell(_ arguments: [String], input: String? = nil) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = arguments
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        let inPipe = Pipe()
+        if input != nil { p.standardInput = inPipe }
+        try p.run()
+        if let input {
+            inPipe.fileHandleForWriting.write(Data(input.utf8))
+            try inPipe.fileHandleForWriting.close()
+        }
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, text)
+    }
+
+    @Test func withTLSTheInputsAreServedOverHTTPSOnly() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let (made, _) = try Self.shell([
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem",
+                "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            ])
+            try #require(made == 0, "openssl made a certificate")
+            let (broker, brokers) = try TestBroker.start(partitions: 1)
+            defer { broker.terminate(); broker.waitUntilExit() }
+            let port = TestBroker.freePort()
+            let pipeline = """
+                source: {kafka: {brokers: "\(brokers)", topics: [events], group: run}}
+                log: {directory: "\(dir)/log"}
+                alerts: {stdout: true}
+                http: {listen: "127.0.0.1:\(port)", tls: {certificate: "\(dir)/cert.pem", key: "\(dir)/key.pem"}}
+                inputs:
+                  - {kind: alertmanager}
+                """
+            try TestFiles.write(pipeline, to: dir + "/p.yaml")
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Doralog.executable)
+            process.arguments = ["run", "--pipeline", dir + "/p.yaml"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            defer { process.terminate(); process.waitUntilExit() }
+            let https = "https://127.0.0.1:\(port)"
+            var ready = false
+            for _ in 0..<150 where !ready {
+                ready = try Self.shell(["curl", "-sf", "--cacert", dir + "/cert.pem", https + "/readyz"]).1.contains("ready")
+                if !ready { usleep(200_000) }
+            }
+            #expect(ready, "the endpoint answers over HTTPS")
+            let (status, answer) = try Self.shell(
+                ["curl", "-s", "--cacert", dir + "/cert.pem", "--data-binary", "@-", https + "/v1/alertmanager"], input: Self.webhook)
+            #expect(status == 0 && answer.contains(#""events": 2"#), "\(answer)")
+            #expect(HTTPTesting.request("http://127.0.0.1:\(port)/readyz", timeout: 2)?.status != 200, "plain HTTP is not served")
+        } }
+    }
+
+    @Test func aBodyThatNeverArrivesTimesOutWhileOtherRequestsAreServed() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let (broker, brokers) = try TestBroker.start(partitions: 1)
+            defer { broker.terminate(); broker.waitUntilExit() }
+            let run = try startRunWithInputs(in: dir, brokers: brokers, inputs: "  - {kind: alertmanager}", http: ", read_timeout: 1s")
+            let port = run.http.split(separator: ":").last!
+            // A sender that announces 100 bytes and sends 10, then waits.
+            let slow = """
+                import socket, sys
+                s = socket.create_connection(("127.0.0.1", \(port)))
+                s.sendall(b"POST /v1/alertmanager HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 100\\r\\n\\r\\n0123456789")
+                s.settimeout(20)
+                print(s.recv(200).split(b"\\r\\n")[0].decode())
+                """
+            let started = ContinuousClock.now
+            let sender = Process()
+            sender.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            sender.arguments = ["python3", "-c", slow]
+            let out = Pipe()
+            sender.standardOutput = out
+            try sender.run()
+            usleep(200_000)
+            let other = HTTPTesting.request(run.http + "/v1/alertmanager", method: "POST", body: Data(Self.webhook.utf8))
+            #expect(other?.status == 200, "served while the slow one waits")
+            let line = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            sender.waitUntilExit()
+            #expect(line.contains("408"), "\(line)")
+            #expect(started.duration(to: .now) < .seconds(15))
             #expect(run.stop().status == 0)
         } }
     }
