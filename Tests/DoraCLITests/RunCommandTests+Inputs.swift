@@ -354,6 +354,54 @@ extension RunCommandTests {
         } }
     }
 
+    /// wrk posts webhooks of distinct events (each request one new event) for a few seconds on
+    /// loopback while `doralog produce` feeds the topic: every acknowledged webhook is stored.
+    @Test(.enabled(if: installed("wrk"), "needs Debian's wrk"))
+    func aBoundedLoadOfWebhooksWhileIngestingLosesNothing() async throws {
+        try await onOwnThread { try withTemporaryDirectory { dir in
+            let (broker, brokers) = try TestBroker.start(partitions: 2)
+            defer { broker.terminate(); broker.waitUntilExit() }
+            let run = try startRunWithInputs(in: dir, brokers: brokers, inputs: "  - {kind: events}")
+            // One thread, so its request counter is the number of distinct events sent.
+            try TestFiles.write(#"""
+                n = 0
+                local thread
+                function setup(t) thread = t end
+                function request()
+                  n = n + 1
+                  local body = string.format('{"id":"wrk-%d","type":"deploy","time":"2026-07-01T10:00:00Z","service":"s%d","version":"v%d"}', n, n % 7, n)
+                  return wrk.format("POST", "/v1/events", {["Content-Type"] = "application/json"}, body)
+                end
+                function done(summary, latency, requests)
+                  io.write(string.format("SENT %d\n", thread:get("n")))
+                end
+                """#, to: dir + "/post.lua")
+            let load = Process()
+            load.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
+            load.arguments = ["-t1", "-c8", "-d4s", "--timeout", "10s", "-s", dir + "/post.lua", run.http]
+            let out = Pipe()
+            load.standardOutput = out
+            try load.run()
+            let background = LogTesting.deploys(2_000)
+            try produce(background, to: brokers, in: dir, name: "background")
+            load.waitUntilExit()
+            let summary = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let sent = Int(summary.components(separatedBy: "SENT ").last?.prefix { $0.isNumber } ?? "") ?? -1
+            let answered = Int(summary.components(separatedBy: " requests in").first?.split(separator: " ").last ?? "") ?? -1
+            #expect(!summary.contains("Non-2xx") && !summary.contains("Socket errors"), "\(summary)")
+            #expect(answered > 100 && sent >= answered, "\(summary)")
+            // Every answered webhook is stored; requests wrk cut at the end may be stored too.
+            let stored = HTTPTesting.poll(run.http + "/report.json", seconds: 60) { answer in
+                let count = Int(answer.body.components(separatedBy: #""stored": "#).dropFirst().first?.prefix { $0.isNumber } ?? "") ?? 0
+                return count >= answered + background.count
+            }
+            #expect(stored != nil, "\(summary) \(HTTPTesting.request(run.http + "/report.json")?.body.prefix(300) ?? "")")
+            #expect(run.stop().status == 0)
+            let total = try LogReader(directory: dir + "/log").totals.stored
+            #expect(total >= answered + background.count && total <= sent + background.count, "\(total) stored; \(summary)")
+        } }
+    }
+
     @Test func aTokenIsAskedForABodyIsBoundedAndTheEndpointKeepsServing() async throws {
         try await onOwnThread { try withTemporaryDirectory { dir in
             let (broker, brokers) = try TestBroker.start(partitions: 1)
