@@ -68,3 +68,43 @@ extension JSONValue {
         return nil
     }
 }
+
+extension JSONValue {
+    /// Where the value of the top-level member `name` of the JSON object in `bytes` lies, and
+    /// when that value is an array, where each of its elements lies: the exact bytes a sender
+    /// sent, for a dead letter. nil when `bytes` is not an object or has no such member.
+    public static func rawMember(_ name: String, in bytes: [UInt8]) -> (value: Range<Int>, elements: [Range<Int>]?)? {
+        bytes.withUnsafeBufferPointer { buffer -> (value: Range<Int>, elements: [Range<Int>]?)? in
+            var p = StrictJSONParser(buffer)
+            do throws(StrictJSONParser.Failure) {
+                guard try !p.beginObject() else { return nil }
+                repeat {
+                    let span = try p.parseMemberNameSpan()
+                    guard p.string(of: span) == name else {
+                        try p.skipValue()
+                        continue
+                    }
+                    let start = p.position
+                    var elements: [Range<Int>]?
+                    if p.peekByte == 0x5B {
+                        var list: [Range<Int>] = []
+                        if try !p.beginArray() {
+                            repeat {
+                                let from = p.position
+                                try p.skipValue()
+                                list.append(from..<p.position)
+                            } while try p.arraySeparator()
+                        }
+                        elements = list
+                    } else {
+                        try p.skipValue()
+                    }
+                    return (start..<p.position, elements)
+                } while try p.memberSeparator()
+            } catch {
+                return nil
+            }
+            return nil
+        }
+    }
+}

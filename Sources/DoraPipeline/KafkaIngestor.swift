@@ -384,7 +384,8 @@ public final class StopRequest: Sendable {
     public var isRequested: Bool { flag.load(ordering: .acquiring) }
 }
 
-/// The shape of a Kafka source's messages: doralog's events (stored as they are), CDEvents
+/// The shape of a Kafka source's messages (whatever it is, an HTTP input's rejected item,
+/// `RejectedItem`, becomes a dead letter): doralog's events (stored as they are), CDEvents
 /// (mapped by `CDEventsMapping`; a message that is none is rejected as `unmappable_input`), or
 /// either (`auto`: a message that looks like a CloudEvent or a CDEvent is mapped, any other is
 /// taken as doralog's, so its own errors apply).
@@ -399,6 +400,10 @@ extension KafkaIngestor {
     /// (each from the message's position), or as an unmappable message.
     static func append(_ m: KafkaMessage, as format: MessageFormat, to batch: inout MessageBatch) {
         let source = MessageSource.kafka(topic: m.topic, partition: m.partition, offset: m.offset, key: m.key)
+        if m.value.first == UInt8(ascii: "{"), let letter = RejectedItem.deadLetter(of: m.value) {
+            Array(letter.item).withUnsafeBytes { batch.appendUnmappable($0, reason: letter.reason, source: source) }
+            return
+        }
         let mapping: CDEventsMapping
         let strict: Bool
         switch format {

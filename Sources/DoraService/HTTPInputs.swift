@@ -156,6 +156,17 @@ struct HTTPInputs: Sendable {
                 return refuse("bad_payload", .badRequest, error.message)
             }
         }
+        // The rejected items travel to the dead letters through the topic, with their bytes.
+        let request = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let eventCount = messages.count
+        if !rejections.isEmpty {
+            let elements = Self.itemRanges(of: s.input.kind, in: bytes)
+            for r in rejections {
+                guard let i = r.index, let ranges = elements, i < ranges.count else { continue }
+                let value = RejectedItem.message(input: kind, request: request, index: i, reason: r.reason, raw: bytes[ranges[i]])
+                messages.append(.init(key: nil, value: value))
+            }
+        }
         guard messages.count <= s.input.maxEvents else {
             return refuse("too_many_events", .contentTooLarge, "the request maps to \(messages.count) events; the limit is \(s.input.maxEvents) (max_events)")
         }
@@ -173,11 +184,25 @@ struct HTTPInputs: Sendable {
             }
         }
         let items = rejections.map { "{\"index\": \($0.index ?? -1), \"reason\": \(JSONText.quoted($0.reason))}" }
-        let text = "{\"events\": \(messages.count), \"ignored\": \(ignored), \"rejected\": [" + items.joined(separator: ", ") + "]}\n"
+        let text = "{\"request\": \"\(request)\", \"events\": \(eventCount), \"ignored\": \(ignored), \"rejected\": ["
+            + items.joined(separator: ", ") + "]}\n"
         return HTTPEndpoint.text(text, contentType: "application/json")
     }
 
     private struct ReadTimedOut: Error {}
+
+    /// Where each item of a batch payload lies in the body: Alertmanager's `alerts`, or a
+    /// CloudEvents batch (the whole body is the array).
+    static func itemRanges(of kind: PipelineDefinition.Input.Kind, in body: [UInt8]) -> [Range<Int>]? {
+        switch kind {
+        case .alertmanager: return JSONValue.rawMember("alerts", in: body)?.elements
+        case .cdevents:
+            // A batch body is an array: wrap it to reuse the member scanner.
+            let wrapped = Array("{\"b\":".utf8) + body + [UInt8(ascii: "}")]
+            return JSONValue.rawMember("b", in: wrapped)?.elements?.map { ($0.lowerBound - 5)..<($0.upperBound - 5) }
+        default: return nil
+        }
+    }
 
     private func count(_ input: String, _ outcome: String) {
         exposition.registry.makeCounter(name: "doralog_input_requests_total", labels: [("input", input), ("outcome", outcome)]).increment()

@@ -156,9 +156,21 @@ extension RunCommandTests {
             // Native events, one bad line among them: the bad one goes to the dead letters.
             let lines = EventJSON.deploy("d-1", at: "2026-07-01T09:00:00Z", service: "cart") + "\nnot json\n"
             #expect(HTTPTesting.request(run.http + "/v1/events", method: "POST", body: Data(lines.utf8))?.status == 200)
+            // Rejected: the bad alert of each delivery (kept as sent) and the bad line.
             #expect(HTTPTesting.poll(run.http + "/report.json", seconds: 60) { answer in
-                answer.body.contains(#""stored": 3"#) && answer.body.contains(#""duplicates": 2"#) && answer.body.contains(#""rejected": 1"#)
+                answer.body.contains(#""stored": 3"#) && answer.body.contains(#""duplicates": 2"#) && answer.body.contains(#""rejected": 3"#)
             } != nil, "\(HTTPTesting.request(run.http + "/report.json")?.body.prefix(400) ?? "")")
+            let letters = try String(contentsOfFile: dir + "/log/dead-letters.jsonl", encoding: .utf8).split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+            }
+            let items = letters.filter { $0["reason"] as? String == "unmappable_input" }
+            #expect(items.count == 2)
+            for item in items {
+                let message = item["message"] as? String ?? ""
+                #expect(message.hasPrefix("input alertmanager, request ") && message.hasSuffix("item 1: no label names the service (looked for service, app, job)"), "\(message)")
+                let raw = Data(base64Encoded: item["raw_base64"] as? String ?? "").map { String(decoding: $0, as: UTF8.self) }
+                #expect(raw == #"{"status":"firing","labels":{"alertname":"NoService"},"startsAt":"2026-07-01T10:00:00Z","fingerprint":"f2"}"#, "the item as sent")
+            }
             let metrics = HTTPTesting.request(run.http + "/metrics")?.body ?? ""
             #expect(metrics.contains(#"doralog_input_requests_total{input="alertmanager",outcome="accepted"} 2"#), "\(metrics)")
             #expect(metrics.contains(#"doralog_input_items_rejected_total{input="alertmanager"} 2"#))
