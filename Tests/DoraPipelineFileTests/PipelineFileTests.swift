@@ -61,6 +61,53 @@ import Testing
         }
     }
 
+    @Test func inputsAndTheirSettingsAreRead() throws {
+        let d = try PipelineFile.parse("""
+            source:
+              kafka: {brokers: "127.0.0.1:9092", topics: [events], group: g, format: auto}
+            log: {directory: /tmp/log}
+            http: {listen: "0.0.0.0:9464", idle_timeout: 90s, read_timeout: 5s, tls: {certificate: c.pem, key: k.pem}}
+            inputs:
+              - {kind: alertmanager, token_env: AM, max_body_bytes: 1000, max_events: 50, labels: {service: [app], severity: level}}
+              - {kind: pagerduty, secret_env: PD, service_field: id}
+              - {kind: cdevents, failed_pipelines_are_failed_deploys: true}
+              - {kind: argo-rollouts}
+            """, file: "p.yaml")
+        #expect(d.kafka.format == .auto)
+        #expect(d.http.idleTimeout == .seconds(90) && d.http.readTimeout == .seconds(5))
+        #expect(d.http.tls?.certificate == "c.pem" && d.http.tls?.key == "k.pem")
+        #expect(d.inputs.map(\.kind) == [.alertmanager, .pagerduty, .cdevents, .argoRollouts])
+        let am = d.inputs[0]
+        #expect(am.tokenVariable == "AM" && am.maxBodyBytes == 1000 && am.maxEvents == 50)
+        #expect(am.alertmanagerLabels.service == ["app"] && am.alertmanagerLabels.severity == "level" && am.alertmanagerLabels.team == "team")
+        #expect(d.inputs[1].secretVariable == "PD" && d.inputs[1].pagerDutyServiceField == .id)
+        #expect(d.inputs[2].failedPipelinesAreFailedDeploys)
+    }
+
+    @Test(arguments: [
+        ("inputs: [{kind: alertmanager}]", "http.listen"),
+        ("http: {listen: \"127.0.0.1:1\"}\ninputs: [{kind: jenkins}]", "unknown input kind"),
+        ("http: {listen: \"127.0.0.1:1\"}\ninputs: [{kind: pagerduty}]", "secret_env"),
+        ("http: {listen: \"127.0.0.1:1\"}\ninputs: [{kind: events}, {kind: events}]", "given twice"),
+        ("http: {listen: \"127.0.0.1:1\"}\ninputs: [{kind: events, labels: {severity: s}}]", "alertmanager input only"),
+        ("http: {listen: \"127.0.0.1:1\", tls: {certificate: c.pem}}", "`certificate` and `key`"),
+    ])
+    func aBadInputSettingIsRefusedWithItsField(extra: String, message: String) {
+        #expect {
+            _ = try PipelineFile.parse(Self.minimal + "\n" + extra + "\n", file: "p.yaml")
+        } throws: { error in
+            "\(error)".contains(message)
+        }
+    }
+
+    @Test func aKafkaSourceFormatMustBeKnown() {
+        #expect {
+            _ = try PipelineFile.parse(Self.minimal.replacingOccurrences(of: "group: g}", with: "group: g, format: json}"), file: "p.yaml")
+        } throws: { error in
+            "\(error)".contains("doralog, cdevents, auto")
+        }
+    }
+
     @Test func omittedSLOFieldsTakeTheSpecsDefaults() throws {
         let d = try PipelineFile.parse(Self.minimal + "\nslos:\n  - {name: a, metric: act, objective: 2h}\n", file: "p.yaml")
         let slo = try #require(d.slos.first)
