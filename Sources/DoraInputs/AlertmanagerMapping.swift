@@ -38,12 +38,7 @@ public struct AlertmanagerMapping: Sendable {
     /// Maps one webhook body.
     /// - Throws: `InputError` when the body is not JSON or not a version 4 webhook payload.
     public func map(_ body: [UInt8]) throws(InputError) -> MappedPayload {
-        let payload: JSONValue
-        do {
-            payload = try JSONValue.parse(body)
-        } catch {
-            throw InputError("the body is not JSON: \(error.message)")
-        }
+        let payload = try InputError.json(body)
         guard case .object = payload else { throw InputError("the body is not a JSON object (an Alertmanager webhook payload)") }
         if let version = payload["version"], version.string != "4" {
             throw InputError("webhook payload version \(Self.shown(version)) is not supported; Alertmanager sends version \"4\"")

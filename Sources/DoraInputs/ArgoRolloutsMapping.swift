@@ -17,17 +17,12 @@ import DoraEvents
 public struct ArgoRolloutsMapping: Sendable {
     public init() {}
 
-    public func map(_ body: [UInt8]) throws(InputError) -> (events: [MappedEvent], ignored: Int) {
-        let value: JSONValue
-        do {
-            value = try JSONValue.parse(body)
-        } catch {
-            throw InputError("the body is not JSON: \(error.message)")
-        }
+    public func map(_ body: [UInt8]) throws(InputError) -> MappedPayload {
+        let value = try InputError.json(body)
         guard let rollout = value["rollout"]?.string, !rollout.isEmpty, let event = value["event"]?.string else {
             throw InputError("not the doralog notification template: it needs rollout and event (docs/inputs.md)")
         }
-        guard event == "completed" || event == "aborted" else { return ([], 1) }
+        guard event == "completed" || event == "aborted" else { return MappedPayload(ignored: 1) }
         let namespace = value["namespace"]?.string ?? ""
         let uid = value["uid"]?.string ?? ""
         guard let revision = value["revision"]?.string, !revision.isEmpty else { throw InputError("revision is missing") }
@@ -48,7 +43,7 @@ public struct ArgoRolloutsMapping: Sendable {
         if event == "completed" {
             var l = line("deploy", "deploy", at: time)
             l.add("version", version)
-            return ([MappedEvent(id: "\(base)-deploy", service: service, json: l.json)], 0)
+            return MappedPayload(events: [MappedEvent(id: "\(base)-deploy", service: service, json: l.json)])
         }
         var out: [MappedEvent] = []
         if let startedText = value["started_at"]?.string {
@@ -65,6 +60,6 @@ public struct ArgoRolloutsMapping: Sendable {
         c.add("rollback_id", base)
         c.add("status", "completed")
         out.append(MappedEvent(id: "\(base)-rollback-completed", service: service, json: c.json))
-        return (out, 0)
+        return MappedPayload(events: out)
     }
 }

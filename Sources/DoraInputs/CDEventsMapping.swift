@@ -33,24 +33,14 @@ public struct CDEventsMapping: Sendable {
     /// One body or message: a structured CloudEvent, or a bare CDEvent (binary mode's data).
     /// - Throws: `InputError` when it is not JSON or not a CDEvent; the reason is one line.
     public func map(_ body: [UInt8]) throws(InputError) -> [MappedEvent] {
-        let value: JSONValue
-        do {
-            value = try JSONValue.parse(body)
-        } catch {
-            throw InputError("the body is not JSON: \(error.message)")
-        }
+        let value = try InputError.json(body)
         return try map(value)
     }
 
     /// A batch (`application/cloudevents-batch+json`): each element maps on its own.
     /// - Throws: `InputError` when the body is not a JSON array.
     public func mapBatch(_ body: [UInt8]) throws(InputError) -> MappedPayload {
-        let value: JSONValue
-        do {
-            value = try JSONValue.parse(body)
-        } catch {
-            throw InputError("the body is not JSON: \(error.message)")
-        }
+        let value = try InputError.json(body)
         guard case .array(let items) = value else { throw InputError("a CloudEvents batch is a JSON array") }
         var out = MappedPayload()
         for (index, item) in items.enumerated() {

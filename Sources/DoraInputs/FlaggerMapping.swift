@@ -17,13 +17,8 @@ import DoraEvents
 public struct FlaggerMapping: Sendable {
     public init() {}
 
-    public func map(_ body: [UInt8]) throws(InputError) -> (events: [MappedEvent], ignored: Int) {
-        let value: JSONValue
-        do {
-            value = try JSONValue.parse(body)
-        } catch {
-            throw InputError("the body is not JSON: \(error.message)")
-        }
+    public func map(_ body: [UInt8]) throws(InputError) -> MappedPayload {
+        let value = try InputError.json(body)
         guard let name = value["name"]?.string, !name.isEmpty, let namespace = value["namespace"]?.string,
             let phase = value["phase"]?.string
         else { throw InputError("not a Flagger event: it needs name, namespace and phase") }
@@ -46,7 +41,7 @@ public struct FlaggerMapping: Sendable {
         if phase == "Succeeded" {
             var l = line("deploy", "deploy")
             l.add("version", metadata["version"]?.string ?? checksum)
-            return ([MappedEvent(id: "\(base)-deploy", service: service, json: l.json)], 0)
+            return MappedPayload(events: [MappedEvent(id: "\(base)-deploy", service: service, json: l.json)])
         }
         if message.hasPrefix("Rolling back") {
             var l = line("rollback-started", "rollback")
@@ -54,14 +49,14 @@ public struct FlaggerMapping: Sendable {
             l.add("status", "started")
             l.add("from_version", metadata["version"]?.string ?? checksum)
             l.add("trigger", "auto")
-            return ([MappedEvent(id: "\(base)-rollback-started", service: service, json: l.json)], 0)
+            return MappedPayload(events: [MappedEvent(id: "\(base)-rollback-started", service: service, json: l.json)])
         }
         if phase == "Failed" {
             var l = line("rollback-completed", "rollback")
             l.add("rollback_id", base)
             l.add("status", "completed")
-            return ([MappedEvent(id: "\(base)-rollback-completed", service: service, json: l.json)], 0)
+            return MappedPayload(events: [MappedEvent(id: "\(base)-rollback-completed", service: service, json: l.json)])
         }
-        return ([], 1)
+        return MappedPayload(ignored: 1)
     }
 }

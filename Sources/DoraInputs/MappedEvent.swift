@@ -1,3 +1,5 @@
+import DoraEvents
+
 /// One event a foreign payload maps to: a line of doralog's own schema (docs/events.md),
 /// with its id and its service (the Kafka key).
 ///
@@ -26,12 +28,17 @@ public struct ItemRejection: Sendable, Equatable {
     }
 }
 
-/// What a payload maps to: the events of its good items, and its bad items with their reasons.
+/// What a payload maps to: the events of its good items, its bad items with their reasons,
+/// and how many of its items say nothing doralog measures (an acknowledgement, a progress step).
 public struct MappedPayload: Sendable, Equatable {
     public var events: [MappedEvent] = []
     public var rejections: [ItemRejection] = []
+    public var ignored = 0
 
-    public init() {}
+    public init(events: [MappedEvent] = [], ignored: Int = 0) {
+        self.events = events
+        self.ignored = ignored
+    }
 }
 
 /// A payload that cannot be taken at all (not JSON, not the tool's shape): the answer is a 4xx
@@ -44,4 +51,14 @@ public struct InputError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { message }
+
+    /// A body parsed as JSON (strictly, as events are), or the error every input gives for one
+    /// that is not.
+    static func json(_ body: [UInt8]) throws(InputError) -> JSONValue {
+        do {
+            return try JSONValue.parse(body)
+        } catch {
+            throw InputError("the body is not JSON: \(error.message)")
+        }
+    }
 }

@@ -26,13 +26,8 @@ public struct PagerDutyMapping: Sendable {
 
     /// What one webhook body maps to: at most one event, or nothing for an ignored event type.
     /// - Throws: `InputError` for a body that is not a v3 incident webhook.
-    public func map(_ body: [UInt8]) throws(InputError) -> (events: [MappedEvent], ignored: Int) {
-        let value: JSONValue
-        do {
-            value = try JSONValue.parse(body)
-        } catch {
-            throw InputError("the body is not JSON: \(error.message)")
-        }
+    public func map(_ body: [UInt8]) throws(InputError) -> MappedPayload {
+        let value = try InputError.json(body)
         guard let event = value["event"], case .object = event else {
             throw InputError("no \"event\" object: is this a PagerDuty v3 webhook?")
         }
@@ -41,7 +36,7 @@ public struct PagerDutyMapping: Sendable {
         switch type {
         case "incident.triggered", "incident.reopened": status = "firing"
         case "incident.resolved": status = "resolved"
-        default: return ([], 1)
+        default: return MappedPayload(ignored: 1)
         }
         guard let eventID = event["id"]?.string, !eventID.isEmpty else { throw InputError("event.id is missing") }
         guard let timeText = event["occurred_at"]?.string, let time = Timestamp.parse(rfc3339: timeText) else {
@@ -61,7 +56,7 @@ public struct PagerDutyMapping: Sendable {
         line.add("alert_id", "pd-\(incident)")
         line.add("status", status)
         line.add("severity", urgency == nil || urgency == "high" ? "critical" : urgency)
-        return ([MappedEvent(id: "pd-\(eventID)", service: service, json: line.json)], 0)
+        return MappedPayload(events: [MappedEvent(id: "pd-\(eventID)", service: service, json: line.json)])
     }
 
     /// Whether `header` (`X-PagerDuty-Signature`: comma-separated `v1=HEX` entries) holds the

@@ -108,53 +108,18 @@ struct HTTPInputs: Sendable {
         var messages: [InputPublisher.Message] = []
         var rejections: [ItemRejection] = []
         var ignored = 0
-        switch s.input.kind {
-        case .events:
+        if s.input.kind == .events {
             for line in NativeEvents.lines(bytes) { messages.append(.init(key: line.service.map { Array($0.utf8) }, value: line.bytes)) }
-        case .alertmanager:
+        } else {
+            let mapped: MappedPayload
             do {
-                let mapped = try AlertmanagerMapping(labels: s.input.alertmanagerLabels).map(bytes)
-                messages = mapped.events.map { .init(key: Array($0.service.utf8), value: Array($0.json.utf8)) }
-                rejections = mapped.rejections
+                mapped = try Self.map(bytes, for: s.input, contentType: request.headers[.contentType]?.lowercased() ?? "")
             } catch {
                 return refuse("bad_payload", .badRequest, error.message)
             }
-        case .pagerduty:
-            var mapping = PagerDutyMapping()
-            mapping.serviceField = s.input.pagerDutyServiceField
-            do {
-                let mapped = try mapping.map(bytes)
-                messages = mapped.events.map { .init(key: Array($0.service.utf8), value: Array($0.json.utf8)) }
-                ignored = mapped.ignored
-            } catch {
-                return refuse("bad_payload", .badRequest, error.message)
-            }
-        case .flagger, .argoRollouts:
-            do {
-                let mapped = s.input.kind == .flagger ? try FlaggerMapping().map(bytes) : try ArgoRolloutsMapping().map(bytes)
-                messages = mapped.events.map { .init(key: Array($0.service.utf8), value: Array($0.json.utf8)) }
-                ignored = mapped.ignored
-            } catch {
-                return refuse("bad_payload", .badRequest, error.message)
-            }
-        case .cdevents:
-            var mapping = CDEventsMapping()
-            mapping.failedPipelinesAreFailedDeploys = s.input.failedPipelinesAreFailedDeploys
-            let contentType = request.headers[.contentType]?.lowercased() ?? ""
-            do {
-                var mapped = MappedPayload()
-                if contentType.hasPrefix("application/cloudevents-batch+json") {
-                    mapped = try mapping.mapBatch(bytes)
-                } else {
-                    // Structured mode (application/cloudevents+json), or binary mode (ce-* headers,
-                    // the CDEvent as the body): the CDEvent carries its own context either way.
-                    mapped.events = try mapping.map(bytes)
-                }
-                messages = mapped.events.map { .init(key: Array($0.service.utf8), value: Array($0.json.utf8)) }
-                rejections = mapped.rejections
-            } catch {
-                return refuse("bad_payload", .badRequest, error.message)
-            }
+            messages = mapped.events.map { .init(key: Array($0.service.utf8), value: Array($0.json.utf8)) }
+            rejections = mapped.rejections
+            ignored = mapped.ignored
         }
         // The rejected items travel to the dead letters through the topic, with their bytes.
         let request = String(UInt64.random(in: 0...UInt64.max), radix: 16)
@@ -190,6 +155,31 @@ struct HTTPInputs: Sendable {
     }
 
     private struct ReadTimedOut: Error {}
+
+    /// A foreign body through its input's mapping (`DoraInputs`).
+    static func map(_ body: [UInt8], for input: PipelineDefinition.Input, contentType: String) throws(InputError) -> MappedPayload {
+        switch input.kind {
+        case .events:
+            preconditionFailure("doralog's events are forwarded as they are")
+        case .alertmanager:
+            return try AlertmanagerMapping(labels: input.alertmanagerLabels).map(body)
+        case .pagerduty:
+            var mapping = PagerDutyMapping()
+            mapping.serviceField = input.pagerDutyServiceField
+            return try mapping.map(body)
+        case .flagger:
+            return try FlaggerMapping().map(body)
+        case .argoRollouts:
+            return try ArgoRolloutsMapping().map(body)
+        case .cdevents:
+            var mapping = CDEventsMapping()
+            mapping.failedPipelinesAreFailedDeploys = input.failedPipelinesAreFailedDeploys
+            if contentType.hasPrefix("application/cloudevents-batch+json") { return try mapping.mapBatch(body) }
+            // Structured mode (application/cloudevents+json), or binary mode (ce-* headers, the
+            // CDEvent as the body): the CDEvent carries its own context either way.
+            return MappedPayload(events: try mapping.map(body))
+        }
+    }
 
     /// Where each item of a batch payload lies in the body: Alertmanager's `alerts`, or a
     /// CloudEvents batch (the whole body is the array).
