@@ -144,7 +144,8 @@ struct DrillCommand: ParsableCommand {
 
     static func workingDirectory() -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        return getcwd(&buffer, buffer.count) != nil ? String(cString: buffer) : "(unknown)"
+        guard getcwd(&buffer, buffer.count) != nil else { return "(unknown)" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

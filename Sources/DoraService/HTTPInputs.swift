@@ -4,6 +4,7 @@ import DoraPipelineFile
 import Hummingbird
 import Logging
 import NIOCore
+import Prometheus
 
 /// The HTTP inputs of `doralog run` (docs/inputs.md): `POST /v1/KIND` for each input of the
 /// pipeline file. A request is authenticated (bearer token), bounded (body size, event count),
@@ -142,8 +143,12 @@ struct HTTPInputs: Sendable {
         }
         count(kind, "accepted")
         if !rejections.isEmpty {
-            exposition.registry.makeCounter(name: "doralog_input_items_rejected_total", labels: [("input", kind)])
-                .increment(by: Int64(rejections.count))
+            exposition.registry.makeCounter(
+                descriptor: MetricNameDescriptor(
+                    namespace: "doralog", metricName: "input_items_rejected", unitName: "total",
+                    helpText: "Items of accepted HTTP input requests that could not be mapped (in the dead letters)."),
+                labels: [("input", kind)]
+            ).increment(by: Int64(rejections.count))
             for r in rejections {
                 logger.warning("input item rejected", metadata: ["input": "\(kind)", "item": "\(r.index ?? -1)", "reason": "\(r.reason)"])
             }
@@ -195,7 +200,11 @@ struct HTTPInputs: Sendable {
     }
 
     private func count(_ input: String, _ outcome: String) {
-        exposition.registry.makeCounter(name: "doralog_input_requests_total", labels: [("input", input), ("outcome", outcome)]).increment()
+        exposition.registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "doralog", metricName: "input_requests", unitName: "total", helpText: "Requests to the HTTP inputs by outcome."),
+            labels: [("input", input), ("outcome", outcome)]
+        ).increment()
     }
 
     /// Compares without stopping at the first difference (a token is a secret).

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# How time and memory grow with the log (issue 15): N generated events go straight into
+# `doralog ingest --file -` (no JSONL file on disk), then `report` over everything, a quarter
+# with `--margin`, and `doralog run`'s replay of the log at start-up (until /readyz), each with
+# its peak RSS. Usage: bench/scale.sh N [N...]   (for example 1000000 10000000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh
+swift build -c release --product doralog >&2
+doralog=$PWD/.build/release/doralog
+for n in "${@:-1000000}"; do
+    work=$(mktemp -d)
+    days=$(( n / 2000 < 90 ? 90 : (n / 2000 > 1095 ? 1095 : n / 2000) ))
+    services=$(( n / 5000 < 50 ? 50 : (n / 5000 > 2000 ? 2000 : n / 5000) ))
+    echo "== N = $n events, $days days, $services services"
+    # `time -f` measures the ingest end of the pipe (the generator runs beside it).
+    ingest=$( { "$doralog" generate --events "$n" --days "$days" --services "$services" --teams 12 \
+        | /usr/bin/time -f "%e s, peak RSS %M KiB" "$doralog" ingest --file - --log "$work/log" > "$work/ingest.out"; } 2>&1 | tail -1)
+    echo "ingest: $ingest; $(cat "$work/ingest.out"); log $(du -sh "$work/log" | cut -f1)"
+    report=$( { /usr/bin/time -f "%e s, peak RSS %M KiB" "$doralog" report --log "$work/log" --format json > "$work/report.json"; } 2>&1 | tail -1)
+    echo "report (everything): $report"
+    end=$(python3 -c "import json; print(json.load(open('$work/report.json'))['period']['to'][:10])")
+    from=$(python3 -c "import datetime; print((datetime.date.fromisoformat('$end') - datetime.timedelta(days=92)).isoformat())")
+    quarter=$( { /usr/bin/time -f "%e s, peak RSS %M KiB" "$doralog" report --log "$work/log" --format json --from "$from" --to "$end" --margin 30d > /dev/null; } 2>&1 | tail -1)
+    echo "report (last quarter, --margin 30d): $quarter"
+    port=$(( 20000 + RANDOM % 10000 ))
+    cat > "$work/p.yaml" <<YAML
+source: {kafka: {brokers: embedded, topics: [events], group: scale}, embedded: {partitions: 2}}
+log: {directory: "$work/log"}
+alerts: {stdout: false}
+http: {listen: "127.0.0.1:$port"}
+slos:
+  - {name: rb, metric: rollback_time, objective: 5m}
+YAML
+    started=$(date +%s.%N)
+    "$doralog" run --pipeline "$work/p.yaml" > /dev/null 2> "$work/run.err" &
+    pid=$!
+    until curl -sf "http://127.0.0.1:$port/readyz" > /dev/null; do
+        kill -0 $pid 2> /dev/null || { echo "run exited: $(tail -3 "$work/run.err")"; break; }
+        sleep 0.2
+    done
+    ready=$(date +%s.%N)
+    rss=$(awk '/VmHWM/ {print $2}' /proc/$pid/status 2> /dev/null || echo "?")
+    kill -TERM $pid 2> /dev/null || true
+    wait $pid 2> /dev/null || true
+    echo "run (replay until ready): $(awk "BEGIN{printf \"%.1f\", $ready - $started}") s, peak RSS ${rss} KiB"
+    rm -rf "$work"
+done
