@@ -23,7 +23,8 @@ public struct MetricsEngine: Sendable {
     private var isTouched: [Bool] = []
     /// The services of the report's environment.
     private(set) var services: [ServiceState] = []
-    /// Per service with a rollback (any environment, real or drill): rollback readiness's state.
+    /// Per service with a rollback in an environment other than the configured one (real or
+    /// drill): rollback readiness's state there. The configured environment's are in `services`.
     private(set) var exercises: [String: ServiceExercises] = [:]
     /// Earliest and latest stored event time (every type and environment).
     public private(set) var earliest: Timestamp?
@@ -87,15 +88,15 @@ public struct MetricsEngine: Sendable {
             ignored += 1
             return
         }
-        if case .rollback(let r) = event.details {
-            exercises[event.service, default: ServiceExercises()].add(
-                environment: event.environment, rollbackID: r.rollbackID, status: r.status, isDrill: r.isDrill,
-                at: event.time.microseconds, id: event.id, trigger: r.trigger)
-        }
         // Compared as bytes, as `add(_: EventRecord)` does (String's == would also equate other
         // Unicode normalizations of the same text).
         guard event.environment.utf8.elementsEqual(configuration.environment.utf8) else {
             otherEnvironments.insert(event.environment)
+            if case .rollback(let r) = event.details {
+                exercises[event.service, default: ServiceExercises()].add(
+                    environment: event.environment, rollbackID: r.rollbackID, status: r.status, isDrill: r.isDrill,
+                    at: event.time.microseconds, id: event.id, trigger: r.trigger)
+            }
             return
         }
         services[stateIndex(slot, service: event.service)].add(event, incidentSeverities: configuration.incidentSeverities)
@@ -113,16 +114,16 @@ public struct MetricsEngine: Sendable {
             ignored += 1
             return
         }
-        if case .rollback(let r) = record.details {
-            let string = EventRecord.string
-            exercises[service, default: ServiceExercises()].add(
-                environment: record.environment.map(string) ?? Event.defaultEnvironment, rollbackID: string(r.rollbackID),
-                status: r.status, isDrill: r.isDrill, at: record.time, id: string(record.id), trigger: r.trigger)
-        }
         guard record.isEnvironment(configuration.environment) else {
             // The set is tiny; comparing bytes first makes no string per event on the replay path.
             if !otherEnvironments.contains(where: { record.isEnvironment($0) }) {
                 otherEnvironments.insert(record.environment.map(EventRecord.string) ?? Event.defaultEnvironment)
+            }
+            if case .rollback(let r) = record.details {
+                let string = EventRecord.string
+                exercises[service, default: ServiceExercises()].add(
+                    environment: record.environment.map(string) ?? Event.defaultEnvironment, rollbackID: string(r.rollbackID),
+                    status: r.status, isDrill: r.isDrill, at: record.time, id: string(record.id), trigger: r.trigger)
             }
             return
         }
@@ -228,7 +229,19 @@ public struct MetricsEngine: Sendable {
     /// (docs/drills.md).
     /// - Parameter objective: microseconds; a last success at least this old is stale.
     public func readiness(period: Period, objective: Int64, services: [String]) -> Readiness {
-        Readiness(period: period, objective: objective, services: services, exercises: exercises)
+        let every = Set(self.services.map(\.name)).union(exercises.keys).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        return Readiness(period: period, objective: objective, services: services, everyService: every, exercises: exercises(of:))
+    }
+
+    /// Every rollback of `service`, real or drill, in every environment.
+    func exercises(of service: String) -> ServiceExercises {
+        var all = ServiceExercises()
+        if let slot = serviceIndex[service], stateIndex[slot] >= 0 {
+            let (real, drills) = services[stateIndex[slot]].rollbacksAndDrills()
+            all = ServiceExercises(environment: configuration.environment, real: real, drills: drills)
+        }
+        if let other = exercises[service] { all.merge(other) }
+        return all
     }
 
     /// Per service of the environment (or only those of `only`), what the readiness SLO needs,
@@ -241,7 +254,7 @@ public struct MetricsEngine: Sendable {
             guard firstSeen < bound else { return nil }
             return ReadinessTimeline(
                 service: state.name, team: team(of: state.name), firstSeen: firstSeen,
-                outcomes: exercises[state.name]?.outcomes(before: bound) ?? [])
+                outcomes: exercises(of: state.name).outcomes(before: bound))
         }.sorted { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) }
     }
 

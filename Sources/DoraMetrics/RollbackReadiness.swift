@@ -1,55 +1,94 @@
 public import DoraEvents
 
-/// Every rollback of one service, in every environment, real or drill: what rollback
-/// readiness is made of (docs/drills.md). Real and drill rollbacks alike say whether the
-/// service's rollback path worked the last time it was exercised.
+/// Rollbacks of one service, real or drill, by environment: what rollback readiness is made of
+/// (docs/drills.md). Real and drill rollbacks alike say whether the service's rollback path
+/// worked the last time it was exercised. The engine keeps one of these per service for the
+/// environments other than its own (`MetricsEngine.exercises`); its own environment's
+/// rollbacks and drills are `ServiceState`'s, shared (not copied) when asked for
+/// (`MetricsEngine.exercises(of:)`).
 ///
 /// Invariant: a rollback is keyed by (environment, `rollback_id`), as episodes are; its events
 /// pair as the rollback-time metric pairs them (`ServiceState.RollbackState`); it is a drill
-/// when any of its events is marked as one. The state depends only on the set of events.
+/// when any of its events is marked as one, and then it is in `drills` only. The state depends
+/// only on the set of events.
 struct ServiceExercises: Sendable {
-    struct Key: Hashable, Sendable {
-        var environment: String
-        var rollbackID: String
+    /// One environment's rollbacks, by rollback id, as `ServiceState` keeps them.
+    struct Environment: Sendable {
+        var real: [String: ServiceState.RollbackState] = [:]
+        var drills: [String: ServiceState.RollbackState] = [:]
     }
 
-    private(set) var rollbacks: [Key: ServiceState.RollbackState] = [:]
-    private(set) var drills: Set<Key> = []
+    private(set) var environments: [String: Environment] = [:]
+
+    init() {}
+
+    /// One environment's real rollbacks and drills.
+    init(environment: String, real: [String: ServiceState.RollbackState], drills: [String: ServiceState.RollbackState]) {
+        environments[environment] = Environment(real: real, drills: drills)
+    }
 
     mutating func add(
         environment: String, rollbackID: String, status: Event.Rollback.Status, isDrill: Bool, at t: Int64, id: String,
         trigger: Event.Rollback.Trigger
     ) {
-        let key = Key(environment: environment, rollbackID: rollbackID)
-        if isDrill { drills.insert(key) }
+        var e = environments.removeValue(forKey: environment) ?? Environment()
         // The versions and deploy do not matter to readiness.
-        rollbacks[key, default: ServiceState.RollbackState()].record(status, at: t, id: { id }) { (nil, nil, trigger) }
+        if isDrill || e.drills[rollbackID] != nil {
+            if let earlier = e.real.removeValue(forKey: rollbackID) { e.drills[rollbackID, default: ServiceState.RollbackState()].merge(earlier) }
+            e.drills[rollbackID, default: ServiceState.RollbackState()].record(status, at: t, id: { id }) { (nil, nil, trigger) }
+        } else {
+            e.real[rollbackID, default: ServiceState.RollbackState()].record(status, at: t, id: { id }) { (nil, nil, trigger) }
+        }
+        environments[environment] = e
     }
 
     /// Adds the events of `other` (the same service, disjoint events).
     mutating func merge(_ other: ServiceExercises) {
-        for (key, r) in other.rollbacks { rollbacks[key, default: ServiceState.RollbackState()].merge(r) }
-        drills.formUnion(other.drills)
+        for (name, o) in other.environments {
+            var e = environments.removeValue(forKey: name) ?? Environment()
+            for (id, r) in o.real { e.real[id, default: ServiceState.RollbackState()].merge(r) }
+            for (id, r) in o.drills { e.drills[id, default: ServiceState.RollbackState()].merge(r) }
+            // A rollback that either side knows as a drill is one.
+            for id in Array(e.drills.keys) {
+                if let r = e.real.removeValue(forKey: id) { e.drills[id, default: ServiceState.RollbackState()].merge(r) }
+            }
+            environments[name] = e
+        }
+    }
+
+    /// Calls `body` with every rollback: its environment, id, state and whether it is a drill.
+    private func forEach(_ body: (String, String, ServiceState.RollbackState, Bool) -> Void) {
+        for (name, e) in environments {
+            for (id, r) in e.real { body(name, id, r, false) }
+            for (id, r) in e.drills { body(name, id, r, true) }
+        }
     }
 
     /// Each rollback as it stood just before `bound`, from its events dated before it; the
     /// rollbacks with no such event are left out.
     func exercises(before bound: Int64) -> [Exercise] {
-        rollbacks.compactMap { key, r in exercise(key, r, before: bound) }
+        var out: [Exercise] = []
+        forEach { environment, id, r, isDrill in
+            if let e = Self.exercise(environment, id, r, isDrill: isDrill, before: bound) { out.append(e) }
+        }
+        return out
     }
 
     /// The drills that started in `period` (or, with no start, whose earliest event is in it),
     /// judged on all their events, as the rollback-time metric judges the period's rollbacks.
     func drills(in period: Period) -> [Exercise] {
-        drills.compactMap { key in
-            guard let r = rollbacks[key], period.contains(r.periodTime) else { return nil }
-            return exercise(key, r, before: .max)
+        environments.flatMap { name, e in
+            e.drills.compactMap { id, r in
+                period.contains(r.periodTime) ? Self.exercise(name, id, r, isDrill: true, before: .max) : nil
+            }
         }
     }
 
     /// One rollback as of `bound`: completed if it completed before it, else failed if it
     /// failed before it, else in progress if it started before it; nil otherwise.
-    private func exercise(_ key: Key, _ r: ServiceState.RollbackState, before bound: Int64) -> Exercise? {
+    private static func exercise(
+        _ environment: String, _ id: String, _ r: ServiceState.RollbackState, isDrill: Bool, before bound: Int64
+    ) -> Exercise? {
         let started: Int64? = r.hasStarted && r.startedTime < bound ? r.startedTime : nil
         let outcome: Exercise.Outcome
         let at: Int64
@@ -64,17 +103,17 @@ struct ServiceExercises: Sendable {
         }
         let duration = outcome != .inProgress ? started.map { at - $0 }.flatMap { $0 >= 0 ? $0 : nil } : nil
         return Exercise(
-            rollbackID: key.rollbackID, environment: key.environment, isDrill: drills.contains(key), trigger: r.trigger,
-            outcome: outcome, started: started, at: at, duration: duration)
+            rollbackID: id, environment: environment, isDrill: isDrill, trigger: r.trigger, outcome: outcome, started: started, at: at,
+            duration: duration)
     }
 
     /// The successes (completions) and failures of the service's rollbacks dated before
     /// `bound`, in (time, rollback id) order: what the readiness SLO's alerts follow.
     func outcomes(before bound: Int64) -> [ExerciseOutcome] {
         var out: [ExerciseOutcome] = []
-        for (key, r) in rollbacks {
-            if let done = r.completedTime, done < bound { out.append(ExerciseOutcome(time: done, succeeded: true, rollbackID: key.rollbackID)) }
-            if r.failed, r.failedTime < bound { out.append(ExerciseOutcome(time: r.failedTime, succeeded: false, rollbackID: key.rollbackID)) }
+        forEach { _, id, r, _ in
+            if let done = r.completedTime, done < bound { out.append(ExerciseOutcome(time: done, succeeded: true, rollbackID: id)) }
+            if r.failed, r.failedTime < bound { out.append(ExerciseOutcome(time: r.failedTime, succeeded: false, rollbackID: id)) }
         }
         return out.sorted(by: ExerciseOutcome.precedes)
     }
@@ -187,14 +226,22 @@ extension Readiness {
         Double(microseconds) / Double(Timestamp.microsecondsPerDay)
     }
 
-    /// Readiness of `services` as of `period`'s end, with the drills of `period`.
-    init(period: Period, objective: Int64, services: [String], exercises: [String: ServiceExercises]) {
+    /// Readiness of `services` as of `period`'s end, with the drills of `period` of every
+    /// service in `everyService`; `exercises` gives a service's rollbacks of every environment.
+    init(period: Period, objective: Int64, services: [String], everyService: [String], exercises: (String) -> ServiceExercises) {
         let asOf = period.to.microseconds
         self.objective = objective
         self.asOf = period.to
+        // One service's rollbacks at a time (merging a service's parts copies them): its entry
+        // when it is listed, and its drills of the period.
+        let listed = Set(services)
         var entries: [Service] = []
-        for name in services.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-            let all = exercises[name]?.exercises(before: asOf) ?? []
+        var periodDrills: [Exercise] = []
+        for name in Set(everyService).union(services).sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            let gathered = exercises(name)
+            periodDrills += gathered.drills(in: period)
+            guard listed.contains(name) else { continue }
+            let all = gathered.exercises(before: asOf)
             let last = all.reduce(nil as Exercise?) { best, e in best.map { Exercise.isLater(e, than: $0) ? e : $0 } ?? e }
             let lastSuccess = all.lazy.filter { $0.outcome == .completed }.map(\.at).max()
             let isStale = lastSuccess.map { asOf - $0 >= objective } ?? true
@@ -203,7 +250,6 @@ extension Readiness {
         self.services = entries
         neverExercised = entries.filter { $0.lastExercise == nil }.map(\.service)
         stale = entries.filter { $0.lastExercise != nil && $0.isStale }.map(\.service)
-        let periodDrills = exercises.values.flatMap { $0.drills(in: period) }
         let completed = periodDrills.filter { $0.outcome == .completed }
         let failed = periodDrills.count(where: { $0.outcome == .failed })
         drills = Drills(

@@ -13,10 +13,9 @@ struct ServiceState: Sendable {
     var alerts: [String: AlertState] = [:]
     /// The real rollbacks: a rollback with any event marked as a drill is never here.
     var rollbacks: [String: RollbackState] = [:]
-    /// The ids of the drills seen (`"exercise": "drill"`). Kept so that an unmarked event of a
-    /// drill, before or after a marked one, does not make it a real rollback; their metrics
-    /// are rollback readiness's (`ServiceExercises`), not this state's.
-    var drillIDs: Set<String> = []
+    /// The drills (`"exercise": "drill"`), each with all its events, marked or not: only
+    /// rollback readiness reads them, never the metrics of this state.
+    var drills: [String: RollbackState] = [:]
     /// The time of its earliest event of known type (drills included): when it was first seen.
     var earliestEvent: Int64 = .max
     /// Times of this service's alert and rollback events (with the deploys: "listed in the
@@ -120,8 +119,7 @@ struct ServiceState: Sendable {
                 (incidentSeverities.contains { $0.utf8.elementsEqual(a.severity.utf8) }, a.deployID)
             }
         case .rollback(let r):
-            guard !r.isDrill else { return noteDrill(r.rollbackID) }
-            addRollback(r.rollbackID, status: r.status, at: t, id: event.id) { (r.fromVersion, r.deployID, r.trigger) }
+            addRollback(r.rollbackID, status: r.status, isDrill: r.isDrill, at: t, id: event.id) { (r.fromVersion, r.deployID, r.trigger) }
         case .unknown:
             break
         }
@@ -143,8 +141,7 @@ struct ServiceState: Sendable {
                 (incidentSeverities.contains { EventRecord.equal(a.severity, $0) }, a.deployID.map(string))
             }
         case .rollback(let r):
-            guard !r.isDrill else { return noteDrill(string(r.rollbackID)) }
-            addRollback(string(r.rollbackID), status: r.status, at: t, id: string(record.id)) {
+            addRollback(string(r.rollbackID), status: r.status, isDrill: r.isDrill, at: t, id: string(record.id)) {
                 (r.fromVersion.map(string), r.deployID.map(string), r.trigger)
             }
         case .unknown:
@@ -190,18 +187,33 @@ struct ServiceState: Sendable {
     /// Adds a rollback event; `fields` (from version, deploy, trigger) is read only for a
     /// start that is the rollback's earliest so far.
     private mutating func addRollback(
-        _ rollbackID: String, status: Event.Rollback.Status, at t: Int64, id: @autoclosure () -> String,
+        _ rollbackID: String, status: Event.Rollback.Status, isDrill: Bool, at t: Int64, id: @autoclosure () -> String,
         _ fields: () -> (fromVersion: String?, deployID: String?, trigger: Event.Rollback.Trigger)
     ) {
-        guard !drillIDs.contains(rollbackID) else { return }
+        if isDrill || !drills.isEmpty && drills[rollbackID] != nil {
+            // The rollback is a drill from now on, with the events it had as a real one.
+            if isDrill, let earlier = rollbacks.removeValue(forKey: rollbackID) { drills[rollbackID, default: RollbackState()].merge(earlier) }
+            drills[rollbackID, default: RollbackState()].record(status, at: t, id: id, fields)
+            return
+        }
         eventTimes.append(t)
         rollbacks[rollbackID, default: RollbackState()].record(status, at: t, id: id, fields)
     }
 
-    /// A drill's event: the rollback is a drill from now on, whatever its other events say.
-    private mutating func noteDrill(_ rollbackID: String) {
-        drillIDs.insert(rollbackID)
-        rollbacks[rollbackID] = nil
+    /// The rollbacks and drills of this state and its parts, merged (what readiness reads,
+    /// without merging anything else).
+    func rollbacksAndDrills() -> (real: [String: RollbackState], drills: [String: RollbackState]) {
+        guard !parts.isEmpty else { return (rollbacks, drills) }
+        var real = rollbacks
+        var drills = self.drills
+        for part in parts {
+            for (id, r) in part.rollbacks { real[id, default: RollbackState()].merge(r) }
+            for (id, r) in part.drills { drills[id, default: RollbackState()].merge(r) }
+        }
+        for id in drills.keys {
+            if let r = real.removeValue(forKey: id) { drills[id, default: RollbackState()].merge(r) }
+        }
+        return (real, drills)
     }
 
     /// The whole state: this one with `parts` merged in, as if every event had been added to
@@ -211,8 +223,6 @@ struct ServiceState: Sendable {
         let all = [self] + parts
         var whole = ServiceState(name: name)
         whole.alerts = alerts
-        whole.rollbacks = rollbacks
-        whole.drillIDs = drillIDs
         whole.earliestEvent = earliestEvent
         for (i, part) in all.enumerated() {
             whole.failedDeployTimes += part.failedDeployTimes
@@ -225,11 +235,9 @@ struct ServiceState: Sendable {
             }
             guard i > 0 else { continue }
             for (alertID, o) in part.alerts { whole.alerts[alertID, default: AlertState()].merge(o) }
-            for (rollbackID, o) in part.rollbacks { whole.rollbacks[rollbackID, default: RollbackState()].merge(o) }
-            whole.drillIDs.formUnion(part.drillIDs)
             whole.earliestEvent = min(whole.earliestEvent, part.earliestEvent)
         }
-        for rollbackID in whole.drillIDs { whole.rollbacks[rollbackID] = nil }
+        (whole.rollbacks, whole.drills) = rollbacksAndDrills()
         return whole
     }
 
