@@ -62,3 +62,17 @@ public struct InputError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// Comparison of secrets (tokens, signatures) that does not stop at the first differing byte,
+/// so its time says nothing about how much of a guess was right.
+public enum ConstantTime {
+    public static func equals(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
+        let x = Array(a)
+        let y = Array(b)
+        var difference = x.count ^ y.count
+        for i in 0..<max(x.count, y.count) {
+            difference |= Int((i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0))
+        }
+        return difference == 0
+    }
+}

@@ -69,12 +69,7 @@ public struct PagerDutyMapping: Sendable {
         for entry in header.split(separator: ",") {
             let trimmed = entry.trimmingBlanks
             guard trimmed.hasPrefix("v1=") else { continue }
-            let given = Array(trimmed.dropFirst(3).lowercased().utf8)
-            let wanted = Array(hex.utf8)
-            guard given.count == wanted.count else { continue }
-            var difference: UInt8 = 0
-            for (a, b) in zip(given, wanted) { difference |= a ^ b }
-            if difference == 0 { valid = true }
+            if ConstantTime.equals(trimmed.dropFirst(3).lowercased().utf8, hex.utf8) { valid = true }
         }
         return valid
     }

@@ -75,7 +75,7 @@ struct HTTPInputs: Sendable {
         }
         if let token = s.token {
             let given = request.headers[.authorization] ?? ""
-            guard Self.constantTimeEquals(given, "Bearer " + token) else {
+            guard ConstantTime.equals(given.utf8, ("Bearer " + token).utf8) else {
                 return refuse("unauthorized", .unauthorized, "missing or wrong bearer token (Authorization: Bearer TOKEN)")
             }
         }
@@ -205,16 +205,5 @@ struct HTTPInputs: Sendable {
                 namespace: "doralog", metricName: "input_requests", unitName: "total", helpText: "Requests to the HTTP inputs by outcome."),
             labels: [("input", input), ("outcome", outcome)]
         ).increment()
-    }
-
-    /// Compares without stopping at the first difference (a token is a secret).
-    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8)
-        let y = Array(b.utf8)
-        var difference = x.count ^ y.count
-        for i in 0..<max(x.count, y.count) {
-            difference |= Int((i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0))
-        }
-        return difference == 0
     }
 }

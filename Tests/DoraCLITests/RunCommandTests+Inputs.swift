@@ -198,19 +198,8 @@ extension RunCommandTests {
 
     /// HMAC-SHA256 of `body` under `secret`, in hex, computed by Python's hmac (apart from doralog's).
     static func hmacHex(_ body: String, secret: String) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import hmac,hashlib,sys; print(hmac.new(sys.argv[1].encode(), sys.stdin.buffer.read(), hashlib.sha256).hexdigest())", secret]
-        let input = Pipe()
-        let output = Pipe()
-        p.standardInput = input
-        p.standardOutput = output
-        try p.run()
-        input.fileHandleForWriting.write(Data(body.utf8))
-        try input.fileHandleForWriting.close()
-        let hex = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        p.waitUntilExit()
-        return hex
+        let script = "import hmac,hashlib,sys; print(hmac.new(sys.argv[1].encode(), sys.stdin.buffer.read(), hashlib.sha256).hexdigest())"
+        return try shell(["python3", "-c", script, secret], input: body).1.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static func pagerDuty(_ type: String, id: String, at: String) -> String {
