@@ -280,26 +280,20 @@ public enum HTMLReportRenderer {
     /// The readiness section: the period's drills, the services never exercised or stale, and
     /// each exercised service's last rollback, stale ones first.
     static func readiness(_ r: Readiness) -> [String: Any] {
-        let d = r.drills
-        let exercised = ReadinessText.staleFirst(r.services.filter { $0.lastExercise != nil })
+        let rows = ReadinessText.rows(r)
         return [
-            "intro": "As of \(Formatting.day(r.asOf)). A rollback path that is never exercised cannot be trusted: a service is stale when "
-                + "its last successful rollback, real or drill, in any environment, is \(Formatting.duration(Double(r.objective) / 1_000_000)) old or more.",
-            "drills": "Drills started in the period: \(d.count) (\(d.completed) completed, \(d.failed) failed, \(d.inProgress) in progress); "
-                + "success rate \(Formatting.percent(d.successRate)); duration p50 \(Formatting.duration(d.duration.p50)), p95 \(Formatting.duration(d.duration.p95)).",
+            "intro": "As of \(Formatting.day(r.asOf)). A rollback path that is never exercised cannot be trusted. \(ReadinessText.staleRule(r))",
+            "drills": ReadinessText.drills(r),
             "never": ReadinessText.list("Never exercised", r.neverExercised),
             "neverClass": r.neverExercised.isEmpty ? "change same" : "change worse",
             "stale": ReadinessText.list("Stale", r.stale),
             "staleClass": r.stale.isEmpty ? "change same" : "change worse",
-            "hasRows": !exercised.isEmpty,
-            "rows": exercised.map { s -> [String: Any] in
-                let e = s.lastExercise!
-                return [
-                    "service": s.service, "rollback": e.rollbackID, "kind": e.isDrill ? "drill" : "real", "environment": e.environment,
-                    "outcome": ReadinessText.outcome(e.outcome), "duration": Formatting.duration(e.duration.map { Double($0) / 1_000_000 }),
-                    "days": Formatting.number(Readiness.days(r.asOf.microseconds - e.at)),
-                    "lastSuccess": s.lastSuccess.map { Formatting.day(Timestamp(microseconds: $0)) } ?? "never",
-                    "stale": s.isStale ? "stale" : "no", "staleClass": s.isStale ? "worse" : "same",
+            "hasRows": !rows.isEmpty,
+            "rows": rows.map { row -> [String: Any] in
+                [
+                    "service": row.service, "rollback": row.rollback, "kind": row.kind, "environment": row.environment,
+                    "outcome": row.outcome, "duration": row.duration, "days": row.daysSince, "lastSuccess": row.lastSuccess,
+                    "stale": row.isStale ? "stale" : "no", "staleClass": row.isStale ? "worse" : "same",
                 ]
             },
         ]

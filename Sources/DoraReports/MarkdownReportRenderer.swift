@@ -62,24 +62,17 @@ public enum MarkdownReportRenderer {
     /// service's last rollback, stale ones first.
     private static func readinessSection(_ r: Readiness) -> String {
         var md = "## Rollback readiness\n\n"
-        md += "As of \(Formatting.day(r.asOf)). A service is stale when its last successful rollback, real or drill, in any "
-            + "environment, is \(Formatting.duration(Double(r.objective) / 1_000_000)) old or more.\n\n"
-        let d = r.drills
-        md += "Drills started in the period: \(d.count) (\(d.completed) completed, \(d.failed) failed, \(d.inProgress) in progress); "
-            + "success rate \(Formatting.percent(d.successRate)); duration p50 \(Formatting.duration(d.duration.p50)), "
-            + "p95 \(Formatting.duration(d.duration.p95)).\n\n"
+        md += "As of \(Formatting.day(r.asOf)). \(ReadinessText.staleRule(r))\n\n"
+        md += ReadinessText.drills(r) + "\n\n"
         md += ReadinessText.list("Never exercised", r.neverExercised) + "\n\n"
         md += ReadinessText.list("Stale", r.stale) + "\n\n"
-        let exercised = r.services.filter { $0.lastExercise != nil }
-        guard !exercised.isEmpty else { return md }
+        let rows = ReadinessText.rows(r)
+        guard !rows.isEmpty else { return md }
         md += "| service | last rollback | kind | environment | outcome | duration | days since | last success | stale |\n"
             + "|---|---|---|---|---|---|---|---|---|\n"
-        for s in ReadinessText.staleFirst(exercised) {
-            let e = s.lastExercise!
-            md += "| \(Formatting.cell(s.service)) | \(Formatting.cell(e.rollbackID)) | \(e.isDrill ? "drill" : "real") | "
-                + "\(Formatting.cell(e.environment)) | \(ReadinessText.outcome(e.outcome)) | \(Formatting.duration(e.duration.map { Double($0) / 1_000_000 })) | "
-                + "\(Formatting.number(Readiness.days(r.asOf.microseconds - e.at))) | "
-                + "\(s.lastSuccess.map { Formatting.day(Timestamp(microseconds: $0)) } ?? "never") | \(s.isStale ? "**stale**" : "no") |\n"
+        for row in rows {
+            md += "| \(Formatting.cell(row.service)) | \(Formatting.cell(row.rollback)) | \(row.kind) | \(Formatting.cell(row.environment)) | "
+                + "\(row.outcome) | \(row.duration) | \(row.daysSince) | \(row.lastSuccess) | \(row.isStale ? "**stale**" : "no") |\n"
         }
         return md + "\n"
     }
