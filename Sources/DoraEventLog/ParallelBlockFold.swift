@@ -41,11 +41,10 @@ final class ParallelBlockFold<State>: @unchecked Sendable {
     /// Runs the workers and returns their accumulators, in worker order. Call it once.
     /// - Throws: the error of the earliest damaged block a worker met.
     func run(_ add: @escaping @Sendable (inout State, EventRecord) -> Void) throws(EventLogError) -> [State] {
-        let group = DispatchGroup()
-        for w in 0..<workers {
-            DispatchQueue.global().async(group: group) { self.work(worker: w, add) }
-        }
-        group.wait()
+        // The calling thread is one of the workers. Blocking it while the others ran on
+        // Dispatch's global queue would leave a worker waiting for a free thread when the
+        // caller is one of that pool's (a Swift task's): on two cores, for about a second.
+        DispatchQueue.concurrentPerform(iterations: workers) { w in work(worker: w, add) }
         let failed = (0..<workers).compactMap { failures[$0] }
         if let first = failed.min(by: { $0.block < $1.block }) { throw first.error }
         // Moved out, not copied: a copy would share the accumulators' storage and make the
