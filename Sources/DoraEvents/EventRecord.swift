@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One binary record read in place: an event's fields as byte ranges of the records frame,
 /// valid only as long as that buffer. Replay reads most events only to keep a few of their
 /// fields; this lets it skip building an `Event` and a string for every field.
@@ -183,7 +187,9 @@ public struct EventRecord {
     /// Whether `bytes` are the UTF-8 of `string`.
     public static func equal(_ bytes: Bytes, _ string: String) -> Bool {
         var s = string
-        return s.withUTF8 { UnsafeRawBufferPointer($0).elementsEqual(bytes) }
+        return s.withUTF8 { utf8 in
+            utf8.count == bytes.count && (bytes.isEmpty || memcmp(utf8.baseAddress!, bytes.baseAddress!, bytes.count) == 0)
+        }
     }
 
     /// `bytes` as a string (records hold valid UTF-8).

@@ -11,6 +11,10 @@ public struct MetricsEngine: Sendable {
     public let configuration: MetricsConfiguration
     /// Every service seen (any environment) -> its slot in `teams` and `stateIndex`.
     private(set) var serviceIndex: [String: Int] = [:]
+    /// The same slots by the fingerprint of the name: the replay path looks a record's service
+    /// up by its bytes, making no string (a hit is checked against `names`, so a fingerprint
+    /// collision falls back to `serviceIndex` and never mixes two services).
+    private var slotByFingerprint = PositionMap(capacity: 64)
     /// Per service slot, the latest (time, id) event naming a non-empty team (any environment).
     private(set) var teams: [TeamClaim?] = []
     /// Per service slot, its index in `services` once it has an event of the environment.
@@ -105,8 +109,7 @@ public struct MetricsEngine: Sendable {
     /// `add` for a record read in place (replay): the same result, with a string made only for
     /// the fields the engine keeps.
     public mutating func add(_ record: EventRecord) {
-        let service = EventRecord.string(record.service)
-        let slot = noteEvent(at: record.time, service: service)
+        let slot = noteEvent(at: record.time, service: record.service)
         if let team = record.team, !team.isEmpty {
             offerTeam(EventRecord.string(team), at: record.time, id: EventRecord.string(record.id), slot: slot)
         }
@@ -121,22 +124,33 @@ public struct MetricsEngine: Sendable {
             }
             if case .rollback(let r) = record.details {
                 let string = EventRecord.string
-                exercises[service, default: ServiceExercises()].add(
+                exercises[names[slot], default: ServiceExercises()].add(
                     environment: record.environment.map(string) ?? Event.defaultEnvironment, rollbackID: string(r.rollbackID),
                     status: r.status, isDrill: r.isDrill, at: record.time, id: string(record.id), trigger: r.trigger)
             }
             return
         }
-        services[stateIndex(slot, service: service)].add(record, incidentSeverities: configuration.incidentSeverities)
+        services[stateIndex(slot, service: names[slot])].add(record, incidentSeverities: configuration.incidentSeverities)
+    }
+
+    /// `noteEvent` for a service named by a record's bytes.
+    private mutating func noteEvent(at t: Int64, service bytes: EventRecord.Bytes) -> Int {
+        if let slot = slotByFingerprint[IDFingerprint(bytes: bytes)], EventRecord.equal(bytes, names[slot]) {
+            return noteEvent(at: t, slot: slot)
+        }
+        return noteEvent(at: t, service: EventRecord.string(bytes))
     }
 
     /// Counts an event and returns its service's slot (made on first sight).
     private mutating func noteEvent(at t: Int64, service: String) -> Int {
+        noteEvent(at: t, slot: slot(of: service))
+    }
+
+    private mutating func noteEvent(at t: Int64, slot: Int) -> Int {
         added += 1
         if earliest == nil || t < earliest!.microseconds { earliest = Timestamp(microseconds: t) }
         if latest == nil || t > latest!.microseconds { latest = Timestamp(microseconds: t) }
         if t > futureCutoff { futureTimes.append(t) } else { notePresent(t) }
-        let slot = slot(of: service)
         if !isTouched[slot] {
             isTouched[slot] = true
             touched.append(slot)
@@ -159,6 +173,8 @@ public struct MetricsEngine: Sendable {
     private mutating func slot(of service: String) -> Int {
         if let s = serviceIndex[service] { return s }
         serviceIndex[service] = teams.count
+        let fingerprint = IDFingerprint(id: service)
+        if slotByFingerprint[fingerprint] == nil { slotByFingerprint.updateValue(teams.count, forKey: fingerprint) }
         teams.append(nil)
         stateIndex.append(-1)
         names.append(service)
@@ -329,17 +345,31 @@ public struct MetricsEngine: Sendable {
         teamOf: (@Sendable (_ service: String, _ fromEvents: String?) -> String?)? = nil, keepingSamples: Bool = false,
         longestRecoveries: Int = 0, listingServices: Int = .max
     ) -> [Report] {
-        // Each service's samples, sorted, computed on two threads (services are independent).
-        let perService = ParallelMap.map(services) { state -> (samples: [MetricSamples], longest: [EpisodeDetail]) in
-            let (samples, longest) = state.consolidated().samples(
-                in: periods, configuration: configuration, longestRecoveries: longestRecoveries)
-            return (samples.map { var s = $0; s.seal(); return s }, longest)
+        // Each service's samples, sorted, and its own figures in each period that lists it,
+        // computed on two threads (services are independent).
+        let listing = min(listingServices, periods.count)
+        let perService = ParallelMap.map(services) { state -> PerService in
+            let whole = state.consolidated()
+            let (samples, longest) = whole.samples(in: periods, configuration: configuration, longestRecoveries: longestRecoveries)
+            let sealed = samples.map { var s = $0; s.seal(); return s }
+            let inPeriod = periods.map(whole.hasKnownEvent(in:))
+            let listed = (0..<listing).map { p -> ServiceReport? in
+                guard inPeriod[p] else { return nil }
+                var service = ServiceReport(
+                    service: state.name, team: team(of: state.name, teamOf: teamOf), metrics: Metrics(sealed[p], period: periods[p]))
+                if let bucketBounds {
+                    service.rollbackBuckets = sealed[p].rollbackDurations.buckets(bucketBounds)
+                    service.recoveryBuckets = sealed[p].recovery.buckets(bucketBounds)
+                }
+                return service
+            }
+            return PerService(samples: sealed, inPeriod: inPeriod, listed: listed, longest: longest)
         }
         // The periods are independent too: their pooling and statistics run on both cores.
         var reports = ParallelMap.map(Array(periods.indices)) { p in
             assemble(
-                period: periods[p], samples: perService.map { $0.samples[p] }, log: log, ignored: ignored, groupOf: groupOf,
-                bucketBounds: bucketBounds, teamOf: teamOf, keepingSamples: keepingSamples, listingServices: p < listingServices)
+                period: periods[p], perService: perService, index: p, log: log, ignored: ignored, groupOf: groupOf,
+                teamOf: teamOf, keepingSamples: keepingSamples)
         }
         if longestRecoveries > 0, !reports.isEmpty {
             var all: [EpisodeDetail] = []
@@ -364,31 +394,35 @@ public struct MetricsEngine: Sendable {
         return teamOf.map { $0(service, fromEvents) } ?? fromEvents
     }
 
-    /// One period's report from each service's samples (in `services` order).
+    /// What one service contributes to the reports of several periods: per period, its
+    /// samples, whether it has an event there, and its own figures where the period lists it.
+    private struct PerService: Sendable {
+        var samples: [MetricSamples]
+        var inPeriod: [Bool]
+        /// For the periods that list services (the first ones), its figures; nil where it has no
+        /// event.
+        var listed: [ServiceReport?]
+        var longest: [EpisodeDetail]
+    }
+
+    /// The report of period `index` from each service's part (in `services` order).
     private func assemble(
-        period: Period, samples perService: [MetricSamples], log: (stored: Int, duplicates: Int, rejected: Int), ignored: Int?,
-        groupOf: (@Sendable (String) -> String?)?, bucketBounds: [Int64]?,
-        teamOf: (@Sendable (_ service: String, _ fromEvents: String?) -> String?)?, keepingSamples: Bool, listingServices: Bool
+        period: Period, perService: [PerService], index p: Int, log: (stored: Int, duplicates: Int, rejected: Int), ignored: Int?,
+        groupOf: (@Sendable (String) -> String?)?, teamOf: (@Sendable (_ service: String, _ fromEvents: String?) -> String?)?,
+        keepingSamples: Bool
     ) -> Report {
         var listed: [ServiceReport] = []
         var totals = MetricSamples()
         var listedDeployments: [Int] = []
         var byTeam: [String: Pool] = [:]
         var byGroup: [String: Pool] = [:]
-        for (state, samples) in zip(services, perService) {
+        for (state, part) in zip(services, perService) {
+            let samples = part.samples[p]
             totals.merge(samples)
-            guard state.hasKnownEvent(in: period) else { continue }
+            guard part.inPeriod[p] else { continue }
             listedDeployments.append(samples.deployments)
-            let team = team(of: state.name, teamOf: teamOf)
-            if listingServices {
-                var service = ServiceReport(service: state.name, team: team, metrics: Metrics(samples, period: period))
-                if let bucketBounds {
-                    service.rollbackBuckets = samples.rollbackDurations.buckets(bucketBounds)
-                    service.recoveryBuckets = samples.recovery.buckets(bucketBounds)
-                }
-                listed.append(service)
-            }
-            byTeam[team ?? Report.unassignedTeam, default: Pool()].add(samples)
+            if p < part.listed.count, let service = part.listed[p] { listed.append(service) }
+            byTeam[team(of: state.name, teamOf: teamOf) ?? Report.unassignedTeam, default: Pool()].add(samples)
             if let group = groupOf?(state.name) { byGroup[group, default: Pool()].add(samples) }
         }
         listed.sort { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) }

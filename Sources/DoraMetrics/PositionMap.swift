@@ -1,16 +1,18 @@
 import DoraEvents
 
-/// A fixed-capacity map from string fingerprints to positions, for the per-service lookups of
-/// an analysis (deploys by id, by version): millions per replay, where a `[String: Int]`
-/// spends most of its time hashing. Open addressing on the fingerprint's own bits (already
-/// uniform), so nothing is hashed twice. Two strings sharing a 128-bit fingerprint would share
-/// an entry, which doralog accepts as it does for the id index (docs/log-format.md).
-/// Invariant: holds at most the capacity it was made for.
+/// A map from string fingerprints to positions, for lookups done millions of times per
+/// replay (deploys by id and by version in an analysis, services by name as events are added),
+/// where a `[String: Int]` spends most of its time hashing. Open addressing on the
+/// fingerprint's own bits (already uniform), so nothing is hashed twice. Two strings sharing a
+/// 128-bit fingerprint would share an entry: a user that cannot accept that checks the key it
+/// finds (the engine does for service names). Invariant: at most 5/8 of the slots are full
+/// (it doubles when an insertion would pass that).
 struct PositionMap {
     private var keys: [IDFingerprint]
     /// Per slot, its position; -1: empty.
     private var values: [Int32]
-    private let mask: Int
+    private var mask: Int
+    private(set) var count = 0
 
     init(capacity: Int) {
         var size = 16
@@ -31,9 +33,21 @@ struct PositionMap {
             }
             i = (i + 1) & mask
         }
+        if (count + 1) * 8 > values.count * 5 {
+            grow()
+            return updateValue(position, forKey: key)
+        }
         keys[i] = key
         values[i] = Int32(position)
+        count += 1
         return nil
+    }
+
+    /// Doubles the slots, re-inserting every entry.
+    private mutating func grow() {
+        var bigger = PositionMap(capacity: values.count)
+        for i in values.indices where values[i] >= 0 { bigger.updateValue(Int(values[i]), forKey: keys[i]) }
+        self = bigger
     }
 
     subscript(key: IDFingerprint) -> Int? {

@@ -9,11 +9,11 @@ import Testing
 
 @Suite struct ReplayTests {
     /// A log of a generated year-long stream, small segments so the blocks are many.
-    func makeLog(_ dir: String, events: Int = 30_000) throws -> [String] {
+    func makeLog(_ dir: String, events: Int = 30_000, services: Int = 10) throws -> [String] {
         var configuration = GeneratorConfiguration()
         configuration.events = events
         configuration.days = 360
-        configuration.services = 10
+        configuration.services = services
         let lines = EventGenerator(configuration: configuration).lines()
         let log = try EventLog(directory: dir, configuration: LogConfiguration(segmentBytes: 256 << 10))
         for chunk in stride(from: 0, to: lines.count, by: 500) {
@@ -24,7 +24,8 @@ import Testing
 
     @Test func aReplayOfTheLogEqualsTheEngineOverItsEvents() throws {
         try withTemporaryDirectory { dir in
-            let lines = try makeLog(dir, events: 8000)
+            // Enough services that the replay's lookup of services by their bytes grows.
+            let lines = try makeLog(dir, events: 8000, services: 300)
             var engine = MetricsEngine()
             var seen = Set<String>()
             for line in lines { if let e = try? EventDecoder.decode(line), seen.insert(e.id).inserted { engine.add(e) } }
