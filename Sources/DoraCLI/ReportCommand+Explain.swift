@@ -45,12 +45,6 @@ extension ReportCommand {
                 throw CLIError.failure(error.description)
             }
         }
-        func named(_ item: Explanation.Item) -> Explanation.Item {
-            var item = item
-            item.ids = item.ids.map { $0.kind == "commit" ? (kind: "commit", id: shas[$0.id] ?? $0.id) : $0 }
-            return item
-        }
-        explanation.items = explanation.items.map(named)
-        explanation.excluded = explanation.excluded.map(named)
+        explanation.nameCommits(shas)
     }
 }

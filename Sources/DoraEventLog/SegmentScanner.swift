@@ -186,12 +186,17 @@ extension CheckedBlock {
                 }
                 var n = 0
                 while !reader.isAtEnd {
-                    var start = 0
-                    let (record, rawLength) = try Result { () throws(BinaryDecodingError) in
-                        let rawLength = Int(try reader.unsigned())
+                    let start: Int
+                    let rawLength: Int
+                    let record: EventRecord
+                    // Not through a `Result`: the record (a large struct) would be copied twice more per event.
+                    do throws(BinaryDecodingError) {
+                        rawLength = Int(try reader.unsigned())
                         start = reader.offset
-                        return (try EventRecord.read(from: &reader), rawLength)
-                    }.mapError(locate).get()
+                        record = try EventRecord.read(from: &reader)
+                    } catch {
+                        throw locate(error)
+                    }
                     try body(record, rawLength, UnsafeRawBufferPointer(rebasing: raw[start..<reader.offset]))
                     n += 1
                 }

@@ -57,9 +57,17 @@ final class ZstdDecompressor {
     /// (replacing its contents).
     /// - Throws: `EventLogError` when the frame is damaged or its size differs.
     func decompress(_ frame: UnsafeRawBufferPointer, size: Int, into output: inout [UInt8]) throws(EventLogError) {
-        output.removeAll(keepingCapacity: true)
-        guard size > 0 || frame.count > 0 else { return }
-        output.append(contentsOf: repeatElement(0, count: size))
+        guard size > 0 || frame.count > 0 else {
+            output.removeAll(keepingCapacity: true)
+            return
+        }
+        // Resized, not cleared and zero-filled: the buffer is reused block after block, and
+        // filling it first would write every byte twice. Only growth fills (the new part).
+        if output.count < size {
+            output.append(contentsOf: repeatElement(0, count: size - output.count))
+        } else {
+            output.removeLast(output.count - size)
+        }
         var result = 0
         output.withUnsafeMutableBytes { out in
             result = ZSTD_decompressDCtx(context, out.baseAddress, size, frame.baseAddress, frame.count)

@@ -130,6 +130,11 @@ public struct BinaryReader {
     }
 
     public mutating func unsigned() throws(BinaryDecodingError) -> UInt64 {
+        // Most varints (lengths, flags, counts) are one byte: read those without the loop.
+        if offset < bytes.count, bytes[offset] < 0x80 {
+            defer { offset += 1 }
+            return UInt64(bytes[offset])
+        }
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {

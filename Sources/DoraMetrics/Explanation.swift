@@ -13,7 +13,7 @@ public struct Explanation: Sendable {
     public var period: Period
     /// The number, recomputed from `items`: seconds for durations, a share for rates.
     public var value: Double?
-    /// What the number is computed over, in (time, service, first id) order.
+    /// What the number is computed over, in (time, service, ids) order.
     public var items: [Item]
     /// For a percentile: the 1-based nearest rank of the value among the items sorted by value.
     public var rank: Int?
@@ -129,16 +129,45 @@ extension MetricsEngine {
             }
             state.consolidated().explain(metric, in: period, configuration: configuration, into: &explanation)
         }
-        explanation.items.sort(by: Self.order)
-        explanation.excluded.sort(by: Self.order)
+        explanation.sort()
         explanation.conclude()
         return explanation
     }
 
-    private static func order(_ a: Explanation.Item, _ b: Explanation.Item) -> Bool {
+}
+
+extension Explanation {
+    /// Puts the items and the excluded ones in order: by time, then service, then their ids.
+    mutating func sort() {
+        items.sort(by: Self.order)
+        excluded.sort(by: Self.order)
+    }
+
+    private static func order(_ a: Item, _ b: Item) -> Bool {
         if a.time != b.time { return a.time < b.time }
         if a.service != b.service { return a.service.utf8.lexicographicallyPrecedes(b.service.utf8) }
-        return (a.ids.first?.id ?? "").utf8.lexicographicallyPrecedes((b.ids.first?.id ?? "").utf8)
+        // Then by every id in turn: the lead times of one deploy differ only in their commit,
+        // and the order they are gathered in is not fixed from run to run.
+        for (x, y) in zip(a.ids, b.ids) where x != y {
+            return x.kind != y.kind ? x.kind.utf8.lexicographicallyPrecedes(y.kind.utf8) : x.id.utf8.lexicographicallyPrecedes(y.id.utf8)
+        }
+        return a.ids.count < b.ids.count
+    }
+
+    /// Names each commit by its sha: `shas` maps a commit's fingerprint (`IDFingerprint.hex`,
+    /// all the metrics keep of it) to the sha; a commit it does not name keeps its fingerprint.
+    /// The order then follows the shas, and so does the percentile's item among equal values.
+    public mutating func nameCommits(_ shas: [String: String]) {
+        func named(_ item: Item) -> Item {
+            var item = item
+            item.ids = item.ids.map { $0.kind == "commit" ? (kind: "commit", id: shas[$0.id] ?? $0.id) : $0 }
+            item.isRank = false
+            return item
+        }
+        items = items.map(named)
+        excluded = excluded.map(named)
+        sort()
+        conclude()
     }
 }
 

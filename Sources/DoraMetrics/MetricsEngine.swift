@@ -111,7 +111,11 @@ public struct MetricsEngine: Sendable {
     public mutating func add(_ record: EventRecord) {
         let slot = noteEvent(at: record.time, service: record.service)
         if let team = record.team, !team.isEmpty {
-            offerTeam(EventRecord.string(team), at: record.time, id: EventRecord.string(record.id), slot: slot)
+            // The same team as the current claim (the usual case) is not made into a string again.
+            let current = teams[slot]?.team
+            offerTeam(
+                current.map { EventRecord.equal(team, $0) } == true ? current! : EventRecord.string(team), at: record.time,
+                id: EventRecord.string(record.id), slot: slot)
         }
         if case .unknown = record.details {
             ignored += 1
@@ -426,12 +430,16 @@ public struct MetricsEngine: Sendable {
             if let group = groupOf?(state.name) { byGroup[group, default: Pool()].add(samples) }
         }
         listed.sort { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) }
-        func pooled(_ groups: [String: Pool]) -> [TeamReport] {
-            groups.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { name in
-                let pool = groups[name]!
-                return TeamReport(
-                    team: name, services: pool.deployments.count,
-                    metrics: Metrics(pool.samples, period: period, serviceDeployments: pool.deployments))
+        let byName = { (a: String, b: String) in a.utf8.lexicographicallyPrecedes(b.utf8) }
+        let teamNames = byTeam.keys.sorted(by: byName)
+        let groupNames = byGroup.keys.sorted(by: byName)
+        // The totals, then each team, then each group: their statistics (selections over every
+        // pooled sample) computed on both cores, the totals being about as large as all teams.
+        let pools = [Pool(samples: totals, deployments: listedDeployments)] + teamNames.map { byTeam[$0]! } + groupNames.map { byGroup[$0]! }
+        let metrics = ParallelMap.map(pools) { Metrics($0.samples, period: period, serviceDeployments: $0.deployments) }
+        func reports(_ names: [String], from offset: Int) -> [TeamReport] {
+            names.indices.map { i in
+                TeamReport(team: names[i], services: pools[offset + i].deployments.count, metrics: metrics[offset + i])
             }
         }
         var report = Report(
@@ -439,10 +447,10 @@ public struct MetricsEngine: Sendable {
             events: EventCounts(
                 stored: log.stored, duplicates: log.duplicates, rejected: log.rejected, ignored: ignored ?? self.ignored,
                 anomalies: totals.anomalies),
-            totals: Metrics(totals, period: period, serviceDeployments: listedDeployments),
+            totals: metrics[0],
             services: listed,
-            teams: pooled(byTeam),
-            groups: pooled(byGroup))
+            teams: reports(teamNames, from: 1),
+            groups: reports(groupNames, from: 1 + teamNames.count))
         report.recurringAlerts = totals.recurringAlerts
         report.clockSkew = totals.clockSkew.sorted {
             $0.service != $1.service ? $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) : $0.id.utf8.lexicographicallyPrecedes($1.id.utf8)
@@ -456,7 +464,7 @@ public struct MetricsEngine: Sendable {
 
 /// Listed services pooled into a team or group: their samples, and each one's deployment
 /// count (for the group's frequency band).
-private struct Pool {
+private struct Pool: Sendable {
     var samples = MetricSamples()
     var deployments: [Int] = []
 

@@ -220,11 +220,10 @@ struct ServiceState: Sendable {
     /// one state.
     func consolidated() -> ServiceState {
         guard !parts.isEmpty else { return self }
-        let all = [self] + parts
-        var whole = ServiceState(name: name)
-        whole.alerts = alerts
-        whole.earliestEvent = earliestEvent
-        for (i, part) in all.enumerated() {
+        // This state's own arrays are the start (shared, not copied); the parts' follow.
+        var whole = self
+        whole.parts = []
+        for part in parts {
             whole.failedDeployTimes += part.failedDeployTimes
             whole.eventTimes += part.eventTimes
             let base = Int32(whole.commits.count)
@@ -233,7 +232,6 @@ struct ServiceState: Sendable {
                 d.commitEnd += base
                 whole.deploys.append(d)
             }
-            guard i > 0 else { continue }
             for (alertID, o) in part.alerts { whole.alerts[alertID, default: AlertState()].merge(o) }
             whole.earliestEvent = min(whole.earliestEvent, part.earliestEvent)
         }

@@ -187,7 +187,7 @@ public enum JSONReportRenderer {
 }
 
 /// An ordered JSON value for output (object members keep their order).
-indirect enum JSONOut {
+indirect enum JSONOut: Sendable {
     case object([(String, JSONOut)])
     case array([JSONOut])
     /// nil prints as `null`.
@@ -197,9 +197,24 @@ indirect enum JSONOut {
     case number(Double?)
     case bool(Bool)
 
+    /// From this many items on, an array is written on every core.
+    static let parallelItems = 256
+
     func serialized() -> String {
         var out = ""
         write(to: &out, depth: 0)
+        return out
+    }
+
+    /// The text of the items in `slice` of an array at `depth`, each on its own line.
+    private static func text(of items: [JSONOut], slice: Range<Int>, depth: Int) -> String {
+        var out = ""
+        let indent = String(repeating: "  ", count: depth + 1)
+        for i in slice {
+            out += indent
+            items[i].write(to: &out, depth: depth + 1)
+            out += i == items.count - 1 ? "\n" : ",\n"
+        }
         return out
     }
 
@@ -219,11 +234,11 @@ indirect enum JSONOut {
         case .array(let items):
             guard !items.isEmpty else { out += "[]"; return }
             out += "[\n"
-            for (i, item) in items.enumerated() {
-                out += indent
-                item.write(to: &out, depth: depth + 1)
-                out += i == items.count - 1 ? "\n" : ",\n"
-            }
+            // A long array (a report's services) is written in slices on every core, each
+            // slice's text what one loop over it writes, then joined in order.
+            let step = items.count >= Self.parallelItems ? Self.parallelItems / 2 : items.count
+            let slices = stride(from: 0, to: items.count, by: step).map { $0..<min($0 + step, items.count) }
+            for text in ParallelMap.map(slices, { Self.text(of: items, slice: $0, depth: depth) }) { out += text }
             out += closing + "]"
         case .string(let s):
             out += s.map(JSONText.quoted) ?? "null"
