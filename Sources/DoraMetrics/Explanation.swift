@@ -133,7 +133,6 @@ extension MetricsEngine {
         explanation.conclude()
         return explanation
     }
-
 }
 
 extension Explanation {

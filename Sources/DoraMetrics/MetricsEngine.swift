@@ -113,9 +113,8 @@ public struct MetricsEngine: Sendable {
         if let team = record.team, !team.isEmpty {
             // The same team as the current claim (the usual case) is not made into a string again.
             let current = teams[slot]?.team
-            offerTeam(
-                current.map { EventRecord.equal(team, $0) } == true ? current! : EventRecord.string(team), at: record.time,
-                id: EventRecord.string(record.id), slot: slot)
+            let same = current.map { EventRecord.equal(team, $0) } ?? false
+            offerTeam(same ? current! : EventRecord.string(team), at: record.time, id: EventRecord.string(record.id), slot: slot)
         }
         if case .unknown = record.details {
             ignored += 1
@@ -437,7 +436,7 @@ public struct MetricsEngine: Sendable {
         // pooled sample) computed on both cores, the totals being about as large as all teams.
         let pools = [Pool(samples: totals, deployments: listedDeployments)] + teamNames.map { byTeam[$0]! } + groupNames.map { byGroup[$0]! }
         let metrics = ParallelMap.map(pools) { Metrics($0.samples, period: period, serviceDeployments: $0.deployments) }
-        func reports(_ names: [String], from offset: Int) -> [TeamReport] {
+        func pooled(_ names: [String], from offset: Int) -> [TeamReport] {
             names.indices.map { i in
                 TeamReport(team: names[i], services: pools[offset + i].deployments.count, metrics: metrics[offset + i])
             }
@@ -449,8 +448,8 @@ public struct MetricsEngine: Sendable {
                 anomalies: totals.anomalies),
             totals: metrics[0],
             services: listed,
-            teams: reports(teamNames, from: 1),
-            groups: reports(groupNames, from: 1 + teamNames.count))
+            teams: pooled(teamNames, from: 1),
+            groups: pooled(groupNames, from: 1 + teamNames.count))
         report.recurringAlerts = totals.recurringAlerts
         report.clockSkew = totals.clockSkew.sorted {
             $0.service != $1.service ? $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) : $0.id.utf8.lexicographicallyPrecedes($1.id.utf8)
