@@ -4,7 +4,8 @@ import PackageDescription
 /// doralog: DORA metrics and MTTR from deploy, alert and rollback events.
 ///
 /// The folder tree is the architecture: one module per concern, C libraries behind
-/// `systemLibrary` targets that exactly one Swift module imports.
+/// `systemLibrary` targets that exactly one Swift module imports (and one C target of our own,
+/// for a processor instruction Swift cannot reach).
 let package = Package(
     name: "doralog",
     platforms: [.macOS(.v15)],
@@ -37,12 +38,16 @@ let package = Package(
             providers: [.apt(["librdkafka-dev"])]
         ),
 
+        // CRC-32C with the processor's instruction where it has one (x86-64 SSE 4.2); only
+        // DoraEventLog's CRC32C calls it.
+        .target(name: "CCRC32C"),
+
         // The event model of docs/events.md: strict JSON, validation, compact binary form.
         .target(name: "DoraEvents"),
         // The append-only zstd event log: segments, blocks, recovery, id index, dead letters.
         .target(
             name: "DoraEventLog",
-            dependencies: ["DoraEvents", "CZstd", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["DoraEvents", "CZstd", "CCRC32C", .product(name: "Logging", package: "swift-log")]
         ),
         // The librdkafka wrapper: consumer, producer, mock cluster; the only module that sees CRdKafka.
         .target(name: "DoraKafka", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
