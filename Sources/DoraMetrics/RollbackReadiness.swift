@@ -228,25 +228,30 @@ extension Readiness {
 
     /// Readiness of `services` as of `period`'s end, with the drills of `period` of every
     /// service in `everyService`; `exercises` gives a service's rollbacks of every environment.
-    init(period: Period, objective: Int64, services: [String], everyService: [String], exercises: (String) -> ServiceExercises) {
+    init(
+        period: Period, objective: Int64, services: [String], everyService: [String],
+        exercises: @Sendable (String) -> ServiceExercises
+    ) {
         let asOf = period.to.microseconds
         self.objective = objective
         self.asOf = period.to
-        // One service's rollbacks at a time (merging a service's parts copies them): its entry
-        // when it is listed, and its drills of the period.
+        // One service's rollbacks at a time on each core (merging a service's parts copies
+        // them): its entry when it is listed, and its drills of the period. The services are
+        // independent, and the results come back in name order.
         let listed = Set(services)
-        var entries: [Service] = []
-        var periodDrills: [Exercise] = []
-        for name in Set(everyService).union(services).sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+        let names = Set(everyService).union(services).sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+        let perService = ParallelMap.map(names) { name -> (entry: Service?, drills: [Exercise]) in
             let gathered = exercises(name)
-            periodDrills += gathered.drills(in: period)
-            guard listed.contains(name) else { continue }
+            let drills = gathered.drills(in: period)
+            guard listed.contains(name) else { return (nil, drills) }
             let all = gathered.exercises(before: asOf)
             let last = all.reduce(nil as Exercise?) { best, e in best.map { Exercise.isLater(e, than: $0) ? e : $0 } ?? e }
             let lastSuccess = all.lazy.filter { $0.outcome == .completed }.map(\.at).max()
             let isStale = lastSuccess.map { asOf - $0 >= objective } ?? true
-            entries.append(Service(service: name, lastExercise: last, lastSuccess: lastSuccess, isStale: isStale))
+            return (Service(service: name, lastExercise: last, lastSuccess: lastSuccess, isStale: isStale), drills)
         }
+        let entries = perService.compactMap(\.entry)
+        let periodDrills = perService.flatMap(\.drills)
         self.services = entries
         neverExercised = entries.filter { $0.lastExercise == nil }.map(\.service)
         stale = entries.filter { $0.lastExercise != nil && $0.isStale }.map(\.service)
