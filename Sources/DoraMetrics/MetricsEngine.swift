@@ -248,7 +248,7 @@ public struct MetricsEngine: Sendable {
     /// (docs/drills.md).
     /// - Parameter objective: microseconds; a last success at least this old is stale.
     public func readiness(period: Period, objective: Int64, services: [String]) -> Readiness {
-        let every = Set(self.services.map(\.name)).union(exercises.keys).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let every = Set(self.services.map(\.name)).union(exercises.keys)
         return Readiness(period: period, objective: objective, services: services, everyService: every, exercises: exercises(of:))
     }
 

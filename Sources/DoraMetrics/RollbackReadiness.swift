@@ -229,7 +229,7 @@ extension Readiness {
     /// Readiness of `services` as of `period`'s end, with the drills of `period` of every
     /// service in `everyService`; `exercises` gives a service's rollbacks of every environment.
     init(
-        period: Period, objective: Int64, services: [String], everyService: [String],
+        period: Period, objective: Int64, services: [String], everyService: Set<String>,
         exercises: @Sendable (String) -> ServiceExercises
     ) {
         let asOf = period.to.microseconds
@@ -239,7 +239,7 @@ extension Readiness {
         // them): its entry when it is listed, and its drills of the period. The services are
         // independent, and the results come back in name order.
         let listed = Set(services)
-        let names = Set(everyService).union(services).sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+        let names = everyService.union(services).sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) })
         let perService = ParallelMap.map(names) { name -> (entry: Service?, drills: [Exercise]) in
             let gathered = exercises(name)
             let drills = gathered.drills(in: period)
