@@ -129,12 +129,41 @@ public struct BinaryReader {
         return bytes[offset]
     }
 
+    @inline(__always)
     public mutating func unsigned() throws(BinaryDecodingError) -> UInt64 {
         // Most varints (lengths, flags, counts) are one byte: read those without the loop.
         if offset < bytes.count, bytes[offset] < 0x80 {
             defer { offset += 1 }
             return UInt64(bytes[offset])
         }
+        return try multiByteUnsigned()
+    }
+
+    /// A varint of two bytes or more (a time is eight). Where the longest varint (ten bytes)
+    /// fits in what remains, its bytes are read with no check per byte; near the end, or for a
+    /// malformed one, `checkedUnsigned` reads it, so errors are the same either way (a test
+    /// holds the two equal).
+    @inline(never)
+    mutating func multiByteUnsigned() throws(BinaryDecodingError) -> UInt64 {
+        guard bytes.count - offset >= 10 else { return try checkedUnsigned() }
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        var i = offset
+        while shift < 64 {
+            let b = bytes[i]
+            i += 1
+            result |= UInt64(b & 0x7F) << shift
+            if b < 0x80 {
+                offset = i
+                return result
+            }
+            shift += 7
+        }
+        return try checkedUnsigned()  // ten bytes with no end: the checked reader says why
+    }
+
+    /// Reads a varint a byte at a time, each byte checked.
+    mutating func checkedUnsigned() throws(BinaryDecodingError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -152,6 +181,7 @@ public struct BinaryReader {
     }
 
     /// The bytes of a length-prefixed string, in place.
+    @inline(__always)
     public mutating func lengthPrefixed() throws(BinaryDecodingError) -> UnsafeRawBufferPointer {
         let count = try unsigned()
         guard count <= UInt64(remaining) else { throw error("string length \(count) past the end") }

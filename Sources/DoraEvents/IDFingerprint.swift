@@ -46,16 +46,33 @@ public struct IDFingerprint: Hashable, Comparable, Sendable {
             k2 = k2 &* c2; k2 = rotl(k2, 33); k2 = k2 &* c1; h2 ^= k2
             h2 = rotl(h2, 31); h2 = h2 &+ h1; h2 = h2 &* 5 &+ 0x3849_5ab5
         }
-        var k1: UInt64 = 0
-        var k2: UInt64 = 0
+        var k1: UInt64
+        var k2: UInt64
         let tail = blocks * 16
         let rest = n & 15
+        // The tail's bytes, little-endian, read in at most three loads per word (ids and shas
+        // are mostly shorter than a block, so this is most of the work), never past the end.
+        @inline(__always) func word(at offset: Int, count: Int) -> UInt64 {
+            if count == 8 { return bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self).littleEndian }
+            var v: UInt64 = 0
+            var i = 0
+            if count & 4 != 0 {
+                v = UInt64(bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian)
+                i = 4
+            }
+            if count & 2 != 0 {
+                v |= UInt64(bytes.loadUnaligned(fromByteOffset: offset + i, as: UInt16.self).littleEndian) << UInt64(8 * i)
+                i += 2
+            }
+            if count & 1 != 0 { v |= UInt64(bytes[offset + i]) << UInt64(8 * i) }
+            return v
+        }
         if rest > 8 {
-            for i in stride(from: rest - 1, through: 8, by: -1) { k2 ^= UInt64(bytes[tail + i]) << (UInt64(i - 8) * 8) }
+            k2 = word(at: tail + 8, count: rest - 8)
             k2 = k2 &* c2; k2 = rotl(k2, 33); k2 = k2 &* c1; h2 ^= k2
         }
         if rest > 0 {
-            for i in stride(from: min(rest, 8) - 1, through: 0, by: -1) { k1 ^= UInt64(bytes[tail + i]) << (UInt64(i) * 8) }
+            k1 = word(at: tail, count: min(rest, 8))
             k1 = k1 &* c1; k1 = rotl(k1, 31); k1 = k1 &* c2; h1 ^= k1
         }
         h1 ^= UInt64(n); h2 ^= UInt64(n)

@@ -127,7 +127,7 @@ extension ServiceState {
         var latestOfVersion = PositionMap(capacity: sorted.count)
         var previousOfVersion = [Int](repeating: -1, count: sorted.count)
         for (p, d) in sorted.enumerated() {
-            if let q = latestOfVersion.updateValue(p, forKey: IDFingerprint(id: d.version)) { previousOfVersion[p] = q }
+            if let q = latestOfVersion.updateValue(p, forKey: d.version) { previousOfVersion[p] = q }
         }
 
         // §1 Linking, each rollback and incident folded into its deploy's `Linked` as it is

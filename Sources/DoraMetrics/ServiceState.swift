@@ -10,7 +10,7 @@ struct ServiceState: Sendable {
     /// owns `commits[deploys[i-1].commitEnd ..< deploys[i].commitEnd]`); the first entry per
     /// sha within one deploy only.
     var commits = ChunkedArray<CommitRecord>()
-    var alerts: [String: AlertState] = [:]
+    var alerts = IDTable<AlertState>()
     /// The real rollbacks: a rollback with any event marked as a drill is never here.
     var rollbacks: [String: RollbackState] = [:]
     /// The drills (`"exercise": "drill"`), each with all its events, marked or not: only
@@ -36,7 +36,8 @@ struct ServiceState: Sendable {
     struct DeployRecord: Sendable {
         var id: String
         var time: Int64
-        var version: String
+        /// Only compared (linking by `from_version`), so kept as its fingerprint.
+        var version: IDFingerprint
         /// End of this deploy's commits in `commits`.
         var commitEnd: Int32
         var unplanned: Bool
@@ -112,10 +113,10 @@ struct ServiceState: Sendable {
         case .deploy(let d):
             addDeploy(at: t, succeeded: d.status == .succeeded) { offer in
                 for c in d.commits { offer(IDFingerprint(id: c.sha), c.time.microseconds) }
-                return (event.id, d.version, d.unplanned)
+                return (event.id, IDFingerprint(id: d.version), d.unplanned)
             }
         case .alert(let a):
-            addAlert(a.alertID, firing: a.status == .firing, at: t, id: event.id) {
+            addAlert(at: alerts.position(of: a.alertID, initial: AlertState()), firing: a.status == .firing, at: t, id: event.id) {
                 (incidentSeverities.contains { $0.utf8.elementsEqual(a.severity.utf8) }, a.deployID)
             }
         case .rollback(let r):
@@ -134,10 +135,10 @@ struct ServiceState: Sendable {
         case .deploy(let d):
             addDeploy(at: t, succeeded: d.status == .succeeded) { offer in
                 d.forEachCommit { sha, time in offer(IDFingerprint(bytes: sha), time) }
-                return (string(record.id), string(d.version), d.unplanned)
+                return (string(record.id), IDFingerprint(bytes: d.version), d.unplanned)
             }
         case .alert(let a):
-            addAlert(string(a.alertID), firing: a.status == .firing, at: t, id: string(record.id)) {
+            addAlert(at: alerts.position(of: a.alertID, initial: AlertState()), firing: a.status == .firing, at: t, id: string(record.id)) {
                 (incidentSeverities.contains { EventRecord.equal(a.severity, $0) }, a.deployID.map(string))
             }
         case .rollback(let r):
@@ -153,7 +154,7 @@ struct ServiceState: Sendable {
     /// of each sha, offered by `fields`) and the id, version and unplanned flag it returns.
     private mutating func addDeploy(
         at t: Int64, succeeded: Bool,
-        _ fields: (_ offer: (IDFingerprint, Int64) -> Void) -> (id: String, version: String, unplanned: Bool)
+        _ fields: (_ offer: (IDFingerprint, Int64) -> Void) -> (id: String, version: IDFingerprint, unplanned: Bool)
     ) {
         guard succeeded else {
             failedDeployTimes.append(t)
@@ -174,14 +175,14 @@ struct ServiceState: Sendable {
         if leadTimes == nil { leadTimes = LeadTimeIndex(of: self) }
     }
 
-    /// Adds an alert event; `fields` (is it an incident, its deploy) is read only for a firing
-    /// that is the alert's earliest so far.
+    /// Adds an event of the alert at `position` in `alerts`; `fields` (is it an incident, its
+    /// deploy) is read only for a firing that is the alert's earliest so far.
     private mutating func addAlert(
-        _ alertID: String, firing: Bool, at t: Int64, id: @autoclosure () -> String,
+        at position: Int, firing: Bool, at t: Int64, id: @autoclosure () -> String,
         _ fields: () -> (isIncident: Bool, deployID: String?)
     ) {
         eventTimes.append(t)
-        alerts[alertID, default: AlertState()].record(firing: firing, at: t, id: id, fields)
+        alerts[position: position].record(firing: firing, at: t, id: id, fields)
     }
 
     /// Adds a rollback event; `fields` (from version, deploy, trigger) is read only for a
@@ -232,7 +233,10 @@ struct ServiceState: Sendable {
                 d.commitEnd += base
                 whole.deploys.append(d)
             }
-            for (alertID, o) in part.alerts { whole.alerts[alertID, default: AlertState()].merge(o) }
+            for (alertID, o) in part.alerts {
+                let p = whole.alerts.position(of: alertID, initial: AlertState())
+                whole.alerts[position: p].merge(o)
+            }
             whole.earliestEvent = min(whole.earliestEvent, part.earliestEvent)
         }
         (whole.rollbacks, whole.drills) = rollbacksAndDrills()

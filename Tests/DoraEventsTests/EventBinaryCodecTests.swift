@@ -1,4 +1,4 @@
-import DoraEvents
+@testable import DoraEvents
 import DoraTestSupport
 import Testing
 
@@ -23,6 +23,48 @@ import Testing
             return e
         }
         #expect(decoded == original)
+    }
+
+    /// Reads a varint at `start` of `bytes` with `read`: its value and end, or its error.
+    private static func varint(
+        _ bytes: [UInt8], at start: Int, _ read: (inout BinaryReader) throws(BinaryDecodingError) -> UInt64
+    ) -> String {
+        bytes.withUnsafeBytes { raw in
+            var reader = BinaryReader(raw, offset: start)
+            do throws(BinaryDecodingError) {
+                let value = try read(&reader)
+                return "\(value) ends at \(reader.offset)"
+            } catch {
+                return error.description
+            }
+        }
+    }
+
+    @Test func theUncheckedVarintPathReadsWhatTheCheckedOneReadsAndFailsAsItFails() {
+        // Every length of varint, values at the edges of each length, at every distance from
+        // the end (the unchecked path needs ten bytes), and runs of continuation bytes that are
+        // too long or cut short.
+        var values: [UInt64] = [0, 1, 127, 128, 300, .max, .max - 1, 1 << 63]
+        for bits in stride(from: 7, through: 63, by: 7) { values += [1 << UInt64(bits) - 1, 1 << UInt64(bits)] }
+        var generator = SystemRandomNumberGenerator()
+        values += (0..<200).map { _ in UInt64.random(in: 0...UInt64.max, using: &generator) >> UInt64.random(in: 0...63, using: &generator) }
+        var inputs: [[UInt8]] = values.map { value in
+            var out: [UInt8] = []
+            EventBinaryCodec.writeUnsigned(value, into: &out)
+            return out
+        }
+        inputs += (9...12).map { [UInt8](repeating: 0xFF, count: $0) }
+        inputs += (9...12).map { [UInt8](repeating: 0x80, count: $0) + [0x01] }
+        for input in inputs {
+            for padding in 0...11 {
+                for start in [0, 3] {
+                    let bytes = [UInt8](repeating: 0x55, count: start) + input + [UInt8](repeating: 0x80, count: padding)
+                    let fast = Self.varint(bytes, at: start) { (r: inout BinaryReader) throws(BinaryDecodingError) in try r.multiByteUnsigned() }
+                    let checked = Self.varint(bytes, at: start) { (r: inout BinaryReader) throws(BinaryDecodingError) in try r.checkedUnsigned() }
+                    #expect(fast == checked, "\(bytes) from \(start)")
+                }
+            }
+        }
     }
 
     @Test func truncatedOrGarbledBytesThrowInsteadOfTrapping() {
