@@ -123,6 +123,7 @@ public struct BinaryReader {
         BinaryDecodingError(offset: offset, message: "unexpected \(what)")
     }
 
+    @inline(__always)
     public mutating func byte() throws(BinaryDecodingError) -> UInt8 {
         guard offset < bytes.count else { throw error("end of data") }
         defer { offset += 1 }
@@ -175,6 +176,7 @@ public struct BinaryReader {
         }
     }
 
+    @inline(__always)
     public mutating func signed() throws(BinaryDecodingError) -> Int64 {
         let u = try unsigned()
         return Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1)))
