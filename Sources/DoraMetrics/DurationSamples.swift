@@ -25,9 +25,57 @@ public struct DurationSamples: Sendable, Equatable {
     /// Sorts the pending values into a run.
     public mutating func seal() {
         guard !pending.isEmpty else { return }
-        pending.sort()
+        Self.sortAscending(&pending)
         runs.append(pending)
         pending = []
+    }
+
+    /// Below this many values, `sortAscending` uses the standard sort.
+    static let radixSortedFrom = 512
+
+    /// Sorts `values` ascending. A service's samples (50,000 lead times and more in a large
+    /// log) are sorted once per analysis, and the standard library's comparison sort was 5 % of
+    /// a 10M-event replay; equal integers are indistinguishable, so any sort gives the same
+    /// array, and a least-significant-digit radix sort on 11-bit digits does it in a few linear
+    /// passes, skipping the digits that every value shares (durations use 40-odd of the 64
+    /// bits). Short arrays keep the standard sort (a pass costs 2,048 counters); a
+    /// differential test holds the two equal.
+    static func sortAscending(_ values: inout [Int64]) {
+        guard values.count >= radixSortedFrom else {
+            values.sort()
+            return
+        }
+        // Keys with the sign bit flipped: their unsigned order is the values' signed order.
+        let flip: UInt64 = 1 << 63
+        var keys = values.map { UInt64(bitPattern: $0) ^ flip }
+        var differing: UInt64 = 0
+        let first = keys[0]
+        for k in keys { differing |= k ^ first }
+        var spare = [UInt64](repeating: 0, count: keys.count)
+        var counts = [Int](repeating: 0, count: 2048)
+        for shift in stride(from: UInt64(0), to: 64, by: 11) where (differing >> shift) & 0x7FF != 0 {
+            keys.withUnsafeBufferPointer { from in
+                spare.withUnsafeMutableBufferPointer { to in
+                    counts.withUnsafeMutableBufferPointer { c in
+                        for i in c.indices { c[i] = 0 }
+                        for k in from { c[Int((k >> shift) & 0x7FF)] += 1 }
+                        var total = 0
+                        for i in c.indices {
+                            let n = c[i]
+                            c[i] = total
+                            total += n
+                        }
+                        for k in from {
+                            let digit = Int((k >> shift) & 0x7FF)
+                            to[c[digit]] = k
+                            c[digit] += 1
+                        }
+                    }
+                }
+            }
+            swap(&keys, &spare)
+        }
+        for i in values.indices { values[i] = Int64(bitPattern: keys[i] ^ flip) }
     }
 
     /// Pools `other`'s runs into these (sealing both first).

@@ -38,3 +38,26 @@ import Testing
         #expect(pool.count(above: b, inclusive: true) == sorted.filter { $0 >= b }.count)
     }
 }
+
+/// The radix sort of long sample arrays against the standard sort.
+@Suite struct SampleSortTests {
+    @Test(arguments: [0, 1, 511, 512, 513, 5_000, 70_000])
+    func theRadixSortOrdersValuesAsTheStandardSortDoes(count: Int) {
+        var rng = SplitMix64(state: UInt64(count) &+ 7)
+        // Durations of every width, negatives (clock faults), the extremes, ties, and arrays
+        // whose values share all their high digits (the passes that are skipped).
+        let shapes: [() -> Int64] = [
+            { Int64(bitPattern: rng.next()) },
+            { Int64(rng.next() % 3_000_000_000_000) },
+            { Int64(rng.next() % 7) * 1_000_000 - 3_000_000 },
+            { [Int64.min, Int64.max, -1, 0, 1][Int(rng.next() % 5)] },
+            { 1 << 40 + Int64(rng.next() % 2048) },
+        ]
+        for shape in shapes {
+            let values = (0..<count).map { _ in shape() }
+            var radix = values
+            DurationSamples.sortAscending(&radix)
+            #expect(radix == values.sorted())
+        }
+    }
+}
