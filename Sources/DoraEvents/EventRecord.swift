@@ -188,7 +188,14 @@ public struct EventRecord {
     public static func equal(_ bytes: Bytes, _ string: String) -> Bool {
         var s = string
         return s.withUTF8 { utf8 in
-            utf8.count == bytes.count && (bytes.isEmpty || memcmp(utf8.baseAddress!, bytes.baseAddress!, bytes.count) == 0)
+            guard utf8.count == bytes.count else { return false }
+            // Service names and ids are short, and a replay compares one or two per event:
+            // up to this length a loop costs less than the call to `memcmp`.
+            if bytes.count <= 24 {
+                for i in 0..<bytes.count where utf8[i] != bytes[i] { return false }
+                return true
+            }
+            return memcmp(utf8.baseAddress!, bytes.baseAddress!, bytes.count) == 0
         }
     }
 

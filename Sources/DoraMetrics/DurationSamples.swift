@@ -115,9 +115,13 @@ public struct DurationSamples: Sendable, Equatable {
     }
 
     /// The statistic (docs/metrics.md §3): nearest-rank p50 and p95, exact mean.
-    var stat: Stat {
+    var stat: Stat { statAndMedian.stat }
+
+    /// `stat`, and its p50 in microseconds (what a band is judged on), from one selection: a
+    /// pool of many runs costs a selection or a bisection per rank.
+    var statAndMedian: (stat: Stat, p50: Int64?) {
         let n = count
-        guard n > 0 else { return Stat(count: 0, p50: nil, p95: nil, mean: nil) }
+        guard n > 0 else { return (Stat(count: 0, p50: nil, p95: nil, mean: nil), nil) }
         var sum: Int128 = 0
         for run in runs { for v in run { sum += Int128(v) } }
         for v in pending { sum += Int128(v) }
@@ -137,7 +141,7 @@ public struct DurationSamples: Sendable, Equatable {
         } else {
             (p50, p95) = (s.value(atRank: r50), s.value(atRank: r95))
         }
-        return Stat(count: n, p50: Double(p50) / 1_000_000, p95: Double(p95) / 1_000_000, mean: Double(sum) / Double(n) / 1_000_000)
+        return (Stat(count: n, p50: Double(p50) / 1_000_000, p95: Double(p95) / 1_000_000, mean: Double(sum) / Double(n) / 1_000_000), p50)
     }
 
     /// Above this many runs, `stat` selects in a copy instead of bisecting across the runs.
@@ -196,12 +200,6 @@ public struct DurationSamples: Sendable, Equatable {
             bounds: bounds,
             cumulative: bounds.map { bound in s.runs.reduce(0) { $0 + Self.countAtOrBelow($1, bound) } },
             count: s.count, sumSeconds: Double(sum) / 1_000_000)
-    }
-
-    /// The exact p50 in microseconds, nil when empty.
-    var p50: Int64? {
-        let n = count
-        return n == 0 ? nil : value(atRank: Stat.rank(percentTenths: 500, of: n))
     }
 }
 

@@ -134,9 +134,9 @@ public struct Metrics: Sendable, Equatable {
             count: s.deployments, failed: s.failedDeployments, perDay: Double(s.deployments) / period.days,
             perWeek: Double(s.deployments) / (period.days / 7), band: frequencyBand)
 
-        let leadP50 = s.leadTimes.p50
+        let (leadStat, leadP50) = s.leadTimes.statAndMedian
         leadTime = LeadTime(
-            stat: s.leadTimes.stat,
+            stat: leadStat,
             band: leadP50.map { $0 < Self.day ? .elite : $0 < 7 * Self.day ? .high : $0 < 30 * Self.day ? .medium : .low })
 
         let failureBand: Band? =
@@ -151,9 +151,9 @@ public struct Metrics: Sendable, Equatable {
 
         rework = Rework(deployments: s.rework, rate: s.deployments == 0 ? nil : Double(s.rework) / Double(s.deployments))
 
-        let recoveryP50 = s.recovery.p50
+        let (recoveryStat, recoveryP50) = s.recovery.statAndMedian
         recovery = Recovery(
-            stat: s.recovery.stat, open: s.recoveryOpen,
+            stat: recoveryStat, open: s.recoveryOpen,
             band: recoveryP50.map { $0 < Self.hour ? .elite : $0 < Self.day ? .high : $0 < 7 * Self.day ? .medium : .low },
             modes: (s.modeRollback, s.modeRollForward, s.modeOther),
             detect: s.detect.stat, decide: s.decide.stat, act: s.act.stat, verify: s.verify.stat)

@@ -67,6 +67,26 @@ import Testing
         }
     }
 
+    @Test func bytesEqualAStringExactlyWhenTheyAreItsUTF8AtEveryLength() {
+        // Both sides of the short-name loop and memcmp, a difference at every position, and
+        // text that Swift's == equates but whose bytes differ.
+        for length in 0...40 {
+            let text = String((0..<length).map { Character(UnicodeScalar(UInt8(97 + $0 % 26))) })
+            let utf8 = Array(text.utf8)
+            utf8.withUnsafeBytes { #expect(EventRecord.equal($0, text)) }
+            for i in 0..<length {
+                var other = utf8
+                other[i] ^= 0x20
+                other.withUnsafeBytes { #expect(!EventRecord.equal($0, text), "\(length) at \(i)") }
+            }
+            (utf8 + [0x61]).withUnsafeBytes { #expect(!EventRecord.equal($0, text)) }
+            if length > 0 { utf8.dropLast().withUnsafeBytes { #expect(!EventRecord.equal(UnsafeRawBufferPointer($0), text)) } }
+        }
+        Array("caf\u{e9}".utf8).withUnsafeBytes {
+            #expect(EventRecord.equal($0, "caf\u{e9}") && !EventRecord.equal($0, "cafe\u{301}"))
+        }
+    }
+
     @Test func truncatedOrGarbledBytesThrowInsteadOfTrapping() {
         var bytes: [UInt8] = []
         EventBinaryCodec.encode(event(EventJSON.specExample[0]), into: &bytes)
