@@ -91,6 +91,30 @@ import Testing
         #expect(metrics { $0.recovery = DurationSamples([p50]) }.recovery.band == band)
     }
 
+    /// A pool of more runs than `selectedAbove` (a team's or the totals' services) takes its
+    /// band's p50 from the same selection as its statistic: the nearest-rank p50 of every
+    /// pooled value, at the band's edge.
+    @Test(arguments: [(10, Band.elite), (9, .low)])
+    func aPoolOfManyRunsIsBandedOnItsPooledP50(justUnderADay: Int, band: Band) {
+        func pool(_ value: (Int) -> Int64) -> DurationSamples {
+            var pooled = DurationSamples()
+            for i in 0..<20 {  // 20 one-value runs: the p50 is the 10th smallest
+                var run = DurationSamples([value(i)])
+                run.seal()
+                pooled.merge(run)
+            }
+            return pooled
+        }
+        let lead = pool { $0 < justUnderADay ? day - 1 : 40 * day }
+        let recovery = pool { $0 < justUnderADay ? 3_600_000_000 - 1 : 8 * day }
+        let m = metrics {
+            $0.leadTimes = lead
+            $0.recovery = recovery
+        }
+        #expect(m.leadTime.band == band && m.recovery.band == band)
+        #expect(m.leadTime.stat.p50 == Double(justUnderADay == 10 ? day - 1 : 40 * day) / 1_000_000)
+    }
+
     @Test func bandsAreNullWhenTheirFigureIs() {
         let m = metrics { _ in }
         #expect(m.leadTime.band == nil && m.changeFailure.band == nil && m.recovery.band == nil)
