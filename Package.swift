@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(name: "DoraPipelineFileTests", dependencies: ["DoraPipelineFile", "DoraSLO", "DoraMetrics"]),
         .testTarget(
             name: "DoraServiceTests",
-            dependencies: ["DoraService", "DoraSLO", "DoraMetrics", "DoraEvents", "DoraEventLog", "DoraTestSupport"]
+            dependencies: ["DoraService", "DoraSLO", "DoraMetrics", "DoraEvents", "DoraEventLog", "DoraTestSupport", "DoraGenerator"]
         ),
         .testTarget(
             name: "DoraMetricsTests",

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # How time and memory grow with the log (issue 15): N generated events go straight into
 # `doralog ingest --file -` (no JSONL file on disk), then `report` over everything, a quarter
-# with `--margin`, and `doralog run`'s replay of the log at start-up (until /readyz), each with
-# its peak RSS. Usage: bench/scale.sh N [N...]   (for example 1000000 10000000)
+# with `--margin`, and `doralog run`'s replay of the log at start-up (until /readyz), with the
+# whole history and with `live: {retention: 60d}`, each with its peak RSS. Usage: bench/scale.sh N [N...]   (for example 1000000 10000000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
@@ -23,34 +23,39 @@ for n in "${@:-1000000}"; do
     from=$(python3 -c "import datetime; print((datetime.date.fromisoformat('$end') - datetime.timedelta(days=92)).isoformat())")
     quarter=$( { /usr/bin/time -f "%e s, peak RSS %M KiB" "$doralog" report --log "$work/log" --format json --from "$from" --to "$end" --margin 30d > /dev/null; } 2>&1 | tail -1)
     echo "report (last quarter, --margin 30d): $quarter"
-    # `run` keeps about 315 bytes per event today (bench/RESULTS.md): where that cannot fit in
-    # this machine's available memory, its replay is not started (the kernel would kill it).
-    avail_kib=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
-    if (( n / 1024 * 350 > avail_kib * 9 / 10 )); then
-        echo "run (replay until ready): skipped: about $(( n / 1024 * 350 / 1048576 )) GiB needed, $(( avail_kib / 1048576 )) GiB available"
-        rm -rf "$work"
-        continue
-    fi
-    port=$(( 20000 + RANDOM % 10000 ))
-    cat > "$work/p.yaml" <<YAML
-source: {kafka: {brokers: embedded, topics: [events], group: scale}, embedded: {partitions: 2}}
-log: {directory: "$work/log"}
-alerts: {stdout: false}
-http: {listen: "127.0.0.1:$port"}
-slos:
-  - {name: rb, metric: rollback_time, objective: 5m}
-YAML
-    started=$(date +%s.%N)
-    "$doralog" run --pipeline "$work/p.yaml" > /dev/null 2> "$work/run.err" &
-    pid=$!
-    until curl -sf "http://127.0.0.1:$port/readyz" > /dev/null; do
-        kill -0 $pid 2> /dev/null || { echo "run exited: $(tail -3 "$work/run.err")"; break; }
-        sleep 0.2
+    # `run` keeps about 315 bytes per event of the history it holds (bench/RESULTS.md): with
+    # the whole history, where that cannot fit in this machine's available memory, its replay is
+    # not started (the kernel would kill it). With `live.retention` it replays only the blocks
+    # that reach into the retention.
+    for retention in none 60d; do
+        avail_kib=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
+        if [ "$retention" = none ] && (( n / 1024 * 350 > avail_kib * 9 / 10 )); then
+            echo "run (replay until ready): skipped: about $(( n / 1024 * 350 / 1048576 )) GiB needed, $(( avail_kib / 1048576 )) GiB available"
+            continue
+        fi
+        port=$(( 20000 + RANDOM % 10000 ))
+        {
+            echo 'source: {kafka: {brokers: embedded, topics: [events], group: scale}, embedded: {partitions: 2}}'
+            echo "log: {directory: \"$work/log\"}"
+            echo 'alerts: {stdout: false}'
+            echo "http: {listen: \"127.0.0.1:$port\"}"
+            echo 'slos:'
+            echo '  - {name: rb, metric: rollback_time, objective: 5m}'
+            [ "$retention" = none ] || echo "live: {retention: $retention}"
+        } > "$work/p.yaml"
+        started=$(date +%s.%N)
+        "$doralog" run --pipeline "$work/p.yaml" > /dev/null 2> "$work/run.err" &
+        pid=$!
+        until curl -sf "http://127.0.0.1:$port/readyz" > /dev/null; do
+            kill -0 $pid 2> /dev/null || { echo "run exited: $(tail -3 "$work/run.err")"; break; }
+            sleep 0.2
+        done
+        ready=$(date +%s.%N)
+        rss=$(awk '/VmHWM/ {print $2}' /proc/$pid/status 2> /dev/null || echo "?")
+        kill -TERM $pid 2> /dev/null || true
+        wait $pid 2> /dev/null || true
+        label=$([ "$retention" = none ] && echo "run (replay until ready)" || echo "run with live.retention $retention (replay until ready)")
+        echo "$label: $(awk "BEGIN{printf \"%.1f\", $ready - $started}") s, peak RSS ${rss} KiB"
     done
-    ready=$(date +%s.%N)
-    rss=$(awk '/VmHWM/ {print $2}' /proc/$pid/status 2> /dev/null || echo "?")
-    kill -TERM $pid 2> /dev/null || true
-    wait $pid 2> /dev/null || true
-    echo "run (replay until ready): $(awk "BEGIN{printf \"%.1f\", $ready - $started}") s, peak RSS ${rss} KiB"
     rm -rf "$work"
 done

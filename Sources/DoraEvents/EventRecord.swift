@@ -28,6 +28,12 @@ public struct EventRecord {
         case unknown(type: Bytes)
     }
 
+    /// Whether its type is one this version does not know (the engine only counts it).
+    public var isUnknownType: Bool {
+        if case .unknown = details { return true }
+        return false
+    }
+
     public struct Deploy {
         public var version: Bytes
         public var status: Event.Deploy.Status

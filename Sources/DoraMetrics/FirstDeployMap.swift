@@ -79,12 +79,15 @@ struct FirstDeployMap: Sendable {
 
 extension ServiceState {
     /// Per commit sha, the successful deploy (index into `deploys`) that ships it first by
-    /// `precedes` (metrics.md §2.2), with its commit time there.
+    /// `precedes` (metrics.md §2.2), with its commit time there; a commit that a deploy forgot
+    /// by a retention shipped (`shippedBefore`) has none.
     func firstDeploys(by precedes: (_ a: Int, _ b: Int) -> Bool) -> FirstDeployMap {
         var map = FirstDeployMap(capacity: commits.count)
         var start = 0
         for (i, d) in deploys.enumerated() {
-            for c in commits[start..<Int(d.commitEnd)] { map.offer(c.sha, deploy: i, commitTime: c.time) { precedes(i, $0) } }
+            for c in commits[start..<Int(d.commitEnd)] where shippedBefore.isEmpty || shippedBefore[c.sha] == nil {
+                map.offer(c.sha, deploy: i, commitTime: c.time) { precedes(i, $0) }
+            }
             start = Int(d.commitEnd)
         }
         return map

@@ -32,13 +32,15 @@ struct LeadTimeIndex: Sendable {
 
     /// Offers the commits of a successful deploy (`deploys[index]`, its commits
     /// `commits[start ..< deploys[index].commitEnd]`, one per sha).
+    /// Commits in `shippedBefore` (a retention forgot the deploy that shipped them first) are
+    /// passed over.
     mutating func add(
         deploy index: Int, commitsFrom start: Int, deploys: ChunkedArray<ServiceState.DeployRecord>,
-        commits: ChunkedArray<ServiceState.CommitRecord>
+        commits: ChunkedArray<ServiceState.CommitRecord>, shippedBefore: [IDFingerprint: Int64]
     ) {
         let deploy = deploys[index]
         var values: [Int64] = []  // this deploy's new lead times
-        for c in commits[start..<Int(deploy.commitEnd)] {
+        for c in commits[start..<Int(deploy.commitEnd)] where shippedBefore.isEmpty || shippedBefore[c.sha] == nil {
             let offered = first.offer(c.sha, deploy: index, commitTime: c.time) { held in
                 Self.precedes(deploy, deploys[held])
             }

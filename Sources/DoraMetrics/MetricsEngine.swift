@@ -49,6 +49,10 @@ public struct MetricsEngine: Sendable {
     /// Whether an event of known type and of the configured environment was added.
     public var hasEventsOfEnvironment: Bool { !services.isEmpty }
     public private(set) var added = 0
+    /// What happened entirely before it was forgotten (`forget(before:)`); `.min`: nothing was.
+    public private(set) var forgottenBefore: Int64 = .min
+    /// The commits of forgotten deploys dated at or after it are remembered (`forget`).
+    private var commitsRememberedSince: Int64 = .max
     /// Whether each service keeps its lead-time samples as deploys arrive (`trackLeadTimes`).
     public private(set) var tracksLeadTimes = false
 
@@ -258,6 +262,7 @@ public struct MetricsEngine: Sendable {
         if let slot = serviceIndex[service], stateIndex[slot] >= 0 {
             let (real, drills) = services[stateIndex[slot]].rollbacksAndDrills()
             all = ServiceExercises(environment: configuration.environment, real: real, drills: drills)
+            all.forgottenSuccesses = services[stateIndex[slot]].forgottenSuccesses
         }
         if let other = exercises[service] { all.merge(other) }
         return all
@@ -271,9 +276,10 @@ public struct MetricsEngine: Sendable {
             guard only?.contains(state.name) ?? true else { return nil }
             let firstSeen = ([state] + state.parts).lazy.map(\.earliestEvent).min()!
             guard firstSeen < bound else { return nil }
+            let exercises = exercises(of: state.name)
             return ReadinessTimeline(
-                service: state.name, team: team(of: state.name), firstSeen: firstSeen,
-                outcomes: exercises(of: state.name).outcomes(before: bound))
+                service: state.name, team: team(of: state.name), firstSeen: firstSeen, earlierSuccesses: exercises.forgottenSuccesses,
+                cut: forgottenBefore, outcomes: exercises.outcomes(before: bound))
         }.sorted { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) }
     }
 
@@ -293,6 +299,74 @@ public struct MetricsEngine: Sendable {
     public mutating func consolidate() {
         for i in services.indices where !services[i].parts.isEmpty { services[i] = services[i].consolidated() }
         if tracksLeadTimes { trackLeadTimes() }
+    }
+
+    /// Forgets what happened entirely before `cutoff` (a live run's retention, docs/run.md):
+    /// each service keeps what `ServiceState.forgetting(before:)` says, and the default period
+    /// starts no earlier than the cutoff. Reports and SLO samples at or after the cutoff stay
+    /// those of the whole history as long as no episode, alert id, rollback id or commit spans
+    /// the cutoff by more than the retention's slack.
+    /// - Complexity: O(n) in the state held; the live run calls it once per retention step.
+    /// - Parameter commitsSince: how far back the commits of forgotten deploys are remembered
+    ///   (a later deploy of one of them does not ship it first); default: as far as the cutoff
+    ///   (none is).
+    public mutating func forget(before cutoff: Timestamp, commitsSince: Timestamp? = nil) {
+        consolidate()
+        let c = cutoff.microseconds
+        let since = commitsSince?.microseconds ?? c
+        for i in services.indices { services[i] = services[i].forgetting(before: c, commitsSince: since) }
+        commitsRememberedSince = since
+        for (name, e) in exercises { exercises[name] = e.forgetting(before: c) }
+        if let earliest, earliest < cutoff { self.earliest = cutoff }
+        forgottenBefore = max(forgottenBefore, c)
+    }
+
+    /// An event dated before what was forgotten (`forgottenBefore`) that arrives after it was
+    /// (from a partition lagging behind the others): it is not added, as if it had been
+    /// forgotten with the events of its time. Of a successful deploy, the commits are
+    /// remembered as those of the forgotten deploys are, so that shipping one again gives no
+    /// lead time whatever the order in which the deploys arrived.
+    public mutating func addForgotten(_ event: Event) {
+        guard case .deploy(let d) = event.details, d.status == .succeeded,
+            event.environment.utf8.elementsEqual(configuration.environment.utf8)
+        else { return }
+        rememberShipped(service: event.service, at: event.time.microseconds, commits: d.commits.map { IDFingerprint(id: $0.sha) })
+    }
+
+    /// `addForgotten` for a record read in place.
+    public mutating func addForgotten(_ record: EventRecord) {
+        guard case .deploy(let d) = record.details, d.status == .succeeded, record.isEnvironment(configuration.environment) else { return }
+        var commits: [IDFingerprint] = []
+        d.forEachCommit { sha, _ in commits.append(IDFingerprint(bytes: sha)) }
+        rememberShipped(service: EventRecord.string(record.service), at: record.time, commits: commits)
+    }
+
+    private mutating func rememberShipped(service: String, at t: Int64, commits: [IDFingerprint]) {
+        guard t >= commitsRememberedSince, !commits.isEmpty else { return }
+        let slot = slot(of: service)
+        let index = stateIndex(slot, service: service)
+        var changed = false
+        for sha in commits where services[index].shippedBefore[sha].map({ t < $0 }) ?? true {
+            services[index].shippedBefore[sha] = t
+            changed = true
+        }
+        guard changed else { return }
+        // A deploy already added may have been taken for the first to ship one of them.
+        if services[index].leadTimes != nil {
+            services[index].leadTimes = nil
+            services[index].trackLeadTimes()
+        }
+        if !isTouched[slot] {
+            isTouched[slot] = true
+            touched.append(slot)
+        }
+    }
+
+    /// How many items (deploys, commits, alert episodes, rollbacks, event times, lead-time
+    /// samples) the services hold: what a retention keeps bounded.
+    public var retainedItems: Int {
+        services.reduce(0) { $0 + $1.retainedItems + $1.parts.reduce(0) { $0 + $1.retainedItems } }
+            + exercises.values.reduce(0) { $0 + $1.retainedItems }
     }
 
     /// Makes every service keep its lead-time samples as deploys arrive, instead of deriving

@@ -18,7 +18,9 @@ struct ServiceExercises: Sendable {
         var drills: [String: ServiceState.RollbackState] = [:]
     }
 
-    private(set) var environments: [String: Environment] = [:]
+    var environments: [String: Environment] = [:]
+    /// Completions of the rollbacks a retention forgot (`forgetting(before:)`).
+    var forgottenSuccesses = 0
 
     init() {}
 
@@ -44,6 +46,7 @@ struct ServiceExercises: Sendable {
 
     /// Adds the events of `other` (the same service, disjoint events).
     mutating func merge(_ other: ServiceExercises) {
+        forgottenSuccesses += other.forgottenSuccesses
         for (name, o) in other.environments {
             var e = environments.removeValue(forKey: name) ?? Environment()
             for (id, r) in o.real { e.real[id, default: ServiceState.RollbackState()].merge(r) }
@@ -175,6 +178,12 @@ public struct ReadinessTimeline: Sendable, Equatable {
     public var team: String?
     /// Its earliest event of known type in the environment.
     public var firstSeen: Int64
+    /// Dated before `outcomes`: successes a retention forgot, kept only as a count.
+    public var earlierSuccesses = 0
+    /// Where a retention cut the history (`.min`: nowhere). Before it, `outcomes` keep only
+    /// what decides the state at the cut (the last success and the failures after it), so the
+    /// steps they imply before it are not the history's and must not be sent.
+    public var cut: Int64 = .min
     public var outcomes: [ExerciseOutcome]
 }
 

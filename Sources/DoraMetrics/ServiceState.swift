@@ -28,6 +28,13 @@ struct ServiceState: Sendable {
     /// The lead-time samples kept as deploys arrive, for the live run (`MetricsEngine.trackLeadTimes`);
     /// nil otherwise. Invariant: non-nil only while `parts` is empty.
     var leadTimes: LeadTimeIndex?
+    /// Completions of the rollbacks and drills a retention forgot (`forgetting(before:)`):
+    /// rollback readiness counts every success.
+    var forgottenSuccesses = 0
+    /// The commits of the deploys a retention forgot, with the time of the earliest of those
+    /// deploys: a later deploy of one does not ship it first (metrics.md §2.2), so it gives no
+    /// lead time. Empty unless a retention forgot something.
+    var shippedBefore: [IDFingerprint: Int64] = [:]
 
     init(name: String) {
         self.name = name
@@ -82,6 +89,11 @@ struct ServiceState: Sendable {
         }
 
         var earliest: Int64? { earliest(atOrAfter: .min) }
+
+        var latest: Int64? {
+            guard count > 0 else { return nil }
+            return max(first, more?.max() ?? .min)
+        }
 
         mutating func append(contentsOf other: TimeList) {
             if other.count > 0 { append(other.first) }
@@ -166,7 +178,9 @@ struct ServiceState: Sendable {
             commits.append(CommitRecord(sha: sha, time: time))
         }
         deploys.append(DeployRecord(id: id, time: t, version: version, commitEnd: Int32(commits.count), unplanned: unplanned))
-        if leadTimes != nil { leadTimes!.add(deploy: deploys.count - 1, commitsFrom: start, deploys: deploys, commits: commits) }
+        if leadTimes != nil {
+            leadTimes!.add(deploy: deploys.count - 1, commitsFrom: start, deploys: deploys, commits: commits, shippedBefore: shippedBefore)
+        }
     }
 
     /// Starts keeping the lead-time samples as deploys arrive, from the history so far.
@@ -238,6 +252,8 @@ struct ServiceState: Sendable {
                 whole.alerts[position: p].merge(o)
             }
             whole.earliestEvent = min(whole.earliestEvent, part.earliestEvent)
+            whole.forgottenSuccesses += part.forgottenSuccesses
+            whole.shippedBefore.merge(part.shippedBefore, uniquingKeysWith: min)
         }
         (whole.rollbacks, whole.drills) = rollbacksAndDrills()
         return whole

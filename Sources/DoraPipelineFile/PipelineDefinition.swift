@@ -119,6 +119,9 @@ public struct PipelineDefinition: Sendable {
     public var listen: String?
     /// The HTTP inputs, each kind at most once.
     public var inputs: [Input] = []
+    /// `live.retention`: how far before its clock `doralog run`'s live state keeps events
+    /// (docs/run.md, "Retention"); nil: the whole history.
+    public var retention: Duration?
     /// How the HTTP endpoint serves: timeouts and TLS.
     public var http = HTTPSettings()
 

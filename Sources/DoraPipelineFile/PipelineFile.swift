@@ -59,7 +59,7 @@ public enum PipelineFile {
 
     private static let topLevelFields = [
         "source", "log", "environment", "incident_severities", "attribution_window", "services", "slos", "alerts", "http",
-        "inputs",
+        "inputs", "live",
     ]
 
     private static func definition(_ root: YAMLField) throws(PipelineFileError) -> PipelineDefinition {
@@ -91,6 +91,20 @@ public enum PipelineFile {
                     throw listen.error("expected HOST:PORT, such as 127.0.0.1:9464")
                 }
                 d.listen = text
+            }
+        }
+        if let f = top["live"] {
+            let live = try f.mapping(known: ["retention"])
+            if let r = live["retention"] {
+                let retention = try r.duration()
+                let longest = d.slos.map(\.window).max() ?? 0
+                let day: Int64 = 86_400_000_000
+                guard retention >= day, retention >= 2 * longest else {
+                    throw r.error(
+                        "the retention must be at least 1d and at least twice the longest SLO window "
+                            + "(\(2 * longest / 1_000_000)s here), so that no window reaches before it")
+                }
+                d.retention = .microseconds(retention)
             }
         }
         if let f = top["inputs"] {

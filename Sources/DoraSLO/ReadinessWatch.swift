@@ -91,6 +91,9 @@ struct ReadinessWatch: Sendable {
                 guard step.at >= from else { continue }  // not shown; the alert stays ok
                 implied = step.firing
                 impliedID = step.firing ? step.rollbackID : impliedID
+                // Before a retention's cut the steps are those of a shortened history: only the
+                // state they lead to is the history's, and it was sent when it happened.
+                guard step.at >= timeline.cut else { continue }
                 guard step.at >= s.at, step.firing != s.firing else { continue }
                 out.append(alert(kind, firing: step.firing, at: step.at, rollbackID: step.firing ? step.rollbackID : s.rollbackID))
                 s = Sent(firing: step.firing, at: step.at, rollbackID: step.firing ? step.rollbackID : s.rollbackID)
@@ -157,7 +160,7 @@ struct ReadinessWatch: Sendable {
     /// The last success at or before `t`.
     private func lastSuccess(atOrBefore t: Int64) -> (time: Int64, rollbackID: String, count: Int)? {
         var last: (Int64, String, Int)?
-        var count = 0
+        var count = timeline.earlierSuccesses
         for o in timeline.outcomes where o.succeeded && o.time <= t {
             count += 1
             last = (o.time, o.rollbackID, count)

@@ -25,6 +25,8 @@ struct RollbackWatch: Sendable {
     private var states: [AlertKey: State] = [:]
     /// The earliest instant at which the clock makes a transition due; nil when none is pending.
     private(set) var nextInstant: Int64?
+    /// Whether the next update lets go of the alerts of rollbacks it is no longer given.
+    private var forgetsUnknown = false
 
     private struct AlertKey: Hashable, Sendable {
         var kind: SLOAlert.Kind
@@ -62,8 +64,22 @@ struct RollbackWatch: Sendable {
     ///   - end: clock-driven instants at or after it are not due yet.
     mutating func update(_ outcomes: [RollbackOutcome], from: Int64, to: Int64, end: Int64) -> [SLOAlert] {
         self.outcomes = outcomes
+        if forgetsUnknown {
+            let known = Set(outcomes.map(\.rollbackID))
+            states = states.filter { key, state in
+                if case .done = state { return known.contains(key.rollbackID) }
+                return true  // a firing alert is never dropped unsaid
+            }
+            forgetsUnknown = false
+        }
         return advance(from: from, to: to, end: end)
     }
+
+    /// At the next update, lets go of the alerts of the rollbacks a retention forgot (they are
+    /// not in the outcomes any more, and no event can bring them back into the live state).
+    mutating func forgetUnknownRollbacks() { forgetsUnknown = true }
+
+    var retainedItems: Int { outcomes.count + states.count }
 
     /// Emits what is due with the outcomes unchanged (the clock moving on).
     mutating func advance(from: Int64, to: Int64, end: Int64) -> [SLOAlert] {

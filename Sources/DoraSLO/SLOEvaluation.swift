@@ -23,6 +23,9 @@ public struct SLOEvaluation: Sendable {
     /// was touched but not selected, or none of its pool was touched): the earliest such change,
     /// which its next update must redo from.
     private var pendingChange: [Key: Int64] = [:]
+    /// Samples dated before it are left out: a live run's retention forgot the events they
+    /// derive from (`forget(before:)`). No window at or after the retention's cutoff reaches it.
+    public private(set) var horizon: Int64 = .min
 
     /// The SLOs that share windows, as indices into `slos` in definition order: those on one
     /// metric, window, aggregation and selection see exactly the same samples.
@@ -146,7 +149,8 @@ public struct SLOEvaluation: Sendable {
             of: metrics, withRollbackOutcomes: !rollbackSLOs.isEmpty, only: touched, threads: threads)
         for metric in metrics {
             var known = touched == nil ? [:] : cache[metric] ?? [:]
-            for s in fresh[metric] ?? [] {
+            for var s in fresh[metric] ?? [] {
+                if horizon > .min { s.samples.removeFirst(s.samples.partitionPoint { $0.time >= horizon }) }
                 changed[metric, default: [:]][s.service] = Change(from: known[s.service]?.samples ?? [], to: s.samples)
                 known[s.service] = s
             }
@@ -264,6 +268,29 @@ public struct SLOEvaluation: Sendable {
             out += alerts
         }
         return SLOAlert.sorted(out)
+    }
+
+    /// Leaves out, from now on, the samples dated before `cutoff` (a live run's retention
+    /// forgot their events), and lets go of what it kept for them: cached samples, and the
+    /// rollback alerts of rollbacks no longer known (at each watch's next update). The caller
+    /// keeps the cutoff at or before every window that is still evaluated, so no verdict moves.
+    public mutating func forget(before cutoff: Int64) {
+        guard cutoff > horizon else { return }
+        horizon = cutoff
+        for metric in cache.keys {
+            cache[metric] = cache[metric]!.mapValues { s in
+                var s = s
+                s.samples.removeFirst(s.samples.partitionPoint { $0.time >= cutoff })
+                return s
+            }
+        }
+        for key in rollbackWatches.keys { rollbackWatches[key]!.forgetUnknownRollbacks() }
+    }
+
+    /// How many samples and watched rollbacks it keeps (for tests that memory stays flat).
+    public var retainedItems: Int {
+        cache.values.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1.samples.count } }
+            + evaluators.values.reduce(0) { $0 + $1.retainedSamples } + rollbackWatches.values.reduce(0) { $0 + $1.retainedItems }
     }
 
     /// Evaluates every scope's window expiries before `end`, and the rollback alerts due

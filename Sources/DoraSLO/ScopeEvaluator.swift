@@ -50,6 +50,9 @@ public struct ScopeEvaluator: Sendable {
         baselineExpires = slos.contains { $0.regression != nil }
     }
 
+    /// How many samples it holds (including those passed over and not yet dropped).
+    var retainedSamples: Int { samples.count }
+
     /// The samples in the baseline and current windows as of the last evaluation (for tests).
     var windows: (baseline: ArraySlice<TimedSample>, current: ArraySlice<TimedSample>) {
         (samples[start..<currentStart], samples[currentStart...])

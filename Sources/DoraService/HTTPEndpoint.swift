@@ -83,6 +83,11 @@ struct HTTPEndpoint: Sendable {
             return Self.error("no events yet; give both from and to to report on an empty period", status: .notFound)
         }
         guard from < to else { return Self.error("the period is empty: from \(from) is not before to \(to)", status: .badRequest) }
+        if let kept = await state.retainedFrom, from < kept {
+            return Self.error(
+                "from \(from) is before the live state's retention, which starts at \(kept) (live.retention); "
+                    + "run doralog report on the log for earlier periods", status: .badRequest)
+        }
         guard let report = await state.report(period: Period(from: from, to: to)) else {
             return Self.error("no events yet", status: .notFound)
         }

@@ -9,7 +9,11 @@ public import DoraSLO
 ///
 /// Invariants: each stored event is added once (the log's own de-duplication decides); the
 /// state is derived from the log, never the source of truth: a restart rebuilds it by replay.
-/// Counts are exact; percentiles are exact too (the engine keeps every sample).
+/// Counts are exact; percentiles are exact too (the engine keeps every sample). With a
+/// retention (docs/run.md, "Retention"), it forgets what happened entirely before the start of
+/// the day `retention` before its latest stored event, so its memory follows the event rate
+/// and the retention, not how long it has run; events dated before that are stored in the log
+/// but not added here.
 /// It runs on threads of its own (`AggregatorThreads`), at a lowered priority in `run`.
 public actor LiveState {
     private nonisolated let threads: AggregatorThreads
@@ -34,18 +38,34 @@ public actor LiveState {
     /// caught up, the wall clock minus the lag. It never goes back; expiries before it have
     /// been evaluated.
     public private(set) var clock: Int64 = .min
+    /// How far back the state keeps events (microseconds); nil: the whole history.
+    public nonisolated let retention: Int64?
+    /// With a retention: the start of the retained history (a day's start), once the latest
+    /// stored event has gone past it. Events before it are not added; the default period
+    /// starts there.
+    public private(set) var retainedFrom: Timestamp?
+    /// Stored events dated before `retainedFrom` when they arrived: kept in the log, not here.
+    public private(set) var eventsBeforeRetention = 0
+    /// Of those, the events of unknown type (still counted as ignored).
+    private var ignoredBeforeRetention = 0
+    /// With a retention, the events of unknown type in the blocks the replay did not read.
+    private var ignoredInUnreadBlocks = 0
 
     /// - Parameters:
     ///   - niceness: how much lower than the process's the priority of the state's threads is
     ///     (a nice value, 0 to 19): `run` lowers it so that ingestion goes first.
     ///   - wallClockLag: microseconds behind the wall clock that expiries are evaluated while
     ///     caught up (an event arriving that late is still evaluated at its own time).
+    ///   - retention: how far back from the latest stored event events are kept (microseconds;
+    ///     at least twice the longest SLO window, which the pipeline file checks); nil: all.
     public init(
         configuration: MetricsConfiguration, slos: [SLODefinition], readiness: [ReadinessObjective] = [], assignments: ServiceAssignments,
-        niceness: Int32 = 0, wallClockLag: Int64 = 30_000_000
+        niceness: Int32 = 0, wallClockLag: Int64 = 30_000_000, retention: Int64? = nil
     ) {
+        precondition(retention.map { r in slos.allSatisfy { 2 * $0.window <= r } } ?? true, "a retention shorter than two windows")
         threads = AggregatorThreads(niceness: niceness)
         self.wallClockLag = wallClockLag
+        self.retention = retention
         engine = MetricsEngine(configuration: configuration, futureCutoff: Self.futureCutoff())
         engine.trackLeadTimes()  // each round asks for the touched services' lead times
         evaluation = SLOEvaluation(slos: slos, readiness: readiness, assignments: assignments)
@@ -61,12 +81,20 @@ public actor LiveState {
     @discardableResult
     public func replay(_ reader: LogReader) throws(EventLogError) -> [SLOAlert] {
         var engine = self.engine
-        try Replay.add(reader.blocks(overlapping: nil), of: reader, to: &engine)
+        // With a retention, only the blocks that reach into it, when the latest event says
+        // where it starts; with events in the future only the events say it: all are read.
+        var range: Range<Timestamp>? = nil
+        if let retention, let latest = reader.blocks.lazy.filter({ $0.recordCount > 0 }).map(\.maxTime).max(), latest <= Self.futureCutoff() {
+            range = Self.retentionStart(latest: latest.microseconds, retention: retention)..<Timestamp(microseconds: .max)
+        }
+        try Replay.add(reader.blocks(overlapping: range), of: reader, to: &engine)
+        if range != nil { ignoredInUnreadBlocks = reader.totals.ignored - engine.ignored }
         engine.consolidate()
         _ = engine.takeTouchedServices()  // every service is evaluated below
         self.engine = engine
         totals = reader.totals
         advanceClock(caughtUp: false)
+        applyRetention()
         let transitions = evaluation.evaluate(engine, end: clock, threads: .helpers(threads))
         isReady = true
         return SLOAlert.stillFiring(transitions)
@@ -77,13 +105,33 @@ public actor LiveState {
     /// - Parameter caughtUp: ingestion had handed over everything it read, every partition at
     ///   its end: the clock may follow the wall clock.
     public func add(_ appends: [StoredRecords], summary: AppendSummary, caughtUp: Bool = false) -> [SLOAlert] {
-        for stored in appends { stored.forEach { engine.add($0) } }
+        let from = retainedFrom?.microseconds ?? .min
+        for stored in appends {
+            stored.forEach { record in
+                if record.time >= from {
+                    engine.add(record)
+                } else {
+                    engine.addForgotten(record)
+                    eventsBeforeRetention += 1
+                    if record.isUnknownType { ignoredBeforeRetention += 1 }
+                }
+            }
+        }
         return evaluate(summary: summary, caughtUp: caughtUp)
     }
 
     /// `add` for events held as values (tests, and producers that have them decoded already).
     public func add(_ events: [Event], summary: AppendSummary, caughtUp: Bool = false) -> [SLOAlert] {
-        for e in events { engine.add(e) }
+        let from = retainedFrom?.microseconds ?? .min
+        for e in events {
+            if e.time.microseconds >= from {
+                engine.add(e)
+            } else {
+                engine.addForgotten(e)
+                eventsBeforeRetention += 1
+                if case .unknown = e.details { ignoredBeforeRetention += 1 }
+            }
+        }
         return evaluate(summary: summary, caughtUp: caughtUp)
     }
 
@@ -102,6 +150,33 @@ public actor LiveState {
         clock = max(clock, t)
     }
 
+    /// Where the history kept for `retention` starts when the latest stored event is at
+    /// `latest`: the start of the day `retention` before it (so the state forgets at most once
+    /// a day).
+    static func retentionStart(latest: Int64, retention: Int64) -> Timestamp {
+        Timestamp(microseconds: latest - retention).startOfDay
+    }
+
+    /// With a retention, forgets what lies before its start once the latest stored event has
+    /// moved the start on (after the round's evaluation, which the start never reaches into).
+    /// The retention follows the latest stored event, not the clock: following the wall clock
+    /// would forget a backfill of old events as it arrives. The clock is at or after that event,
+    /// so no window evaluated at the clock reaches before the retention either.
+    private func applyRetention() {
+        guard let retention, let latest = engine.latestPresent?.microseconds else { return }
+        let start = Self.retentionStart(latest: latest, retention: retention)
+        guard retainedFrom.map({ start > $0 }) ?? true else { return }
+        // A commit's deploys are remembered for another retention, so that shipping it again
+        // within twice the retention gives no lead time, as in the whole history.
+        engine.forget(before: start, commitsSince: start.advanced(byMicroseconds: -retention))
+        evaluation.forget(before: start.microseconds)
+        retainedFrom = start
+    }
+
+    /// How many items the state holds (the engine's and the SLO evaluation's): what a retention
+    /// keeps bounded (tests).
+    public var retainedItems: Int { engine.retainedItems + evaluation.retainedItems }
+
     /// A day after now: later events leave the live report's default period (docs/metrics.md).
     private static func futureCutoff() -> Timestamp {
         Timestamp.now().advanced(byMicroseconds: Timestamp.microsecondsPerDay)
@@ -116,7 +191,9 @@ public actor LiveState {
         totals.conflictingDuplicates += summary.conflictingDuplicates
         totals.rejected += summary.rejected
         advanceClock(caughtUp: caughtUp)
-        return count(evaluation.evaluate(engine, services: engine.takeTouchedServices(), end: clock, threads: .helpers(threads)))
+        let alerts = count(evaluation.evaluate(engine, services: engine.takeTouchedServices(), end: clock, threads: .helpers(threads)))
+        applyRetention()
+        return alerts
     }
 
     private func count(_ alerts: [SLOAlert]) -> [SLOAlert] {
@@ -133,7 +210,7 @@ public actor LiveState {
         guard let period = period ?? engine.defaultPeriod else { return nil }
         let assignments = evaluation.assignments
         var report = engine.report(
-            period: period, log: (totals.stored, totals.duplicates, totals.rejected), groupOf: { assignments.tier(of: $0) },
+            period: period, log: (totals.stored, totals.duplicates, totals.rejected), ignored: ignoredEvents, groupOf: { assignments.tier(of: $0) },
             bucketBounds: bucketBounds, teamOf: { assignments.team(of: $0, fromEvents: $1) })
         report.events.conflictingDuplicates = totals.conflictingDuplicates
         let objective = evaluation.readiness.first?.maxAge ?? Readiness.defaultObjective
@@ -151,11 +228,15 @@ public actor LiveState {
     /// The period a report covers by default (the days of the stored events); nil when none is.
     public var defaultPeriod: Period? { engine.defaultPeriod }
 
-    /// The log's counts; `ignored` (stored events of unknown type) is the engine's own count,
-    /// since every stored event reaches the engine.
+    /// Stored events of unknown type: the engine's own count, since every stored event reaches
+    /// it, except with a retention those the replay did not read or that came too late.
+    private var ignoredEvents: Int { engine.ignored + ignoredBeforeRetention + ignoredInUnreadBlocks }
+
+    /// The log's counts; `ignored` (stored events of unknown type) is counted as the events
+    /// reach the live state (`ignoredEvents`).
     public var logTotals: LogTotals {
         var t = totals
-        t.ignored = engine.ignored
+        t.ignored = ignoredEvents
         return t
     }
 

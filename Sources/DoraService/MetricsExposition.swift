@@ -82,6 +82,14 @@ public final class MetricsExposition: Sendable {
         out.sample("doralog_ready", [], await state.isReady ? 1 : 0)
         out.family("doralog_source_connected", .gauge, help: "1 while the consumer reaches a Kafka broker.")
         out.sample("doralog_source_connected", [], sourceConnected.load(ordering: .relaxed) ? 1 : 0)
+        if state.retention != nil {
+            out.family("doralog_live_retention_start_seconds", .gauge, help: "Where the live state's retention starts (Unix time): events before it are forgotten.")
+            if let start = await state.retainedFrom { out.sample("doralog_live_retention_start_seconds", [], Double(start.microseconds) / 1e6) }
+            out.family("doralog_live_events_before_retention_total", .counter, help: "Stored events dated before the retention when they arrived, not added to the live state.")
+            out.sample("doralog_live_events_before_retention_total", [], Double(await state.eventsBeforeRetention))
+        }
+        out.family("doralog_live_retained_items", .gauge, help: "Deploys, commits, alert episodes, rollbacks and samples the live state holds.")
+        out.sample("doralog_live_retained_items", [], Double(await state.retainedItems))
         let bounds = Self.bucketSeconds.map { Int64($0) * 1_000_000 }
         if let report = await state.report(bucketBounds: bounds) { writeReport(report, into: &out) }
         await writeSLOs(state, into: &out)

@@ -54,7 +54,7 @@ public struct PipelineRunner: Sendable {
             configuration: LogConfiguration(segmentBytes: d.log.segmentMiB << 20, zstdLevel: d.log.zstdLevel), logger: logger)
         let state = LiveState(
             configuration: d.metrics, slos: d.slos, readiness: d.readiness, assignments: d.assignments, niceness: AggregatorService.niceness,
-            wallClockLag: d.alerts.wallClockLag.wholeMicroseconds)
+            wallClockLag: d.alerts.wallClockLag.wholeMicroseconds, retention: d.retention?.wholeMicroseconds)
         let exposition = MetricsExposition(assignments: d.assignments)
         var sinks: [any AlertSink] = []
         if d.alerts.stdout { sinks.append(StandardOutputAlertSink()) }

@@ -55,9 +55,12 @@ struct KafkaCommandTests {
             process.terminate()  // SIGTERM
             process.waitUntilExit()
             #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+            // What it read by the signal depends on the machine's load (all 2,000 on an idle
+            // one): whatever it read, it stored, and the log holds exactly that.
             let summary = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            #expect(summary.hasPrefix("read 2000, stored 2000"), "\(summary)")
-            #expect(try LogTesting.storedIDs(dir + "/log").count == 2000)
+            let numbers = summary.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+            #expect(numbers.count >= 2 && numbers[0] > 0 && numbers[0] == numbers[1], "read = stored: \(summary)")
+            #expect(try LogTesting.storedIDs(dir + "/log").count == numbers.dropFirst().first, "\(summary)")
         } }
     }
 }

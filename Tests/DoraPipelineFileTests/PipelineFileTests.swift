@@ -100,6 +100,12 @@ import Testing
         }
     }
 
+    @Test func aLiveRetentionIsReadAndAbsentMeansTheWholeHistory() throws {
+        let d = try PipelineFile.parse(Self.minimal + "\nlive: {retention: 60d}\nslos:\n  - {name: a, metric: act, objective: 5m}\n", file: "p.yaml")
+        #expect(d.retention == .seconds(60 * 86_400))
+        #expect(try PipelineFile.parse(Self.minimal, file: "p.yaml").retention == nil)
+    }
+
     @Test func aKafkaSourceFormatMustBeKnown() {
         #expect {
             _ = try PipelineFile.parse(Self.minimal.replacingOccurrences(of: "group: g}", with: "group: g, format: json}"), file: "p.yaml")
@@ -128,6 +134,9 @@ import Testing
         ("services:\n  - {match: api}\n", 5, "services[0]", "tier"),
         ("alerts:\n  alertmanager: {url: localhost:9093}\n", 5, "alerts.alertmanager.url", "http://"),
         ("http: {listen: nowhere}\n", 4, "http.listen", "HOST:PORT"),
+        ("live: {retention: 20d}\nslos:\n  - {name: a, metric: act, objective: 5m, window: 14d}\n", 4, "live.retention", "twice the longest SLO window (2419200s here)"),
+        ("live: {retention: 12h}\n", 4, "live.retention", "at least 1d"),
+        ("live: {retain: 60d}\n", 4, "live.retain", "unknown field"),
     ] as [(String, Int, String, String)])
     func aBadFieldIsNamedWithItsFileAndLine(_ yaml: String, line: Int, field: String, message: String) {
         do {

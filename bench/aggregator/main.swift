@@ -1,10 +1,13 @@
 // doralog-aggregator-bench: the live aggregator's own cost, without Kafka or the log's I/O.
 //
-// Reads every event of a log into memory, then feeds them to `doralog run`'s live state
+// Reads the events of a log block by block and feeds them to `doralog run`'s live state
 // (`LiveState`) in rounds of a fixed number of events, as the aggregator takes durable appends,
 // and prints the CPU and wall time spent inside the rounds. The rounds are the same on every
 // run, so the CPU time compares two builds far more steadily than `run`'s wall time does on a
-// noisy machine (bench/run-ingest.sh measures the whole service).
+// noisy machine (bench/run-ingest.sh measures the whole service). It also prints how a round's
+// wall time grows along the stream (the median of five rounds at its beginning, its middle and
+// its end, all of one size), the peak RSS and what the live state holds at the end: with the pipeline
+// file's `live.retention`, both should stay flat (bench/live-growth.sh).
 //
 // Usage: doralog-aggregator-bench LOG_DIR PIPELINE_FILE [EVENTS_PER_ROUND]   (default 65536)
 import DoraEventLog
@@ -27,25 +30,48 @@ guard arguments.count >= 3, let perRound = Int(arguments.count > 3 ? arguments[3
 }
 do {
     let definition = try PipelineFile.load(arguments[2])
-    var events: [Event] = []
-    try LogReader(directory: arguments[1]).forEachEvent { events.append($0) }
-    let state = LiveState(configuration: definition.metrics, slos: definition.slos, assignments: definition.assignments)
-    var (cpu, wall, rounds, alerts) = (0.0, Duration.zero, 0, 0)
+    let reader = try LogReader(directory: arguments[1])
+    let state = LiveState(
+        configuration: definition.metrics, slos: definition.slos, readiness: definition.readiness, assignments: definition.assignments,
+        retention: definition.retention?.wholeMicroseconds)
+    var (cpu, wall, rounds, alerts, total) = (0.0, Duration.zero, 0, 0, 0)
+    var roundSeconds: [Double] = []
     let clock = ContinuousClock()
-    var start = 0
-    while start < events.count {
-        let round = Array(events[start..<min(start + perRound, events.count)])
-        start += round.count
+    var pending: [Event] = []
+    let blocks = reader.blocks(overlapping: nil)
+    var next = 0
+    while next < blocks.count || !pending.isEmpty {
+        // Decoded a block at a time, outside the rounds, so only a round's events are held.
+        while pending.count < perRound && next < blocks.count {
+            try reader.forEachEvent(in: [blocks[next]]) { pending.append($0) }
+            next += 1
+        }
+        let round = Array(pending.prefix(perRound))
+        pending.removeFirst(round.count)
+        total += round.count
         var summary = AppendSummary()
         summary.stored = round.count
         let (cpuBefore, began) = (cpuSeconds(), clock.now)
         alerts += await state.add(round, summary: summary).count
         cpu += cpuSeconds() - cpuBefore
-        wall += clock.now - began
+        let took = clock.now - began
+        wall += took
+        // Only full rounds compare: the last one may be short.
+        if round.count == perRound { roundSeconds.append(Double(took.components.attoseconds) / 1e18 + Double(took.components.seconds)) }
         rounds += 1
     }
     let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
-    print("events \(events.count) rounds \(rounds) slos \(definition.slos.count) alerts \(alerts) cpu_s \(String(format: "%.3f", cpu)) wall_s \(String(format: "%.3f", seconds))")
+    func median(_ values: ArraySlice<Double>) -> Double { values.sorted()[values.count / 2] }
+    let k = min(5, roundSeconds.count / 2)
+    let (first, last) = k > 0 ? (median(roundSeconds.prefix(k)), median(roundSeconds.suffix(k))) : (0, 0)
+    let m = roundSeconds.count / 2
+    let middle = k > 0 ? median(roundSeconds[(m - k / 2)..<(m - k / 2 + k)]) : 0
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.map { $0.filter(\.isNumber) } ?? "?"
+    print(
+        "events \(total) rounds \(rounds) slos \(definition.slos.count) alerts \(alerts) cpu_s \(String(format: "%.3f", cpu)) "
+            + "wall_s \(String(format: "%.3f", seconds)) first_round_s \(String(format: "%.4f", first)) "
+            + "mid_round_s \(String(format: "%.4f", middle)) last_round_s \(String(format: "%.4f", last)) peak_rss_kib \(peak) retained_items \(await state.retainedItems)")
 } catch {
     FileHandle.standardError.write("doralog-aggregator-bench: \(error)\n".data(using: .utf8)!)
     exit(1)

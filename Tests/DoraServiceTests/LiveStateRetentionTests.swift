@@ -1,0 +1,144 @@
+@testable import DoraService
+import DoraEventLog
+import DoraEvents
+import DoraGenerator
+import DoraMetrics
+import DoraSLO
+import Testing
+
+/// `live.retention`: the live state forgets what lies before its retention, evaluates its SLOs
+/// as the backtest of the whole history does, and holds as much after a year as after a month.
+@Suite struct LiveStateRetentionTests {
+    static let day: Int64 = 86_400_000_000
+
+    /// Duration SLOs on every kind of sample, a week's window, regression on, and a readiness
+    /// objective (which reads every rollback a service ever had).
+    static let slos: [SLODefinition] = [DurationMetric.rollbackTime, .recoveryTime, .timeToRestore, .leadTime, .detect].map { metric in
+        var slo = SLODefinition(name: "\(metric)", metric: metric, objective: 1_800_000_000)
+        slo.window = 7 * day
+        slo.minSamples = 3
+        slo.per = metric == .leadTime ? .group : .service
+        return slo
+    }
+    /// Those whose samples never move once known. A recovery episode's samples move when a
+    /// later incident links to its deploy, which a live run sees as a late change (docs/run.md)
+    /// and the backtest never does: with them, live and backtest differ with or without a
+    /// retention.
+    static let steadySLOs = slos.filter { [.rollbackTime, .timeToRestore, .leadTime].contains($0.metric) }
+    static let readiness = [ReadinessObjective(name: "exercised", maxAge: 10 * day)]
+
+    /// Valid generated events in (time, id) order.
+    static func events(days: Int, count: Int, seed: UInt64 = 42) -> [Event] {
+        var configuration = GeneratorConfiguration()
+        configuration.seed = seed
+        // Long before now: events dated after tomorrow are the future, which no clock follows.
+        configuration.start = Timestamp.parse(rfc3339: "2024-01-01T00:00:00Z")!
+        configuration.events = count
+        configuration.days = days
+        configuration.services = 8
+        configuration.duplicateRate = 0
+        configuration.malformedRate = 0
+        return EventGenerator(configuration: configuration).lines().compactMap { try? EventDecoder.decode($0) }
+            .sorted { $0.time != $1.time ? $0.time < $1.time : $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
+    }
+
+    static func state(retention: Int64?, slos: [SLODefinition] = slos) -> LiveState {
+        LiveState(
+            configuration: MetricsConfiguration(), slos: slos, readiness: readiness, assignments: ServiceAssignments(), retention: retention)
+    }
+
+    /// Feeds `events` a day at a time, as a live run receiving them in time order would.
+    static func feed(_ events: [Event], to state: LiveState) async -> [SLOAlert] {
+        var out: [SLOAlert] = []
+        var i = 0
+        while i < events.count {
+            let dayEnd = events[i].time.startOfDay.microseconds + day
+            var j = i
+            while j < events.count && events[j].time.microseconds < dayEnd { j += 1 }
+            var summary = AppendSummary()
+            summary.stored = j - i
+            out += await state.add(Array(events[i..<j]), summary: summary)
+            i = j
+        }
+        return out
+    }
+
+    static func expectSame(_ a: [SLOAlert], _ b: [SLOAlert], _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(a.count == b.count, "\(what): \(a.count) transitions, \(b.count) expected", sourceLocation: sourceLocation)
+        let first = a.indices.first { $0 >= b.count || a[$0] != b[$0] }
+        #expect(first == nil, "\(what), first difference: \(first.map { "\(a[$0])\n  expected \($0 < b.count ? "\(b[$0])" : "none")" } ?? "")", sourceLocation: sourceLocation)
+    }
+
+    @Test func aLiveRunWithAShortRetentionEmitsTheBacktestsTransitions() async {
+        let events = Self.events(days: 120, count: 9_000)
+        let state = Self.state(retention: 14 * Self.day, slos: Self.steadySLOs)
+        let live = await Self.feed(events, to: state)
+        // The backtest over the whole history, to just after the latest event.
+        var engine = MetricsEngine()
+        for e in events { engine.add(e) }
+        var backtest = SLOEvaluation(slos: Self.steadySLOs, readiness: Self.readiness, assignments: ServiceAssignments())
+        let expected = backtest.evaluate(engine, to: events.last!.time.microseconds + 1)
+        #expect(expected.count > 20, "the stream should make the SLOs fire and resolve")
+        #expect(Set(expected.map(\.kind)).count >= 4, "breaches, regressions, rollback and readiness alerts: \(Set(expected.map(\.kind)))")
+        Self.expectSame(live, expected, "live with a retention against the backtest")
+        // It did forget: it holds about the retention's share of the history.
+        let retainedFrom = await state.retainedFrom
+        #expect(retainedFrom == Timestamp(microseconds: events.last!.time.microseconds - 14 * Self.day).startOfDay)
+        let whole = Self.state(retention: nil, slos: Self.steadySLOs)
+        Self.expectSame(await Self.feed(events, to: whole), expected, "live without a retention against the backtest")
+        let (kept, all) = (await state.retainedItems, await whole.retainedItems)
+        #expect(kept * 4 < all, "kept \(kept) of \(all)")
+    }
+
+    @Test func aRetentionChangesNothingALiveRunEmits() async {
+        let events = Self.events(days: 120, count: 9_000, seed: 11)
+        let live = await Self.feed(events, to: Self.state(retention: 14 * Self.day))
+        let control = await Self.feed(events, to: Self.state(retention: nil))
+        #expect(control.count > 50)
+        Self.expectSame(live, control, "live with a retention against live without")
+    }
+
+    @Test func theLiveReportOverTheRetentionIsTheReportOfTheWholeHistory() async throws {
+        let events = Self.events(days: 90, count: 8_000, seed: 7)
+        let state = Self.state(retention: 30 * Self.day)
+        _ = await Self.feed(events, to: state)
+        var engine = MetricsEngine()
+        for e in events { engine.add(e) }
+        let period = try #require(await state.defaultPeriod)
+        #expect(period.from == (await state.retainedFrom), "the default period starts where the retention does")
+        #expect(period.to == engine.defaultPeriod?.to)
+        // A day past the cutoff, no episode reaches back before it (the generator's are hours).
+        let later = Period(from: period.from.advanced(byMicroseconds: Self.day), to: period.to)
+        let live = try #require(await state.report(period: later))
+        var full = engine.report(period: later, log: (events.count, 0, 0))
+        full.readiness = engine.readiness(period: later, objective: Self.readiness[0].maxAge, services: full.services.map(\.service))
+        #expect(live.totals.deployments.count > 100 && full.readiness?.services.isEmpty == false)
+        #expect(live.totals == full.totals)
+        #expect(live.services == full.services)
+        #expect(live.readiness == full.readiness)
+        #expect(live == full)
+    }
+
+    @Test func memoryStaysFlatWhenTheSameEventsRepeatAtLaterTimes() async {
+        let week = Self.events(days: 7, count: 1_500, seed: 3)
+        let retained = Self.state(retention: 14 * Self.day)
+        let unbounded = Self.state(retention: nil)
+        var kept: [Int] = []
+        var all: [Int] = []
+        for k in 0..<16 {
+            // The same week k weeks later, under new ids.
+            let shifted = week.map { e in
+                var e = e
+                e.id += "-\(k)"
+                e.time = e.time.advanced(byMicroseconds: Int64(k) * 7 * Self.day)
+                return e
+            }
+            _ = await Self.feed(shifted, to: retained)
+            _ = await Self.feed(shifted, to: unbounded)
+            kept.append(await retained.retainedItems)
+            all.append(await unbounded.retainedItems)
+        }
+        #expect(kept[15] == kept[7] && kept[11] == kept[7], "flat once the retention is full: \(kept)")
+        #expect(all[15] > all[7] * 3 / 2, "without a retention it grows: \(all)")
+    }
+}
