@@ -12,9 +12,11 @@ for n in "${@:-1000000}"; do
     work=$(mktemp -d)
     days=$(( n / 2000 < 90 ? 90 : (n / 2000 > 1095 ? 1095 : n / 2000) ))
     services=$(( n / 5000 < 50 ? 50 : (n / 5000 > 2000 ? 2000 : n / 5000) ))
+    # Ending before today: a live state's retention follows the latest event not in the future.
+    start=$(date -u -d "-$(( days + 2 )) days" +%F)
     echo "== N = $n events, $days days, $services services"
     # `time -f` measures the ingest end of the pipe (the generator runs beside it).
-    ingest=$( { "$doralog" generate --events "$n" --days "$days" --services "$services" --teams 12 \
+    ingest=$( { "$doralog" generate --events "$n" --days "$days" --start "$start" --services "$services" --teams 12 \
         | /usr/bin/time -f "%e s, peak RSS %M KiB" "$doralog" ingest --file - --log "$work/log" > "$work/ingest.out"; } 2>&1 | tail -1)
     echo "ingest: $ingest; $(cat "$work/ingest.out"); log $(du -sh "$work/log" | cut -f1)"
     report=$( { /usr/bin/time -f "%e s, peak RSS %M KiB" "$doralog" report --log "$work/log" --format json > "$work/report.json"; } 2>&1 | tail -1)

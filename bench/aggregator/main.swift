@@ -5,8 +5,8 @@
 // and prints the CPU and wall time spent inside the rounds. The rounds are the same on every
 // run, so the CPU time compares two builds far more steadily than `run`'s wall time does on a
 // noisy machine (bench/run-ingest.sh measures the whole service). It also prints how a round's
-// wall time grows along the stream (the median of five rounds at its beginning, its middle and
-// its end, all of one size), the peak RSS and what the live state holds at the end: with the pipeline
+// wall time grows along the stream (the median of five rounds at 10 %, 50 % and 90 % of it,
+// all of one size), the peak RSS and what the live state holds at the end: with the pipeline
 // file's `live.retention`, both should stay flat (bench/live-growth.sh).
 //
 // Usage: doralog-aggregator-bench LOG_DIR PIPELINE_FILE [EVENTS_PER_ROUND]   (default 65536)
@@ -62,10 +62,15 @@ do {
     }
     let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
     func median(_ values: ArraySlice<Double>) -> Double { values.sorted()[values.count / 2] }
-    let k = min(5, roundSeconds.count / 2)
-    let (first, last) = k > 0 ? (median(roundSeconds.prefix(k)), median(roundSeconds.suffix(k))) : (0, 0)
-    let m = roundSeconds.count / 2
-    let middle = k > 0 ? median(roundSeconds[(m - k / 2)..<(m - k / 2 + k)]) : 0
+    // Five rounds around a point of the stream: at 10 %, 50 % and 90 % of it (not its very
+    // end: a generated stream longer than its days wraps around to its first day at the end,
+    // and those rounds are a backfill).
+    func around(_ fraction: Double) -> Double {
+        guard roundSeconds.count >= 5 else { return 0 }
+        let c = min(max(Int(Double(roundSeconds.count) * fraction), 2), roundSeconds.count - 3)
+        return median(roundSeconds[(c - 2)...(c + 2)])
+    }
+    let (first, middle, last) = (around(0.1), around(0.5), around(0.9))
     let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
     let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.map { $0.filter(\.isNumber) } ?? "?"
     print(
