@@ -64,3 +64,14 @@ slo_pipeline() {
             "$([ $((i % 5)) -eq 0 ] && echo 7d || echo 28d)"
     done
 }
+
+# scaled_stream N: sets `days`, `services` and `start` for N generated events as the scale
+# benchmarks make them: about 2,000 a day, 90 to 1,095 days, one service per 5,000 events (50
+# to 2,000), ending before today (a live state's retention follows the latest event that is
+# not in the future).
+scaled_stream() {
+    local n=$1
+    days=$(( n / 2000 < 90 ? 90 : (n / 2000 > 1095 ? 1095 : n / 2000) ))
+    services=$(( n / 5000 < 50 ? 50 : (n / 5000 > 2000 ? 2000 : n / 5000) ))
+    start=$(date -u -d "-$(( days + 2 )) days" +%F)
+}

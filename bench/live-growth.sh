@@ -16,12 +16,10 @@ swift build -c release --product doralog >&2
 swift build -c release --product doralog-aggregator-bench >&2
 doralog=$PWD/.build/release/doralog
 bench=$PWD/.build/release/doralog-aggregator-bench
+source bench/lib.sh
 for n in "${@:-10000000}"; do
     work=$(mktemp -d)
-    days=$(( n / 2000 < 90 ? 90 : (n / 2000 > 1095 ? 1095 : n / 2000) ))
-    services=$(( n / 5000 < 50 ? 50 : (n / 5000 > 2000 ? 2000 : n / 5000) ))
-    # Ending before today: a live state's retention follows the latest event not in the future.
-    start=$(date -u -d "-$(( days + 2 )) days" +%F)
+    scaled_stream "$n"
     echo "== N = $n events, $days days, $services services"
     "$doralog" generate --events "$n" --days "$days" --start "$start" --services "$services" --teams 12 | "$doralog" ingest --file - --log "$work/log" > /dev/null
     echo "| live state | peak RSS | held at the end | round at 10 % | 50 % | 90 % | 90 % / 10 % | CPU s in rounds |"

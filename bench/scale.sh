@@ -8,12 +8,10 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 swift build -c release --product doralog >&2
 doralog=$PWD/.build/release/doralog
+source bench/lib.sh
 for n in "${@:-1000000}"; do
     work=$(mktemp -d)
-    days=$(( n / 2000 < 90 ? 90 : (n / 2000 > 1095 ? 1095 : n / 2000) ))
-    services=$(( n / 5000 < 50 ? 50 : (n / 5000 > 2000 ? 2000 : n / 5000) ))
-    # Ending before today: a live state's retention follows the latest event not in the future.
-    start=$(date -u -d "-$(( days + 2 )) days" +%F)
+    scaled_stream "$n"
     echo "== N = $n events, $days days, $services services"
     # `time -f` measures the ingest end of the pipe (the generator runs beside it).
     ingest=$( { "$doralog" generate --events "$n" --days "$days" --start "$start" --services "$services" --teams 12 \
