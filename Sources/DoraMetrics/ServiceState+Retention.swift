@@ -35,7 +35,7 @@ extension ServiceState {
         kept.failedDeployTimes += failedDeployTimes.lazy.filter { $0 >= cutoff }
         kept.eventTimes += eventTimes.lazy.filter { $0 >= cutoff }
         for (id, alert) in alerts where !alert.isSettled(before: cutoff) {
-            kept.alerts[position: kept.alerts.position(of: id, initial: alert)] = alert
+            _ = kept.alerts.position(of: id, initial: alert)  // a new entry: the ids are unique
         }
         (kept.rollbacks, kept.forgottenSuccesses) = RollbackRetention.forgetting(rollbacks, before: cutoff)
         let (drills, forgottenDrills) = RollbackRetention.forgetting(self.drills, before: cutoff)

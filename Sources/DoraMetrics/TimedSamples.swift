@@ -51,6 +51,11 @@ public struct ServiceTimedSamples: Sendable, Equatable {
     /// The team of its latest event naming one (metrics.md), if any.
     public var team: String?
     public var samples: [TimedSample]
+
+    /// Drops the samples dated before `cutoff` (they are kept in time order, so a prefix).
+    public mutating func dropSamples(before cutoff: Int64) {
+        samples.removeFirst(samples.partitionPoint { $0.time >= cutoff })
+    }
 }
 
 extension MetricsEngine {

@@ -150,7 +150,7 @@ public struct SLOEvaluation: Sendable {
         for metric in metrics {
             var known = touched == nil ? [:] : cache[metric] ?? [:]
             for var s in fresh[metric] ?? [] {
-                if horizon > .min { s.samples.removeFirst(s.samples.partitionPoint { $0.time >= horizon }) }
+                if horizon > .min { s.dropSamples(before: horizon) }
                 changed[metric, default: [:]][s.service] = Change(from: known[s.service]?.samples ?? [], to: s.samples)
                 known[s.service] = s
             }
@@ -280,7 +280,7 @@ public struct SLOEvaluation: Sendable {
         for metric in cache.keys {
             cache[metric] = cache[metric]!.mapValues { s in
                 var s = s
-                s.samples.removeFirst(s.samples.partitionPoint { $0.time >= cutoff })
+                s.dropSamples(before: cutoff)
                 return s
             }
         }

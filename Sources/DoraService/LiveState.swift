@@ -108,12 +108,10 @@ public actor LiveState {
         let from = retainedFrom?.microseconds ?? .min
         for stored in appends {
             stored.forEach { record in
-                if record.time >= from {
+                if isRetained(record.time, from: from, unknownType: record.isUnknownType) {
                     engine.add(record)
                 } else {
                     engine.addForgotten(record)
-                    eventsBeforeRetention += 1
-                    if record.isUnknownType { ignoredBeforeRetention += 1 }
                 }
             }
         }
@@ -124,15 +122,24 @@ public actor LiveState {
     public func add(_ events: [Event], summary: AppendSummary, caughtUp: Bool = false) -> [SLOAlert] {
         let from = retainedFrom?.microseconds ?? .min
         for e in events {
-            if e.time.microseconds >= from {
+            let unknown: Bool
+            if case .unknown = e.details { unknown = true } else { unknown = false }
+            if isRetained(e.time.microseconds, from: from, unknownType: unknown) {
                 engine.add(e)
             } else {
                 engine.addForgotten(e)
-                eventsBeforeRetention += 1
-                if case .unknown = e.details { ignoredBeforeRetention += 1 }
             }
         }
         return evaluate(summary: summary, caughtUp: caughtUp)
+    }
+
+    /// Whether an event dated `time` joins the state (it is at or after the retention's start,
+    /// `from`); an earlier one is counted, and only its commits are remembered.
+    private func isRetained(_ time: Int64, from: Int64, unknownType: @autoclosure () -> Bool) -> Bool {
+        if time >= from { return true }
+        eventsBeforeRetention += 1
+        if unknownType() { ignoredBeforeRetention += 1 }
+        return false
     }
 
     /// Moves the clock on with no new event (the aggregator calls it a few times a second) and
