@@ -129,7 +129,7 @@ public enum LogVerifier {
         var unknownTypes = 0
         try block.forEachRecordWithRawAndEncodedBytes(using: decompressor, scratch: &scratch) { (event, raw, encoded) throws(EventLogError) in
             seen(event, ContentFingerprint.of(record: encoded))
-            if case .unknown = event.details { unknownTypes += 1 }
+            if event.isUnknownType { unknownTypes += 1 }
             if event.time.microseconds < block.header.minTime || event.time.microseconds > block.header.maxTime {
                 throw fail("event \(event.id) lies outside the block's time range")
             }

@@ -31,6 +31,13 @@ public struct Event: Hashable, Sendable {
 
     public static let defaultEnvironment = "production"
 
+    /// Whether its type is one this version does not know (stored, then only counted), as
+    /// `EventRecord.isUnknownType` says of a record read in place.
+    public var isUnknownType: Bool {
+        if case .unknown = details { return true }
+        return false
+    }
+
     /// The `type` field as written on the wire.
     public var type: String {
         switch details {

@@ -39,9 +39,7 @@ extension EventDecoder {
             if let facts = try? appendPlainRecord(fields, parser, to: &records, commits: &scratch) { return facts }
             let event = try validate(fields, &parser)
             EventBinaryCodec.encode(event, into: &records)
-            var isUnknownType = false
-            if case .unknown = event.details { isUnknownType = true }
-            return RecordFacts(fingerprint: IDFingerprint(id: event.id), time: event.time.microseconds, isUnknownType: isUnknownType)
+            return RecordFacts(fingerprint: IDFingerprint(id: event.id), time: event.time.microseconds, isUnknownType: event.isUnknownType)
         }
     }
 

@@ -92,7 +92,7 @@ public struct MetricsEngine: Sendable {
     public mutating func add(_ event: Event) {
         let slot = noteEvent(at: event.time.microseconds, service: event.service)
         if let team = event.team, !team.isEmpty { offerTeam(team, at: event.time.microseconds, id: event.id, slot: slot) }
-        if case .unknown = event.details {
+        if event.isUnknownType {
             ignored += 1
             return
         }
@@ -120,7 +120,7 @@ public struct MetricsEngine: Sendable {
             let same = current.map { EventRecord.equal(team, $0) } ?? false
             offerTeam(same ? current! : EventRecord.string(team), at: record.time, id: EventRecord.string(record.id), slot: slot)
         }
-        if case .unknown = record.details {
+        if record.isUnknownType {
             ignored += 1
             return
         }

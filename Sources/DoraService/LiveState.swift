@@ -122,9 +122,7 @@ public actor LiveState {
     public func add(_ events: [Event], summary: AppendSummary, caughtUp: Bool = false) -> [SLOAlert] {
         let from = retainedFrom?.microseconds ?? .min
         for e in events {
-            let unknown: Bool
-            if case .unknown = e.details { unknown = true } else { unknown = false }
-            if isRetained(e.time.microseconds, from: from, unknownType: unknown) {
+            if isRetained(e.time.microseconds, from: from, unknownType: e.isUnknownType) {
                 engine.add(e)
             } else {
                 engine.addForgotten(e)
