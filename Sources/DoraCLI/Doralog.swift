@@ -24,6 +24,7 @@ public struct Doralog: AsyncParsableCommand {
     /// Runs the command line and exits with the contract's codes: 0 success, 1 failure,
     /// 2 bad usage, 3 reserved for `slo --fail-on-firing`.
     public static func runAndExit() async -> Never {
+        raiseOpenFileLimit()
         do {
             var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand {
@@ -44,6 +45,20 @@ public struct Doralog: AsyncParsableCommand {
             // argument-parser says 64 for usage errors; the contract says 2.
             Glibc.exit(code == .validationFailure ? 2 : code.rawValue)
         }
+    }
+}
+
+extension Doralog {
+    /// Raises the soft limit of open files to the hard one. An event log keeps one descriptor
+    /// open per sealed segment (its id index, read a bucket at a time), so a log of more than
+    /// about a thousand segments (some 60 GB) would pass the usual soft limit of 1,024. Where
+    /// the limit cannot be raised, it stays as it was; opening a segment past it fails with
+    /// a clear error.
+    static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 }
 

@@ -86,9 +86,11 @@ public final class EventLog {
             sealed.append((index, path))
         }
         let expected = sealed.reduce(0) { $0 + $1.0.fingerprintCount }
-        idIndex = IDIndex(bitsPerID: configuration.bloomBitsPerID, expectedCount: expected + 1_000_000)
+        // Built in a local and stored once at the end: a copy held in `self` meanwhile would
+        // make the first insert copy the whole bloom filter (250 MB at 100M ids).
+        var ids = IDIndex(bitsPerID: configuration.bloomBitsPerID, expectedCount: expected + 1_000_000)
         for (index, path) in sealed {
-            idIndex.addRun(try FingerprintRun(path: path, index: index), alreadyCounted: false)
+            try ids.addRun(path: path, index: index)
             for b in index.blocks { totals.add(b) }
             for o in index.offsets { partitionOffsets[TopicPartition(topic: o.topic, partition: o.partition)] = o.nextOffset }
         }
@@ -101,14 +103,13 @@ public final class EventLog {
         let decompressor = ZstdDecompressor()
         var scratch: [UInt8] = []
         var blocks: [BlockLocation] = []
-        var index = idIndex
         var totals = self.totals
         var offsets = partitionOffsets
         var currentOffsets: [TopicPartition: Int64] = [:]
         var records = 0
         let outcome = try scanner.scan { (checked) throws(EventLogError) in
-            try checked.forEachEncodedRecord(using: decompressor, scratch: &scratch) { record, _, encoded in
-                index.insertActive(
+            try checked.forEachEncodedRecord(using: decompressor, scratch: &scratch) { (record, _, encoded) throws(EventLogError) in
+                try ids.insertActive(
                     IDFingerprint(bytes: record.id), StoredCopy(content: ContentFingerprint.of(record: encoded), ordinal: UInt32(records)))
                 records += 1
             }
@@ -136,7 +137,7 @@ public final class EventLog {
                 "cut the torn tail of the log: \(scanner.fileSize - outcome.validEnd) bytes dropped after the last complete block",
                 metadata: ["log.segment": "\(path)", "log.offset": "\(outcome.validEnd)", "log.reason": "\(damage.message)"])
         }
-        idIndex = index
+        idIndex = ids
         self.totals = totals
         partitionOffsets = offsets
         self.currentOffsets = currentOffsets
@@ -147,15 +148,17 @@ public final class EventLog {
     }
 
     /// Whether an event with this id is stored.
-    public func contains(id: String) -> Bool {
-        idIndex.contains(IDFingerprint(id: id))
+    /// - Throws: `EventLogError` (`.io`) when a sealed segment's id index cannot be read.
+    public func contains(id: String) throws(EventLogError) -> Bool {
+        try idIndex.contains(IDFingerprint(id: id))
     }
 
     /// Prepares the id index for about `count` more ids (a bulk ingest's estimate), so that
     /// it does not grow step by step on the way. Costs 1.25 B of memory per id at the default
     /// `bloomBitsPerID`; a wrong estimate costs only time or that memory.
-    public func reserveCapacity(forNewIDs count: Int) {
-        idIndex.reserveCapacity(count)
+    /// - Throws: `EventLogError` (`.io`) when a sealed segment's id index cannot be re-read.
+    public func reserveCapacity(forNewIDs count: Int) throws(EventLogError) {
+        try idIndex.reserveCapacity(count)
     }
 
     /// The number of the segment being written.
@@ -229,9 +232,8 @@ public final class EventLog {
             for j in 0..<chunk.count {
                 let fingerprint = chunk.fingerprints[j]
                 let content = chunk.contents[j]
-                let stored =
-                    pending[fingerprint] ?? inFlight.lazy.compactMap { $0[fingerprint] }.first
-                    ?? index.storedCopy(of: fingerprint)?.copy
+                var stored = pending[fingerprint] ?? inFlight.lazy.compactMap { $0[fingerprint] }.first
+                if stored == nil { stored = try index.storedCopy(of: fingerprint)?.copy }
                 if let stored {
                     p.summary.duplicates += 1
                     if stored.content != content {
@@ -278,9 +280,10 @@ public final class EventLog {
             // whether that is in this block or an earlier one. Should a write below fail, the
             // log refuses every further append, so nothing reads them.
             for (i, fingerprint) in p.fingerprints.enumerated() {
-                idIndex.insertActive(fingerprint, StoredCopy(content: p.contents[i], ordinal: UInt32(currentRecords + i)))
+                try idIndex.insertActive(fingerprint, StoredCopy(content: p.contents[i], ordinal: UInt32(currentRecords + i)))
             }
-            try deadLetters.write(p.conflicts.isEmpty ? p.deadLetters : p.deadLetters + conflictLines(p.conflicts, pendingBlock: location))
+            let lines = p.conflicts.isEmpty ? p.deadLetters : p.deadLetters + (try conflictLines(p.conflicts, pendingBlock: location))
+            try deadLetters.write(lines)
             if !block.isEmpty { try writeBlock(block, location) }
         } catch {
             failure = error
@@ -303,14 +306,14 @@ public final class EventLog {
     /// The dead-letter lines of conflicting duplicates, each naming where the stored copy of
     /// its id is: segment, block offset and record. `pendingBlock` is the block about to be
     /// written, which may hold copies stored by the same append.
-    private func conflictLines(_ conflicts: [PendingConflict], pendingBlock: BlockLocation) -> [UInt8] {
+    private func conflictLines(_ conflicts: [PendingConflict], pendingBlock: BlockLocation) throws(EventLogError) -> [UInt8] {
         guard !conflicts.isEmpty else { return [] }
         var lines: [UInt8] = []
         let activeBlocks = currentBlocks + [pendingBlock]
         var sealedBlocks: [UInt32: [BlockLocation]] = [:]
         for conflict in conflicts {
             var place: StoredPlace?
-            if let (copy, run) = idIndex.storedCopy(of: conflict.fingerprint) {
+            if let (copy, run) = try idIndex.storedCopy(of: conflict.fingerprint) {
                 if let run {
                     // A sealed segment's block table is read from its sidecar, once per append:
                     // conflicts are rare, so no block table of a sealed segment stays in memory.
@@ -363,7 +366,7 @@ public final class EventLog {
         guard let loaded = SegmentIndexFile.load(path: sidecarPath, segmentNumber: sealedNumber, segmentBytes: currentSize) else {
             throw EventLogError(.io, "the id index just written does not read back", file: sidecarPath)
         }
-        idIndex.sealActive(into: try FingerprintRun(path: sidecarPath, index: loaded))
+        try idIndex.sealActive(path: sidecarPath, index: loaded)
         current = try PosixFile.open(directory + "/" + LogFormat.segmentName(next), flags: O_WRONLY | O_APPEND)
         currentNumber = next
         currentSize = LogFormat.segmentHeaderBytes

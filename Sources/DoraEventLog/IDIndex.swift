@@ -9,11 +9,13 @@ import Glibc
 /// Three parts (docs/log-format.md, "Id index"):
 /// - `active`: an exact map of the fingerprints in the segment being written to their copies;
 /// - `runs`: per sealed segment, its fingerprints sorted in its `.idx` sidecar with their
-///   copies, memory-mapped (page cache, not heap), searched by interpolation;
+///   copies, read from the file a bucket at a time (`FingerprintRun`);
 /// - `bloom`: a blocked bloom filter over every stored fingerprint, so that a new id (the
 ///   common case) costs one cache line and never touches the runs.
 /// Heap cost: about `bloomBitsPerID / 8` bytes per stored or reserved id (1.25 B at the
-/// default 10 bits) plus about 46 B per id of the active segment.
+/// default 10 bits), 1/16 B per sealed id for the runs' fences, and about 46 B per id of the
+/// active segment. Lookups and bloom growth read the sidecars, so they can fail with an I/O
+/// error.
 struct IDIndex {
     private(set) var active = FingerprintMap()
     private var runs: [FingerprintRun] = []
@@ -27,60 +29,63 @@ struct IDIndex {
     }
 
     /// Whether `fingerprint` is stored.
-    func contains(_ fingerprint: IDFingerprint) -> Bool {
-        storedCopy(of: fingerprint) != nil
+    func contains(_ fingerprint: IDFingerprint) throws(EventLogError) -> Bool {
+        try storedCopy(of: fingerprint) != nil
     }
 
     /// Where `fingerprint`'s stored copy is: in a sealed segment's run, or in the active
     /// segment (`run` nil); nil when it is not stored. A run of an older sidecar layout, which
     /// has no copies, answers with a copy of content 0 (a writer never loads such a run).
-    func storedCopy(of fingerprint: IDFingerprint) -> (copy: StoredCopy, run: FingerprintRun?)? {
+    func storedCopy(of fingerprint: IDFingerprint) throws(EventLogError) -> (copy: StoredCopy, run: FingerprintRun?)? {
         // The bloom holds every stored fingerprint, the active ones too: a new id costs one
         // probe of it, and not a probe of the (much larger) active map as well.
         guard bloom.mayContain(fingerprint) else { return nil }
         if let copy = active[fingerprint] { return (copy, nil) }
         for run in runs.reversed() {
-            if let i = run.index(of: fingerprint) { return (run.copy(at: i) ?? StoredCopy(content: 0, ordinal: 0), run) }
+            if let i = try run.index(of: fingerprint) { return (try run.copy(at: i) ?? StoredCopy(content: 0, ordinal: 0), run) }
         }
         return nil
     }
 
     /// Records a newly stored fingerprint of the active segment, with its copy.
-    mutating func insertActive(_ fingerprint: IDFingerprint, _ copy: StoredCopy) {
+    mutating func insertActive(_ fingerprint: IDFingerprint, _ copy: StoredCopy) throws(EventLogError) {
         active.insert(fingerprint, copy)
-        addToBloom(fingerprint)
+        try addToBloom(fingerprint)
     }
 
-    /// Adds a sealed segment's run (its fingerprints already counted in the bloom if
-    /// `alreadyCounted`, as when the active segment is sealed).
-    mutating func addRun(_ run: FingerprintRun, alreadyCounted: Bool) {
-        runs.append(run)
-        if !alreadyCounted {
-            run.forEach { addToBloom($0) }
+    /// Opens a sealed segment's run from its sidecar, counting its fingerprints in the bloom
+    /// as it reads them.
+    mutating func addRun(path: String, index: SegmentIndexFile) throws(EventLogError) {
+        try reserveCapacity(index.fingerprintCount)
+        let run = try FingerprintRun(path: path, index: index) { f in
+            count += 1
+            bloom.insert(f)
         }
+        runs.append(run)
     }
 
-    /// The active segment was sealed into `run`: its set moves to the run.
-    mutating func sealActive(into run: FingerprintRun) {
-        runs.append(run)
+    /// The active segment was sealed into the sidecar at `path`: its set moves to that run
+    /// (its fingerprints are in the bloom already).
+    mutating func sealActive(path: String, index: SegmentIndexFile) throws(EventLogError) {
+        runs.append(try FingerprintRun(path: path, index: index))
         active = FingerprintMap()
     }
 
     /// Makes room in the bloom for `additional` more ids, so that it does not grow on the way
     /// (each growth re-reads every stored fingerprint).
-    mutating func reserveCapacity(_ additional: Int) {
-        if count + additional > bloom.capacity { rebuildBloom(capacity: count + additional) }
+    mutating func reserveCapacity(_ additional: Int) throws(EventLogError) {
+        if count + additional > bloom.capacity { try rebuildBloom(capacity: count + additional) }
     }
 
-    private mutating func addToBloom(_ fingerprint: IDFingerprint) {
+    private mutating func addToBloom(_ fingerprint: IDFingerprint) throws(EventLogError) {
         count += 1
-        if count > bloom.capacity { rebuildBloom(capacity: bloom.capacity * 2) }
+        if count > bloom.capacity { try rebuildBloom(capacity: bloom.capacity * 2) }
         bloom.insert(fingerprint)
     }
 
-    private mutating func rebuildBloom(capacity: Int) {
+    private mutating func rebuildBloom(capacity: Int) throws(EventLogError) {
         var bigger = BlockedBloomFilter(capacity: capacity, bitsPerID: bitsPerID)
-        for run in runs { run.forEach { bigger.insert($0) } }
+        for run in runs { try run.forEach { bigger.insert($0) } }
         active.forEachFingerprint { bigger.insert($0) }
         bloom = bigger
     }
@@ -125,96 +130,151 @@ struct BlockedBloomFilter {
     }
 }
 
-/// The sorted fingerprints of one sealed segment, and their stored copies, memory-mapped
-/// from its `.idx` sidecar.
+/// One sealed segment's ids: the fingerprints of its `.idx` sidecar, sorted, and their
+/// stored copies, read with `pread` and never mapped.
 ///
-/// Invariant: fingerprints are strictly ascending (checked when the sidecar is loaded); copy i
-/// belongs to fingerprint i. Not `Sendable`: owns a mapping that one owner unmaps.
+/// Only every `bucketSize`-th fingerprint (a fence) is held in memory, 1/16 byte per id; a
+/// lookup finds its bucket among the fences and reads that bucket alone, one read of at most
+/// 4 KiB. So the pages a lookup reads stay the kernel's page cache and never count in the
+/// process's resident memory, however many segments the log has: with mapped sidecars, the
+/// lookups of bloom false hits across every run made all of them resident (about 2 GiB
+/// at 100M ids).
+///
+/// Invariant: fingerprints are strictly ascending (the sidecar's checksum was verified when it
+/// was loaded); copy i belongs to fingerprint i. Not `Sendable`: holds the sidecar open for
+/// its owner; reads at explicit offsets, so concurrent lookups do not disturb each other.
 final class FingerprintRun {
-    private let mapping: UnsafeMutableRawPointer?
-    private let mappingLength: Int
-    private let base: UnsafeRawPointer?
+    /// Fingerprints per bucket: one lookup reads one bucket, 4 KiB.
+    static let bucketSize = 256
+    private let file: PosixFile?
+    private let fingerprintsOffset: Int
+    private let copiesOffset: Int?
+    /// The first fingerprint of each bucket, ascending.
+    private let fences: [IDFingerprint]
     let count: Int
-    let hasCopies: Bool
+    var hasCopies: Bool { copiesOffset != nil }
     /// The sealed segment whose ids these are, and its sidecar.
     let segment: UInt32
     let path: String
     /// The size of that segment when the sidecar was written (a sidecar is valid for it alone).
     let segmentBytes: Int
 
-    /// Maps the fingerprints (and copies) that `index`, loaded from `path`, lists.
-    init(path: String, index: SegmentIndexFile) throws(EventLogError) {
-        let count = index.fingerprintCount
-        let offset = index.fingerprintOffset
-        self.count = count
-        self.segment = index.segmentNumber
-        self.segmentBytes = index.segmentBytes
+    /// Opens the fingerprints (and copies) that `index`, loaded from `path`, lists, reading
+    /// them once to take the fences; `visit` sees every fingerprint on the way, in order.
+    init(path: String, index: SegmentIndexFile, visit: (IDFingerprint) -> Void = { _ in }) throws(EventLogError) {
+        count = index.fingerprintCount
+        fingerprintsOffset = index.fingerprintOffset
+        copiesOffset = index.copiesOffset
+        segment = index.segmentNumber
+        segmentBytes = index.segmentBytes
         self.path = path
-        hasCopies = index.copiesOffset != nil
-        guard count > 0 else {
-            mapping = nil; mappingLength = 0; base = nil
-            return
+        file = count > 0 ? try PosixFile.open(path, flags: O_RDONLY) : nil
+        var fences: [IDFingerprint] = []
+        fences.reserveCapacity((count + Self.bucketSize - 1) / Self.bucketSize)
+        try Self.read(file, fingerprintsAt: fingerprintsOffset, copiesAt: nil, count: count) { i, f, _ in
+            if i % Self.bucketSize == 0 { fences.append(f) }
+            visit(f)
         }
-        let file = try PosixFile.open(path, flags: O_RDONLY)
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let alignedOffset = offset / page * page
-        // The copies follow the fingerprints directly.
-        let length = offset - alignedOffset + count * (hasCopies ? 16 + SegmentIndexFile.copyBytes : 16)
-        guard let m = mmap(nil, length, PROT_READ, MAP_SHARED, file.descriptor, off_t(alignedOffset)),
-            m != MAP_FAILED
-        else { throw PosixFile.errnoError("cannot map id index", path) }
-        mapping = m
-        mappingLength = length
-        base = UnsafeRawPointer(m + (offset - alignedOffset))
+        self.fences = fences
     }
 
-    deinit {
-        if let mapping { munmap(mapping, mappingLength) }
-    }
-
-    @inline(__always) func fingerprint(at i: Int) -> IDFingerprint {
-        let p = base!
-        return IDFingerprint(
-            high: p.loadUnaligned(fromByteOffset: i * 16, as: UInt64.self).littleEndian,
-            low: p.loadUnaligned(fromByteOffset: i * 16 + 8, as: UInt64.self).littleEndian)
+    /// The index of `f` among the sorted fingerprints, or nil. Bisects the fences in memory,
+    /// then reads and bisects the one bucket that can hold `f`.
+    func index(of f: IDFingerprint) throws(EventLogError) -> Int? {
+        guard let file, let first = fences.first, first <= f else { return nil }
+        // The last bucket whose fence is at most f.
+        var lo = 0
+        var hi = fences.count
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2
+            if fences[mid] <= f { lo = mid } else { hi = mid }
+        }
+        let start = lo * Self.bucketSize
+        if fences[lo] == f { return start }
+        let n = min(Self.bucketSize, count - start)
+        return try withUnsafeTemporaryAllocation(byteCount: n * 16, alignment: 8) { (bucket) throws(EventLogError) -> Int? in
+            try file.readExactly(into: bucket, at: fingerprintsOffset + start * 16)
+            let found = Self.bisect(UnsafeRawBufferPointer(bucket), count: n, for: f)
+            return found.map { start + $0 }
+        }
     }
 
     /// The stored copy of fingerprint `i`; nil in a sidecar of the older layout.
-    func copy(at i: Int) -> StoredCopy? {
-        guard hasCopies, let p = base else { return nil }
-        let at = count * 16 + i * SegmentIndexFile.copyBytes
-        return StoredCopy(
-            content: p.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian,
-            ordinal: p.loadUnaligned(fromByteOffset: at + 8, as: UInt32.self).littleEndian)
+    func copy(at i: Int) throws(EventLogError) -> StoredCopy? {
+        guard let copiesOffset, let file else { return nil }
+        return try withUnsafeTemporaryAllocation(byteCount: SegmentIndexFile.copyBytes, alignment: 8) {
+            (b) throws(EventLogError) -> StoredCopy in
+            try file.readExactly(into: b, at: copiesOffset + i * SegmentIndexFile.copyBytes)
+            return Self.copy(UnsafeRawBufferPointer(b), at: 0)
+        }
     }
 
-    func forEach(_ body: (IDFingerprint) -> Void) {
-        for i in 0..<count { body(fingerprint(at: i)) }
+    /// Every fingerprint in ascending order.
+    func forEach(_ body: (IDFingerprint) -> Void) throws(EventLogError) {
+        try Self.read(file, fingerprintsAt: fingerprintsOffset, copiesAt: nil, count: count) { _, f, _ in body(f) }
     }
 
-    /// The index of `f` among the sorted fingerprints, or nil. Interpolation search
-    /// (fingerprints are uniform), falling back to bisection.
-    /// - Complexity: O(log log n) expected, O(log n) worst case.
-    func index(of f: IDFingerprint) -> Int? {
-        var lo = 0
-        var hi = count - 1
-        var steps = 0
-        while lo <= hi {
-            let a = fingerprint(at: lo)
-            let b = fingerprint(at: hi)
-            if f < a || b < f { return nil }
-            let mid: Int
-            if steps < 4 && b.high > a.high {
-                let fraction = Double(f.high &- a.high) / Double(b.high &- a.high)
-                mid = min(hi, max(lo, lo + Int(fraction * Double(hi - lo))))
-            } else {
-                mid = lo + (hi - lo) / 2
+    /// Every fingerprint in ascending order with its stored copy (nil in the older layout).
+    func forEachMember(_ body: (IDFingerprint, StoredCopy?) -> Void) throws(EventLogError) {
+        try Self.read(file, fingerprintsAt: fingerprintsOffset, copiesAt: copiesOffset, count: count) { _, f, c in body(f, c) }
+    }
+
+    /// Reads the fingerprints (and the copies, when `copiesAt` is given) in chunks of 64Ki
+    /// members, so that a pass over a run holds 1.75 MiB at most.
+    private static func read(
+        _ file: PosixFile?, fingerprintsAt: Int, copiesAt: Int?, count: Int,
+        _ body: (Int, IDFingerprint, StoredCopy?) -> Void
+    ) throws(EventLogError) {
+        guard let file, count > 0 else { return }
+        let chunk = min(count, 1 << 16)
+        var fingerprints = [UInt8](repeating: 0, count: chunk * 16)
+        var copies = [UInt8](repeating: 0, count: copiesAt == nil ? 0 : chunk * SegmentIndexFile.copyBytes)
+        var start = 0
+        while start < count {
+            let n = min(chunk, count - start)
+            try fingerprints.withMutableBytes { (b) throws(EventLogError) in
+                try file.readExactly(into: UnsafeMutableRawBufferPointer(rebasing: b[..<(n * 16)]), at: fingerprintsAt + start * 16)
             }
-            steps += 1
-            let m = fingerprint(at: mid)
+            if let copiesAt {
+                try copies.withMutableBytes { (b) throws(EventLogError) in
+                    let bytes = n * SegmentIndexFile.copyBytes
+                    try file.readExactly(into: UnsafeMutableRawBufferPointer(rebasing: b[..<bytes]), at: copiesAt + start * SegmentIndexFile.copyBytes)
+                }
+            }
+            fingerprints.withUnsafeBytes { f in
+                copies.withUnsafeBytes { c in
+                    for i in 0..<n {
+                        body(start + i, fingerprint(f, at: i), copiesAt == nil ? nil : copy(c, at: i))
+                    }
+                }
+            }
+            start += n
+        }
+    }
+
+    /// The position of `f` among the `count` ascending fingerprints in `bytes`, or nil.
+    private static func bisect(_ bytes: UnsafeRawBufferPointer, count: Int, for f: IDFingerprint) -> Int? {
+        var lo = 0
+        var hi = count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            let m = fingerprint(bytes, at: mid)
             if m == f { return mid }
-            if m < f { lo = mid + 1 } else { hi = mid - 1 }
+            if m < f { lo = mid + 1 } else { hi = mid }
         }
         return nil
+    }
+
+    @inline(__always) private static func fingerprint(_ bytes: UnsafeRawBufferPointer, at i: Int) -> IDFingerprint {
+        IDFingerprint(
+            high: bytes.loadUnaligned(fromByteOffset: i * 16, as: UInt64.self).littleEndian,
+            low: bytes.loadUnaligned(fromByteOffset: i * 16 + 8, as: UInt64.self).littleEndian)
+    }
+
+    @inline(__always) private static func copy(_ bytes: UnsafeRawBufferPointer, at i: Int) -> StoredCopy {
+        let at = i * SegmentIndexFile.copyBytes
+        return StoredCopy(
+            content: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian,
+            ordinal: bytes.loadUnaligned(fromByteOffset: at + 8, as: UInt32.self).littleEndian)
     }
 }

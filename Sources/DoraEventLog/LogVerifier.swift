@@ -98,11 +98,7 @@ public enum LogVerifier {
                     // A sidecar of the older layout has neither copies nor conflict counts.
                     let expectedBlocks = index.copiesOffset != nil ? blocks : blocks.map { var b = $0; b.conflictingDuplicates = 0; return b }
                     if index.blocks != expectedBlocks || index.fingerprintCount != sorted.count
-                        || (try? FingerprintRun(path: indexPath, index: index)).map({ run in
-                            (0..<run.count).allSatisfy {
-                                run.fingerprint(at: $0) == sorted[$0].0 && (!run.hasCopies || run.copy(at: $0) == sorted[$0].1)
-                            }
-                        }) != true
+                        || !Self.run(at: indexPath, index: index, equals: sorted)
                     {
                         report.problems.append(Problem(file: indexPath, byteOffset: nil, message: "index disagrees with its segment (delete it: the next open rebuilds it)"))
                     }
@@ -119,6 +115,23 @@ public enum LogVerifier {
             report.problems.append(Problem(file: directory, byteOffset: nil, message: "\(duplicates) event ids are stored more than once"))
         }
         return report
+    }
+
+    /// Whether the sidecar at `path` lists exactly `sorted`'s fingerprints, with their copies
+    /// when its layout has them; false when it cannot be read.
+    static func run(at path: String, index: SegmentIndexFile, equals sorted: [(IDFingerprint, StoredCopy)]) -> Bool {
+        guard let run = try? FingerprintRun(path: path, index: index), run.count == sorted.count else { return false }
+        var i = 0
+        var agrees = true
+        do {
+            try run.forEachMember { fingerprint, copy in
+                agrees = agrees && fingerprint == sorted[i].0 && (copy == nil || copy == sorted[i].1)
+                i += 1
+            }
+        } catch {
+            return false
+        }
+        return agrees
     }
 
     /// Checks one block's records against its header and its raw frame.

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import DoraEvents
 
 /// An open file descriptor with the few calls the log needs; closes itself.
 ///
@@ -26,7 +27,9 @@ final class PosixFile {
     }
 
     static func errnoError(_ what: String, _ path: String, _ code: Int32 = errno) -> EventLogError {
-        EventLogError(.io, "\(what): \(String(cString: strerror(code)))", file: path)
+        // A log holds one descriptor per sealed segment (docs/log-format.md, "Id index").
+        let hint = code == EMFILE ? "; raise the limit of open files (`ulimit -n`)" : ""
+        return EventLogError(.io, "\(what): \(String(cString: strerror(code)))\(hint)", file: path)
     }
 
     var size: Int {
@@ -57,23 +60,33 @@ final class PosixFile {
     /// Reads exactly `count` bytes at `offset` into a new array (fewer at end of file).
     func read(at offset: Int, count: Int) throws(EventLogError) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
-        var done = 0
-        var failure: Int32 = 0
-        out.withUnsafeMutableBytes { b in
-            while done < count {
-                let n = pread(descriptor, b.baseAddress! + done, count - done, off_t(offset + done))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                if n == 0 { return }
-                done += n
-            }
-        }
-        if failure != 0 { throw Self.errnoError("read failed", path, failure) }
+        let done = try out.withMutableBytes { (b) throws(EventLogError) in try fill(b, at: offset) }
         if done < count { out.removeLast(count - done) }
         return out
+    }
+
+    /// Fills all of `buffer` from `offset`.
+    /// - Throws: `EventLogError` (`.io`) when the read fails or the file ends first.
+    func readExactly(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(EventLogError) {
+        let done = try fill(buffer, at: offset)
+        guard done == buffer.count else {
+            throw EventLogError(.io, "the file ends at byte \(offset + done), short of the \(buffer.count) bytes expected at \(offset)", file: path)
+        }
+    }
+
+    /// Reads into `buffer` from `offset` until it is full or the file ends; returns the bytes read.
+    private func fill(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(EventLogError) -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Self.errnoError("read failed", path)
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
     }
 
     func sync() throws(EventLogError) {

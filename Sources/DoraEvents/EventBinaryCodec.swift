@@ -214,4 +214,10 @@ extension Array where Element == UInt8 {
         let result: Result<R, E> = withUnsafeBytes { b in Result { () throws(E) in try body(b) } }
         return try result.get()
     }
+
+    /// `withUnsafeMutableBytes` for a body with a typed error.
+    public mutating func withMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        let result: Result<R, E> = withUnsafeMutableBytes { b in Result { () throws(E) in try body(b) } }
+        return try result.get()
+    }
 }

@@ -39,7 +39,11 @@ public struct FileIngestor {
         var status = stat()
         if fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG {
             // Events are rarely under 160 bytes a line; at most the 100M ids the index is built for.
-            log.reserveCapacity(forNewIDs: min(Int(status.st_size) / 160, 100_000_000))
+            do {
+                try log.reserveCapacity(forNewIDs: min(Int(status.st_size) / 160, 100_000_000))
+            } catch {
+                throw PipelineError(.log, error.description, location: log.directory)
+            }
         }
 
         var summary = AppendSummary()

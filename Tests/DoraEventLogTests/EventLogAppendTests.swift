@@ -47,8 +47,8 @@ import Testing
                 _ = try log.append(LogTesting.batch(LogTesting.deploys(20)))
             }
             let reopened = try EventLog(directory: dir)
-            #expect(reopened.contains(id: "d-7"))
-            #expect(!reopened.contains(id: "d-20"))
+            #expect(try reopened.contains(id: "d-7"))
+            #expect(try !reopened.contains(id: "d-20"))
             let summary = try reopened.append(LogTesting.batch(LogTesting.deploys(25)))
             #expect(summary.stored == 5 && summary.duplicates == 20)
             #expect(reopened.totals.stored == 25 && reopened.totals.duplicates == 20)

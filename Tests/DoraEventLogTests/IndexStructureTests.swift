@@ -1,6 +1,9 @@
 import DoraEvents
 import DoraTestSupport
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @testable import DoraEventLog
 
@@ -59,14 +62,83 @@ import Testing
         #expect(FingerprintMap().sortedMembers().isEmpty)
     }
 
-    @Test func theIDIndexStaysExactWhenItsBloomIsReservedOrGrows() {
+    @Test func theIDIndexStaysExactWhenItsBloomIsReservedOrGrows() throws {
         let members = randomFingerprints(200_000, seed: 7)
         var index = IDIndex(bitsPerID: 10, expectedCount: 1000)  // grows several times
-        for (i, f) in members[..<100_000].enumerated() { index.insertActive(f, copy(i)) }
-        index.reserveCapacity(500_000)  // rebuilt once, larger
-        for (i, f) in members[100_000...].enumerated() { index.insertActive(f, copy(100_000 + i)) }
-        #expect(members.enumerated().allSatisfy { index.storedCopy(of: $0.element)?.copy == copy($0.offset) })
-        #expect(!randomFingerprints(50_000, seed: 8).contains(where: index.contains))
+        for (i, f) in members[..<100_000].enumerated() { try index.insertActive(f, copy(i)) }
+        try index.reserveCapacity(500_000)  // rebuilt once, larger
+        for (i, f) in members[100_000...].enumerated() { try index.insertActive(f, copy(100_000 + i)) }
+        #expect(try members.enumerated().allSatisfy { try index.storedCopy(of: $0.element)?.copy == copy($0.offset) })
+        #expect(try !randomFingerprints(50_000, seed: 8).contains(where: index.contains))
+    }
+
+    /// Writes `members` (sorted here) as the sidecar of segment `number`, and loads it back.
+    func sidecar(_ members: [(IDFingerprint, StoredCopy)], number: UInt32, in directory: String) throws -> (String, SegmentIndexFile) {
+        let path = directory + "/segment-\(number).idx"
+        let bytes = SegmentIndexFile.encode(
+            segmentNumber: number, segmentBytes: 1 << 20, blocks: [], offsets: [], members: members.sorted { $0.0 < $1.0 })
+        try PosixFile.writeAtomically(bytes, to: path, directory: directory)
+        return (path, try #require(SegmentIndexFile.load(path: path, segmentNumber: number, segmentBytes: 1 << 20)))
+    }
+
+    @Test(arguments: [1, 255, 256, 257, 1000, 70_000])
+    func aRunFindsEachOfItsFingerprintsWithItsCopyAndNoOther(count: Int) throws {
+        try withTemporaryDirectory { directory in
+            // Random members, and a group sharing their high word across bucket boundaries.
+            var fingerprints = randomFingerprints(count, seed: UInt64(count))
+            for i in stride(from: 0, to: count, by: 3) { fingerprints[i] = IDFingerprint(high: 0x8000_0000_0000_0000, low: UInt64(i)) }
+            let members = fingerprints.enumerated().map { ($0.element, copy($0.offset)) }
+            let (path, loaded) = try sidecar(members, number: 1, in: directory)
+            var visited: [IDFingerprint] = []
+            let run = try FingerprintRun(path: path, index: loaded) { visited.append($0) }
+            let sorted = members.sorted { $0.0 < $1.0 }
+            #expect(visited == sorted.map(\.0))
+            for (position, (f, c)) in sorted.enumerated() {
+                let i = try #require(try run.index(of: f), "member \(position) of \(count) not found")
+                #expect(i == position)
+                #expect(try run.copy(at: i) == c)
+            }
+            #expect(try randomFingerprints(2_000, seed: 99).allSatisfy { try run.index(of: $0) == nil })
+            #expect(try run.index(of: IDFingerprint(high: 0, low: 0)) == nil)
+            #expect(try run.index(of: IDFingerprint(high: .max, low: .max)) == nil)
+            var listed: [(IDFingerprint, StoredCopy?)] = []
+            try run.forEachMember { listed.append(($0, $1)) }
+            #expect(listed.map(\.0) == sorted.map(\.0) && listed.map(\.1) == sorted.map(\.1))
+        }
+    }
+
+    @Test func aRunWhoseSidecarIsCutShortAfterItOpenedFailsWithAnIOErrorInsteadOfAnswering() throws {
+        try withTemporaryDirectory { directory in
+            let members = randomFingerprints(5_000, seed: 11).enumerated().map { ($0.element, copy($0.offset)) }
+            let (path, loaded) = try sidecar(members, number: 1, in: directory)
+            let run = try FingerprintRun(path: path, index: loaded)
+            #expect(truncate(path, off_t(loaded.fingerprintOffset + 16 * 100)) == 0)
+            let late = members.map(\.0).sorted()[4_000]
+            #expect(throws: EventLogError.self) { try run.index(of: late) }
+            #expect(throws: EventLogError.self) { try run.forEach { _ in } }
+        }
+    }
+
+    @Test func theIDIndexFindsIDsInEverySealedRunAndInTheActiveSegmentAfterItsBloomGrows() throws {
+        try withTemporaryDirectory { directory in
+            let all = randomFingerprints(40_000, seed: 12).enumerated().map { ($0.element, copy($0.offset)) }
+            var index = IDIndex(bitsPerID: 10, expectedCount: 0)
+            var runPaths: [String] = []
+            for r in 0..<3 {
+                let (path, loaded) = try sidecar(Array(all[(r * 10_000)..<((r + 1) * 10_000)]), number: UInt32(r + 1), in: directory)
+                try index.addRun(path: path, index: loaded)
+                runPaths.append(path)
+            }
+            for (f, c) in all[30_000...] { try index.insertActive(f, c) }
+            try index.reserveCapacity(1_000_000)  // re-reads every run into a bigger bloom
+            for (position, (f, c)) in all.enumerated() {
+                let found = try #require(try index.storedCopy(of: f))
+                #expect(found.copy == c)
+                #expect(found.run?.path == (position < 30_000 ? runPaths[position / 10_000] : nil))
+            }
+            #expect(index.count == 40_000)
+            #expect(try !randomFingerprints(20_000, seed: 13).contains(where: index.contains))
+        }
     }
 
     @Test func theBloomFilterHasNoFalseNegativesAndFewFalsePositives() {

@@ -50,7 +50,7 @@ import Testing
             try TestFiles.write(damaged, to: second)
             let log = try EventLog(directory: dir, configuration: Self.small)
             #expect(try TestFiles.read(first) == original)
-            #expect(log.contains(id: "b0-5"))
+            #expect(try log.contains(id: "b0-5"))
             #expect(try log.append(LogTesting.batch(batch(1))).duplicates == 100)
             #expect(try LogVerifier.verify(directory: dir).isClean)
         }
