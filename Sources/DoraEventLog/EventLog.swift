@@ -310,21 +310,10 @@ public final class EventLog {
         guard !conflicts.isEmpty else { return [] }
         var lines: [UInt8] = []
         let activeBlocks = currentBlocks + [pendingBlock]
-        var sealedBlocks: [UInt32: [BlockLocation]] = [:]
         for conflict in conflicts {
             var place: StoredPlace?
             if let (copy, run) = try idIndex.storedCopy(of: conflict.fingerprint) {
-                if let run {
-                    // A sealed segment's block table is read from its sidecar, once per append:
-                    // conflicts are rare, so no block table of a sealed segment stays in memory.
-                    if sealedBlocks[run.segment] == nil {
-                        sealedBlocks[run.segment] =
-                            SegmentIndexFile.load(path: run.path, segmentNumber: run.segment, segmentBytes: run.segmentBytes)?.blocks ?? []
-                    }
-                    place = StoredPlace(ordinal: copy.ordinal, in: sealedBlocks[run.segment] ?? [])
-                } else {
-                    place = StoredPlace(ordinal: copy.ordinal, in: activeBlocks)
-                }
+                place = StoredPlace(ordinal: copy.ordinal, in: run?.blocks ?? activeBlocks)
             }
             DeadLetterStore.appendConflictLine(conflict, storedAt: place, to: &lines)
         }
@@ -363,8 +352,11 @@ public final class EventLog {
             members: idIndex.active.sortedMembers())
         let sidecarPath = directory + "/" + LogFormat.indexName(sealedNumber)
         try PosixFile.writeAtomically(sidecar, to: sidecarPath, directory: directory)
-        guard let loaded = SegmentIndexFile.load(path: sidecarPath, segmentNumber: sealedNumber, segmentBytes: currentSize) else {
-            throw EventLogError(.io, "the id index just written does not read back", file: sidecarPath)
+        // Parsed from the bytes just written rather than read back: a second copy of the sidecar
+        // (23 MB for a full segment) would add to the active map and its sorted members, which
+        // are all held at this point.
+        guard let loaded = SegmentIndexFile.parse(sidecar, segmentNumber: sealedNumber, segmentBytes: currentSize) else {
+            throw EventLogError(.io, "the id index just written does not parse", file: sidecarPath)
         }
         try idIndex.sealActive(path: sidecarPath, index: loaded)
         current = try PosixFile.open(directory + "/" + LogFormat.segmentName(next), flags: O_WRONLY | O_APPEND)

@@ -13,7 +13,7 @@ import Glibc
 /// - `bloom`: a blocked bloom filter over every stored fingerprint, so that a new id (the
 ///   common case) costs one cache line and never touches the runs.
 /// Heap cost: about `bloomBitsPerID / 8` bytes per stored or reserved id (1.25 B at the
-/// default 10 bits), 1/16 B per sealed id for the runs' fences, and about 46 B per id of the
+/// default 10 bits), 1/4 B per sealed id for the runs' fences, and about 46 B per id of the
 /// active segment. Lookups and bloom growth read the sidecars, so they can fail with an I/O
 /// error.
 struct IDIndex {
@@ -84,6 +84,11 @@ struct IDIndex {
     }
 
     private mutating func rebuildBloom(capacity: Int) throws(EventLogError) {
+        // The old filter goes first: the new one is filled from the runs and the active map,
+        // not from it, and holding both would be the index's peak (80 + 160 MB at 100M ids).
+        // Should a run fail to read, the filter answers "maybe" for every id until a rebuild
+        // succeeds: slower, never wrong.
+        bloom = .saturated
         var bigger = BlockedBloomFilter(capacity: capacity, bitsPerID: bitsPerID)
         for run in runs { try run.forEach { bigger.insert($0) } }
         active.forEachFingerprint { bigger.insert($0) }
@@ -102,6 +107,14 @@ struct BlockedBloomFilter {
         let bits = max(capacity * bitsPerID, 512)
         self.blockCount = (bits + 511) / 512
         self.words = [UInt64](repeating: 0, count: blockCount * 8)
+    }
+
+    /// A filter of capacity 0 that may contain every id: a stand-in while the real one is
+    /// rebuilt (the next insert asks for another rebuild).
+    static var saturated: BlockedBloomFilter {
+        var filter = BlockedBloomFilter(capacity: 0, bitsPerID: 1)
+        filter.words = [UInt64](repeating: .max, count: filter.words.count)
+        return filter
     }
 
     @inline(__always) private func probes(_ f: IDFingerprint) -> (Int, UInt64) {
@@ -133,9 +146,9 @@ struct BlockedBloomFilter {
 /// One sealed segment's ids: the fingerprints of its `.idx` sidecar, sorted, and their
 /// stored copies, read with `pread` and never mapped.
 ///
-/// Only every `bucketSize`-th fingerprint (a fence) is held in memory, 1/16 byte per id; a
+/// Only every `bucketSize`-th fingerprint (a fence) is held in memory, 1/4 byte per id; a
 /// lookup finds its bucket among the fences and reads that bucket alone, one read of at most
-/// 4 KiB. So the pages a lookup reads stay the kernel's page cache and never count in the
+/// 1 KiB. So the pages a lookup reads stay the kernel's page cache and never count in the
 /// process's resident memory, however many segments the log has: with mapped sidecars, the
 /// lookups of bloom false hits across every run made all of them resident (about 2 GiB
 /// at 100M ids).
@@ -144,20 +157,20 @@ struct BlockedBloomFilter {
 /// was loaded); copy i belongs to fingerprint i. Not `Sendable`: holds the sidecar open for
 /// its owner; reads at explicit offsets, so concurrent lookups do not disturb each other.
 final class FingerprintRun {
-    /// Fingerprints per bucket: one lookup reads one bucket, 4 KiB.
-    static let bucketSize = 256
+    /// Fingerprints per bucket: one lookup reads one bucket, 1 KiB. (256 made the copy out of
+    /// the page cache the main cost of a duplicate found in an old segment.)
+    static let bucketSize = 64
     private let file: PosixFile?
     private let fingerprintsOffset: Int
     private let copiesOffset: Int?
     /// The first fingerprint of each bucket, ascending.
     private let fences: [IDFingerprint]
     let count: Int
-    var hasCopies: Bool { copiesOffset != nil }
     /// The sealed segment whose ids these are, and its sidecar.
     let segment: UInt32
     let path: String
-    /// The size of that segment when the sidecar was written (a sidecar is valid for it alone).
-    let segmentBytes: Int
+    /// That segment's block table (a few KiB): where the record of a copy's ordinal lies.
+    let blocks: [BlockLocation]
 
     /// Opens the fingerprints (and copies) that `index`, loaded from `path`, lists, reading
     /// them once to take the fences; `visit` sees every fingerprint on the way, in order.
@@ -166,7 +179,7 @@ final class FingerprintRun {
         fingerprintsOffset = index.fingerprintOffset
         copiesOffset = index.copiesOffset
         segment = index.segmentNumber
-        segmentBytes = index.segmentBytes
+        blocks = index.blocks
         self.path = path
         file = count > 0 ? try PosixFile.open(path, flags: O_RDONLY) : nil
         var fences: [IDFingerprint] = []

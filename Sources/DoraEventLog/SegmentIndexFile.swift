@@ -65,9 +65,17 @@ struct SegmentIndexFile {
 
     /// Loads and checks a sidecar; nil when it is missing, damaged or stale.
     static func load(path: String, segmentNumber: UInt32, segmentBytes: Int) -> SegmentIndexFile? {
-        guard let file = try? PosixFile.open(path, flags: O_RDONLY), let size = try? file.size, size >= 12,
+        guard let file = try? PosixFile.open(path, flags: O_RDONLY), let size = try? file.size,
             let bytes = try? file.read(at: 0, count: size), bytes.count == size
         else { return nil }
+        return parse(bytes, segmentNumber: segmentNumber, segmentBytes: segmentBytes)
+    }
+
+    /// Checks and reads the bytes of a sidecar (as `encode` made them, or as read from its
+    /// file); nil when they are damaged or stale.
+    static func parse(_ bytes: [UInt8], segmentNumber: UInt32, segmentBytes: Int) -> SegmentIndexFile? {
+        let size = bytes.count
+        guard size >= 12 else { return nil }
         let stored = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: size - 4, as: UInt32.self).littleEndian }
         guard bytes.withUnsafeBytes({ CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<size - 4])) }) == stored
         else { return nil }

@@ -81,7 +81,7 @@ import Glibc
         return (path, try #require(SegmentIndexFile.load(path: path, segmentNumber: number, segmentBytes: 1 << 20)))
     }
 
-    @Test(arguments: [1, 255, 256, 257, 1000, 70_000])
+    @Test(arguments: [1, FingerprintRun.bucketSize - 1, FingerprintRun.bucketSize, FingerprintRun.bucketSize + 1, 1000, 70_000])
     func aRunFindsEachOfItsFingerprintsWithItsCopyAndNoOther(count: Int) throws {
         try withTemporaryDirectory { directory in
             // Random members, and a group sharing their high word across bucket boundaries.
@@ -138,6 +138,22 @@ import Glibc
             }
             #expect(index.count == 40_000)
             #expect(try !randomFingerprints(20_000, seed: 13).contains(where: index.contains))
+        }
+    }
+
+    @Test func aBloomRebuildThatCannotReadARunLeavesAnIndexThatNeverAnswersNotStoredWrongly() throws {
+        try withTemporaryDirectory { directory in
+            let all = randomFingerprints(3_000, seed: 14).enumerated().map { ($0.element, copy($0.offset)) }
+            var index = IDIndex(bitsPerID: 10, expectedCount: 0)
+            let (path, loaded) = try sidecar(Array(all[..<2_000]), number: 1, in: directory)
+            try index.addRun(path: path, index: loaded)
+            for (f, c) in all[2_000...] { try index.insertActive(f, c) }
+            #expect(truncate(path, 0) == 0)
+            #expect(throws: EventLogError.self) { try index.reserveCapacity(1_000_000) }
+            #expect(try all[2_000...].allSatisfy { try index.storedCopy(of: $0.0)?.copy == $0.1 })
+            for (f, _) in all[..<2_000].prefix(50) {
+                #expect(throws: EventLogError.self, "an id of the unreadable run is not answered") { try index.contains(f) }
+            }
         }
     }
 
