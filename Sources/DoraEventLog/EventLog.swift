@@ -79,18 +79,21 @@ public final class EventLog {
             try Self.createSegment(number: 1, directory: directory)
             numbers = [1]
         }
-        // Sealed segments: their sidecars (rebuilt when missing or stale).
-        var sealed: [(SegmentIndexFile, String)] = []
-        for number in numbers.dropLast() {
-            let (index, path) = try Self.loadOrRebuildSidecar(number: number, directory: directory, logger: logger)
-            sealed.append((index, path))
+        // Sealed segments: their sidecars (rebuilt when missing or stale), each read once:
+        // checked, then its fingerprints counted in the bloom and its fences taken from the
+        // same bytes. So the bloom is sized first, from the sidecars' sizes (at most one id per
+        // `SegmentIndexFile.bytesPerID`); it grows should that fall short.
+        let sealedNumbers = numbers.dropLast()
+        let estimate = sealedNumbers.reduce(0) { total, number in
+            let sidecar = try? PosixFile.open(directory + "/" + LogFormat.indexName(number), flags: O_RDONLY).size
+            return total + (sidecar ?? 0) / SegmentIndexFile.bytesPerID
         }
-        let expected = sealed.reduce(0) { $0 + $1.0.fingerprintCount }
         // Built in a local and stored once at the end: a copy held in `self` meanwhile would
         // make the first insert copy the whole bloom filter (250 MB at 100M ids).
-        var ids = IDIndex(bitsPerID: configuration.bloomBitsPerID, expectedCount: expected + 1_000_000)
-        for (index, path) in sealed {
-            try ids.addRun(path: path, index: index)
+        var ids = IDIndex(bitsPerID: configuration.bloomBitsPerID, expectedCount: estimate + 1_000_000)
+        for number in sealedNumbers {
+            let (index, path, bytes) = try Self.loadOrRebuildSidecar(number: number, directory: directory, logger: logger)
+            try ids.addRun(path: path, index: index, bytes: bytes)
             for b in index.blocks { totals.add(b) }
             for o in index.offsets { partitionOffsets[TopicPartition(topic: o.topic, partition: o.partition)] = o.nextOffset }
         }
@@ -347,18 +350,14 @@ public final class EventLog {
         let offsets = currentOffsets.sorted { $0.key < $1.key }.map {
             PartitionOffset(topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value)
         }
-        let sidecar = SegmentIndexFile.encode(
-            segmentNumber: sealedNumber, segmentBytes: currentSize, blocks: currentBlocks, offsets: offsets,
-            members: idIndex.active.sortedMembers())
         let sidecarPath = directory + "/" + LogFormat.indexName(sealedNumber)
-        try PosixFile.writeAtomically(sidecar, to: sidecarPath, directory: directory)
-        // Parsed from the bytes just written rather than read back: a second copy of the sidecar
-        // (23 MB for a full segment) would add to the active map and its sorted members, which
-        // are all held at this point.
-        guard let loaded = SegmentIndexFile.parse(sidecar, segmentNumber: sealedNumber, segmentBytes: currentSize) else {
-            throw EventLogError(.io, "the id index just written does not parse", file: sidecarPath)
+        // Written from the active map's members, sorted in place: the map, full at this point,
+        // is the index's largest part, and nothing of its size is allocated beside it.
+        try idIndex.sealActive(path: sidecarPath) { (members) throws(EventLogError) in
+            try SegmentIndexFile.write(
+                to: sidecarPath, directory: directory, segmentNumber: sealedNumber, segmentBytes: currentSize, blocks: currentBlocks,
+                offsets: offsets, members: members)
         }
-        try idIndex.sealActive(path: sidecarPath, index: loaded)
         current = try PosixFile.open(directory + "/" + LogFormat.segmentName(next), flags: O_WRONLY | O_APPEND)
         currentNumber = next
         currentSize = LogFormat.segmentHeaderBytes
@@ -400,15 +399,17 @@ public final class EventLog {
         logger.warning("rewrote the torn header of the newest segment (\(size) bytes were there)", metadata: ["log.segment": "\(path)"])
     }
 
+    /// The sidecar of sealed segment `number`, its path, and its bytes when it was read (not
+    /// when it had to be rebuilt).
     static func loadOrRebuildSidecar(
         number: UInt32, directory: String, logger: Logger
-    ) throws(EventLogError) -> (SegmentIndexFile, String) {
+    ) throws(EventLogError) -> (SegmentIndexFile, String, [UInt8]?) {
         let segmentPath = directory + "/" + LogFormat.segmentName(number)
         let path = directory + "/" + LogFormat.indexName(number)
         let size = try PosixFile.open(segmentPath, flags: O_RDONLY).size
-        let existing = SegmentIndexFile.load(path: path, segmentNumber: number, segmentBytes: size)
-        if let existing, existing.copiesOffset != nil {
-            return (existing, path)
+        let existing = SegmentIndexFile.loadWithBytes(path: path, segmentNumber: number, segmentBytes: size)
+        if let existing, existing.index.copiesOffset != nil {
+            return (existing.index, path, existing.bytes)
         }
         logger.notice(
             existing == nil ? "rebuilding the index of a sealed segment" : "rebuilding a sealed segment's index of an older layout",
@@ -435,15 +436,11 @@ public final class EventLog {
                 file: segmentPath, byteOffset: outcome.validEnd)
         }
         members.sort { $0.0 < $1.0 }
-        let encoded = SegmentIndexFile.encode(
-            segmentNumber: number, segmentBytes: size, blocks: blocks,
+        let index = try SegmentIndexFile.write(
+            to: path, directory: directory, segmentNumber: number, segmentBytes: size, blocks: blocks,
             offsets: offsets.sorted { $0.key < $1.key }.map { PartitionOffset(topic: $0.key.topic, partition: $0.key.partition, nextOffset: $0.value) },
             members: members)
-        try PosixFile.writeAtomically(encoded, to: path, directory: directory)
-        guard let index = SegmentIndexFile.load(path: path, segmentNumber: number, segmentBytes: size) else {
-            throw EventLogError(.io, "the rebuilt segment index does not read back", file: path)
-        }
-        return (index, path)
+        return (index, path, nil)
     }
 }
 

@@ -111,35 +111,125 @@ struct FingerprintMap {
         for (i, e) in oldSlots.enumerated() where e.high != 0 || e.low != 0 { insert(e, oldValues[i]) }
     }
 
-    /// The members with their values, in ascending order of fingerprint, as a sealed segment's
-    /// sidecar lists them. One pass scatters them into buckets by their top 16 bits
-    /// (fingerprints are uniform, so buckets are small), then each bucket is sorted: a few
-    /// times faster than sorting the whole.
-    func sortedMembers() -> [(IDFingerprint, StoredCopy)] {
-        let zero = IDFingerprint(high: 0, low: 0)
-        var out = [(IDFingerprint, StoredCopy)](repeating: (zero, StoredCopy(content: 0, ordinal: 0)), count: count)
-        var next = [Int](repeating: 0, count: 1 << 16 + 1)
-        slots.withUnsafeBufferPointer { s in
-            for e in s where e.high != 0 || e.low != 0 { next[Int(e.high >> 48) + 1] += 1 }
-            // The all-zero fingerprint, the smallest of all, goes first.
-            if let zeroValue {
-                next[0] = 1
-                out[0] = (zero, zeroValue)
-            }
-            for b in 1..<next.count { next[b] += next[b - 1] }
-            let starts = next
-            out.withUnsafeMutableBufferPointer { o in
-                for (i, e) in s.enumerated() where e.high != 0 || e.low != 0 {
-                    let b = Int(e.high >> 48)
-                    o[next[b]] = (e, values[i])
-                    next[b] += 1
+    /// Calls `body` with the members and their values in ascending order of fingerprint, as a
+    /// sealed segment's sidecar lists them, then empties the map, keeping its size (the next
+    /// segment's ids will be about as many, and regrowing to them would hold the old and the
+    /// new arrays at once: 96 MB at the last doubling for a full segment).
+    ///
+    /// The members are sorted in the map's own arrays, not copied: a sorted copy would add
+    /// 32 bytes per member (26 MB for a full segment) at the seal, the peak of a large ingest.
+    /// Should `body` throw, the map is rebuilt and answers as before.
+    mutating func withMembersSortedInPlace<Value>(
+        _ body: (SortedMembers) throws(EventLogError) -> Value
+    ) throws(EventLogError) -> Value {
+        let n = slots.withUnsafeMutableBufferPointer { s in
+            values.withUnsafeMutableBufferPointer { v in
+                // The members to the front (empty slots come after them), then sorted there.
+                var n = 0
+                for i in s.indices where s[i].high != 0 || s[i].low != 0 {
+                    s[n] = s[i]
+                    v[n] = v[i]
+                    n += 1
                 }
-                for b in 0..<(1 << 16) where next[b] - starts[b] > 1 {
-                    o[starts[b]..<next[b]].sort { $0.0 < $1.0 }
-                }
+                Self.sort(s, v, 0..<n, shift: 120)
+                return n
             }
         }
-        return out
+        let result: Result<Value, EventLogError> = slots.withUnsafeBufferPointer { s in
+            values.withUnsafeBufferPointer { v in
+                let members = SortedMembers(
+                    zeroValue: zeroValue, fingerprints: UnsafeBufferPointer(rebasing: s[..<n]), values: UnsafeBufferPointer(rebasing: v[..<n]))
+                return Result { () throws(EventLogError) in try body(members) }
+            }
+        }
+        guard case .failure = result else {
+            removeAll()
+            return try result.get()
+        }
+        // The members are no longer where a lookup probes for them: put them back.
+        var rebuilt = FingerprintMap(minimumCapacity: count)
+        if let zeroValue { rebuilt.insert(IDFingerprint(high: 0, low: 0), zeroValue) }
+        for i in 0..<n { rebuilt.insert(slots[i], values[i]) }
+        self = rebuilt
+        return try result.get()
+    }
+
+    /// Sorts `range` of the fingerprints ascending, moving each value with its fingerprint:
+    /// an in-place radix sort on the byte of the 128-bit fingerprint at bit `shift` (an
+    /// American flag sort), then each bucket on the next byte, small ones by insertion. With
+    /// uniform fingerprints a full segment's members need two levels; the buckets of the
+    /// second fit the cache.
+    private static func sort(
+        _ s: UnsafeMutableBufferPointer<IDFingerprint>, _ v: UnsafeMutableBufferPointer<StoredCopy>, _ range: Range<Int>, shift: Int
+    ) {
+        guard range.count > 32 && shift >= 0 else {
+            for i in range.dropFirst() {
+                var j = i
+                while j > range.lowerBound && s[j] < s[j - 1] {
+                    s.swapAt(j, j - 1)
+                    v.swapAt(j, j - 1)
+                    j -= 1
+                }
+            }
+            return
+        }
+        @inline(__always) func digit(_ f: IDFingerprint) -> Int {
+            Int(truncatingIfNeeded: (shift >= 64 ? f.high >> UInt64(shift - 64) : f.low >> UInt64(shift)) & 0xFF)
+        }
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 512) { bounds in
+            // bounds[b]: where bucket b's next unplaced member goes; bounds[256 + b]: its end.
+            bounds.initialize(repeating: 0)
+            for i in range { bounds[256 + digit(s[i])] += 1 }
+            var start = range.lowerBound
+            for b in 0..<256 {
+                bounds[b] = start
+                start += bounds[256 + b]
+                bounds[256 + b] = start
+            }
+            for b in 0..<256 {
+                while bounds[b] < bounds[256 + b] {
+                    let i = bounds[b]
+                    let d = digit(s[i])
+                    if d == b {
+                        bounds[b] += 1
+                    } else {
+                        s.swapAt(i, bounds[d])
+                        v.swapAt(i, bounds[d])
+                        bounds[d] += 1
+                    }
+                }
+            }
+            var lower = range.lowerBound
+            for b in 0..<256 {
+                let upper = bounds[256 + b]
+                if upper - lower > 1 { sort(s, v, lower..<upper, shift: shift - 8) }
+                lower = upper
+            }
+        }
+    }
+
+    /// The members of a map in ascending order of fingerprint, read in place in its arrays
+    /// (`withMembersSortedInPlace`); valid only inside that call.
+    struct SortedMembers: RandomAccessCollection {
+        /// The value of the all-zero fingerprint, which has no slot and comes first.
+        fileprivate let zeroValue: StoredCopy?
+        fileprivate let fingerprints: UnsafeBufferPointer<IDFingerprint>
+        fileprivate let values: UnsafeBufferPointer<StoredCopy>
+
+        var startIndex: Int { 0 }
+        var endIndex: Int { fingerprints.count + (zeroValue == nil ? 0 : 1) }
+
+        subscript(position: Int) -> (IDFingerprint, StoredCopy) {
+            guard let zeroValue else { return (fingerprints[position], values[position]) }
+            return position == 0 ? (IDFingerprint(high: 0, low: 0), zeroValue) : (fingerprints[position - 1], values[position - 1])
+        }
+    }
+
+    /// Empties the map and keeps its size.
+    mutating func removeAll() {
+        slots.withUnsafeMutableBufferPointer { $0.update(repeating: IDFingerprint(high: 0, low: 0)) }
+        zeroValue = nil
+        count = 0
     }
 
     /// Calls `body` with every member's fingerprint, in no particular order.

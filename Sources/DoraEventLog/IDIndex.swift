@@ -23,9 +23,10 @@ struct IDIndex {
     private let bitsPerID: Int
     private(set) var count: Int = 0
 
+    /// An empty index whose bloom has room for `expectedCount` ids and a quarter more.
     init(bitsPerID: Int, expectedCount: Int) {
         self.bitsPerID = bitsPerID
-        self.bloom = BlockedBloomFilter(capacity: max(expectedCount * 2, 1 << 16), bitsPerID: bitsPerID)
+        self.bloom = BlockedBloomFilter(capacity: max(expectedCount + expectedCount / 4, 1 << 16), bitsPerID: bitsPerID)
     }
 
     /// Whether `fingerprint` is stored.
@@ -53,22 +54,28 @@ struct IDIndex {
         try addToBloom(fingerprint)
     }
 
-    /// Opens a sealed segment's run from its sidecar, counting its fingerprints in the bloom
-    /// as it reads them.
-    mutating func addRun(path: String, index: SegmentIndexFile) throws(EventLogError) {
+    /// Opens a sealed segment's run from its sidecar (from `bytes`, the sidecar's, when they
+    /// are at hand), counting its fingerprints in the bloom as it reads them.
+    mutating func addRun(path: String, index: SegmentIndexFile, bytes: [UInt8]? = nil) throws(EventLogError) {
         try reserveCapacity(index.fingerprintCount)
-        let run = try FingerprintRun(path: path, index: index) { f in
+        let run = try FingerprintRun(path: path, index: index, bytes: bytes) { f in
             count += 1
             bloom.insert(f)
         }
         runs.append(run)
     }
 
-    /// The active segment was sealed into the sidecar at `path`: its set moves to that run
-    /// (its fingerprints are in the bloom already).
-    mutating func sealActive(path: String, index: SegmentIndexFile) throws(EventLogError) {
-        runs.append(try FingerprintRun(path: path, index: index))
-        active = FingerprintMap()
+    /// Seals the active segment: `write` writes its sidecar at `path` from the active members,
+    /// given in ascending order, and returns it; that sidecar becomes a run (its fingerprints
+    /// are in the bloom already) and the active map is emptied. Should either step fail, the
+    /// index is as it was.
+    mutating func sealActive(
+        path: String, writing write: (FingerprintMap.SortedMembers) throws(EventLogError) -> SegmentIndexFile
+    ) throws(EventLogError) {
+        let run = try active.withMembersSortedInPlace { (members) throws(EventLogError) in
+            try FingerprintRun(path: path, index: write(members))
+        }
+        runs.append(run)
     }
 
     /// Makes room in the bloom for `additional` more ids, so that it does not grow on the way
@@ -174,7 +181,9 @@ final class FingerprintRun {
 
     /// Opens the fingerprints (and copies) that `index`, loaded from `path`, lists, reading
     /// them once to take the fences; `visit` sees every fingerprint on the way, in order.
-    init(path: String, index: SegmentIndexFile, visit: (IDFingerprint) -> Void = { _ in }) throws(EventLogError) {
+    /// - Parameter bytes: the sidecar's bytes when they are at hand (its open checked them):
+    ///   the fingerprints are then read from them, not from the file a second time.
+    init(path: String, index: SegmentIndexFile, bytes: [UInt8]? = nil, visit: (IDFingerprint) -> Void = { _ in }) throws(EventLogError) {
         count = index.fingerprintCount
         fingerprintsOffset = index.fingerprintOffset
         copiesOffset = index.copiesOffset
@@ -184,9 +193,19 @@ final class FingerprintRun {
         file = count > 0 ? try PosixFile.open(path, flags: O_RDONLY) : nil
         var fences: [IDFingerprint] = []
         fences.reserveCapacity((count + Self.bucketSize - 1) / Self.bucketSize)
-        try Self.read(file, fingerprintsAt: fingerprintsOffset, copiesAt: nil, count: count) { i, f, _ in
+        func take(_ i: Int, _ f: IDFingerprint) {
             if i % Self.bucketSize == 0 { fences.append(f) }
             visit(f)
+        }
+        let (offset, count) = (index.fingerprintOffset, index.fingerprintCount)
+        if let bytes {
+            precondition(bytes.count >= offset + count * 16, "the bytes of another sidecar")
+            bytes.withUnsafeBytes { b in
+                let fingerprints = UnsafeRawBufferPointer(rebasing: b[offset...])
+                for i in 0..<count { take(i, Self.fingerprint(fingerprints, at: i)) }
+            }
+        } else {
+            try Self.read(file, fingerprintsAt: offset, copiesAt: nil, count: count) { i, f, _ in take(i, f) }
         }
         self.fences = fences
     }

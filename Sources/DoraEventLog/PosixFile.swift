@@ -136,16 +136,21 @@ final class PosixFile {
         return names
     }
 
-    /// Replaces `path` atomically with `bytes`: write a temporary file, fsync, rename, fsync dir.
-    static func writeAtomically(_ bytes: [UInt8], to path: String, directory: String) throws(EventLogError) {
+    /// Replaces `path` atomically with what `write` writes to a temporary file, piece by
+    /// piece: write, fsync, rename, fsync the directory. Returns what `write` returns.
+    static func writeAtomically<Value>(
+        to path: String, directory: String, _ write: (PosixFile) throws(EventLogError) -> Value
+    ) throws(EventLogError) -> Value {
         let temporary = path + ".tmp"
+        let result: Value
         do {
             let file = try PosixFile.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
-            try file.write(bytes)
+            result = try write(file)
             try file.sync()
         }
         guard rename(temporary, path) == 0 else { throw errnoError("cannot rename into place", path) }
         try syncDirectory(directory)
+        return result
     }
 
     static func remove(_ path: String) {

@@ -11,7 +11,7 @@ import DoraEvents
 /// its checksum or disagrees is rebuilt from the segment (it is derived, never the truth).
 /// Layout 2 (`DORAIDX2`, written before conflicting duplicates were told apart) has no stored
 /// copies and no conflict counts: readers use it as it is, a writer rebuilds it.
-struct SegmentIndexFile {
+struct SegmentIndexFile: Equatable {
     static let signature: [UInt8] = Array("DORAIDX3".utf8)
     static let signatureWithoutCopies: [UInt8] = Array("DORAIDX2".utf8)
 
@@ -25,11 +25,16 @@ struct SegmentIndexFile {
     /// Where their stored copies start (12 bytes each, in fingerprint order); nil in layout 2.
     var copiesOffset: Int?
 
-    /// Serializes a sidecar (`members` sorted ascending by fingerprint).
-    static func encode(
-        segmentNumber: UInt32, segmentBytes: Int, blocks: [BlockLocation], offsets: [PartitionOffset],
-        members: [(IDFingerprint, StoredCopy)]
-    ) -> [UInt8] {
+    /// Writes the sidecar of segment `segmentNumber` to `path`, atomically, `members` sorted
+    /// ascending by fingerprint; returns it as `load` reads it back.
+    ///
+    /// Written in pieces of about `writeChunkBytes`, the checksum kept as they go: at the seal
+    /// of a full segment its members would otherwise be held a second time as bytes (23 MB,
+    /// beside the id map they come from), and that was the peak of a large ingest.
+    static func write<Members: RandomAccessCollection<(IDFingerprint, StoredCopy)>>(
+        to path: String, directory: String, segmentNumber: UInt32, segmentBytes: Int, blocks: [BlockLocation],
+        offsets: [PartitionOffset], members: Members
+    ) throws(EventLogError) -> SegmentIndexFile {
         var out = signature
         out.appendLE(segmentNumber)
         out.appendLE(UInt64(segmentBytes))
@@ -47,33 +52,62 @@ struct SegmentIndexFile {
         }
         out.appendOffsets(offsets)
         out.appendLE(UInt64(members.count))
-        out.reserveCapacity(out.count + members.count * (16 + copyBytes) + 4)
-        for (f, _) in members {
-            out.appendLE(f.high)
-            out.appendLE(f.low)
+        let fingerprintOffset = out.count
+        out.reserveCapacity(max(out.count, writeChunkBytes) + 16)
+        return try PosixFile.writeAtomically(to: path, directory: directory) { (file) throws(EventLogError) in
+            var checksum = CRC32C()
+            func flush(atLeast bytes: Int) throws(EventLogError) {
+                guard out.count >= bytes else { return }
+                out.withUnsafeBytes { checksum.update($0) }
+                try file.write(out)
+                out.removeAll(keepingCapacity: true)
+            }
+            for (f, _) in members {
+                out.appendLE(f.high)
+                out.appendLE(f.low)
+                try flush(atLeast: writeChunkBytes)
+            }
+            for (_, copy) in members {
+                out.appendLE(copy.content)
+                out.appendLE(copy.ordinal)
+                try flush(atLeast: writeChunkBytes)
+            }
+            try flush(atLeast: 0)
+            out.appendLE(checksum.finalized)
+            try file.write(out)
+            return SegmentIndexFile(
+                segmentNumber: segmentNumber, segmentBytes: segmentBytes, blocks: blocks, offsets: offsets,
+                fingerprintCount: members.count, fingerprintOffset: fingerprintOffset,
+                copiesOffset: fingerprintOffset + members.count * 16)
         }
-        for (_, copy) in members {
-            out.appendLE(copy.content)
-            out.appendLE(copy.ordinal)
-        }
-        out.appendLE(CRC32C.checksum(out))
-        return out
     }
+
+    /// About how many bytes `write` hands to the file at a time.
+    static let writeChunkBytes = 1 << 20
 
     /// Bytes of one stored copy: content fingerprint u64, ordinal u32.
     static let copyBytes = 12
 
+    /// Bytes per id in a sidecar: its fingerprint and its stored copy.
+    static let bytesPerID = 16 + copyBytes
+
     /// Loads and checks a sidecar; nil when it is missing, damaged or stale.
     static func load(path: String, segmentNumber: UInt32, segmentBytes: Int) -> SegmentIndexFile? {
-        guard let file = try? PosixFile.open(path, flags: O_RDONLY), let size = try? file.size,
-            let bytes = try? file.read(at: 0, count: size), bytes.count == size
-        else { return nil }
-        return parse(bytes, segmentNumber: segmentNumber, segmentBytes: segmentBytes)
+        loadWithBytes(path: path, segmentNumber: segmentNumber, segmentBytes: segmentBytes)?.index
     }
 
-    /// Checks and reads the bytes of a sidecar (as `encode` made them, or as read from its
-    /// file); nil when they are damaged or stale.
-    static func parse(_ bytes: [UInt8], segmentNumber: UInt32, segmentBytes: Int) -> SegmentIndexFile? {
+    /// `load`, also giving the file's bytes it checked (an open reads the fingerprints from
+    /// them, rather than from the file a second time).
+    static func loadWithBytes(path: String, segmentNumber: UInt32, segmentBytes: Int) -> (index: SegmentIndexFile, bytes: [UInt8])? {
+        guard let file = try? PosixFile.open(path, flags: O_RDONLY), let size = try? file.size,
+            let bytes = try? file.read(at: 0, count: size), bytes.count == size,
+            let index = parse(bytes, segmentNumber: segmentNumber, segmentBytes: segmentBytes)
+        else { return nil }
+        return (index, bytes)
+    }
+
+    /// Checks and reads the bytes of a sidecar file; nil when they are damaged or stale.
+    private static func parse(_ bytes: [UInt8], segmentNumber: UInt32, segmentBytes: Int) -> SegmentIndexFile? {
         let size = bytes.count
         guard size >= 12 else { return nil }
         let stored = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: size - 4, as: UInt32.self).littleEndian }
@@ -106,7 +140,7 @@ struct SegmentIndexFile {
                 }
                 let offsets = try r.offsets()
                 let count = try r.littleEndian(UInt64.self)
-                let entryBytes = hasCopies ? 16 + copyBytes : 16
+                let entryBytes = hasCopies ? bytesPerID : 16
                 guard count <= UInt64(r.remaining / entryBytes), r.remaining == Int(count) * entryBytes + 4 else { return nil }
                 return SegmentIndexFile(
                     segmentNumber: segmentNumber, segmentBytes: segmentBytes, blocks: blocks, offsets: offsets,

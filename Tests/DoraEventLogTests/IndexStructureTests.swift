@@ -48,18 +48,56 @@ import Glibc
         #expect(withZero[IDFingerprint(high: 0, low: 0)] == copy(3) && withZero.count == 1)
     }
 
-    @Test func theFingerprintMapListsItsMembersInAscendingOrderWithTheirValues() {
-        // Random members, some sharing their top 16 bits (one bucket), and the zero fingerprint.
-        var members = randomFingerprints(30_000, seed: 5)
+    /// The members of `map` in the order `withMembersSortedInPlace` gives them, which empties it.
+    func sealed(_ map: inout FingerprintMap) throws -> [(IDFingerprint, StoredCopy)] {
+        try map.withMembersSortedInPlace { Array($0) }
+    }
+
+    @Test(arguments: [0, 1, 33, 30_000])
+    func aSealedFingerprintMapListsItsMembersInAscendingOrderWithTheirValuesThenIsEmpty(count: Int) throws {
+        // Random members; groups sharing their top 16 bits, their whole high word, or all but
+        // the last byte (radix buckets at every depth); and the zero fingerprint.
+        var members = randomFingerprints(count, seed: 5)
         members += randomFingerprints(300, seed: 6).map { IDFingerprint(high: 0x1234 << 48 | $0.high >> 16, low: $0.low) }
+        members += randomFingerprints(100, seed: 9).map { IDFingerprint(high: 0x8000_0000_0000_0000, low: $0.low) }
+        members += (0..<40).map { IDFingerprint(high: 5, low: 0xABCD_0000 | UInt64($0 * 37 % 256)) }
         members += [IDFingerprint(high: 0, low: 0), IDFingerprint(high: 0, low: 1), IDFingerprint(high: 7, low: 3), IDFingerprint(high: 7, low: 2)]
         var map = FingerprintMap()
         for (i, f) in members.enumerated() { map.insert(f, copy(i)) }
-        let sorted = map.sortedMembers()
-        #expect(sorted.map(\.0) == members.sorted())
+        let sorted = try sealed(&map)
+        let inOrder = sorted.map(\.0) == members.sorted()  // not in the expectation: it would print both lists
+        #expect(inOrder, "the members are not all there in ascending order")
         let valueOf = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($0.element, copy($0.offset)) })
         #expect(sorted.allSatisfy { valueOf[$0.0] == $0.1 })
-        #expect(FingerprintMap().sortedMembers().isEmpty)
+        #expect(map.isEmpty)
+        #expect(!members.contains(where: map.contains), "a member of before the seal is still there")
+        var empty = FingerprintMap()
+        #expect(try sealed(&empty).isEmpty)
+    }
+
+    @Test func aSealedFingerprintMapTakesTheNextSegmentsMembers() throws {
+        var map = FingerprintMap()
+        for (i, f) in randomFingerprints(20_000, seed: 11).enumerated() { map.insert(f, copy(i)) }
+        _ = try sealed(&map)
+        let next = randomFingerprints(20_000, seed: 12)
+        var allNew = true
+        for (i, f) in next.enumerated() { allNew = map.insert(f, copy(i)) && allNew }
+        #expect(allNew && map.count == next.count)
+        #expect(next.enumerated().allSatisfy { map[$0.element] == copy($0.offset) })
+        let inOrder = try sealed(&map).map(\.0) == next.sorted()
+        #expect(inOrder, "the members are not all there in ascending order")
+    }
+
+    @Test func aFingerprintMapWhoseSealFailsStillHoldsEveryMemberWithItsValue() {
+        let members = randomFingerprints(20_000, seed: 13) + [IDFingerprint(high: 0, low: 0)]
+        var map = FingerprintMap()
+        for (i, f) in members.enumerated() { map.insert(f, copy(i)) }
+        #expect(throws: EventLogError.self) {
+            try map.withMembersSortedInPlace { (_) throws(EventLogError) in throw EventLogError(.io, "disk full", file: "x.idx") }
+        }
+        #expect(map.count == members.count)
+        #expect(members.enumerated().allSatisfy { map[$0.element] == copy($0.offset) })
+        #expect(!randomFingerprints(20_000, seed: 14).contains(where: map.contains))
     }
 
     @Test func theIDIndexStaysExactWhenItsBloomIsReservedOrGrows() throws {
@@ -72,27 +110,33 @@ import Glibc
         #expect(try !randomFingerprints(50_000, seed: 8).contains(where: index.contains))
     }
 
-    /// Writes `members` (sorted here) as the sidecar of segment `number`, and loads it back.
+    /// Writes `members` (sorted here) as the sidecar of segment `number`, and loads it back;
+    /// what loads is what the writer said it wrote.
     func sidecar(_ members: [(IDFingerprint, StoredCopy)], number: UInt32, in directory: String) throws -> (String, SegmentIndexFile) {
         let path = directory + "/segment-\(number).idx"
-        let bytes = SegmentIndexFile.encode(
-            segmentNumber: number, segmentBytes: 1 << 20, blocks: [], offsets: [], members: members.sorted { $0.0 < $1.0 })
-        try PosixFile.writeAtomically(bytes, to: path, directory: directory)
-        return (path, try #require(SegmentIndexFile.load(path: path, segmentNumber: number, segmentBytes: 1 << 20)))
+        let written = try SegmentIndexFile.write(
+            to: path, directory: directory, segmentNumber: number, segmentBytes: 1 << 20, blocks: [], offsets: [],
+            members: members.sorted { $0.0 < $1.0 })
+        let loaded = try #require(SegmentIndexFile.load(path: path, segmentNumber: number, segmentBytes: 1 << 20))
+        #expect(loaded == written)
+        return (path, loaded)
     }
 
-    @Test(arguments: [1, FingerprintRun.bucketSize - 1, FingerprintRun.bucketSize, FingerprintRun.bucketSize + 1, 1000, 70_000])
-    func aRunFindsEachOfItsFingerprintsWithItsCopyAndNoOther(count: Int) throws {
+    /// The sidecar's run opened both ways: reading its file, and from its bytes read at open.
+    @Test(arguments: [false, true], [1, FingerprintRun.bucketSize - 1, FingerprintRun.bucketSize, FingerprintRun.bucketSize + 1, 1000, 70_000])
+    func aRunFindsEachOfItsFingerprintsWithItsCopyAndNoOther(fromBytes: Bool, count: Int) throws {
         try withTemporaryDirectory { directory in
             // Random members, and a group sharing their high word across bucket boundaries.
             var fingerprints = randomFingerprints(count, seed: UInt64(count))
             for i in stride(from: 0, to: count, by: 3) { fingerprints[i] = IDFingerprint(high: 0x8000_0000_0000_0000, low: UInt64(i)) }
             let members = fingerprints.enumerated().map { ($0.element, copy($0.offset)) }
             let (path, loaded) = try sidecar(members, number: 1, in: directory)
+            let bytes = fromBytes ? try #require(SegmentIndexFile.loadWithBytes(path: path, segmentNumber: 1, segmentBytes: 1 << 20)).bytes : nil
             var visited: [IDFingerprint] = []
-            let run = try FingerprintRun(path: path, index: loaded) { visited.append($0) }
+            let run = try FingerprintRun(path: path, index: loaded, bytes: bytes) { visited.append($0) }
             let sorted = members.sorted { $0.0 < $1.0 }
-            #expect(visited == sorted.map(\.0))
+            let inOrder = visited == sorted.map(\.0)  // not in the expectation: it would print both lists
+            #expect(inOrder, "the open did not visit every fingerprint in ascending order")
             for (position, (f, c)) in sorted.enumerated() {
                 let i = try #require(try run.index(of: f), "member \(position) of \(count) not found")
                 #expect(i == position)
