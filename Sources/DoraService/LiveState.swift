@@ -80,22 +80,32 @@ public actor LiveState {
     ///   sinks that must assert them again after a restart.
     @discardableResult
     public func replay(_ reader: LogReader) throws(EventLogError) -> [SLOAlert] {
-        var engine = self.engine
-        // With a retention, only the blocks that reach into it, when the latest event says
-        // where it starts; with events in the future only the events say it: all are read.
-        var range: Range<Timestamp>? = nil
-        if let retention, let latest = reader.blocks.lazy.filter({ $0.recordCount > 0 }).map(\.maxTime).max(), latest <= Self.futureCutoff() {
-            range = Self.retentionStart(latest: latest.microseconds, retention: retention)..<Timestamp(microseconds: .max)
+        do {  // the engine built in a local whose lifetime ends here, before the retention below
+            var engine = self.engine
+            // With a retention, only the blocks that reach into it, when the latest event says
+            // where it starts; with events in the future only the events say it: all are read.
+            var range: Range<Timestamp>? = nil
+            if let retention, let latest = reader.blocks.lazy.filter({ $0.recordCount > 0 }).map(\.maxTime).max(), latest <= Self.futureCutoff() {
+                range = Self.retentionStart(latest: latest.microseconds, retention: retention)..<Timestamp(microseconds: .max)
+            }
+            try Replay.add(reader.blocks(overlapping: range), of: reader, to: &engine)
+            if range != nil { ignoredInUnreadBlocks = reader.totals.ignored - engine.ignored }
+            engine.consolidate()
+            _ = engine.takeTouchedServices()  // every service is evaluated below
+            self.engine = engine
         }
-        try Replay.add(reader.blocks(overlapping: range), of: reader, to: &engine)
-        if range != nil { ignoredInUnreadBlocks = reader.totals.ignored - engine.ignored }
-        engine.consolidate()
-        _ = engine.takeTouchedServices()  // every service is evaluated below
-        self.engine = engine
         totals = reader.totals
         advanceClock(caughtUp: false)
-        applyRetention()
+        // The evaluation reads the replayed state with the samples before the retention's start
+        // left out, as before any forgetting; then the state forgets that start, once nothing
+        // else holds it. Forgetting replaces each service's state by a copy without its start:
+        // with the replayed state still held (as it was, by a local copy kept for the
+        // evaluation), every service's state was there twice (2.3 GiB at start-up with 100M
+        // events stored).
+        let start = movedRetentionStart()
+        if let start { evaluation.forget(before: start.microseconds) }
         let transitions = evaluation.evaluate(engine, end: clock, threads: .helpers(threads))
+        if let start { forgetState(before: start) }
         isReady = true
         return SLOAlert.stillFiring(transitions)
     }
@@ -168,13 +178,25 @@ public actor LiveState {
     /// would forget a backfill of old events as it arrives. The clock is at or after that event,
     /// so no window evaluated at the clock reaches before the retention either.
     private func applyRetention() {
-        guard let retention, let latest = engine.latestPresent?.microseconds else { return }
+        guard let start = movedRetentionStart() else { return }
+        evaluation.forget(before: start.microseconds)
+        forgetState(before: start)
+    }
+
+    /// With a retention, its start as of the latest stored event, when that is later than
+    /// `retainedFrom`; nil otherwise.
+    private func movedRetentionStart() -> Timestamp? {
+        guard let retention, let latest = engine.latestPresent?.microseconds else { return nil }
         let start = Self.retentionStart(latest: latest, retention: retention)
-        guard retainedFrom.map({ start > $0 }) ?? true else { return }
+        return retainedFrom.map({ start > $0 }) ?? true ? start : nil
+    }
+
+    /// The engine's part of `applyRetention`: it forgets what lies before `start`.
+    private func forgetState(before start: Timestamp) {
+        guard let retention else { return }
         // A commit's deploys are remembered for another retention, so that shipping it again
         // within twice the retention gives no lead time, as in the whole history.
         engine.forget(before: start, commitsSince: start.advanced(byMicroseconds: -retention))
-        evaluation.forget(before: start.microseconds)
         retainedFrom = start
     }
 
