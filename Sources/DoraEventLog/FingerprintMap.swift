@@ -41,8 +41,8 @@ struct FingerprintMap {
     init(minimumCapacity: Int = 1024) {
         var size = 16
         while size * 7 / 10 < minimumCapacity { size *= 2 }
-        slots = [IDFingerprint](repeating: IDFingerprint(high: 0, low: 0), count: size)
-        values = [StoredCopy](repeating: StoredCopy(content: 0, ordinal: 0), count: size)
+        slots = HugePages.array(repeating: IDFingerprint(high: 0, low: 0), count: size)
+        values = HugePages.array(repeating: StoredCopy(content: 0, ordinal: 0), count: size)
         mask = size - 1
     }
 
@@ -104,8 +104,8 @@ struct FingerprintMap {
     private mutating func grow() {
         let oldSlots = slots
         let oldValues = values
-        slots = [IDFingerprint](repeating: IDFingerprint(high: 0, low: 0), count: oldSlots.count * 2)
-        values = [StoredCopy](repeating: StoredCopy(content: 0, ordinal: 0), count: oldSlots.count * 2)
+        slots = HugePages.array(repeating: IDFingerprint(high: 0, low: 0), count: oldSlots.count * 2)
+        values = HugePages.array(repeating: StoredCopy(content: 0, ordinal: 0), count: oldSlots.count * 2)
         mask = slots.count - 1
         count = zeroValue == nil ? 0 : 1
         for (i, e) in oldSlots.enumerated() where e.high != 0 || e.low != 0 { insert(e, oldValues[i]) }

@@ -58,9 +58,9 @@ struct IDIndex {
     /// are at hand), counting its fingerprints in the bloom as it reads them.
     mutating func addRun(path: String, index: SegmentIndexFile, bytes: [UInt8]? = nil) throws(EventLogError) {
         try reserveCapacity(index.fingerprintCount)
-        let run = try FingerprintRun(path: path, index: index, bytes: bytes) { f in
-            count += 1
-            bloom.insert(f)
+        let run = try FingerprintRun(path: path, index: index, bytes: bytes) { fingerprints in
+            count += fingerprints.count / 16
+            bloom.insert(contentsOf: fingerprints)
         }
         runs.append(run)
     }
@@ -97,7 +97,7 @@ struct IDIndex {
         // succeeds: slower, never wrong.
         bloom = .saturated
         var bigger = BlockedBloomFilter(capacity: capacity, bitsPerID: bitsPerID)
-        for run in runs { try run.forEach { bigger.insert($0) } }
+        for run in runs { try run.forEachChunk { bigger.insert(contentsOf: $0) } }
         active.forEachFingerprint { bigger.insert($0) }
         bloom = bigger
     }
@@ -113,7 +113,7 @@ struct BlockedBloomFilter {
         self.capacity = capacity
         let bits = max(capacity * bitsPerID, 512)
         self.blockCount = (bits + 511) / 512
-        self.words = [UInt64](repeating: 0, count: blockCount * 8)
+        self.words = HugePages.array(repeating: 0, count: blockCount * 8)
     }
 
     /// A filter of capacity 0 that may contain every id: a stand-in while the real one is
@@ -124,22 +124,35 @@ struct BlockedBloomFilter {
         return filter
     }
 
-    @inline(__always) private func probes(_ f: IDFingerprint) -> (Int, UInt64) {
+    @inline(__always) private static func probes(_ f: IDFingerprint, blockCount: Int) -> (Int, UInt64) {
         (Int(f.low % UInt64(blockCount)) * 8, f.high)
     }
 
     mutating func insert(_ f: IDFingerprint) {
-        let (base, h) = probes(f)
+        let blockCount = blockCount
+        words.withUnsafeMutableBufferPointer { Self.insert(f, into: $0, blockCount: blockCount) }
+    }
+
+    /// Inserts every fingerprint of `fingerprints`, stored as a sidecar stores them (16 bytes
+    /// each): in one loop, so that the cache misses of consecutive inserts overlap (an open
+    /// inserts every stored id, and that is most of its time).
+    mutating func insert(contentsOf fingerprints: UnsafeRawBufferPointer) {
+        let blockCount = blockCount
         words.withUnsafeMutableBufferPointer { w in
-            for i in 0..<6 {
-                let bit = (h >> UInt64(i * 9)) & 511
-                w[base + Int(bit >> 6)] |= 1 << (bit & 63)
-            }
+            for i in 0..<fingerprints.count / 16 { Self.insert(fingerprints.fingerprint(at: i), into: w, blockCount: blockCount) }
+        }
+    }
+
+    @inline(__always) private static func insert(_ f: IDFingerprint, into w: UnsafeMutableBufferPointer<UInt64>, blockCount: Int) {
+        let (base, h) = probes(f, blockCount: blockCount)
+        for i in 0..<6 {
+            let bit = (h >> UInt64(i * 9)) & 511
+            w[base + Int(bit >> 6)] |= 1 << (bit & 63)
         }
     }
 
     func mayContain(_ f: IDFingerprint) -> Bool {
-        let (base, h) = probes(f)
+        let (base, h) = Self.probes(f, blockCount: blockCount)
         return words.withUnsafeBufferPointer { w in
             for i in 0..<6 {
                 let bit = (h >> UInt64(i * 9)) & 511
@@ -180,10 +193,13 @@ final class FingerprintRun {
     let blocks: [BlockLocation]
 
     /// Opens the fingerprints (and copies) that `index`, loaded from `path`, lists, reading
-    /// them once to take the fences; `visit` sees every fingerprint on the way, in order.
+    /// them once to take the fences; `visit` sees every fingerprint on the way, in order, a
+    /// chunk of them at a time (16 bytes each, as the sidecar stores them).
     /// - Parameter bytes: the sidecar's bytes when they are at hand (its open checked them):
     ///   the fingerprints are then read from them, not from the file a second time.
-    init(path: String, index: SegmentIndexFile, bytes: [UInt8]? = nil, visit: (IDFingerprint) -> Void = { _ in }) throws(EventLogError) {
+    init(
+        path: String, index: SegmentIndexFile, bytes: [UInt8]? = nil, visit: (UnsafeRawBufferPointer) -> Void = { _ in }
+    ) throws(EventLogError) {
         count = index.fingerprintCount
         fingerprintsOffset = index.fingerprintOffset
         copiesOffset = index.copiesOffset
@@ -193,19 +209,17 @@ final class FingerprintRun {
         file = count > 0 ? try PosixFile.open(path, flags: O_RDONLY) : nil
         var fences: [IDFingerprint] = []
         fences.reserveCapacity((count + Self.bucketSize - 1) / Self.bucketSize)
-        func take(_ i: Int, _ f: IDFingerprint) {
-            if i % Self.bucketSize == 0 { fences.append(f) }
-            visit(f)
+        /// A chunk starts at a bucket's start (chunks are whole buckets, but for the last).
+        func take(_ fingerprints: UnsafeRawBufferPointer) {
+            for i in stride(from: 0, to: fingerprints.count / 16, by: Self.bucketSize) { fences.append(fingerprints.fingerprint(at: i)) }
+            visit(fingerprints)
         }
         let (offset, count) = (index.fingerprintOffset, index.fingerprintCount)
         if let bytes {
             precondition(bytes.count >= offset + count * 16, "the bytes of another sidecar")
-            bytes.withUnsafeBytes { b in
-                let fingerprints = UnsafeRawBufferPointer(rebasing: b[offset...])
-                for i in 0..<count { take(i, Self.fingerprint(fingerprints, at: i)) }
-            }
+            bytes.withUnsafeBytes { take(UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + count * 16)])) }
         } else {
-            try Self.read(file, fingerprintsAt: offset, copiesAt: nil, count: count) { i, f, _ in take(i, f) }
+            try Self.readChunks(file, fingerprintsAt: offset, copiesAt: nil, count: count) { _, fingerprints, _ in take(fingerprints) }
         }
         self.fences = fences
     }
@@ -241,21 +255,25 @@ final class FingerprintRun {
         }
     }
 
-    /// Every fingerprint in ascending order.
-    func forEach(_ body: (IDFingerprint) -> Void) throws(EventLogError) {
-        try Self.read(file, fingerprintsAt: fingerprintsOffset, copiesAt: nil, count: count) { _, f, _ in body(f) }
+    /// Every fingerprint in ascending order, a chunk at a time (16 bytes each, as the sidecar
+    /// stores them).
+    func forEachChunk(_ body: (UnsafeRawBufferPointer) -> Void) throws(EventLogError) {
+        try Self.readChunks(file, fingerprintsAt: fingerprintsOffset, copiesAt: nil, count: count) { _, fingerprints, _ in body(fingerprints) }
     }
 
     /// Every fingerprint in ascending order with its stored copy (nil in the older layout).
     func forEachMember(_ body: (IDFingerprint, StoredCopy?) -> Void) throws(EventLogError) {
-        try Self.read(file, fingerprintsAt: fingerprintsOffset, copiesAt: copiesOffset, count: count) { _, f, c in body(f, c) }
+        try Self.readChunks(file, fingerprintsAt: fingerprintsOffset, copiesAt: copiesOffset, count: count) { _, f, c in
+            for i in 0..<f.count / 16 { body(f.fingerprint(at: i), c.map { Self.copy($0, at: i) }) }
+        }
     }
 
     /// Reads the fingerprints (and the copies, when `copiesAt` is given) in chunks of 64Ki
-    /// members, so that a pass over a run holds 1.75 MiB at most.
-    private static func read(
+    /// members (whole buckets), so that a pass over a run holds 1.75 MiB at most; `body` gets
+    /// the index of a chunk's first member and its bytes.
+    private static func readChunks(
         _ file: PosixFile?, fingerprintsAt: Int, copiesAt: Int?, count: Int,
-        _ body: (Int, IDFingerprint, StoredCopy?) -> Void
+        _ body: (Int, UnsafeRawBufferPointer, UnsafeRawBufferPointer?) -> Void
     ) throws(EventLogError) {
         guard let file, count > 0 else { return }
         let chunk = min(count, 1 << 16)
@@ -275,9 +293,8 @@ final class FingerprintRun {
             }
             fingerprints.withUnsafeBytes { f in
                 copies.withUnsafeBytes { c in
-                    for i in 0..<n {
-                        body(start + i, fingerprint(f, at: i), copiesAt == nil ? nil : copy(c, at: i))
-                    }
+                    body(start, UnsafeRawBufferPointer(rebasing: f[..<(n * 16)]),
+                         copiesAt == nil ? nil : UnsafeRawBufferPointer(rebasing: c[..<(n * SegmentIndexFile.copyBytes)]))
                 }
             }
             start += n
@@ -290,23 +307,28 @@ final class FingerprintRun {
         var hi = count
         while lo < hi {
             let mid = (lo + hi) / 2
-            let m = fingerprint(bytes, at: mid)
+            let m = bytes.fingerprint(at: mid)
             if m == f { return mid }
             if m < f { lo = mid + 1 } else { hi = mid }
         }
         return nil
     }
 
-    @inline(__always) private static func fingerprint(_ bytes: UnsafeRawBufferPointer, at i: Int) -> IDFingerprint {
-        IDFingerprint(
-            high: bytes.loadUnaligned(fromByteOffset: i * 16, as: UInt64.self).littleEndian,
-            low: bytes.loadUnaligned(fromByteOffset: i * 16 + 8, as: UInt64.self).littleEndian)
-    }
 
     @inline(__always) private static func copy(_ bytes: UnsafeRawBufferPointer, at i: Int) -> StoredCopy {
         let at = i * SegmentIndexFile.copyBytes
         return StoredCopy(
             content: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian,
             ordinal: bytes.loadUnaligned(fromByteOffset: at + 8, as: UInt32.self).littleEndian)
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Fingerprint `i` of sorted fingerprints as a sidecar stores them: 16 bytes each, the
+    /// high then the low word, little-endian.
+    @inline(__always) fileprivate func fingerprint(at i: Int) -> IDFingerprint {
+        IDFingerprint(
+            high: loadUnaligned(fromByteOffset: i * 16, as: UInt64.self).littleEndian,
+            low: loadUnaligned(fromByteOffset: i * 16 + 8, as: UInt64.self).littleEndian)
     }
 }
