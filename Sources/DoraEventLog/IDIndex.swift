@@ -219,7 +219,7 @@ final class FingerprintRun {
             precondition(bytes.count >= offset + count * 16, "the bytes of another sidecar")
             bytes.withUnsafeBytes { take(UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + count * 16)])) }
         } else {
-            try Self.readChunks(file, fingerprintsAt: offset, copiesAt: nil, count: count) { _, fingerprints, _ in take(fingerprints) }
+            try Self.readChunks(file, fingerprintsAt: offset, copiesAt: nil, count: count) { fingerprints, _ in take(fingerprints) }
         }
         self.fences = fences
     }
@@ -258,25 +258,25 @@ final class FingerprintRun {
     /// Every fingerprint in ascending order, a chunk at a time (16 bytes each, as the sidecar
     /// stores them).
     func forEachChunk(_ body: (UnsafeRawBufferPointer) -> Void) throws(EventLogError) {
-        try Self.readChunks(file, fingerprintsAt: fingerprintsOffset, copiesAt: nil, count: count) { _, fingerprints, _ in body(fingerprints) }
+        try Self.readChunks(file, fingerprintsAt: fingerprintsOffset, copiesAt: nil, count: count) { fingerprints, _ in body(fingerprints) }
     }
 
     /// Every fingerprint in ascending order with its stored copy (nil in the older layout).
     func forEachMember(_ body: (IDFingerprint, StoredCopy?) -> Void) throws(EventLogError) {
-        try Self.readChunks(file, fingerprintsAt: fingerprintsOffset, copiesAt: copiesOffset, count: count) { _, f, c in
+        try Self.readChunks(file, fingerprintsAt: fingerprintsOffset, copiesAt: copiesOffset, count: count) { f, c in
             for i in 0..<f.count / 16 { body(f.fingerprint(at: i), c.map { Self.copy($0, at: i) }) }
         }
     }
 
     /// Reads the fingerprints (and the copies, when `copiesAt` is given) in chunks of 64Ki
-    /// members (whole buckets), so that a pass over a run holds 1.75 MiB at most; `body` gets
-    /// the index of a chunk's first member and its bytes.
+    /// members, whole buckets, so that a pass over a run holds 1.75 MiB at most; `body` gets
+    /// each chunk's bytes.
     private static func readChunks(
         _ file: PosixFile?, fingerprintsAt: Int, copiesAt: Int?, count: Int,
-        _ body: (Int, UnsafeRawBufferPointer, UnsafeRawBufferPointer?) -> Void
+        _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer?) -> Void
     ) throws(EventLogError) {
         guard let file, count > 0 else { return }
-        let chunk = min(count, 1 << 16)
+        let chunk = min(count, (1 << 16) / bucketSize * bucketSize)
         var fingerprints = [UInt8](repeating: 0, count: chunk * 16)
         var copies = [UInt8](repeating: 0, count: copiesAt == nil ? 0 : chunk * SegmentIndexFile.copyBytes)
         var start = 0
@@ -293,7 +293,7 @@ final class FingerprintRun {
             }
             fingerprints.withUnsafeBytes { f in
                 copies.withUnsafeBytes { c in
-                    body(start, UnsafeRawBufferPointer(rebasing: f[..<(n * 16)]),
+                    body(UnsafeRawBufferPointer(rebasing: f[..<(n * 16)]),
                          copiesAt == nil ? nil : UnsafeRawBufferPointer(rebasing: c[..<(n * SegmentIndexFile.copyBytes)]))
                 }
             }
@@ -313,7 +313,6 @@ final class FingerprintRun {
         }
         return nil
     }
-
 
     @inline(__always) private static func copy(_ bytes: UnsafeRawBufferPointer, at i: Int) -> StoredCopy {
         let at = i * SegmentIndexFile.copyBytes
