@@ -67,7 +67,7 @@ public final class EventLog {
         }
         try PosixFile.makeDirectory(directory)
         lock = try PosixFile.open(directory + "/lock", flags: O_RDWR | O_CREAT)
-        guard flock(lock.descriptor, LOCK_EX | LOCK_NB) == 0 else {
+        guard lock.lockExclusively() else {
             throw EventLogError(
                 .io, "another process is writing to this log; stop it or use another directory", file: directory)
         }

@@ -89,6 +89,24 @@ final class PosixFile {
         return done
     }
 
+    /// Takes an exclusive `flock` on the file, waiting up to `patience` for it; false when
+    /// another holder keeps it that long.
+    ///
+    /// Why wait at all: a `flock` belongs to the open file description, and a child that
+    /// another thread of this process is spawning holds a copy of every descriptor until its
+    /// `exec` closes them (`O_CLOEXEC` closes them only then). A log closed and opened again
+    /// in one process can so find its own lock held for the few milliseconds the child takes
+    /// to reach `exec` on a loaded machine. A real second writer holds it for good.
+    func lockExclusively(patience: Duration = .seconds(2)) -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: patience)
+        while true {
+            if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return true }
+            guard errno == EWOULDBLOCK || errno == EINTR, clock.now < deadline else { return false }
+            usleep(10_000)
+        }
+    }
+
     func sync() throws(EventLogError) {
         guard fsync(descriptor) == 0 else { throw Self.errnoError("fsync failed", path) }
     }

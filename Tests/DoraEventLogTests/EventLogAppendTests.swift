@@ -63,6 +63,27 @@ import Testing
         }
     }
 
+    /// As when a child being spawned by another thread still holds a copy of the lock's
+    /// descriptor for a moment after the log that took it has closed.
+    @Test func aLockHeldBrieflyByAnotherDescriptorIsWaitedFor() throws {
+        try withTemporaryDirectory { dir in
+            do { _ = try EventLog(directory: dir) }
+            let holder = try PosixFile.open(dir + "/lock", flags: O_RDWR)
+            #expect(flock(holder.descriptor, LOCK_EX | LOCK_NB) == 0)
+            let descriptor = holder.descriptor
+            let released = DispatchSemaphore(value: 0)
+            Thread {
+                usleep(200_000)
+                flock(descriptor, LOCK_UN)
+                released.signal()
+            }.start()
+            let log = try EventLog(directory: dir)
+            released.wait()
+            #expect(throws: EventLogError.self) { _ = try EventLog(directory: dir) }
+            _ = log
+        }
+    }
+
     @Test func storedRawBytesComeBackByteIdenticalOnReplay() throws {
         try withTemporaryDirectory { dir in
             let log = try EventLog(directory: dir)
