@@ -1,28 +1,20 @@
 import DoraEvents
 
 /// Per commit sha (by fingerprint), the deploy that first ships it, as an index into the
-/// service's deploys, and its commit time there: open addressing on the fingerprint's own bits
-/// (already uniform), with no re-hashing, growing as shas arrive. `report` builds one per
-/// analysis; the live run's `LeadTimeIndex` keeps one up to date.
+/// service's deploys, and its commit time there (a `FingerprintTable`, growing as shas
+/// arrive). `report` builds one per analysis; the live run's `LeadTimeIndex` keeps one up to
+/// date. Iterated in slot order, which the same offers always give.
 struct FirstDeployMap: Sendable {
-    private struct Slot: Sendable {
-        var sha: IDFingerprint
-        var deploy: Int32  // -1: empty
+    private struct First: Sendable {
+        var deploy: Int32
         var commitTime: Int64
     }
 
-    private var slots: [Slot]
-    private var count = 0
+    private var table: FingerprintTable<First>
 
     /// A map that holds `capacity` shas without growing.
     init(capacity: Int = 0) {
-        var size = 16
-        while size * 5 / 8 < capacity { size *= 2 }
-        slots = Self.empty(size)
-    }
-
-    private static func empty(_ size: Int) -> [Slot] {
-        Array(repeating: Slot(sha: IDFingerprint(high: 0, low: 0), deploy: -1, commitTime: 0), count: size)
+        table = FingerprintTable(capacity: capacity)
     }
 
     /// Offers `deploy` for `sha`; it is kept if the sha is new or `precedes(held deploy)`.
@@ -31,49 +23,23 @@ struct FirstDeployMap: Sendable {
     mutating func offer(
         _ sha: IDFingerprint, deploy: Int, commitTime: Int64, precedes: (_ held: Int) -> Bool
     ) -> (deploy: Int?, commitTime: Int64)? {
-        if (count + 1) * 8 > slots.count * 5 { grow() }
-        let mask = slots.count - 1
-        let offered = slots.withUnsafeMutableBufferPointer { s -> (deploy: Int?, commitTime: Int64)?? in
-            var i = Int(truncatingIfNeeded: sha.low) & mask
-            while s[i].deploy >= 0 {
-                if s[i].sha == sha {
-                    guard precedes(Int(s[i].deploy)) else { return .some(nil) }
-                    let previous = (deploy: Optional(Int(s[i].deploy)), commitTime: s[i].commitTime)
-                    s[i].deploy = Int32(deploy)
-                    s[i].commitTime = commitTime
-                    return previous
-                }
-                i = (i + 1) & mask
-            }
-            s[i] = Slot(sha: sha, deploy: Int32(deploy), commitTime: commitTime)
-            return nil  // a new sha
+        let offered = First(deploy: Int32(deploy), commitTime: commitTime)
+        return table.withValue(forKey: sha, inserting: offered) { held, isNew in
+            guard !isNew else { return (nil, 0) }
+            guard precedes(Int(held.deploy)) else { return nil }
+            defer { held = offered }
+            return (Int(held.deploy), held.commitTime)
         }
-        guard let offered else {
-            count += 1
-            return (nil, 0)
-        }
-        return offered
     }
 
     /// Calls `body` with each sha's first deploy and commit time.
     func forEach(_ body: (_ deploy: Int, _ commitTime: Int64) -> Void) {
-        for slot in slots where slot.deploy >= 0 { body(Int(slot.deploy), slot.commitTime) }
+        table.forEach { _, first in body(Int(first.deploy), first.commitTime) }
     }
 
     /// `forEach`, also giving each sha's fingerprint.
     func forEachWithSHA(_ body: (_ deploy: Int, _ commitTime: Int64, _ sha: IDFingerprint) -> Void) {
-        for slot in slots where slot.deploy >= 0 { body(Int(slot.deploy), slot.commitTime, slot.sha) }
-    }
-
-    private mutating func grow() {
-        let old = slots
-        slots = Self.empty(old.count * 2)
-        let mask = slots.count - 1
-        for slot in old where slot.deploy >= 0 {
-            var i = Int(truncatingIfNeeded: slot.sha.low) & mask
-            while slots[i].deploy >= 0 { i = (i + 1) & mask }
-            slots[i] = slot
-        }
+        table.forEach { sha, first in body(Int(first.deploy), first.commitTime, sha) }
     }
 }
 

@@ -36,7 +36,7 @@ struct LeadTimeIndex: Sendable {
     /// passed over.
     mutating func add(
         deploy index: Int, commitsFrom start: Int, deploys: ChunkedArray<ServiceState.DeployRecord>,
-        commits: ChunkedArray<ServiceState.CommitRecord>, shippedBefore: [IDFingerprint: Int64]
+        commits: ChunkedArray<ServiceState.CommitRecord>, shippedBefore: FingerprintTable<Int64>
     ) {
         let deploy = deploys[index]
         var values: [Int64] = []  // this deploy's new lead times

@@ -346,9 +346,8 @@ public struct MetricsEngine: Sendable {
         let slot = slot(of: service)
         let index = stateIndex(slot, service: service)
         var changed = false
-        for sha in commits where services[index].shippedBefore[sha].map({ t < $0 }) ?? true {
-            services[index].shippedBefore[sha] = t
-            changed = true
+        for sha in commits {
+            if services[index].shippedBefore.lowerValue(to: t, forKey: sha) { changed = true }
         }
         guard changed else { return }
         // A deploy already added may have been taken for the first to ship one of them.

@@ -17,13 +17,13 @@ extension ServiceState {
         precondition(parts.isEmpty, "consolidate before forgetting")
         var kept = ServiceState(name: name)
         kept.earliestEvent = earliestEvent
-        kept.shippedBefore = shippedBefore.filter { $0.value >= commitsSince }
+        kept.shippedBefore = shippedBefore.filter { _, t in t >= commitsSince }
         var start = 0
         for d in deploys {
             defer { start = Int(d.commitEnd) }
             guard d.time >= cutoff else {
                 if d.time >= commitsSince {
-                    for c in commits[start..<Int(d.commitEnd)] { kept.shippedBefore[c.sha] = min(kept.shippedBefore[c.sha] ?? .max, d.time) }
+                    for c in commits[start..<Int(d.commitEnd)] { kept.shippedBefore.lowerValue(to: d.time, forKey: c.sha) }
                 }
                 continue
             }

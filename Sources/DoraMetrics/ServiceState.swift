@@ -34,7 +34,7 @@ struct ServiceState: Sendable {
     /// The commits of the deploys a retention forgot, with the time of the earliest of those
     /// deploys: a later deploy of one does not ship it first (metrics.md §2.2), so it gives no
     /// lead time. Empty unless a retention forgot something.
-    var shippedBefore: [IDFingerprint: Int64] = [:]
+    var shippedBefore = FingerprintTable<Int64>()
 
     init(name: String) {
         self.name = name
@@ -253,7 +253,7 @@ struct ServiceState: Sendable {
             }
             whole.earliestEvent = min(whole.earliestEvent, part.earliestEvent)
             whole.forgottenSuccesses += part.forgottenSuccesses
-            whole.shippedBefore.merge(part.shippedBefore, uniquingKeysWith: min)
+            part.shippedBefore.forEach { sha, t in whole.shippedBefore.lowerValue(to: t, forKey: sha) }
         }
         (whole.rollbacks, whole.drills) = rollbacksAndDrills()
         return whole

@@ -1,0 +1,92 @@
+import DoraEvents
+import Testing
+
+@testable import DoraMetrics
+
+@Suite struct FingerprintTableTests {
+    /// Keys whose low bits collide in any table up to 2^16 slots, so probing runs long.
+    static func crowded(_ n: Int) -> [IDFingerprint] {
+        (0..<n).map { IDFingerprint(high: UInt64($0) &* 0x9E37_79B9_7F4A_7C15 | 1, low: UInt64($0 % 7) << 16) }
+    }
+
+    @Test(arguments: [0, 1, 10, 11, 5_000])
+    func aTableThatOutgrowsItsCapacityFindsEveryKeyWithItsLatestValue(capacity: Int) {
+        var table = FingerprintTable<Int64>(capacity: capacity)
+        var expected: [IDFingerprint: Int64] = [:]
+        var generator = SystemRandomNumberGenerator()
+        let keys = Self.crowded(300) + (0..<3_000).map { IDFingerprint(id: "sha-\($0)") } + [IDFingerprint(high: 0, low: 0)]
+        for step in 0..<20_000 {
+            let key = keys.randomElement(using: &generator)!
+            let replaced = table.updateValue(Int64(step), forKey: key)
+            #expect(replaced == expected[key])
+            expected[key] = Int64(step)
+        }
+        #expect(table.count == expected.count)
+        var listed: [IDFingerprint: Int64] = [:]
+        table.forEach { key, value in listed[key] = value }
+        let same = listed == expected
+        #expect(same)
+        for (key, value) in expected { #expect(table[key] == value) }
+        #expect(table[IDFingerprint(id: "never-added")] == nil)
+    }
+
+    @Test func anEmptyTableFindsNothingAndHoldsNoSlots() {
+        let table = FingerprintTable<Int32>()
+        #expect(table.isEmpty && table.count == 0)
+        #expect(table[IDFingerprint(high: 0, low: 0)] == nil && table[IDFingerprint(id: "a")] == nil)
+        var visited = 0
+        table.forEach { _, _ in visited += 1 }
+        #expect(visited == 0)
+    }
+
+    @Test func theAllZeroKeyIsAKeyLikeAnyOther() {
+        var table = FingerprintTable<Int64>()
+        let zero = IDFingerprint(high: 0, low: 0)
+        let changes = [9, 10, 4].map { table.lowerValue(to: $0, forKey: zero) }
+        #expect(changes == [true, false, true])
+        #expect(table[zero] == 4 && table.count == 1)
+        #expect(table.filter { _, v in v > 4 }.isEmpty)
+        #expect(table.filter { _, v in v == 4 }[zero] == 4)
+    }
+
+    @Test func lowerValueKeepsTheMinimumAndSaysWhetherItChanged() {
+        var table = FingerprintTable<Int64>()
+        let keys = Self.crowded(50)
+        for (i, key) in keys.enumerated() {
+            let inserted = table.lowerValue(to: Int64(100 + i), forKey: key)
+            #expect(inserted)
+        }
+        for (i, key) in keys.enumerated() {
+            let lower = i % 2 == 0
+            let changed = table.lowerValue(to: Int64(lower ? i : 200 + i), forKey: key)
+            #expect(changed == lower)
+            #expect(table[key] == Int64(lower ? i : 100 + i))
+        }
+    }
+
+    @Test func aFilteredTableHoldsExactlyTheAcceptedEntries() {
+        var table = FingerprintTable<Int64>()
+        let keys = Self.crowded(400) + (0..<400).map { IDFingerprint(id: "k\($0)") }
+        for (i, key) in keys.enumerated() { table.updateValue(Int64(i), forKey: key) }
+        let kept = table.filter { _, v in v % 3 == 0 }
+        #expect(kept.count == keys.indices.filter { $0 % 3 == 0 }.count)
+        for (i, key) in keys.enumerated() { #expect(kept[key] == (i % 3 == 0 ? Int64(i) : nil)) }
+    }
+
+    /// Reports list lead-time items in a first-deploy map's slot order (`report --explain`), so
+    /// the same insertions must give the same order, whatever the table's starting size.
+    @Test func theSameInsertionsListInTheSameOrder() {
+        let keys = (0..<2_000).map { IDFingerprint(id: "sha-\($0 * 7919 % 2_000)") }
+        func order(capacity: Int) -> [IDFingerprint] {
+            var table = FingerprintTable<Int32>(capacity: capacity)
+            for (i, key) in keys.enumerated() { table.updateValue(Int32(i), forKey: key) }
+            var listed: [IDFingerprint] = []
+            table.forEach { key, _ in listed.append(key) }
+            return listed
+        }
+        let first = order(capacity: 0)
+        let again = order(capacity: 0)
+        #expect(first == again)
+        #expect(Set(first) == Set(keys))
+    }
+}
