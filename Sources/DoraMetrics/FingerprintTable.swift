@@ -15,8 +15,9 @@ import DoraEvents
 /// Invariants: the slot count is zero (nothing held yet: an empty table allocates nothing)
 /// or a power of two of at least 16, and at most 5/8 of the slots are full; an
 /// empty slot holds the all-zero fingerprint, so that key itself lives in `zeroKeyValue`.
-/// Iteration is in slot order, which depends only on the keys in insertion order: the same
-/// insertions give the same order (reports that list items in it stay byte-identical).
+/// Iteration is in slot order, which depends only on the starting capacity and the keys in
+/// insertion order: the same insertions give the same order (reports that list items in it
+/// stay byte-identical).
 struct FingerprintTable<Value: BitwiseCopyable & Sendable>: Sendable {
     private struct Slot: Sendable {
         var key: IDFingerprint

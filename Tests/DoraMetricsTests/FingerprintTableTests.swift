@@ -74,7 +74,7 @@ import Testing
     }
 
     /// Reports list lead-time items in a first-deploy map's slot order (`report --explain`), so
-    /// the same insertions must give the same order, whatever the table's starting size.
+    /// the same insertions into tables of the same starting size must give the same order.
     @Test func theSameInsertionsListInTheSameOrder() {
         let keys = (0..<2_000).map { IDFingerprint(id: "sha-\($0 * 7919 % 2_000)") }
         func order(capacity: Int) -> [IDFingerprint] {
