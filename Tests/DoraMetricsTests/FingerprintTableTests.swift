@@ -74,19 +74,19 @@ import Testing
     }
 
     /// Reports list lead-time items in a first-deploy map's slot order (`report --explain`), so
-    /// the same insertions into tables of the same starting size must give the same order.
-    @Test func theSameInsertionsListInTheSameOrder() {
-        let keys = (0..<2_000).map { IDFingerprint(id: "sha-\($0 * 7919 % 2_000)") }
-        func order(capacity: Int) -> [IDFingerprint] {
-            var table = FingerprintTable<Int32>(capacity: capacity)
-            for (i, key) in keys.enumerated() { table.updateValue(Int32(i), forKey: key) }
-            var listed: [IDFingerprint] = []
-            table.forEach { key, _ in listed.append(key) }
-            return listed
-        }
-        let first = order(capacity: 0)
-        let again = order(capacity: 0)
-        #expect(first == again)
-        #expect(Set(first) == Set(keys))
+    /// that order must stay the one of linear probing from the fingerprint's low bits, through
+    /// growth: keys whose home slots differ are listed by home slot, whatever their insertion.
+    @Test(arguments: [8, 20])
+    func entriesAreListedByTheirHomeSlotThroughGrowth(keys count: Int) {
+        // Low bits 0 ..< 32 in a scrambled order, distinct modulo the final slot count: 8 keys
+        // stay in 16 slots, 20 make them grow to 32.
+        let lows = (0..<count).map { UInt64($0 * 13 % 32) }
+        let mask: UInt64 = count <= 10 ? 15 : 31
+        var table = FingerprintTable<Int32>()
+        for (i, low) in lows.enumerated() { table.updateValue(Int32(i), forKey: IDFingerprint(high: 7, low: low | 1 << 40)) }
+        var listed: [UInt64] = []
+        table.forEach { key, _ in listed.append(key.low & 0xFF) }
+        #expect(Set(lows.map { $0 & mask }).count == count)
+        #expect(listed == lows.sorted { $0 & mask < $1 & mask })
     }
 }
