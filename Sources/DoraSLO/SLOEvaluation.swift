@@ -78,10 +78,11 @@ public struct SLOEvaluation: Sendable {
     }
 
     /// How one service's samples of one metric changed in a round: from the first sample that
-    /// differs, the old ones (`removed`) became the new ones (`added`).
+    /// differs, the old ones (`removed`) became the new ones (`added`). Copies of those
+    /// suffixes, not slices: a slice would keep the whole old array alive for the round.
     struct Change: Sendable {
-        var removed: ArraySlice<TimedSample>
-        var added: ArraySlice<TimedSample>
+        var removed: [TimedSample]
+        var added: [TimedSample]
         /// The earliest time at which the samples differ.
         var time: Int64
 
@@ -91,8 +92,8 @@ public struct SLOEvaluation: Sendable {
             var i = 0
             while i < common && old[i] == new[i] { i += 1 }
             guard i < old.count || i < new.count else { return nil }
-            removed = old[i...]
-            added = new[i...]
+            removed = Array(old[i...])
+            added = Array(new[i...])
             time = min(removed.first?.time ?? .max, added.first?.time ?? .max)
         }
     }
@@ -148,7 +149,10 @@ public struct SLOEvaluation: Sendable {
         let (fresh, outcomes) = engine.timedSamples(
             of: metrics, withRollbackOutcomes: !rollbackSLOs.isEmpty, only: touched, threads: threads)
         for metric in metrics {
-            var known = touched == nil ? [:] : cache[metric] ?? [:]
+            // Taken out of the cache, so that each service's old samples are freed as soon as
+            // they are replaced (no second copy of the whole cache during the round).
+            var known = cache.removeValue(forKey: metric) ?? [:]
+            if touched == nil { known = [:] }
             for var s in fresh[metric] ?? [] {
                 if horizon > .min { s.dropSamples(before: horizon) }
                 changed[metric, default: [:]][s.service] = Change(from: known[s.service]?.samples ?? [], to: s.samples)
@@ -277,12 +281,11 @@ public struct SLOEvaluation: Sendable {
     public mutating func forget(before cutoff: Int64) {
         guard cutoff > horizon else { return }
         horizon = cutoff
-        for metric in cache.keys {
-            cache[metric] = cache[metric]!.mapValues { s in
-                var s = s
-                s.dropSamples(before: cutoff)
-                return s
-            }
+        for metric in Array(cache.keys) {
+            // In place: mapping into a new dictionary would hold every sample twice.
+            var samples = cache.removeValue(forKey: metric)!
+            for service in Array(samples.keys) { samples[service]!.dropSamples(before: cutoff) }
+            cache[metric] = samples
         }
         for key in rollbackWatches.keys { rollbackWatches[key]!.forgetUnknownRollbacks() }
     }
@@ -331,7 +334,7 @@ public struct SLOEvaluation: Sendable {
     /// The changes of a scope's services, pooled: what its samples lost and gained, each in
     /// evaluation order.
     static func pool(_ changes: [Change]) -> (removed: [TimedSample], added: [TimedSample]) {
-        if changes.count == 1 { return (Array(changes[0].removed), Array(changes[0].added)) }
+        if changes.count == 1 { return (changes[0].removed, changes[0].added) }
         return (TimedSample.sorted(changes.flatMap(\.removed)), TimedSample.sorted(changes.flatMap(\.added)))
     }
 

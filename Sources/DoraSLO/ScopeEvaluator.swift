@@ -195,39 +195,49 @@ public struct ScopeEvaluator: Sendable {
         for sample in come {
             if sample.time <= currentBound { baselineValues.insert(sample.value) } else { currentValues.insert(sample.value) }
         }
-        // One pass over the retained samples, a time at a time (the order within one time is
-        // irrelevant: evaluation happens once per time).
-        var kept: [TimedSample] = []
-        kept.reserveCapacity(samples.count - start - gone.count + come.count)
-        var (g, c, i) = (0, 0, start)
-        while i < samples.count || c < come.count {
-            let t = i < samples.count ? samples[i].time : .max
-            while c < come.count && come[c].time < t {
-                kept.append(come[c])
-                c += 1
-            }
-            guard i < samples.count else { break }
+        // In place, so that the windows are never held twice (the pooled scope of a large
+        // organisation holds millions of samples). First the retained samples without `gone`
+        // and the passed-over prefix, a time at a time (the order within one time is irrelevant:
+        // evaluation happens once per time)...
+        var (g, i, w) = (0, start, 0)
+        while i < samples.count {
+            let t = samples[i].time
             var end = i
             while end < samples.count && samples[end].time == t { end += 1 }
-            var group = samples[i..<end]
             precondition(g >= gone.count || gone[g].time >= t, "a removed sample was never in the windows")
+            var removed: [Int] = []  // positions in this time's group, each taken once
             while g < gone.count && gone[g].time == t {
-                let match = group.firstIndex { $0.value == gone[g].value && $0.id.utf8.elementsEqual(gone[g].id.utf8) }
+                let match = (i..<end).first { k in
+                    !removed.contains(k) && samples[k].value == gone[g].value && samples[k].id.utf8.elementsEqual(gone[g].id.utf8)
+                }
                 precondition(match != nil, "a removed sample was never in the windows")
-                group.remove(at: match!)
+                removed.append(match!)
                 g += 1
             }
-            kept.append(contentsOf: group)
-            while c < come.count && come[c].time == t {
-                kept.append(come[c])
-                c += 1
+            for k in i..<end where !removed.contains(k) {
+                if k != w { samples.swapAt(k, w) }
+                w += 1
             }
             i = end
         }
         precondition(g == gone.count, "a removed sample was never in the windows")
-        samples = kept
+        samples.removeLast(samples.count - w)
+        // ...then `come` merged in from the back, after the samples of its own time.
+        var (j, c) = (w - 1, come.count - 1)
+        samples.append(contentsOf: come)
+        var k = samples.count - 1
+        while c >= 0 {
+            if j >= 0 && samples[j].time > come[c].time {
+                samples.swapAt(k, j)
+                j -= 1
+            } else {
+                samples[k] = come[c]
+                c -= 1
+            }
+            k -= 1
+        }
         start = 0
-        currentStart = kept.firstIndex { $0.time > currentBound } ?? kept.count
+        currentStart = samples.firstIndex { $0.time > currentBound } ?? samples.count
     }
 
     /// `update(from:)` with every sample of the scope.

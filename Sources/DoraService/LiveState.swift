@@ -181,6 +181,8 @@ public actor LiveState {
         guard let start = movedRetentionStart() else { return }
         evaluation.forget(before: start.microseconds)
         forgetState(before: start)
+        // What was forgotten is spread over the heap: give its pages back.
+        HeapTrim.releaseFreePages()
     }
 
     /// With a retention, its start as of the latest stored event, when that is later than

@@ -1,6 +1,6 @@
 import DoraEvents
 import DoraMetrics
-import DoraSLO
+@testable import DoraSLO
 import Testing
 
 /// The state machines of slo.md, fed hand-made samples.
@@ -100,6 +100,74 @@ import Testing
     }
 
     static let hour: Int64 = 3_600_000_000
+
+    /// A deterministic source of small random numbers (SplitMix64) for the differential test.
+    struct SplitMix {
+        var state: UInt64
+        mutating func callAsFunction(_ bound: Int) -> Int {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int((z ^ (z >> 31)) % UInt64(bound))
+        }
+    }
+
+    /// `apply` takes only a round's change, in place; a rebuild (`update(to:)`) takes every
+    /// sample. Both must leave the same windows and give the same verdicts then and after:
+    /// samples removed and added at times that already hold samples, duplicates of one
+    /// (time, value, id), late and new samples, and removals in the passed-over part.
+    @Test(arguments: 0..<24)
+    func applyingARoundsChangeLeavesTheWindowsAndVerdictsOfARebuild(seed: UInt64) {
+        var random = SplitMix(state: seed)
+        var s = slo(regression: SLODefinition.Regression(significance: 0.05, minIncrease: 0.1))
+        s.objective = 8 * Self.minute
+        let hour = Self.hour
+        func sample(hours: Int) -> TimedSample {
+            TimedSample(time: hour * Int64(random(hours)), value: Self.minute * Int64(random(12)), id: "s-\(random(30))")
+        }
+        let old = TimedSample.sorted((0..<300).map { _ in sample(hours: 96) })
+        var live = ScopeEvaluator(slo: s, scope: .service("checkout"))
+        _ = live.add(old)
+        var rebuilt = live
+        let through = live.evaluatedThrough
+        // Remove some of the samples fed (by position: duplicates are removed one at a time).
+        var positions = Set<Int>()
+        for _ in 0..<random(40) { positions.insert(random(old.count)) }
+        let removed = positions.sorted().map { old[$0] }
+        let late = (0..<random(30)).map { _ in sample(hours: 96) }.filter { $0.time <= through }
+        let new = (0..<random(30)).map { _ in
+            TimedSample(time: through + hour * Int64(1 + random(30)), value: Self.minute * Int64(random(12)), id: "n-\(random(30))")
+        }
+        let added = TimedSample.sorted(late + new)
+        let remaining = old.indices.filter { !positions.contains($0) }.map { old[$0] }
+        let end = through + 40 * hour
+        let applied = live.apply(removing: removed, adding: added, end: end)
+        let reference = rebuilt.update(to: TimedSample.sorted(remaining + added), end: end)
+        let sameAlerts = applied == reference
+        #expect(sameAlerts, "seed \(seed)")
+        func canonical(_ window: ArraySlice<TimedSample>) -> [TimedSample] {
+            window.sorted { ($0.time, $0.value, $0.id) < ($1.time, $1.value, $1.id) }
+        }
+        let sameBaseline = canonical(live.windows.baseline) == canonical(rebuilt.windows.baseline)
+        let sameCurrent = canonical(live.windows.current) == canonical(rebuilt.windows.current)
+        #expect(sameBaseline && sameCurrent, "seed \(seed)")
+        let held = Array(live.windows.baseline) + Array(live.windows.current)
+        let inTimeOrder = zip(held, held.dropFirst()).allSatisfy { $0.time <= $1.time }
+        #expect(inTimeOrder, "seed \(seed): the windows hold their samples in time order")
+        // And every later verdict, as new samples arrive and old ones age out.
+        let later = TimedSample.sorted((0..<50).map { _ in
+            TimedSample(time: end + hour * Int64(random(72)), value: Self.minute * Int64(random(12)), id: "l-\(random(30))")
+        })
+        let laterLive = live.add(later, end: end + 120 * hour)
+        let laterRebuilt = rebuilt.add(later, end: end + 120 * hour)
+        let sameLater = laterLive == laterRebuilt
+        #expect(sameLater, "seed \(seed)")
+        let sameWindowsLater = canonical(live.windows.baseline) == canonical(rebuilt.windows.baseline)
+            && canonical(live.windows.current) == canonical(rebuilt.windows.current)
+        #expect(sameWindowsLater, "seed \(seed)")
+    }
+
 
     @Test func aBreachResolvesWhenItsSlowSamplesAgeOutWithNoNewSample() {
         var e = ScopeEvaluator(slo: slo(), scope: .service("checkout"))
