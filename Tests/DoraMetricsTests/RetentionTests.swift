@@ -75,15 +75,18 @@ import Testing
         #expect(kept.retainedItems * 3 < whole.retainedItems * 2, "about half of the history is forgotten")
     }
 
+    /// How many lead times the report of July 11th to August 1st (after the cutoff) counts.
+    static func leadTimesAfterTheCutoff(_ engine: MetricsEngine) -> Int {
+        let after = Period(from: Timestamp.parse(rfc3339: "2026-07-11T00:00:00Z")!, to: Timestamp.parse(rfc3339: "2026-08-01T00:00:00Z")!)
+        return engine.report(period: after, log: (0, 0, 0)).totals.leadTime.stat.count
+    }
+
     @Test func aCommitShippedAgainAfterTheCutoffGivesNoLeadTimeWhileItsFirstDeployIsRemembered() {
-        let events = [
+        let whole = MetricsTesting.engine([
             EventJSON.deploy("d1", at: "2026-07-01T09:00:00Z", version: "v1", commits: [("a1", "2026-06-30T09:00:00Z")]),
             EventJSON.deploy("d3", at: "2026-07-15T09:00:00Z", version: "v1", commits: [("a1", "2026-06-30T09:00:00Z"), ("b1", "2026-07-14T09:00:00Z")]),
-        ].map(Self.event)
-        var whole = MetricsEngine()
-        for e in events { whole.add(e) }
-        let after = Period(from: Timestamp.parse(rfc3339: "2026-07-11T00:00:00Z")!, to: Timestamp.parse(rfc3339: "2026-08-01T00:00:00Z")!)
-        let leadTimes = { (engine: MetricsEngine) in engine.report(period: after, log: (0, 0, 0)).totals.leadTime.stat.count }
+        ])
+        let leadTimes = Self.leadTimesAfterTheCutoff
         var remembering = whole
         remembering.forget(before: Self.cutoff, commitsSince: Timestamp.parse(rfc3339: "2026-06-01T00:00:00Z")!)
         var forgetting = whole
@@ -99,15 +102,12 @@ import Testing
     /// A sha shipped by two forgotten deploys is remembered with the earlier one's time, so a
     /// later retention step whose `commitsSince` lies between the two forgets it.
     @Test func aCommitShippedByTwoForgottenDeploysIsRememberedFromTheEarlierOne() {
-        let events = [
+        var engine = MetricsTesting.engine([
             EventJSON.deploy("d0", at: "2026-06-20T09:00:00Z", version: "v0", commits: [("a1", "2026-06-19T09:00:00Z")]),
             EventJSON.deploy("d1", at: "2026-07-01T09:00:00Z", version: "v1", commits: [("a1", "2026-06-19T09:00:00Z")]),
             EventJSON.deploy("d3", at: "2026-07-15T09:00:00Z", version: "v1", commits: [("a1", "2026-06-19T09:00:00Z"), ("b1", "2026-07-14T09:00:00Z")]),
-        ].map(Self.event)
-        var engine = MetricsEngine()
-        for e in events { engine.add(e) }
-        let after = Period(from: Timestamp.parse(rfc3339: "2026-07-11T00:00:00Z")!, to: Timestamp.parse(rfc3339: "2026-08-01T00:00:00Z")!)
-        let leadTimes = { (engine: MetricsEngine) in engine.report(period: after, log: (0, 0, 0)).totals.leadTime.stat.count }
+        ])
+        let leadTimes = Self.leadTimesAfterTheCutoff
         engine.forget(before: Self.cutoff, commitsSince: Timestamp.parse(rfc3339: "2026-06-01T00:00:00Z")!)
         #expect(leadTimes(engine) == 1, "a1 is remembered as shipped before")
         engine.forget(before: Self.cutoff, commitsSince: Timestamp.parse(rfc3339: "2026-06-25T00:00:00Z")!)
