@@ -161,7 +161,7 @@ public final class EventLog {
     /// `bloomBitsPerID`; a wrong estimate costs only time or that memory.
     /// - Throws: `EventLogError` (`.io`) when a sealed segment's id index cannot be re-read.
     public func reserveCapacity(forNewIDs count: Int) throws(EventLogError) {
-        try idIndex.reserveCapacity(count)
+        try idIndex.reserveCapacity(count, keeping: inFlight)
     }
 
     /// The number of the segment being written.
@@ -220,8 +220,14 @@ public final class EventLog {
         p.records.append(EventBinaryCodec.version)
 
         var pending = FingerprintMap(minimumCapacity: batch.count)
-        let index = idIndex
         let inFlight = self.inFlight
+        // The index is moved out for the batch and back after, so that marking its bloom
+        // mutates it in place: a copy held here would copy the whole filter on the first mark,
+        // and each access to the property would be checked for exclusivity.
+        var index = IDIndex.placeholder
+        swap(&index, &idIndex)
+        defer { swap(&index, &idIndex) }
+        try index.makeRoom(for: chunks.reduce(0) { $0 + $1.count }, keeping: inFlight)
         for chunk in chunks {
             p.deadLetters += chunk.deadLetters
             p.summary.rejected += chunk.rejected
@@ -235,8 +241,12 @@ public final class EventLog {
             for j in 0..<chunk.count {
                 let fingerprint = chunk.fingerprints[j]
                 let content = chunk.contents[j]
-                var stored = pending[fingerprint] ?? inFlight.lazy.compactMap { $0[fingerprint] }.first
-                if stored == nil { stored = try index.storedCopy(of: fingerprint)?.copy }
+                // Only an id the bloom may hold can be pending, in flight or stored.
+                var stored: StoredCopy? = nil
+                if index.mayContain(fingerprint) {
+                    stored = pending[fingerprint] ?? inFlight.lazy.compactMap { $0[fingerprint] }.first
+                    if stored == nil { stored = try index.storedCopy(of: fingerprint)?.copy }
+                }
                 if let stored {
                     p.summary.duplicates += 1
                     if stored.content != content {
@@ -248,6 +258,7 @@ public final class EventLog {
                     continue
                 }
                 pending.insert(fingerprint, StoredCopy(content: content, ordinal: UInt32(p.fingerprints.count)))
+                index.markPending(fingerprint)
                 p.fingerprints.append(fingerprint)
                 p.contents.append(content)
                 p.minTime = min(p.minTime, chunk.times[j])
@@ -282,9 +293,7 @@ public final class EventLog {
             // The ids count as stored from here: a conflict of this append finds its copy,
             // whether that is in this block or an earlier one. Should a write below fail, the
             // log refuses every further append, so nothing reads them.
-            for (i, fingerprint) in p.fingerprints.enumerated() {
-                try idIndex.insertActive(fingerprint, StoredCopy(content: p.contents[i], ordinal: UInt32(currentRecords + i)))
-            }
+            idIndex.insertMarkedActive(p.fingerprints, contents: p.contents, firstOrdinal: UInt32(currentRecords))
             let lines = p.conflicts.isEmpty ? p.deadLetters : p.deadLetters + (try conflictLines(p.conflicts, pendingBlock: location))
             try deadLetters.write(lines)
             if !block.isEmpty { try writeBlock(block, location) }

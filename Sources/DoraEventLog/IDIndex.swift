@@ -10,8 +10,11 @@ import Glibc
 /// - `active`: an exact map of the fingerprints in the segment being written to their copies;
 /// - `runs`: per sealed segment, its fingerprints sorted in its `.idx` sidecar with their
 ///   copies, read from the file a bucket at a time (`FingerprintRun`);
-/// - `bloom`: a blocked bloom filter over every stored fingerprint, so that a new id (the
-///   common case) costs one cache line and never touches the runs.
+/// - `bloom`: a blocked bloom filter over every stored fingerprint and every fingerprint of an
+///   append in flight (marked when the append is prepared, before its commit), so that a new
+///   id (the common case) costs one cache line, marked in the same line, and touches neither
+///   the maps of the appends in flight nor the runs. An append that fails may leave its marks:
+///   they only make the filter answer "maybe" more often.
 /// Heap cost: about `bloomBitsPerID / 8` bytes per stored or reserved id (1.25 B at the
 /// default 10 bits), 1/4 B per sealed id for the runs' fences, and about 46 B per id of the
 /// active segment. Lookups and bloom growth read the sidecars, so they can fail with an I/O
@@ -22,6 +25,10 @@ struct IDIndex {
     private var bloom: BlockedBloomFilter
     private let bitsPerID: Int
     private(set) var count: Int = 0
+
+    /// An empty index that holds the place of the log's own while an append has that one out
+    /// (`EventLog.prepare`); never written to. Made on each use (8 KiB).
+    static var placeholder: IDIndex { IDIndex(bitsPerID: 1, expectedCount: 0) }
 
     /// An empty index whose bloom has room for `expectedCount` ids and a quarter more.
     init(bitsPerID: Int, expectedCount: Int) {
@@ -48,10 +55,42 @@ struct IDIndex {
         return nil
     }
 
-    /// Records a newly stored fingerprint of the active segment, with its copy.
+    /// Records a stored fingerprint of the active segment, with its copy, that is not in the
+    /// bloom yet (the open's scan of the active segment).
     mutating func insertActive(_ fingerprint: IDFingerprint, _ copy: StoredCopy) throws(EventLogError) {
         active.insert(fingerprint, copy)
         try addToBloom(fingerprint)
+    }
+
+    /// Records the stored fingerprints of a committed append in the active segment, with
+    /// their copies (`contents[i]`, at ordinal `firstOrdinal + i`); the append marked them in
+    /// the bloom when it was prepared (`markPending`).
+    mutating func insertMarkedActive(_ fingerprints: [IDFingerprint], contents: [UInt64], firstOrdinal: UInt32) {
+        for (i, fingerprint) in fingerprints.enumerated() {
+            active.insert(fingerprint, StoredCopy(content: contents[i], ordinal: firstOrdinal + UInt32(i)))
+        }
+    }
+
+    /// Whether `fingerprint` may be stored or in flight; false: certainly neither.
+    func mayContain(_ fingerprint: IDFingerprint) -> Bool {
+        bloom.mayContain(fingerprint)
+    }
+
+    /// Marks in the bloom the fingerprint of an event an append is about to store, ahead of
+    /// the append's commit. The caller made room first (`makeRoom`): a mark never grows the
+    /// filter, whose rebuild would need the appends in flight.
+    mutating func markPending(_ fingerprint: IDFingerprint) {
+        count += 1
+        bloom.insert(fingerprint)
+    }
+
+    /// Makes room in the bloom for an append of up to `additional` new ids before it marks
+    /// them, doubling the filter when it is full; a rebuild keeps the marks of the appends
+    /// `inFlight` (prepared, not yet committed).
+    mutating func makeRoom(for additional: Int, keeping inFlight: [FingerprintMap]) throws(EventLogError) {
+        if count + additional > bloom.capacity {
+            try rebuildBloom(capacity: max(count + additional, bloom.capacity * 2), keeping: inFlight)
+        }
     }
 
     /// Opens a sealed segment's run from its sidecar (from `bytes`, the sidecar's, when they
@@ -80,8 +119,9 @@ struct IDIndex {
 
     /// Makes room in the bloom for `additional` more ids, so that it does not grow on the way
     /// (each growth re-reads every stored fingerprint).
-    mutating func reserveCapacity(_ additional: Int) throws(EventLogError) {
-        if count + additional > bloom.capacity { try rebuildBloom(capacity: count + additional) }
+    /// - Parameter inFlight: the id maps of the appends in flight, whose marks a rebuild keeps.
+    mutating func reserveCapacity(_ additional: Int, keeping inFlight: [FingerprintMap] = []) throws(EventLogError) {
+        if count + additional > bloom.capacity { try rebuildBloom(capacity: count + additional, keeping: inFlight) }
     }
 
     private mutating func addToBloom(_ fingerprint: IDFingerprint) throws(EventLogError) {
@@ -90,7 +130,7 @@ struct IDIndex {
         bloom.insert(fingerprint)
     }
 
-    private mutating func rebuildBloom(capacity: Int) throws(EventLogError) {
+    private mutating func rebuildBloom(capacity: Int, keeping inFlight: [FingerprintMap] = []) throws(EventLogError) {
         // The old filter goes first: the new one is filled from the runs and the active map,
         // not from it, and holding both would be the index's peak (80 + 160 MB at 100M ids).
         // Should a run fail to read, the filter answers "maybe" for every id until a rebuild
@@ -99,6 +139,7 @@ struct IDIndex {
         var bigger = BlockedBloomFilter(capacity: capacity, bitsPerID: bitsPerID)
         for run in runs { try run.forEachChunk { bigger.insert(contentsOf: $0) } }
         active.forEachFingerprint { bigger.insert($0) }
+        for pending in inFlight { pending.forEachFingerprint { bigger.insert($0) } }
         bloom = bigger
     }
 }

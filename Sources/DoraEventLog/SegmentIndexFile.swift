@@ -55,31 +55,35 @@ struct SegmentIndexFile: Equatable {
         let fingerprintOffset = out.count
         out.reserveCapacity(max(out.count, writeChunkBytes) + 16)
         return try PosixFile.writeAtomically(to: path, directory: directory) { (file) throws(EventLogError) in
+            // The buffer is the closure's own: a variable that a nested function captured
+            // was checked for exclusive access at every append (3 % of an ingest's owner).
+            var buffer = out
             var checksum = CRC32C()
-            func flush(atLeast bytes: Int) throws(EventLogError) {
-                guard out.count >= bytes else { return }
-                out.withUnsafeBytes { checksum.update($0) }
-                try file.write(out)
-                out.removeAll(keepingCapacity: true)
-            }
             for (f, _) in members {
-                out.appendLE(f.high)
-                out.appendLE(f.low)
-                try flush(atLeast: writeChunkBytes)
+                buffer.appendLE(f.high)
+                buffer.appendLE(f.low)
+                if buffer.count >= writeChunkBytes { try flush(&buffer, to: file, checksum: &checksum) }
             }
             for (_, copy) in members {
-                out.appendLE(copy.content)
-                out.appendLE(copy.ordinal)
-                try flush(atLeast: writeChunkBytes)
+                buffer.appendLE(copy.content)
+                buffer.appendLE(copy.ordinal)
+                if buffer.count >= writeChunkBytes { try flush(&buffer, to: file, checksum: &checksum) }
             }
-            try flush(atLeast: 0)
-            out.appendLE(checksum.finalized)
-            try file.write(out)
+            try flush(&buffer, to: file, checksum: &checksum)
+            buffer.appendLE(checksum.finalized)
+            try file.write(buffer)
             return SegmentIndexFile(
                 segmentNumber: segmentNumber, segmentBytes: segmentBytes, blocks: blocks, offsets: offsets,
                 fingerprintCount: members.count, fingerprintOffset: fingerprintOffset,
                 copiesOffset: fingerprintOffset + members.count * 16)
         }
+    }
+
+    /// Writes `buffer` to `file`, counting it into `checksum`, and empties it.
+    private static func flush(_ buffer: inout [UInt8], to file: PosixFile, checksum: inout CRC32C) throws(EventLogError) {
+        buffer.withUnsafeBytes { checksum.update($0) }
+        try file.write(buffer)
+        buffer.removeAll(keepingCapacity: true)
     }
 
     /// About how many bytes `write` hands to the file at a time.

@@ -106,13 +106,43 @@ public enum EventDecoder {
     }
 
     /// The slot of a member name, or nil for a name schema v1 does not know.
-    private static func slot(of span: StrictJSONParser.Span, in parser: borrowing StrictJSONParser) -> Int? {
+    /// - Parameters:
+    ///   - table: `nameTable`, and `names`, `knownNames`: passed in, read once per message (each
+    ///     read of a static is a call that checks it was initialized).
+    private static func slot(
+        of span: StrictJSONParser.Span, in parser: borrowing StrictJSONParser, table: [Int8], names: [StaticString]
+    ) -> Int? {
         if span.hasEscapes { return nil }  // names with escapes are matched as strings by the caller
-        let length = span.end - span.start
-        for (i, name) in knownNames.enumerated() where name.utf8CodeUnitCount == length {
-            if parser.span(span, equals: name) { return i }
+        let name = parser.bytes(of: span)
+        var bucket = nameBucket(length: name.count, first: name.count > 0 ? name[0] : 0, second: name.count > 1 ? name[1] : 0)
+        while true {
+            let i = table[bucket]
+            if i < 0 { return nil }
+            if parser.span(span, equals: names[Int(i)]) { return Int(i) }
+            bucket = (bucket + 1) & (nameTableSize - 1)
         }
-        return nil
+    }
+
+    /// `knownNames` hashed by length and first two bytes, with linear probing: a member name
+    /// costs one comparison with the one name it can be, not one per name of the same length
+    /// (each message has about ten members). -1: an empty bucket.
+    private static let nameTable: [Int8] = {
+        precondition(knownNames.count <= 32 && knownNames.count < nameTableSize, "slots are bits of a UInt32 and buckets of the table")
+        var table = [Int8](repeating: -1, count: nameTableSize)
+        for (i, name) in knownNames.enumerated() {
+            let n = name.utf8CodeUnitCount
+            let utf8 = UnsafeBufferPointer(start: name.utf8Start, count: n)
+            var bucket = nameBucket(length: n, first: n > 0 ? utf8[0] : 0, second: n > 1 ? utf8[1] : 0)
+            while table[bucket] >= 0 { bucket = (bucket + 1) & (nameTableSize - 1) }
+            table[bucket] = Int8(i)
+        }
+        return table
+    }()
+
+    private static let nameTableSize = 64
+
+    @inline(__always) private static func nameBucket(length: Int, first: UInt8, second: UInt8) -> Int {
+        (length &* 5 &+ Int(first) &* 2 &+ Int(second)) & (nameTableSize - 1)
     }
 
     /// Parses a message and collects the members schema v1 knows (checking JSON syntax and
@@ -123,16 +153,28 @@ public enum EventDecoder {
         // The slots live on the stack: no allocation per message.
         try withUnsafeTemporaryAllocation(of: Raw?.self, capacity: knownNames.count) { (fields) throws(EventError) -> R in
             fields.initialize(repeating: nil)
-            defer { fields.deinitialize() }
-            return try collect(buffer, into: fields, body)
+            // Only the slots holding parsed JSON or commits own memory; the others (absent, or
+            // a span of the input) hold no reference and need no destruction, which would be a
+            // call per slot and message (3 % of an ingest).
+            var owning: UInt32 = 0
+            defer {
+                var bits = owning
+                while bits != 0 {
+                    (fields.baseAddress! + bits.trailingZeroBitCount).deinitialize(count: 1)
+                    bits &= bits - 1
+                }
+            }
+            return try collect(buffer, into: fields, owning: &owning, body)
         }
     }
 
     /// A message's known members, by slot (nil: absent).
     typealias Fields = UnsafeMutableBufferPointer<Raw?>
 
+    /// - Parameter owning: gets a bit set for each slot given a value that owns memory.
     private static func collect<R>(
-        _ buffer: UnsafeBufferPointer<UInt8>, into fields: Fields, _ body: (Fields, inout StrictJSONParser) throws(EventError) -> R
+        _ buffer: UnsafeBufferPointer<UInt8>, into fields: Fields, owning: inout UInt32,
+        _ body: (Fields, inout StrictJSONParser) throws(EventError) -> R
     ) throws(EventError) -> R {
         var parser = StrictJSONParser(buffer)
         do throws(StrictJSONParser.Failure) {
@@ -147,10 +189,12 @@ public enum EventDecoder {
             }
             if try !parser.beginObject() {
                 var unknownNames: [String] = []
+                var assigned: UInt32 = 0  // the slots given a value
+                let (table, names) = (nameTable, knownNames)
                 repeat {
                     let nameOffset = parser.position
                     let nameSpan = try parser.parseMemberNameSpan()
-                    var slot = slot(of: nameSpan, in: parser)
+                    var slot = slot(of: nameSpan, in: parser, table: table, names: names)
                     var name: String? = nil
                     if nameSpan.hasEscapes {
                         let decoded = parser.string(of: nameSpan)
@@ -158,16 +202,22 @@ public enum EventDecoder {
                         slot = knownNames.firstIndex { $0.description == decoded }
                     }
                     if let slot {
-                        guard fields[slot] == nil else {
+                        guard assigned & 1 << slot == 0 else {
                             throw StrictJSONParser.Failure(
                                 message: "repeated member", offset: nameOffset, duplicateName: knownNames[slot].description)
                         }
+                        assigned |= 1 << slot
+                        // The slot holds nil, which owns nothing: initialized over, not assigned
+                        // (an assignment destroys the old value, a call per member).
+                        let target = fields.baseAddress! + slot
                         if parser.peekByte == 0x22 {
-                            fields[slot] = .string(try parser.scanString())
+                            target.initialize(to: .string(try parser.scanString()))
                         } else if slot == Slot.commits && parser.peekByte == 0x5B {
-                            fields[slot] = .commits(try parseCommits(&parser))
+                            target.initialize(to: .commits(try parseCommits(&parser)))
+                            owning |= 1 << slot
                         } else {
-                            fields[slot] = .value(try parser.parseValue())
+                            target.initialize(to: .value(try parser.parseValue()))
+                            owning |= 1 << slot
                         }
                     } else {
                         let unknown = name ?? parser.string(of: nameSpan)

@@ -287,6 +287,18 @@ struct StrictJSONParser: ~Copyable {
         let start = position
         var escaped = false
         while position < end {
+            // Eight plain bytes at a time (most of a message is string content); the first byte
+            // that needs a look (quote, backslash, control, non-ASCII) is handled one by one.
+            while end &- position >= 8 {
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self))
+                let flagged = Self.bytesNeedingALook(word)
+                if flagged != 0 {
+                    position &+= flagged.trailingZeroBitCount >> 3
+                    break
+                }
+                position &+= 8
+            }
+            guard position < end else { break }
             let b = base[position]
             if b == 0x22 {
                 let span = Span(start: start, end: position, hasEscapes: escaped)
@@ -307,6 +319,18 @@ struct StrictJSONParser: ~Copyable {
             }
         }
         throw fail("unterminated string")
+    }
+
+    /// The high bit of each byte of `word` (eight bytes of a string, the first in the low byte)
+    /// that is a quote, a backslash, a control character or not ASCII. Exact for the lowest
+    /// flagged byte, which is all the caller uses: a borrow can only flag bytes above a
+    /// flagged one.
+    @inline(__always) static func bytesNeedingALook(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func zeroBytes(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
+        let control = (word &- ones &* 0x20) & ~word & highs  // bytes below 0x20
+        return control | zeroBytes(word ^ (ones &* 0x22)) | zeroBytes(word ^ (ones &* 0x5C)) | (word & highs)
     }
 
     /// The bytes of a span without escapes.

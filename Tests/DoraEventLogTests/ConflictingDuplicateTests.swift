@@ -181,6 +181,24 @@ import Testing
         }
     }
 
+    @Test func idsInFlightWhenTheBloomGrowsAreStillFoundAsDuplicates() throws {
+        try withTemporaryDirectory { dir in
+            let log = try EventLog(directory: dir)
+            let appender = PipelinedAppender(log: log)
+            var total = AppendSummary()
+            let batches = (0..<4).map { LogTesting.deploys(50, prefix: "g\($0)") }
+            for (b, lines) in batches.enumerated() {
+                if let done = try appender.submit(LogTesting.batch(lines, file: "batch-\(b).jsonl")) { total += done }
+            }
+            // The first two batches are prepared, not committed: the bloom is rebuilt larger
+            // while they are in flight. A batch repeating every id of the four follows.
+            try log.reserveCapacity(forNewIDs: 2_000_000)
+            if let done = try appender.submit(LogTesting.batch(batches.flatMap { $0 }, file: "again.jsonl")) { total += done }
+            while let done = try appender.flush() { total += done }
+            #expect(total == AppendSummary(read: 400, stored: 200, duplicates: 200))
+        }
+    }
+
     // MARK: - Logs written before conflicting duplicates were told apart
 
     /// The block at `offset` of `segment`, rewritten as a version 1 block (no conflict count).

@@ -110,6 +110,26 @@ import Glibc
         #expect(try !randomFingerprints(50_000, seed: 8).contains(where: index.contains))
     }
 
+    @Test func aBloomGrownWhileAppendsAreInFlightKeepsTheirMarks() throws {
+        let inFlight = randomFingerprints(60_000, seed: 21)
+        var index = IDIndex(bitsPerID: 10, expectedCount: 0)  // room for 65,536 ids
+        var pending = FingerprintMap()
+        for (i, f) in inFlight.enumerated() {
+            pending.insert(f, copy(i))
+            index.markPending(f)
+        }
+        try index.makeRoom(for: 60_000, keeping: [pending])  // rebuilt from the runs, the active map and `pending`
+        let allMarked = inFlight.allSatisfy(index.mayContain)
+        #expect(allMarked, "an id in flight is never answered as new")
+        #expect(index.count == 60_000)
+        // Once committed, they are stored, without being counted again.
+        index.insertMarkedActive(inFlight, contents: inFlight.indices.map { copy($0).content }, firstOrdinal: 0)
+        let allFound = try inFlight.enumerated().allSatisfy { try index.storedCopy(of: $0.element)?.copy == copy($0.offset) }
+        #expect(allFound)
+        #expect(index.count == 60_000)
+        #expect(try !randomFingerprints(20_000, seed: 22).contains(where: index.contains))
+    }
+
     /// Writes `members` (sorted here) as the sidecar of segment `number`, and loads it back;
     /// what loads is what the writer said it wrote.
     func sidecar(_ members: [(IDFingerprint, StoredCopy)], number: UInt32, in directory: String) throws -> (String, SegmentIndexFile) {

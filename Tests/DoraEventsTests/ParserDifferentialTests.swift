@@ -61,4 +61,29 @@ import Testing
         }
         #expect(disagreements.isEmpty, "\(disagreements.joined(separator: "\n"))")
     }
+
+    /// Strings are scanned eight bytes at a time: a byte that needs a look, at any place in or
+    /// across those eight, is judged as Foundation judges it, and a valid string reads back.
+    @Test func everyKindOfByteInAStringIsJudgedAsFoundationJudgesItAtEveryPlace() throws {
+        let kinds: [(name: String, bytes: [UInt8])] = [
+            ("quote", [0x22]), ("escape", Array(#"\n"#.utf8)), ("unicode escape", Array(#"\u00e9"#.utf8)),
+            ("control", [0x01]), ("last control", [0x1F]), ("space", [0x20]), ("delete", [0x7F]), ("two-byte UTF-8", [0xC3, 0xA9]), ("three-byte UTF-8", [0xE2, 0x82, 0xAC]),
+            ("four-byte UTF-8", [0xF0, 0x9F, 0x98, 0x80]), ("stray continuation", [0x80]), ("invalid byte", [0xFF]),
+            ("cut sequence", [0xE2, 0x82]), ("overlong", [0xC0, 0xAF]), ("surrogate", [0xED, 0xA0, 0x80]),
+        ]
+        var disagreements: [String] = []
+        for kind in kinds {
+            for place in 0..<20 {
+                let service = Array(repeating: UInt8(ascii: "s"), count: place) + kind.bytes + Array(repeating: UInt8(ascii: "t"), count: 20 - place)
+                let bytes = Array(#"{"id":"d-1","type":"deploy","time":"2026-07-01T10:00:00Z","service":""#.utf8) + service
+                    + Array(#"","version":"v1"}"#.utf8)
+                let theirs = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
+                let ours = try? EventDecoder.decode(bytes)
+                if (ours == nil) != (theirs == nil) || ours?.service != theirs?["service"] as? String {
+                    disagreements.append("\(kind.name) at \(place): ours \(ours?.service.debugDescription ?? "rejected"), foundation's \((theirs?["service"] as? String).debugDescription)")
+                }
+            }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements.joined(separator: "\n"))")
+    }
 }
