@@ -24,6 +24,8 @@ struct IDIndex {
     private var runs: [FingerprintRun] = []
     private var bloom: BlockedBloomFilter
     private let bitsPerID: Int
+    /// The ids put in the bloom: stored, in flight, or marked by an append that failed (what
+    /// sizes the filter).
     private(set) var count: Int = 0
 
     /// An empty index that holds the place of the log's own while an append has that one out
