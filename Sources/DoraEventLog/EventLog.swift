@@ -239,6 +239,7 @@ public final class EventLog {
                 p.raw += chunk.rawBytes(runStart, end)
             }
             for j in 0..<chunk.count {
+                if j + IDIndex.prefetchDistance < chunk.count { index.prefetch(chunk.fingerprints[j + IDIndex.prefetchDistance]) }
                 let fingerprint = chunk.fingerprints[j]
                 let content = chunk.contents[j]
                 // Only an id the bloom may hold can be pending, in flight or stored.

@@ -1,3 +1,4 @@
+internal import CPrefetch
 import DoraEvents
 
 /// What the id index keeps of the stored copy of an id, so that a later message with the same
@@ -50,6 +51,13 @@ struct FingerprintMap {
 
     func contains(_ f: IDFingerprint) -> Bool {
         slot(of: f) != nil
+    }
+
+    /// Starts loading the slot a lookup or insert of `f` starts at.
+    func prefetch(_ f: IDFingerprint) {
+        guard !slots.isEmpty else { return }
+        let i = Int(truncatingIfNeeded: f.low) & mask
+        slots.withUnsafeBufferPointer { doralog_prefetch($0.baseAddress! + i) }
     }
 
     /// The value stored for `f`, or nil.

@@ -1,3 +1,4 @@
+internal import CPrefetch
 import DoraEvents
 #if canImport(Glibc)
 import Glibc
@@ -27,6 +28,9 @@ struct IDIndex {
     /// The ids put in the bloom: stored, in flight, or marked by an append that failed (what
     /// sizes the filter).
     private(set) var count: Int = 0
+
+    /// How many ids ahead a loop over a batch prefetches what an id will touch.
+    static let prefetchDistance = 8
 
     /// An empty index that holds the place of the log's own while an append has that one out
     /// (`EventLog.prepare`); never written to. Made on each use (8 KiB).
@@ -69,8 +73,15 @@ struct IDIndex {
     /// the bloom when it was prepared (`markPending`).
     mutating func insertMarkedActive(_ fingerprints: [IDFingerprint], contents: [UInt64], firstOrdinal: UInt32) {
         for (i, fingerprint) in fingerprints.enumerated() {
+            if i + Self.prefetchDistance < fingerprints.count { active.prefetch(fingerprints[i + Self.prefetchDistance]) }
             active.insert(fingerprint, StoredCopy(content: contents[i], ordinal: firstOrdinal + UInt32(i)))
         }
+    }
+
+    /// Starts loading what `mayContain(fingerprint)` and `markPending(fingerprint)` will read,
+    /// a few ids ahead, so that the cache misses of consecutive ids overlap.
+    func prefetch(_ fingerprint: IDFingerprint) {
+        bloom.prefetch(fingerprint)
     }
 
     /// Whether `fingerprint` may be stored or in flight; false: certainly neither.
@@ -192,6 +203,12 @@ struct BlockedBloomFilter {
             let bit = (h >> UInt64(i * 9)) & 511
             w[base + Int(bit >> 6)] |= 1 << (bit & 63)
         }
+    }
+
+    /// Starts loading the block `f` probes, ahead of a `mayContain` or `insert` of it.
+    func prefetch(_ f: IDFingerprint) {
+        let (base, _) = Self.probes(f, blockCount: blockCount)
+        words.withUnsafeBufferPointer { doralog_prefetch($0.baseAddress! + base) }
     }
 
     func mayContain(_ f: IDFingerprint) -> Bool {
