@@ -259,7 +259,7 @@ public final class EventLog {
                     continue
                 }
                 pending.insert(fingerprint, StoredCopy(content: content, ordinal: UInt32(p.fingerprints.count)))
-                index.markPending(fingerprint)
+                index.mark(fingerprint)
                 p.fingerprints.append(fingerprint)
                 p.contents.append(content)
                 p.minTime = min(p.minTime, chunk.times[j])

@@ -65,12 +65,13 @@ struct IDIndex {
     /// bloom yet (the open's scan of the active segment).
     mutating func insertActive(_ fingerprint: IDFingerprint, _ copy: StoredCopy) throws(EventLogError) {
         active.insert(fingerprint, copy)
-        try addToBloom(fingerprint)
+        try makeRoom(for: 1, keeping: [])
+        mark(fingerprint)
     }
 
     /// Records the stored fingerprints of a committed append in the active segment, with
     /// their copies (`contents[i]`, at ordinal `firstOrdinal + i`); the append marked them in
-    /// the bloom when it was prepared (`markPending`).
+    /// the bloom when it was prepared (`mark`).
     mutating func insertMarkedActive(_ fingerprints: [IDFingerprint], contents: [UInt64], firstOrdinal: UInt32) {
         for (i, fingerprint) in fingerprints.enumerated() {
             if i + Self.prefetchDistance < fingerprints.count { active.prefetch(fingerprints[i + Self.prefetchDistance]) }
@@ -78,7 +79,7 @@ struct IDIndex {
         }
     }
 
-    /// Starts loading what `mayContain(fingerprint)` and `markPending(fingerprint)` will read,
+    /// Starts loading what `mayContain(fingerprint)` and `mark(fingerprint)` will read,
     /// a few ids ahead, so that the cache misses of consecutive ids overlap.
     func prefetch(_ fingerprint: IDFingerprint) {
         bloom.prefetch(fingerprint)
@@ -89,10 +90,10 @@ struct IDIndex {
         bloom.mayContain(fingerprint)
     }
 
-    /// Marks in the bloom the fingerprint of an event an append is about to store, ahead of
-    /// the append's commit. The caller made room first (`makeRoom`): a mark never grows the
-    /// filter, whose rebuild would need the appends in flight.
-    mutating func markPending(_ fingerprint: IDFingerprint) {
+    /// Puts in the bloom the fingerprint of an id that is stored, or that an append is about to
+    /// store (marked ahead of the append's commit). The caller made room first (`makeRoom`): a
+    /// mark never grows the filter, whose rebuild would need the appends in flight.
+    mutating func mark(_ fingerprint: IDFingerprint) {
         count += 1
         bloom.insert(fingerprint)
     }
@@ -135,12 +136,6 @@ struct IDIndex {
     /// - Parameter inFlight: the id maps of the appends in flight, whose marks a rebuild keeps.
     mutating func reserveCapacity(_ additional: Int, keeping inFlight: [FingerprintMap] = []) throws(EventLogError) {
         if count + additional > bloom.capacity { try rebuildBloom(capacity: count + additional, keeping: inFlight) }
-    }
-
-    private mutating func addToBloom(_ fingerprint: IDFingerprint) throws(EventLogError) {
-        count += 1
-        if count > bloom.capacity { try rebuildBloom(capacity: bloom.capacity * 2) }
-        bloom.insert(fingerprint)
     }
 
     private mutating func rebuildBloom(capacity: Int, keeping inFlight: [FingerprintMap] = []) throws(EventLogError) {

@@ -113,8 +113,7 @@ public enum EventDecoder {
         of span: StrictJSONParser.Span, in parser: borrowing StrictJSONParser, table: [Int8], names: [StaticString]
     ) -> Int? {
         if span.hasEscapes { return nil }  // names with escapes are matched as strings by the caller
-        let name = parser.bytes(of: span)
-        var bucket = nameBucket(length: name.count, first: name.count > 0 ? name[0] : 0, second: name.count > 1 ? name[1] : 0)
+        var bucket = nameBucket(parser.bytes(of: span))
         while true {
             let i = table[bucket]
             if i < 0 { return nil }
@@ -130,9 +129,7 @@ public enum EventDecoder {
         precondition(knownNames.count <= 32 && knownNames.count < nameTableSize, "slots are bits of a UInt32 and buckets of the table")
         var table = [Int8](repeating: -1, count: nameTableSize)
         for (i, name) in knownNames.enumerated() {
-            let n = name.utf8CodeUnitCount
-            let utf8 = UnsafeBufferPointer(start: name.utf8Start, count: n)
-            var bucket = nameBucket(length: n, first: n > 0 ? utf8[0] : 0, second: n > 1 ? utf8[1] : 0)
+            var bucket = nameBucket(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
             while table[bucket] >= 0 { bucket = (bucket + 1) & (nameTableSize - 1) }
             table[bucket] = Int8(i)
         }
@@ -141,8 +138,11 @@ public enum EventDecoder {
 
     private static let nameTableSize = 64
 
-    @inline(__always) private static func nameBucket(length: Int, first: UInt8, second: UInt8) -> Int {
-        (length &* 5 &+ Int(first) &* 2 &+ Int(second)) & (nameTableSize - 1)
+    /// The bucket a name's UTF-8 bytes hash to: by its length and first two bytes.
+    @inline(__always) private static func nameBucket(_ name: some RandomAccessCollection<UInt8>) -> Int {
+        var bytes = name.makeIterator()
+        let (first, second) = (bytes.next() ?? 0, bytes.next() ?? 0)
+        return (name.count &* 5 &+ Int(first) &* 2 &+ Int(second)) & (nameTableSize - 1)
     }
 
     /// Parses a message and collects the members schema v1 knows (checking JSON syntax and

@@ -116,7 +116,7 @@ import Glibc
         var pending = FingerprintMap()
         for (i, f) in inFlight.enumerated() {
             pending.insert(f, copy(i))
-            index.markPending(f)
+            index.mark(f)
         }
         try index.makeRoom(for: 60_000, keeping: [pending])  // rebuilt from the runs, the active map and `pending`
         let allMarked = inFlight.allSatisfy(index.mayContain)
