@@ -140,7 +140,10 @@ let package = Package(
         .testTarget(name: "DoraPipelineFileTests", dependencies: ["DoraPipelineFile", "DoraSLO", "DoraMetrics"]),
         .testTarget(
             name: "DoraServiceTests",
-            dependencies: ["DoraService", "DoraSLO", "DoraMetrics", "DoraEvents", "DoraEventLog", "DoraTestSupport", "DoraGenerator"]
+            dependencies: [
+                "DoraService", "DoraSLO", "DoraMetrics", "DoraEvents", "DoraEventLog", "DoraKafka", "DoraTestSupport", "DoraGenerator",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "DoraMetricsTests",

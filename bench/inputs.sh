@@ -5,7 +5,9 @@
 #     (`doralog ingest --latency-stats`) measures Kafka timestamp -> durable in its log. The sum
 #     of the two p99s bounds the webhook -> durable p99.
 #  2. throughput: `doralog produce` of 200k events against wrk posting the same kind of events
-#     for 10 s, one per request and 100 per request (JSON lines), as events/s and a ratio.
+#     for 10 s, one per request and 100 per request (JSON lines), with 16 and 256 connections,
+#     as events/s and a ratio. The HTTP floor is the same wrk against GET /readyz of the same
+#     server (no body, no Kafka): what one request costs on this machine before any input work.
 # Usage: bench/inputs.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +28,8 @@ inputs:
 YAML
 "$doralog" run --pipeline "$work/pipeline.yaml" > "$work/run.out" 2> "$work/run.err" &
 run=$!
-trap "kill $run $broker 2>/dev/null || true; rm -rf '$work'" EXIT
+# `run` first, while the broker still answers: with the broker gone its shutdown waits for it.
+trap "kill $run 2>/dev/null; wait $run 2>/dev/null; kill $broker 2>/dev/null || true; rm -rf '$work'" EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" > /dev/null && break; sleep 0.2; done
 "$doralog" ingest --brokers "$brokers" --topic events --group latency --log "$work/latency-log" --latency-stats \
     > "$work/ingest.out" 2> "$work/ingest.err" &
@@ -47,6 +50,11 @@ end=$(date +%s.%N)
 produced=$(awk '{print $2}' "$work/produce.out" | tr -d ,)
 produce_rate=$(awk "BEGIN{printf \"%.0f\", $produced / ($end - $start)}")
 echo "doralog produce: $produced events in $(awk "BEGIN{printf \"%.2f\", $end - $start}") s = $produce_rate events/s"
+declare -A floor
+for c in 16 256; do
+    floor[$c]=$(wrk -t2 -c$c -d10s --timeout 10s "http://127.0.0.1:$port/readyz" | awk '/Requests\/sec/ {print $2}')
+    echo "HTTP floor, GET /readyz, $c connections: ${floor[$c]} requests/s"
+done
 for batch in 1 100; do
     cat > "$work/post.lua" <<LUA
 n = 0
@@ -59,9 +67,12 @@ function request()
   return wrk.format("POST", "/v1/events", {["Content-Type"] = "application/json"}, table.concat(lines, "\n"))
 end
 LUA
-    out=$(wrk -t2 -c16 -d10s --timeout 10s -s "$work/post.lua" "http://127.0.0.1:$port")
-    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-    errors=$(echo "$out" | grep -E "Non-2xx|Socket errors" || true)
-    events=$(awk "BEGIN{printf \"%.0f\", $rps * $batch}")
-    echo "HTTP input, $batch event(s) per request: $rps requests/s = $events events/s, $(awk "BEGIN{printf \"%.2f\", $events / $produce_rate}")x produce ${errors:+($errors)}"
+    for c in 16 256; do
+        out=$(wrk -t2 -c$c -d10s --timeout 10s -s "$work/post.lua" "http://127.0.0.1:$port")
+        rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+        errors=$(echo "$out" | grep -E "Non-2xx|Socket errors" || true)
+        events=$(awk "BEGIN{printf \"%.0f\", $rps * $batch}")
+        echo "HTTP input, $batch event(s) per request, $c connections: $rps requests/s = $events events/s," \
+            "$(awk "BEGIN{printf \"%.2f\", $events / $produce_rate}")x produce, $(awk "BEGIN{printf \"%.2f\", $rps / ${floor[$c]}}")x the HTTP floor's requests ${errors:+($errors)}"
+    done
 done

@@ -9,15 +9,32 @@ public import Logging
 /// `publish` returns only when every message of the call is acknowledged, and throws when one
 /// failed or the deadline passed (the sender retries: every mapped event has a deterministic id,
 /// so a retry stores duplicates, never second events). An actor owns the producer; callers'
-/// messages interleave, each call waiting for its own tokens.
+/// messages interleave. One pump serves every waiting call: it polls the producer's delivery
+/// reports while any call waits and resumes each call when its last message is settled, so
+/// a thousand waiting requests cost one poll a millisecond, not a thousand.
 public actor InputPublisher {
     private let producer: KafkaProducer
     private let topic: String
     private var nextToken: UInt = 1
-    /// Delivery outcomes not yet claimed by their caller.
-    private var outcomes: [UInt: KafkaError?] = [:]
-    /// Tokens whose caller gave up waiting: their outcomes are dropped when they come.
-    private var abandoned = Set<UInt>()
+    private var nextCall: UInt = 1
+    /// The calls waiting for their messages' delivery reports.
+    private var calls: [UInt: Call] = [:]
+    /// Per message in flight (its token), the call that waits for it. An entry whose call is
+    /// gone (it timed out, or its sending failed) is dropped when its report comes.
+    private var callOfToken: [UInt: UInt] = [:]
+    private var pumping = false
+
+    /// How often the pump polls while calls wait.
+    private static var pollInterval: Duration { .milliseconds(1) }
+
+    private struct Call {
+        var unsettled: Int
+        let count: Int
+        var failure: KafkaError?
+        let deadline: ContinuousClock.Instant
+        let timeout: Duration
+        let continuation: CheckedContinuation<KafkaError?, Never>
+    }
 
     public init(brokers: String, topic: String, properties: [(String, String)], logger: Logger) throws(KafkaError) {
         let settings = [("enable.idempotence", "true"), ("acks", "all"), ("linger.ms", "1")]
@@ -36,33 +53,60 @@ public actor InputPublisher {
     }
 
     /// Produces `messages` and waits until each is acknowledged.
-    /// - Throws: `KafkaError` when a message was not delivered, or none came back by `timeout`.
+    /// - Throws: `KafkaError` when a message was not delivered, or not all came back by `timeout`.
     public func publish(_ messages: [Message], timeout: Duration = .seconds(10)) async throws(KafkaError) {
         guard !messages.isEmpty else { return }
-        var pending = Set<UInt>()
+        let id = nextCall
+        nextCall += 1
         for m in messages {
             let token = nextToken
             nextToken += 1
-            try producer.send(topic: topic, key: m.key, value: m.value, token: token)
-            pending.insert(token)
+            // Registered first: a failed send leaves the earlier messages' entries to be
+            // dropped when their reports come (no call is waiting for them).
+            callOfToken[token] = id
+            do {
+                try producer.send(topic: topic, key: m.key, value: m.value, token: token)
+            } catch {
+                callOfToken[token] = nil
+                throw error
+            }
         }
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        var failure: KafkaError?
-        while !pending.isEmpty {
-            producer.poll()
-            for (token, error) in producer.takeOutcomes() where abandoned.remove(token) == nil { outcomes[token] = error }
-            for token in pending {
-                guard let outcome = outcomes.removeValue(forKey: token) else { continue }
-                pending.remove(token)
-                if let outcome, failure == nil { failure = outcome }
+        let failure = await withCheckedContinuation { continuation in
+            calls[id] = Call(
+                unsettled: messages.count, count: messages.count, deadline: ContinuousClock.now.advanced(by: timeout),
+                timeout: timeout, continuation: continuation)
+            if !pumping {
+                pumping = true
+                Task { await pump() }
             }
-            if pending.isEmpty { break }
-            if ContinuousClock.now >= deadline {
-                abandoned.formUnion(pending)
-                throw KafkaError(code: -1, message: "\(pending.count) of \(messages.count) event(s) not acknowledged by the broker within \(timeout)")
-            }
-            try? await Task.sleep(for: .milliseconds(2))
         }
         if let failure { throw failure }
+    }
+
+    /// Polls the delivery reports while calls wait, and resumes each call once its messages are
+    /// all settled (the first failure, if any, is its answer) or its deadline has passed.
+    private func pump() async {
+        while !calls.isEmpty {
+            producer.poll()
+            for (token, error) in producer.takeOutcomes() {
+                guard let id = callOfToken.removeValue(forKey: token), calls[id] != nil else { continue }
+                calls[id]!.unsettled -= 1
+                if let error, calls[id]!.failure == nil { calls[id]!.failure = error }
+                if calls[id]!.unsettled == 0 {
+                    let call = calls.removeValue(forKey: id)!
+                    call.continuation.resume(returning: call.failure)
+                }
+            }
+            let now = ContinuousClock.now
+            for (id, call) in calls where call.deadline <= now {
+                calls[id] = nil
+                call.continuation.resume(
+                    returning: KafkaError(
+                        code: -1, message: "\(call.unsettled) of \(call.count) event(s) not acknowledged by the broker within \(call.timeout)"))
+            }
+            if calls.isEmpty { break }
+            try? await Task.sleep(for: Self.pollInterval)
+        }
+        pumping = false
     }
 }

@@ -1,0 +1,73 @@
+import DoraKafka
+@testable import DoraService
+import DoraTestSupport
+import Logging
+import Testing
+
+/// The HTTP inputs' write path against a real Kafka-protocol broker on loopback (librdkafka's
+/// mock cluster): a call returns once its own messages are acknowledged, however many wait.
+@Suite(.timeLimit(.minutes(2)))
+struct InputPublisherTests {
+    let logger = { var l = Logger(label: "test"); l.logLevel = .critical; return l }()
+
+    @Test func manyCallsWaitingAtOnceEachReturnAndEveryMessageIsInTheTopicOnce() async throws {
+        let cluster = try MockCluster()
+        try cluster.createTopic("events", partitions: 3)
+        let publisher = try InputPublisher(brokers: cluster.bootstrapServers, topic: "events", properties: [], logger: logger)
+        // 200 calls of 1 to 5 messages each, all waiting at once: 600 messages.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for call in 0..<200 {
+                group.addTask {
+                    let messages = (0..<(call % 5 + 1)).map {
+                        InputPublisher.Message(key: Array("s\(call % 7)".utf8), value: Array("c\(call)-m\($0)".utf8))
+                    }
+                    try await publisher.publish(messages)
+                }
+            }
+            try await group.waitForAll()
+        }
+        let bootstrap = cluster.bootstrapServers
+        let seen = try await onOwnThread { try Self.consume(from: bootstrap, expecting: 600) }
+        #expect(seen.count == 600 && seen.values.allSatisfy { $0 == 1 })
+        #expect(seen["c199-m4"] == 1 && seen["c0-m0"] == 1)
+    }
+
+    @Test func aCallTheBrokerDoesNotAcknowledgeThrowsAtItsDeadlineAndLaterCallsStillSucceed() async throws {
+        let cluster = try MockCluster()
+        try cluster.createTopic("events", partitions: 1)
+        let publisher = try InputPublisher(brokers: cluster.bootstrapServers, topic: "events", properties: [], logger: logger)
+        try await publisher.publish([.init(key: nil, value: Array("before".utf8))])
+        try cluster.setBroker(1, up: false)
+        let started = ContinuousClock.now
+        await #expect(throws: KafkaError.self) {
+            try await publisher.publish([.init(key: nil, value: Array("while down".utf8))], timeout: .milliseconds(300))
+        }
+        #expect(ContinuousClock.now - started < .seconds(5), "the call waits for its deadline, not for the broker")
+        try cluster.setBroker(1, up: true)
+        // The timed-out call's message is still retried by the producer; its report, with no
+        // call waiting for it, must not confuse the next call.
+        try await publisher.publish([.init(key: nil, value: Array("after".utf8))], timeout: .seconds(60))
+    }
+
+    /// Each message value of the topic `events` with how many times it was read.
+    static func consume(from bootstrap: String, expecting count: Int) throws -> [String: Int] {
+        let consumer = try KafkaConsumer(bootstrapServers: bootstrap, group: "check", handler: KafkaTesting.Handler())
+        defer { consumer.close() }
+        try consumer.subscribe(["events"])
+        var seen: [String: Int] = [:]
+        let deadline = ContinuousClock.now + .seconds(60)
+        while seen.values.reduce(0, +) < count, ContinuousClock.now < deadline {
+            if case .message(let m) = consumer.poll(timeoutMilliseconds: 100) {
+                seen[String(decoding: m.value, as: UTF8.self), default: 0] += 1
+            }
+        }
+        // A little longer: a message read twice would show now.
+        let settle = ContinuousClock.now + .milliseconds(500)
+        while ContinuousClock.now < settle {
+            if case .message(let m) = consumer.poll(timeoutMilliseconds: 50) {
+                seen[String(decoding: m.value, as: UTF8.self), default: 0] += 1
+            }
+        }
+        return seen
+    }
+}
