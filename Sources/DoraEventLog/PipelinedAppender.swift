@@ -22,7 +22,8 @@ public final class PipelinedAppender {
     private let compression = DispatchQueue(label: "doralog.log.encode", attributes: .concurrent)
     /// Batches being decoded, oldest first; at most `decodeDepth`.
     private var decoding: [(batch: MessageBatch, offsets: [PartitionOffset], job: Job<[DecodedChunk]>)] = []
-    /// Batches being compressed, oldest first; at most `compressDepth`.
+    /// Batches being compressed, oldest first: at most `compressDepth` between calls, one more for a
+    /// moment in `advance` (a new batch starts before the oldest is committed).
     private var compressing: [(prepared: PreparedAppend, job: Job<Result<[UInt8], EventLogError>>)] = []
     private let decodeDepth = 1
     private let compressDepth = 2

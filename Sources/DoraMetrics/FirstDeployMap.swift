@@ -1,45 +1,106 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import DoraEvents
 
-/// Per commit sha (by fingerprint), the deploy that first ships it, as an index into the
-/// service's deploys, and its commit time there (a `FingerprintTable`, growing as shas
-/// arrive). `report` builds one per analysis; the live run's `LeadTimeIndex` keeps one up to
-/// date. Iterated in slot order, which the same offers always give.
+/// Per commit sha (by fingerprint), the deploy that first ships it: that deploy's index in the
+/// service's deploys, and the position in the service's `commits` of that deploy's record of
+/// the sha (which holds the fingerprint and the commit time there). `report` builds one per
+/// analysis; the live run's `LeadTimeIndex` keeps one up to date.
+///
+/// A hash table placed as `FingerprintTable` places its keys (open addressing, linear probing
+/// on the fingerprint's low bits, at most 5/8 full, growing the same way), so the same offers
+/// give the same slot order, which `forEach` follows. A slot does not hold the key: only the
+/// fingerprint's low 32 bits, which place it and rule out nearly every other key, and the
+/// commit position, where the whole fingerprint is read to confirm a match. That is 12 bytes a
+/// slot instead of 32: this map is the largest part of the live run's lead-time state.
+///
+/// Invariant: every held position is that of a record in the `commits` passed to every call,
+/// which only grow at their end while the map lives (a state that rebuilds its commits builds
+/// a new map).
 struct FirstDeployMap: Sendable {
-    private struct First: Sendable {
+    private struct Slot: Sendable {
+        /// The fingerprint's low 32 bits.
+        var tag: UInt32
         var deploy: Int32
-        var commitTime: Int64
+        /// The commit record's position + 1; 0: the slot is empty.
+        var entry: UInt32
     }
 
-    private var table: FingerprintTable<First>
+    typealias Commits = ChunkedArray<ServiceState.CommitRecord>
+
+    private var slots: [Slot]
+    private(set) var count = 0
 
     /// A map that holds `capacity` shas without growing.
     init(capacity: Int = 0) {
-        table = FingerprintTable(capacity: capacity)
+        var size = 16
+        while size * 5 / 8 < capacity { size *= 2 }
+        slots = capacity > 0 ? Self.emptySlots(size) : []
     }
 
-    /// Offers `deploy` for `sha`; it is kept if the sha is new or `precedes(held deploy)`.
-    /// Returns nil if nothing changed, else what was held before (`deploy` nil: nothing).
-    @discardableResult
-    mutating func offer(
-        _ sha: IDFingerprint, deploy: Int, commitTime: Int64, precedes: (_ held: Int) -> Bool
-    ) -> (deploy: Int?, commitTime: Int64)? {
-        let offered = First(deploy: Int32(deploy), commitTime: commitTime)
-        return table.withValue(forKey: sha, inserting: offered) { held, isNew in
-            guard !isNew else { return (nil, 0) }
-            guard precedes(Int(held.deploy)) else { return nil }
-            defer { held = offered }
-            return (Int(held.deploy), held.commitTime)
+    /// `size` empty slots (zero bytes).
+    private static func emptySlots(_ size: Int) -> [Slot] {
+        [Slot](unsafeUninitializedCapacity: size) { buffer, initialized in
+            _ = memset(buffer.baseAddress!, 0, size * MemoryLayout<Slot>.stride)
+            initialized = size
         }
     }
 
-    /// Calls `body` with each sha's first deploy and commit time.
-    func forEach(_ body: (_ deploy: Int, _ commitTime: Int64) -> Void) {
-        table.forEach { _, first in body(Int(first.deploy), first.commitTime) }
+    /// Offers the deploy `deploy` for the sha of `commits[position]`; it is kept if the sha is
+    /// new or `precedes(held deploy)`. Returns nil if nothing changed, else what was held
+    /// before (`deploy` nil: nothing), with its commit time.
+    @discardableResult
+    mutating func offer(
+        _ position: Int, deploy: Int, in commits: Commits, precedes: (_ held: Int) -> Bool
+    ) -> (deploy: Int?, commitTime: Int64)? {
+        precondition(position < Int(UInt32.max) && deploy <= Int(Int32.max), "a service's commits or deploys exceed 32-bit positions")
+        if (count + 1) * 8 > slots.count * 5 { grow() }
+        let sha = commits[position].sha
+        let offered = Slot(tag: UInt32(truncatingIfNeeded: sha.low), deploy: Int32(deploy), entry: UInt32(position + 1))
+        let (held, isNew) = slots.withUnsafeMutableBufferPointer { s -> ((deploy: Int?, commitTime: Int64)?, Bool) in
+            let mask = s.count - 1
+            var i = Int(truncatingIfNeeded: sha.low) & mask
+            while s[i].entry != 0 {
+                if s[i].tag == offered.tag && commits[Int(s[i].entry) - 1].sha == sha {
+                    guard precedes(Int(s[i].deploy)) else { return (nil, false) }
+                    defer { s[i] = offered }
+                    return ((Int(s[i].deploy), commits[Int(s[i].entry) - 1].time), false)
+                }
+                i = (i + 1) & mask
+            }
+            s[i] = offered
+            return ((nil, 0), true)
+        }
+        if isNew { count += 1 }
+        return held
+    }
+
+    /// Calls `body` with each sha's first deploy and commit time, in slot order.
+    func forEach(in commits: Commits, _ body: (_ deploy: Int, _ commitTime: Int64) -> Void) {
+        for slot in slots where slot.entry != 0 { body(Int(slot.deploy), commits[Int(slot.entry) - 1].time) }
     }
 
     /// `forEach`, also giving each sha's fingerprint.
-    func forEachWithSHA(_ body: (_ deploy: Int, _ commitTime: Int64, _ sha: IDFingerprint) -> Void) {
-        table.forEach { sha, first in body(Int(first.deploy), first.commitTime, sha) }
+    func forEachWithSHA(in commits: Commits, _ body: (_ deploy: Int, _ commitTime: Int64, _ sha: IDFingerprint) -> Void) {
+        for slot in slots where slot.entry != 0 {
+            let commit = commits[Int(slot.entry) - 1]
+            body(Int(slot.deploy), commit.time, commit.sha)
+        }
+    }
+
+    /// Doubles the slots (or makes the first 16), placing every entry again in slot order.
+    private mutating func grow() {
+        let old = slots
+        slots = Self.emptySlots(max(16, old.count * 2))
+        slots.withUnsafeMutableBufferPointer { s in
+            let mask = s.count - 1
+            for slot in old where slot.entry != 0 {
+                var i = Int(slot.tag) & mask
+                while s[i].entry != 0 { i = (i + 1) & mask }
+                s[i] = slot
+            }
+        }
     }
 }
 
@@ -51,8 +112,8 @@ extension ServiceState {
         var map = FirstDeployMap(capacity: commits.count)
         var start = 0
         for (i, d) in deploys.enumerated() {
-            for c in commits[start..<Int(d.commitEnd)] where shippedBefore.isEmpty || shippedBefore[c.sha] == nil {
-                map.offer(c.sha, deploy: i, commitTime: c.time) { precedes(i, $0) }
+            for position in start..<Int(d.commitEnd) where shippedBefore.isEmpty || shippedBefore[commits[position].sha] == nil {
+                map.offer(position, deploy: i, in: commits) { precedes(i, $0) }
             }
             start = Int(d.commitEnd)
         }

@@ -18,7 +18,7 @@ struct LeadTimeIndex: Sendable {
         first = state.firstDeploys { Self.precedes(deploys[$0], deploys[$1]) }
         // The samples in one sort, rather than one insertion per deploy.
         var all: [TimedSample] = []
-        first.forEach { index, commitTime in
+        first.forEach(in: state.commits) { index, commitTime in
             let deploy = deploys[index]
             if deploy.time >= commitTime { all.append(TimedSample(time: deploy.time, value: deploy.time - commitTime, id: deploy.id)) }
         }
@@ -40,8 +40,10 @@ struct LeadTimeIndex: Sendable {
     ) {
         let deploy = deploys[index]
         var values: [Int64] = []  // this deploy's new lead times
-        for c in commits[start..<Int(deploy.commitEnd)] where shippedBefore.isEmpty || shippedBefore[c.sha] == nil {
-            let offered = first.offer(c.sha, deploy: index, commitTime: c.time) { held in
+        for position in start..<Int(deploy.commitEnd) {
+            let c = commits[position]
+            guard shippedBefore.isEmpty || shippedBefore[c.sha] == nil else { continue }
+            let offered = first.offer(position, deploy: index, in: commits) { held in
                 Self.precedes(deploy, deploys[held])
             }
             guard let previous = offered else { continue }

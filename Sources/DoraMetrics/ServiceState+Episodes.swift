@@ -296,7 +296,7 @@ extension ServiceState {
         for t in failedDeployTimes { count(t) { $0.failedDeployments += 1 } }
 
         // §2.2 Lead time: each sha's first deploy (by time, id), if that deploy is in the period.
-        firstDeploys.forEachWithSHA { i, commitTime, sha in
+        firstDeploys.forEachWithSHA(in: commits) { i, commitTime, sha in
             let p = position[i]
             let lead = sorted[p].time - commitTime
             count(sorted[p].time) { out in

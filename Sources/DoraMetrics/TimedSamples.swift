@@ -151,14 +151,14 @@ extension ServiceState {
             // position, then value: a counting sort by position (no comparison of samples),
             // then each deploy's few values sorted in place.
             var starts = [Int](repeating: 0, count: a.deploys.count + 1)
-            firstDeploy.forEach { i, commitTime in
+            firstDeploy.forEach(in: commits) { i, commitTime in
                 let p = a.position[i]
                 if a.deploys[p].time >= commitTime { starts[p + 1] += 1 }
             }
             for p in a.deploys.indices { starts[p + 1] += starts[p] }
             var values = [Int64](repeating: 0, count: starts[a.deploys.count])
             var next = starts
-            firstDeploy.forEach { i, commitTime in
+            firstDeploy.forEach(in: commits) { i, commitTime in
                 let p = a.position[i]
                 let time = a.deploys[p].time
                 guard time >= commitTime else { return }

@@ -1,0 +1,86 @@
+import DoraEvents
+import DoraTestSupport
+import Testing
+
+@testable import DoraMetrics
+
+/// The first-deploy map keeps no keys, only their low 32 bits and a position in the commits:
+/// held here to a dictionary of whole fingerprints, and to `FingerprintTable`'s slot order.
+@Suite struct FirstDeployMapTests {
+    typealias Commit = ServiceState.CommitRecord
+
+    /// 4,000 deploys of 1 to 5 commits each, drawn from shas of which 300 share their low 32
+    /// bits in groups (`FingerprintTableTests.crowded`), so that only the whole fingerprint,
+    /// read from the commits, tells them apart; shas recur across deploys.
+    static func commits(seed: UInt64) -> (commits: ChunkedArray<Commit>, ends: [Int]) {
+        var random = SplitMix64(state: seed)
+        let pool = FingerprintTableTests.crowded(300) + (0..<2_000).map { IDFingerprint(id: "sha-\($0)") }
+        var commits = ChunkedArray<Commit>()
+        var ends: [Int] = []
+        for _ in 0..<4_000 {
+            for _ in 0..<(Int(random.next() % 5) + 1) {
+                commits.append(Commit(sha: pool[Int(random.next() % UInt64(pool.count))], time: Int64(random.next() % 1_000_000)))
+            }
+            ends.append(commits.count)
+        }
+        return (commits, ends)
+    }
+
+    @Test(arguments: [(1, 0), (2, 20_000)] as [(UInt64, Int)])
+    func eachShaKeepsTheDeployThatPrecedesTheOthersAsADictionaryOfWholeFingerprintsWould(seed: UInt64, capacity: Int) {
+        let (commits, ends) = Self.commits(seed: seed)
+        var random = SplitMix64(state: seed + 100)
+        let rank = (0..<ends.count).map { _ in random.next() }  // deploy order: by rank
+        var map = FirstDeployMap(capacity: capacity)
+        var expected: [IDFingerprint: (deploy: Int, time: Int64)] = [:]
+        var mismatches = 0
+        var start = 0
+        for (deploy, end) in ends.enumerated() {
+            for position in start..<end {
+                let c = commits[position]
+                let held = map.offer(position, deploy: deploy, in: commits) { rank[deploy] < rank[$0] }
+                let before = expected[c.sha]
+                if let before {
+                    if rank[deploy] < rank[before.deploy] {
+                        expected[c.sha] = (deploy, c.time)
+                        if held?.deploy != before.deploy || held?.commitTime != before.time { mismatches += 1 }
+                    } else if held != nil {
+                        mismatches += 1
+                    }
+                } else {
+                    expected[c.sha] = (deploy, c.time)
+                    if held == nil || held!.deploy != nil { mismatches += 1 }
+                }
+            }
+            start = end
+        }
+        #expect(mismatches == 0)
+        #expect(map.count == expected.count)
+        var listed = 0
+        map.forEachWithSHA(in: commits) { deploy, time, sha in
+            listed += 1
+            if expected[sha]?.deploy != deploy || expected[sha]?.time != time { mismatches += 1 }
+        }
+        #expect(listed == expected.count && mismatches == 0)
+    }
+
+    @Test func theSameOffersListTheShasInTheOrderAFingerprintTableHoldsThem() {
+        let (commits, ends) = Self.commits(seed: 3)
+        var map = FirstDeployMap()
+        var table = FingerprintTable<Int32>()
+        var start = 0
+        for (deploy, end) in ends.enumerated() {
+            for position in start..<end {
+                map.offer(position, deploy: deploy, in: commits) { _ in false }
+                table.withValue(forKey: commits[position].sha, inserting: Int32(deploy)) { _, _ in }
+            }
+            start = end
+        }
+        var mapOrder: [IDFingerprint] = []
+        map.forEachWithSHA(in: commits) { _, _, sha in mapOrder.append(sha) }
+        var tableOrder: [IDFingerprint] = []
+        table.forEach { sha, _ in tableOrder.append(sha) }
+        let same = mapOrder == tableOrder
+        #expect(same, "reports list lead-time origins in this order")
+    }
+}
