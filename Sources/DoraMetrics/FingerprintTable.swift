@@ -31,17 +31,7 @@ struct FingerprintTable<Value: BitwiseCopyable & Sendable>: Sendable {
 
     /// A table that holds `capacity` keys without growing.
     init(capacity: Int = 0) {
-        var size = 16
-        while size * 5 / 8 < capacity { size *= 2 }
-        slots = capacity > 0 ? Self.emptySlots(size) : []
-    }
-
-    /// `size` empty slots: zero bytes, the empty key. Their values are never read.
-    private static func emptySlots(_ size: Int) -> [Slot] {
-        [Slot](unsafeUninitializedCapacity: size) { buffer, initialized in
-            _ = memset(buffer.baseAddress!, 0, size * MemoryLayout<Slot>.stride)
-            initialized = size
-        }
+        slots = SlotSizing.zeroed(SlotSizing.count(forCapacity: capacity))
     }
 
     var isEmpty: Bool { count == 0 }
@@ -69,7 +59,7 @@ struct FingerprintTable<Value: BitwiseCopyable & Sendable>: Sendable {
     mutating func withValue<R>(
         forKey key: IDFingerprint, inserting initial: Value, _ update: (_ value: inout Value, _ isNew: Bool) -> R
     ) -> R {
-        if (count + 1) * 8 > slots.count * 5 { grow() }
+        if SlotSizing.isFull(count: count, slots: slots.count) { grow() }
         if key == Self.emptyKey {
             let isNew = zeroKeyValue == nil
             if isNew { count += 1 }
@@ -119,7 +109,7 @@ struct FingerprintTable<Value: BitwiseCopyable & Sendable>: Sendable {
     /// Doubles the slots (or makes the first 16), placing every entry again in slot order.
     private mutating func grow() {
         let old = slots
-        slots = Self.emptySlots(max(16, old.count * 2))
+        slots = SlotSizing.zeroed(SlotSizing.grown(old.count))
         slots.withUnsafeMutableBufferPointer { s in
             let mask = s.count - 1
             for slot in old where slot.key != Self.emptyKey {
@@ -141,6 +131,34 @@ extension FingerprintTable where Value: Comparable {
             guard value < held else { return false }
             held = value
             return true
+        }
+    }
+}
+
+/// The sizing that `FingerprintTable` and `FirstDeployMap` share, so that the same keys take
+/// the same slots in both: a power of two of at least 16 slots (none until the first key), at
+/// most 5/8 full, doubled when one more key would pass that; an all-zero slot is empty.
+enum SlotSizing {
+    /// The slots for `capacity` keys without growing (0 for none).
+    static func count(forCapacity capacity: Int) -> Int {
+        guard capacity > 0 else { return 0 }
+        var size = 16
+        while size * 5 / 8 < capacity { size *= 2 }
+        return size
+    }
+
+    /// Whether a table of `slots` slots holding `count` keys must grow before one more.
+    static func isFull(count: Int, slots: Int) -> Bool { (count + 1) * 8 > slots * 5 }
+
+    /// The slot count after growing from `slots`.
+    static func grown(_ slots: Int) -> Int { max(16, slots * 2) }
+
+    /// `size` slots of zero bytes: empty, their other fields never read.
+    static func zeroed<Slot>(_ size: Int) -> [Slot] {
+        guard size > 0 else { return [] }
+        return [Slot](unsafeUninitializedCapacity: size) { buffer, initialized in
+            _ = memset(buffer.baseAddress!, 0, size * MemoryLayout<Slot>.stride)
+            initialized = size
         }
     }
 }

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import DoraEvents
 
 /// Per commit sha (by fingerprint), the deploy that first ships it: that deploy's index in the
@@ -9,8 +6,8 @@ import DoraEvents
 /// analysis; the live run's `LeadTimeIndex` keeps one up to date.
 ///
 /// A hash table placed as `FingerprintTable` places its keys (open addressing, linear probing
-/// on the fingerprint's low bits, at most 5/8 full, growing the same way), so the same offers
-/// give the same slot order, which `forEach` follows. A slot does not hold the key: only the
+/// on the fingerprint's low bits, sized by `SlotSizing`), so the same offers give the same
+/// slot order, which `forEach` follows. A slot does not hold the key: only the
 /// fingerprint's low 32 bits, which place it and rule out nearly every other key, and the
 /// commit position, where the whole fingerprint is read to confirm a match. That is 12 bytes a
 /// slot instead of 32: this map is the largest part of the live run's lead-time state.
@@ -34,17 +31,7 @@ struct FirstDeployMap: Sendable {
 
     /// A map that holds `capacity` shas without growing.
     init(capacity: Int = 0) {
-        var size = 16
-        while size * 5 / 8 < capacity { size *= 2 }
-        slots = capacity > 0 ? Self.emptySlots(size) : []
-    }
-
-    /// `size` empty slots (zero bytes).
-    private static func emptySlots(_ size: Int) -> [Slot] {
-        [Slot](unsafeUninitializedCapacity: size) { buffer, initialized in
-            _ = memset(buffer.baseAddress!, 0, size * MemoryLayout<Slot>.stride)
-            initialized = size
-        }
+        slots = SlotSizing.zeroed(SlotSizing.count(forCapacity: capacity))
     }
 
     /// Offers the deploy `deploy` for the sha of `commits[position]`; it is kept if the sha is
@@ -55,7 +42,7 @@ struct FirstDeployMap: Sendable {
         _ position: Int, deploy: Int, in commits: Commits, precedes: (_ held: Int) -> Bool
     ) -> (deploy: Int?, commitTime: Int64)? {
         precondition(position < Int(UInt32.max) && deploy <= Int(Int32.max), "a service's commits or deploys exceed 32-bit positions")
-        if (count + 1) * 8 > slots.count * 5 { grow() }
+        if SlotSizing.isFull(count: count, slots: slots.count) { grow() }
         let sha = commits[position].sha
         let offered = Slot(tag: UInt32(truncatingIfNeeded: sha.low), deploy: Int32(deploy), entry: UInt32(position + 1))
         let (held, isNew) = slots.withUnsafeMutableBufferPointer { s -> ((deploy: Int?, commitTime: Int64)?, Bool) in
@@ -92,7 +79,7 @@ struct FirstDeployMap: Sendable {
     /// Doubles the slots (or makes the first 16), placing every entry again in slot order.
     private mutating func grow() {
         let old = slots
-        slots = Self.emptySlots(max(16, old.count * 2))
+        slots = SlotSizing.zeroed(SlotSizing.grown(old.count))
         slots.withUnsafeMutableBufferPointer { s in
             let mask = s.count - 1
             for slot in old where slot.entry != 0 {
