@@ -29,7 +29,7 @@ YAML
 "$doralog" run --pipeline "$work/pipeline.yaml" > "$work/run.out" 2> "$work/run.err" &
 run=$!
 # `run` first, while the broker still answers: with the broker gone its shutdown waits for it.
-trap "kill $run 2>/dev/null; wait $run 2>/dev/null; kill $broker 2>/dev/null || true; rm -rf '$work'" EXIT
+trap "kill $run 2>/dev/null || true; wait $run 2>/dev/null || true; kill $broker 2>/dev/null || true; rm -rf '$work'" EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" > /dev/null && break; sleep 0.2; done
 "$doralog" ingest --brokers "$brokers" --topic events --group latency --log "$work/latency-log" --latency-stats \
     > "$work/ingest.out" 2> "$work/ingest.err" &
