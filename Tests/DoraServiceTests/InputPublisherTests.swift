@@ -4,11 +4,12 @@ import DoraTestSupport
 import Logging
 import Testing
 #if canImport(Glibc)
-import Glibc
+import Glibc  // close
 #endif
 
-/// The HTTP inputs' write path against a real Kafka-protocol broker on loopback (librdkafka's
-/// mock cluster): a call returns once its own messages are acknowledged, however many wait.
+/// The HTTP inputs' write path on loopback, against librdkafka's mock cluster (a real
+/// Kafka-protocol broker) and a broker that never answers: a call returns once its own
+/// messages are acknowledged, however many wait, and gives up at its deadline.
 @Suite(.timeLimit(.minutes(2)))
 struct InputPublisherTests {
     let logger = { var l = Logger(label: "test"); l.logLevel = .critical; return l }()
@@ -37,19 +38,8 @@ struct InputPublisherTests {
     }
 
     @Test func aCallTheBrokerNeverAnswersThrowsAtItsDeadlineAndSoDoesTheNextOne() async throws {
-        // A listener that accepts connections (the kernel's backlog) and never answers: the
-        // producer connects and waits for its first reply for ever.
-        let port = TestBroker.freePort()
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = TestBroker.silentListener()
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        #expect(bound == 0 && listen(fd, 16) == 0)
         let publisher = try InputPublisher(brokers: "127.0.0.1:\(port)", topic: "events", properties: [], logger: logger)
         for attempt in 0..<2 {
             let started = ContinuousClock.now

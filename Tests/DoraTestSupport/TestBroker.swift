@@ -52,6 +52,20 @@ public enum TestBroker {
     private static func isBindable(_ port: UInt16) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
+        return bindLoopback(fd, port: port)
+    }
+
+    /// A loopback TCP listener that never answers: the kernel completes the connections (its
+    /// backlog) and nothing reads them, so a client waits for its first reply for ever (a
+    /// broker that hangs). Close the descriptor to stop it.
+    public static func silentListener() -> (fd: Int32, port: UInt16) {
+        let port = freePort()
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        precondition(bindLoopback(fd, port: port) && listen(fd, 16) == 0, "cannot listen on 127.0.0.1:\(port)")
+        return (fd, port)
+    }
+
+    private static func bindLoopback(_ fd: Int32, port: UInt16) -> Bool {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
