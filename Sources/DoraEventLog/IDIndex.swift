@@ -110,7 +110,7 @@ struct IDIndex {
     /// Opens a sealed segment's run from its sidecar (from `bytes`, the sidecar's, when they
     /// are at hand), counting its fingerprints in the bloom as it reads them.
     mutating func addRun(path: String, index: SegmentIndexFile, bytes: [UInt8]? = nil) throws(EventLogError) {
-        try reserveCapacity(index.fingerprintCount)
+        try reserveCapacity(index.fingerprintCount, keeping: [])  // opening: no append is in flight
         let run = try FingerprintRun(path: path, index: index, bytes: bytes) { fingerprints in
             count += fingerprints.count / 16
             bloom.insert(contentsOf: fingerprints)
@@ -134,11 +134,11 @@ struct IDIndex {
     /// Makes room in the bloom for `additional` more ids, so that it does not grow on the way
     /// (each growth re-reads every stored fingerprint).
     /// - Parameter inFlight: the id maps of the appends in flight, whose marks a rebuild keeps.
-    mutating func reserveCapacity(_ additional: Int, keeping inFlight: [FingerprintMap] = []) throws(EventLogError) {
+    mutating func reserveCapacity(_ additional: Int, keeping inFlight: [FingerprintMap]) throws(EventLogError) {
         if count + additional > bloom.capacity { try rebuildBloom(capacity: count + additional, keeping: inFlight) }
     }
 
-    private mutating func rebuildBloom(capacity: Int, keeping inFlight: [FingerprintMap] = []) throws(EventLogError) {
+    private mutating func rebuildBloom(capacity: Int, keeping inFlight: [FingerprintMap]) throws(EventLogError) {
         // The old filter goes first: the new one is filled from the runs and the active map,
         // not from it, and holding both would be the index's peak (80 + 160 MB at 100M ids).
         // Should a run fail to read, the filter answers "maybe" for every id until a rebuild

@@ -104,7 +104,7 @@ import Glibc
         let members = randomFingerprints(200_000, seed: 7)
         var index = IDIndex(bitsPerID: 10, expectedCount: 1000)  // grows several times
         for (i, f) in members[..<100_000].enumerated() { try index.insertActive(f, copy(i)) }
-        try index.reserveCapacity(500_000)  // rebuilt once, larger
+        try index.reserveCapacity(500_000, keeping: [])  // rebuilt once, larger
         for (i, f) in members[100_000...].enumerated() { try index.insertActive(f, copy(100_000 + i)) }
         #expect(try members.enumerated().allSatisfy { try index.storedCopy(of: $0.element)?.copy == copy($0.offset) })
         #expect(try !randomFingerprints(50_000, seed: 8).contains(where: index.contains))
@@ -201,7 +201,7 @@ import Glibc
                 runPaths.append(path)
             }
             for (f, c) in all[30_000...] { try index.insertActive(f, c) }
-            try index.reserveCapacity(1_000_000)  // re-reads every run into a bigger bloom
+            try index.reserveCapacity(1_000_000, keeping: [])  // re-reads every run into a bigger bloom
             for (position, (f, c)) in all.enumerated() {
                 let found = try #require(try index.storedCopy(of: f))
                 #expect(found.copy == c)
@@ -220,7 +220,7 @@ import Glibc
             try index.addRun(path: path, index: loaded)
             for (f, c) in all[2_000...] { try index.insertActive(f, c) }
             #expect(truncate(path, 0) == 0)
-            #expect(throws: EventLogError.self) { try index.reserveCapacity(1_000_000) }
+            #expect(throws: EventLogError.self) { try index.reserveCapacity(1_000_000, keeping: []) }
             #expect(try all[2_000...].allSatisfy { try index.storedCopy(of: $0.0)?.copy == $0.1 })
             for (f, _) in all[..<2_000].prefix(50) {
                 #expect(throws: EventLogError.self, "an id of the unreadable run is not answered") { try index.contains(f) }
