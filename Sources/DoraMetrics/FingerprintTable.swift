@@ -122,15 +122,13 @@ struct FingerprintTable<Value: BitwiseCopyable & Sendable>: Sendable {
 }
 
 extension FingerprintTable where Value: Comparable {
-    /// Keeps the smaller of `key`'s value and `value` (inserting it for a new key); returns
-    /// whether anything changed.
+    /// Keeps the larger of `key`'s value and `value` (inserting it for a new key); returns
+    /// whether the key is new.
     @discardableResult
-    mutating func lowerValue(to value: Value, forKey key: IDFingerprint) -> Bool {
+    mutating func raiseValue(to value: Value, forKey key: IDFingerprint) -> Bool {
         withValue(forKey: key, inserting: value) { held, isNew in
-            guard !isNew else { return true }
-            guard value < held else { return false }
-            held = value
-            return true
+            if !isNew && held < value { held = value }
+            return isNew
         }
     }
 }

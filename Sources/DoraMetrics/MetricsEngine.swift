@@ -333,6 +333,13 @@ public struct MetricsEngine: Sendable {
         rememberShipped(service: event.service, at: event.time.microseconds, commits: d.commits.map { IDFingerprint(id: $0.sha) })
     }
 
+    /// Makes `addForgotten` remember the commits of deploys dated at or after `since`, before
+    /// anything was forgotten: a live run restarted with a retention reads the blocks before
+    /// the retention's start only for them, as the run before the restart remembered them.
+    public mutating func rememberCommits(since: Timestamp) {
+        commitsRememberedSince = min(commitsRememberedSince, since.microseconds)
+    }
+
     /// `addForgotten` for a record read in place.
     public mutating func addForgotten(_ record: EventRecord) {
         guard case .deploy(let d) = record.details, d.status == .succeeded, record.isEnvironment(configuration.environment) else { return }
@@ -345,11 +352,11 @@ public struct MetricsEngine: Sendable {
         guard t >= commitsRememberedSince, !commits.isEmpty else { return }
         let slot = slot(of: service)
         let index = stateIndex(slot, service: service)
-        var changed = false
+        var isNew = false
         for sha in commits {
-            if services[index].shippedBefore.lowerValue(to: t, forKey: sha) { changed = true }
+            if services[index].shippedBefore.raiseValue(to: t, forKey: sha) { isNew = true }
         }
-        guard changed else { return }
+        guard isNew else { return }
         // A deploy already added may have been taken for the first to ship one of them.
         if services[index].leadTimes != nil {
             services[index].leadTimes = nil

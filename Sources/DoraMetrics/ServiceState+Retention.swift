@@ -23,7 +23,7 @@ extension ServiceState {
             defer { start = Int(d.commitEnd) }
             guard d.time >= cutoff else {
                 if d.time >= commitsSince {
-                    for c in commits[start..<Int(d.commitEnd)] { kept.shippedBefore.lowerValue(to: d.time, forKey: c.sha) }
+                    for c in commits[start..<Int(d.commitEnd)] { kept.shippedBefore.raiseValue(to: d.time, forKey: c.sha) }
                 }
                 continue
             }

@@ -31,9 +31,12 @@ struct ServiceState: Sendable {
     /// Completions of the rollbacks and drills a retention forgot (`forgetting(before:)`):
     /// rollback readiness counts every success.
     var forgottenSuccesses = 0
-    /// The commits of the deploys a retention forgot, with the time of the earliest of those
-    /// deploys: a later deploy of one does not ship it first (metrics.md §2.2), so it gives no
-    /// lead time. Empty unless a retention forgot something.
+    /// The commits of the deploys a retention forgot, with the time of the latest of those
+    /// deploys: a later deploy of one does not ship it first (docs/metrics.md), so it gives no
+    /// lead time. A commit is remembered while that latest deploy is within the retention's
+    /// `commitsSince`: the latest, not the earliest, so that a restart, which reads the log
+    /// only from `commitsSince` on, remembers exactly the same commits. Empty unless a
+    /// retention forgot something.
     var shippedBefore = FingerprintTable<Int64>()
 
     init(name: String) {
@@ -253,7 +256,7 @@ struct ServiceState: Sendable {
             }
             whole.earliestEvent = min(whole.earliestEvent, part.earliestEvent)
             whole.forgottenSuccesses += part.forgottenSuccesses
-            part.shippedBefore.forEach { sha, t in whole.shippedBefore.lowerValue(to: t, forKey: sha) }
+            part.shippedBefore.forEach { sha, t in whole.shippedBefore.raiseValue(to: t, forKey: sha) }
         }
         (whole.rollbacks, whole.drills) = rollbacksAndDrills()
         return whole

@@ -86,7 +86,9 @@ public actor LiveState {
             // where it starts; with events in the future only the events say it: all are read.
             var range: Range<Timestamp>? = nil
             if let retention, let latest = reader.blocks.lazy.filter({ $0.recordCount > 0 }).map(\.maxTime).max(), latest <= Self.futureCutoff() {
-                range = Self.retentionStart(latest: latest.microseconds, retention: retention)..<Timestamp(microseconds: .max)
+                let start = Self.retentionStart(latest: latest.microseconds, retention: retention)
+                range = start..<Timestamp(microseconds: .max)
+                try Self.rememberCommits(before: start, retention: retention, of: reader, in: &engine)
             }
             try Replay.add(reader.blocks(overlapping: range), of: reader, to: &engine)
             if range != nil { ignoredInUnreadBlocks = reader.totals.ignored - engine.ignored }
@@ -108,6 +110,24 @@ public actor LiveState {
         if let start { forgetState(before: start) }
         isReady = true
         return SLOAlert.stillFiring(transitions)
+    }
+
+    /// The commits that a run which had forgotten everything before `start` remembers
+    /// (`forgetState`): those of the successful deploys in [start - retention, start). The
+    /// blocks that reach past `start` are replayed in full, and forgetting their early events
+    /// remembers those; the blocks wholly before it are read here for their deploys' commits
+    /// only. Without this, a restart would take a commit shipped again after the start for
+    /// shipped first, and count a lead time that the run before the restart did not.
+    private static func rememberCommits(
+        before start: Timestamp, retention: Int64, of reader: LogReader, in engine: inout MetricsEngine
+    ) throws(EventLogError) {
+        let since = start.advanced(byMicroseconds: -retention)
+        let blocks = reader.blocks(overlapping: since..<start).filter { $0.maxTime < start }
+        guard !blocks.isEmpty else { return }
+        var empty = engine.makeEmpty()
+        empty.rememberCommits(since: since)
+        var parts = try reader.fold(blocks, into: [empty, empty], { $0.addForgotten($1) })
+        while let part = parts.popLast() { engine.merge(part) }
     }
 
     /// Adds the events that durable appends stored, with the appends' counts, and returns the

@@ -42,26 +42,27 @@ import Testing
     @Test func theAllZeroKeyIsAKeyLikeAnyOther() {
         var table = FingerprintTable<Int64>()
         let zero = IDFingerprint(high: 0, low: 0)
-        let changes = [9, 10, 4].map { table.lowerValue(to: $0, forKey: zero) }
-        #expect(changes == [true, false, true])
-        #expect(table[zero] == 4 && table.count == 1)
-        #expect(table.filter { _, v in v > 4 }.isEmpty)
-        #expect(table.filter { _, v in v == 4 }[zero] == 4)
+        let new = [9, 4, 10].map { table.raiseValue(to: $0, forKey: zero) }
+        #expect(new == [true, false, false])
+        #expect(table[zero] == 10 && table.count == 1)
+        #expect(table.filter { _, v in v > 10 }.isEmpty)
+        #expect(table.filter { _, v in v == 10 }[zero] == 10)
     }
 
-    @Test func lowerValueKeepsTheMinimumAndSaysWhetherItChanged() {
+    @Test func raiseValueKeepsTheMaximumAndSaysWhetherTheKeyIsNew() {
         var table = FingerprintTable<Int64>()
         let keys = Self.crowded(50)
         for (i, key) in keys.enumerated() {
-            let inserted = table.lowerValue(to: Int64(100 + i), forKey: key)
+            let inserted = table.raiseValue(to: Int64(100 + i), forKey: key)
             #expect(inserted)
         }
         for (i, key) in keys.enumerated() {
-            let lower = i % 2 == 0
-            let changed = table.lowerValue(to: Int64(lower ? i : 200 + i), forKey: key)
-            #expect(changed == lower)
-            #expect(table[key] == Int64(lower ? i : 100 + i))
+            let higher = i % 2 == 0
+            let inserted = table.raiseValue(to: Int64(higher ? 200 + i : i), forKey: key)
+            #expect(!inserted)
+            #expect(table[key] == Int64(higher ? 200 + i : 100 + i))
         }
+        #expect(table.count == 50)
     }
 
     @Test func aFilteredTableHoldsExactlyTheAcceptedEntries() {

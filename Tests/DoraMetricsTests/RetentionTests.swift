@@ -99,9 +99,10 @@ import Testing
         #expect(remembering.timedSamples(.leadTime).first?.samples.count == 1)
     }
 
-    /// A sha shipped by two forgotten deploys is remembered with the earlier one's time, so a
-    /// later retention step whose `commitsSince` lies between the two forgets it.
-    @Test func aCommitShippedByTwoForgottenDeploysIsRememberedFromTheEarlierOne() {
+    /// A sha shipped by two forgotten deploys is remembered with the later one's time: a
+    /// retention step whose `commitsSince` lies between the two still remembers it, as a
+    /// restart that reads the log from `commitsSince` on does; one after both forgets it.
+    @Test func aCommitShippedByTwoForgottenDeploysIsRememberedFromTheLaterOne() {
         var engine = MetricsTesting.engine([
             EventJSON.deploy("d0", at: "2026-06-20T09:00:00Z", version: "v0", commits: [("a1", "2026-06-19T09:00:00Z")]),
             EventJSON.deploy("d1", at: "2026-07-01T09:00:00Z", version: "v1", commits: [("a1", "2026-06-19T09:00:00Z")]),
@@ -111,6 +112,8 @@ import Testing
         engine.forget(before: Self.cutoff, commitsSince: Timestamp.parse(rfc3339: "2026-06-01T00:00:00Z")!)
         #expect(leadTimes(engine) == 1, "a1 is remembered as shipped before")
         engine.forget(before: Self.cutoff, commitsSince: Timestamp.parse(rfc3339: "2026-06-25T00:00:00Z")!)
-        #expect(leadTimes(engine) == 2, "remembered from d0 (June 20), a1 is forgotten from June 25 on")
+        #expect(leadTimes(engine) == 1, "remembered from d1 (July 1st), a1 is still remembered from June 25th on")
+        engine.forget(before: Self.cutoff, commitsSince: Timestamp.parse(rfc3339: "2026-07-02T00:00:00Z")!)
+        #expect(leadTimes(engine) == 2, "from July 2nd on, a1 is forgotten")
     }
 }

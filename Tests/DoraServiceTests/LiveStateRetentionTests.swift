@@ -4,6 +4,7 @@ import DoraEvents
 import DoraGenerator
 import DoraMetrics
 import DoraSLO
+import DoraTestSupport
 import Testing
 
 /// `live.retention`: the live state forgets what lies before its retention, evaluates its SLOs
@@ -117,6 +118,43 @@ import Testing
         #expect(live.services == full.services)
         #expect(live.readiness == full.readiness)
         #expect(live == full)
+    }
+
+    @Test func aRestartRemembersTheCommitsShippedInBlocksWhollyBeforeTheRetention() async throws {
+        try await withTemporaryDirectory { dir in
+            // A deploy a day in July at noon, each day appended on its own (a block a day).
+            // Commit "x" is shipped on the 5th, the 12th and the 25th: only the 5th ships it
+            // first. With a 10-day retention and the last deploy on the 30th, the retention
+            // starts on the 20th and the commits of deploys since the 10th are remembered.
+            let log = try EventLog(directory: dir)
+            var events: [Event] = []
+            for day in 1...30 {
+                var commits = [("c\(day)", MetricsTesting.at("08:00:00", day: day))]
+                if [5, 12, 25].contains(day) { commits.append(("x", MetricsTesting.at("00:00:00", day: 1))) }
+                let line = EventJSON.deploy("d\(day)", at: MetricsTesting.at("12:00:00", day: day), version: "v\(day)", commits: commits)
+                _ = try log.append(LogTesting.batch([line], firstLine: day))
+                events.append(event(line))
+            }
+            let reader = try LogReader(directory: dir)
+            #expect(reader.blocks.filter { $0.recordCount > 0 }.count == 30)
+            var whole = MetricsEngine()
+            for e in events { whole.add(e) }
+            let period = Period(
+                from: Timestamp.parse(rfc3339: MetricsTesting.at("00:00:00", day: 20))!, to: Timestamp.parse(rfc3339: MetricsTesting.at("00:00:00", day: 31))!)
+            let expected = whole.report(period: period, log: (30, 0, 0)).totals.leadTime.stat
+            #expect(expected.count == 11, "the deploys of the 20th to the 30th, each shipping its own commit first")
+            // Fed a day at a time: the 25th's "x" was shipped on the 12th, which the retention
+            // forgot while remembering its commits (those of the 5th's are forgotten by then).
+            let live = Self.state(retention: 10 * Self.day, slos: [])
+            _ = await Self.feed(events, to: live)
+            #expect(await live.retainedFrom == period.from)
+            #expect(await live.report(period: period)?.totals.leadTime.stat == expected)
+            // Restarted: the 12th's block lies wholly before the retention's start.
+            let restarted = Self.state(retention: 10 * Self.day, slos: [])
+            try await restarted.replay(reader)
+            #expect(await restarted.retainedFrom == period.from)
+            #expect(await restarted.report(period: period)?.totals.leadTime.stat == expected)
+        }
     }
 
     @Test func memoryStaysFlatWhenTheSameEventsRepeatAtLaterTimes() async {
