@@ -1,4 +1,5 @@
 internal import CRdKafka
+import Dispatch
 public import Logging
 import Synchronization
 
@@ -64,6 +65,8 @@ public enum KafkaPollResult: Sendable {
 public final class KafkaConsumer {
     private let handle: OpaquePointer
     private let box: RebalanceBox
+    /// Whether `close` was called (it is not called twice).
+    private var isClosing = false
 
     /// Joins `group` with these librdkafka properties added (any property, e.g. TLS/SASL).
     public init(
@@ -100,7 +103,19 @@ public final class KafkaConsumer {
     }
 
     deinit {
-        rd_kafka_destroy(handle)
+        // Closed here if not before, within its bound: destroying must not close again.
+        if close() {
+            rd_kafka_destroy_flags(handle, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
+        } else {
+            // A close that gave up leaves librdkafka waiting for the group (an unanswered
+            // commit or leave) until the session times out, and destroying waits for that too:
+            // it is done on another thread, which a process that exits does not wait for.
+            let abandoned = AbandonedHandle(pointer: handle, context: box)
+            DispatchQueue.global(qos: .utility).async {
+                rd_kafka_destroy_flags(abandoned.pointer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)
+                withExtendedLifetime(abandoned.context) {}
+            }
+        }
     }
 
     /// Subscribes to `topics` (the group assigns partitions during later polls).
@@ -182,9 +197,33 @@ public final class KafkaConsumer {
         return high
     }
 
-    /// Leaves the group (revoking partitions through the handler). Blocks.
-    public func close() {
-        rd_kafka_consumer_close(handle)
+    /// Leaves the group: the handler is told of the revoked partitions (and commits), and the
+    /// group of the leave. Blocks, at most `timeoutMilliseconds` (librdkafka's own close waits
+    /// up to `session.timeout.ms`, 45 s by default, when no broker answers; a process asked to
+    /// stop must not). Past the bound the group learns of the leave when the session times
+    /// out; the log holds the durable offsets either way. Later calls do nothing.
+    /// - Returns: whether the close completed within the bound.
+    @discardableResult
+    public func close(timeoutMilliseconds: Int32 = 10_000) -> Bool {
+        guard !isClosing else { return rd_kafka_consumer_closed(handle) != 0 }
+        isClosing = true
+        guard let queue = rd_kafka_queue_new(handle) else { return false }
+        defer { rd_kafka_queue_destroy(queue) }
+        if let error = rd_kafka_consumer_close_queue(handle, queue) {
+            box.logger.warning("closing the Kafka consumer failed", metadata: ["kafka.error": "\(String(cString: rd_kafka_error_string(error)))"])
+            rd_kafka_error_destroy(error)
+            return false
+        }
+        // The revoke is served here, through the rebalance callback, on this thread.
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, timeoutMilliseconds)) * 1_000_000
+        while rd_kafka_consumer_closed(handle) == 0 {
+            guard DispatchTime.now().uptimeNanoseconds < deadline else {
+                box.logger.notice("the Kafka consumer did not leave its group within \(timeoutMilliseconds / 1000) s; the group will notice when its session times out")
+                return false
+            }
+            _ = rd_kafka_queue_poll_callback(queue, 50)
+        }
+        return true
     }
 
     // MARK: - Rebalance
@@ -218,6 +257,14 @@ public final class KafkaConsumer {
             rd_kafka_assign(rk, nil)
         }
     }
+}
+
+/// A consumer handle whose close gave up, handed to the thread that destroys it, with the
+/// context its callbacks reach through the handle's opaque pointer (kept alive until the
+/// handle is gone); nothing else uses either any more.
+private struct AbandonedHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+    let context: RebalanceBox
 }
 
 /// Connection errors that librdkafka reported (it retries them itself).

@@ -62,8 +62,13 @@ public actor KafkaAlertSink: AlertSink {
         producer.poll()
     }
 
-    /// Waits for outstanding deliveries (at shutdown).
+    /// Waits for outstanding deliveries (at shutdown), at most 10 s as the Alertmanager sink's
+    /// drain does; what is still undelivered then is logged as lost.
     public func flush() {
-        try? producer.flush()
+        do {
+            try producer.flush(timeoutMilliseconds: 10_000)
+        } catch {
+            logger.error("alerts not delivered to Kafka before shutdown", metadata: ["topic": "\(topic)", "error": "\(error)"])
+        }
     }
 }

@@ -45,6 +45,39 @@ struct MockClusterTests {
         }
     }
 
+    @Test func closingWithEveryBrokerGoneGivesUpAtItsBoundInsteadOfTheSessionTimeout() async throws {
+        try await onOwnThread {
+            // A broker in a child process, so that it can be killed outright.
+            let (broker, brokers) = try TestBroker.start(partitions: 2)
+            defer { if broker.isRunning { broker.terminate() } }
+            let handler = KafkaTesting.Handler()
+            let consumer = try KafkaConsumer(bootstrapServers: brokers, group: "g", handler: handler)
+            try consumer.subscribe(["events"])
+            let joined = ContinuousClock.now + .seconds(60)
+            while handler.assigned.count < 2, ContinuousClock.now < joined { _ = consumer.poll(timeoutMilliseconds: 100) }
+            #expect(handler.assigned.count == 2)
+            broker.terminate()
+            broker.waitUntilExit()
+            // Until the consumer has seen every broker go.
+            var down = false
+            let noticed = ContinuousClock.now + .seconds(30)
+            while !down, ContinuousClock.now < noticed {
+                _ = consumer.poll(timeoutMilliseconds: 100)
+                if consumer.takeConnectionTrouble()?.allBrokersDown == true { down = true }
+            }
+            #expect(down)
+            // An offset commit that no broker will answer (as an owner makes on a revoke).
+            try consumer.commit([KafkaPosition(topic: "events", partition: 0, offset: 1)])
+            // librdkafka's own close would wait for the group for session.timeout.ms (45 s).
+            let started = ContinuousClock.now
+            let closed = consumer.close(timeoutMilliseconds: 2_000)
+            let took = ContinuousClock.now - started
+            #expect(!closed, "no broker can have taken the leave")
+            #expect(took < .seconds(20), "close returned after \(took)")
+            // Destroying the consumer (at the end of this scope) does not close it again.
+        }
+    }
+
     @Test func aBadPropertyIsAClearError() {
         #expect(throws: KafkaError.self) { _ = try KafkaProducer(bootstrapServers: "127.0.0.1:1", properties: [("no.such.property", "1")]) }
     }
