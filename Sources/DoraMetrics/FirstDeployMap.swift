@@ -63,6 +63,19 @@ struct FirstDeployMap: Sendable {
         return held
     }
 
+    /// Whether `sha` has a first deploy here.
+    func contains(_ sha: IDFingerprint, in commits: Commits) -> Bool {
+        guard !slots.isEmpty else { return false }
+        let tag = UInt32(truncatingIfNeeded: sha.low)
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: sha.low) & mask
+        while slots[i].entry != 0 {
+            if slots[i].tag == tag && commits[Int(slots[i].entry) - 1].sha == sha { return true }
+            i = (i + 1) & mask
+        }
+        return false
+    }
+
     /// Calls `body` with each sha's first deploy and commit time, in slot order.
     func forEach(in commits: Commits, _ body: (_ deploy: Int, _ commitTime: Int64) -> Void) {
         for slot in slots where slot.entry != 0 { body(Int(slot.deploy), commits[Int(slot.entry) - 1].time) }

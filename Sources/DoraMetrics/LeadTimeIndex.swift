@@ -25,6 +25,12 @@ struct LeadTimeIndex: Sendable {
         samples = TimedSample.sorted(all)
     }
 
+    /// Whether a deploy of the index ships `sha` (first): only then does remembering it as
+    /// shipped before (`shippedBefore`) change the samples.
+    func shipsFirst(_ sha: IDFingerprint, in commits: ChunkedArray<ServiceState.CommitRecord>) -> Bool {
+        first.contains(sha, in: commits)
+    }
+
     /// Deploy order: time, then id bytes.
     private static func precedes(_ a: ServiceState.DeployRecord, _ b: ServiceState.DeployRecord) -> Bool {
         DoraMetrics.precedes(a.time, a.id, b.time, b.id)

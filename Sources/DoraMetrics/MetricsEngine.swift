@@ -352,12 +352,15 @@ public struct MetricsEngine: Sendable {
         guard t >= commitsRememberedSince, !commits.isEmpty else { return }
         let slot = slot(of: service)
         let index = stateIndex(slot, service: service)
-        var isNew = false
-        for sha in commits {
-            if services[index].shippedBefore.raiseValue(to: t, forKey: sha) { isNew = true }
+        // A deploy already added may have been taken for the first to ship one of them. With
+        // the lead-time index kept, only a sha it holds changes the samples: a backfill of old
+        // deploys mostly names shas that no retained deploy ships, and rebuilding every index
+        // it touches churned the heap (bench/RESULTS.md, twenty-first session).
+        var changes = false
+        for sha in commits where services[index].shippedBefore.raiseValue(to: t, forKey: sha) {
+            changes = changes || (services[index].leadTimes?.shipsFirst(sha, in: services[index].commits) ?? true)
         }
-        guard isNew else { return }
-        // A deploy already added may have been taken for the first to ship one of them.
+        guard changes else { return }
         if services[index].leadTimes != nil {
             services[index].leadTimes = nil
             services[index].trackLeadTimes()

@@ -62,6 +62,14 @@ import Testing
             if expected[sha]?.deploy != deploy || expected[sha]?.time != time { mismatches += 1 }
         }
         #expect(listed == expected.count && mismatches == 0)
+        // Held shas are found; a sha that shares the low bits of a held one but is not held is not.
+        var wrong = 0
+        for sha in expected.keys {
+            if !map.contains(sha, in: commits) { wrong += 1 }
+            let twin = IDFingerprint(high: sha.high ^ 1, low: sha.low)
+            if expected[twin] == nil && map.contains(twin, in: commits) { wrong += 1 }
+        }
+        #expect(wrong == 0)
     }
 
     @Test func theSameOffersListTheShasInTheOrderAFingerprintTableHoldsThem() {

@@ -52,6 +52,40 @@ import Testing
         #expect(samples.map(\.value) == [3 * hour, 5 * hour])
     }
 
+    @Test func aLateForgottenDeployChangesTheLeadTimesAndTouchesTheServiceOnlyWhenARetainedDeployShipsItsSha() {
+        let t0 = Timestamp(microseconds: 1_700_000_000_000_000)
+        let hour: Int64 = 3_600_000_000
+        func deploy(_ id: String, at hours: Int64, shas: [String]) -> Event {
+            Event(
+                id: id, time: Timestamp(microseconds: t0.microseconds + hours * hour), service: "api",
+                details: .deploy(Event.Deploy(version: id, commits: shas.map { Event.Commit(sha: $0, time: t0) })))
+        }
+        var kept = MetricsEngine()
+        kept.trackLeadTimes()
+        var derived = MetricsEngine()
+        for e in [deploy("old", at: 0, shas: ["o"]), deploy("d1", at: 100, shas: ["a", "b"])] {
+            kept.add(e)
+            derived.add(e)
+        }
+        let cutoff = Timestamp(microseconds: t0.microseconds + 50 * hour)
+        kept.forget(before: cutoff, commitsSince: t0)
+        derived.forget(before: cutoff, commitsSince: t0)
+        _ = kept.takeTouchedServices()
+        let before = Self.leadTimes(kept)
+        #expect(before.first?.samples.map(\.value) == [100 * hour, 100 * hour])
+        // Arriving after the cutoff passed it: a deploy of a sha that no retained deploy ships.
+        kept.addForgotten(deploy("late-1", at: 10, shas: ["x", "o"]))
+        derived.addForgotten(deploy("late-1", at: 10, shas: ["x", "o"]))
+        #expect(kept.takeTouchedServices().isEmpty, "nothing to evaluate again")
+        #expect(Self.leadTimes(kept) == before && Self.leadTimes(derived) == before)
+        // One of "a": d1 no longer ships it first.
+        kept.addForgotten(deploy("late-2", at: 20, shas: ["a"]))
+        derived.addForgotten(deploy("late-2", at: 20, shas: ["a"]))
+        #expect(kept.takeTouchedServices() == ["api"])
+        #expect(Self.leadTimes(kept).first?.samples.map(\.value) == [100 * hour])
+        #expect(Self.leadTimes(kept) == Self.leadTimes(derived))
+    }
+
     @Test func theFirstEntryOfAShaInItsFirstDeployGivesItsTimeAndACommitAfterItsDeployNone() {
         // metrics.md §2.2: the commit time is the first entry's for that sha in that deploy; a
         // commit time after the deploy excludes the sha, whatever later deploys ship it.
