@@ -65,10 +65,14 @@ public struct SLOEvaluation: Sendable {
     /// of the scope as of the last round, exactly what changed since (pooled over its services).
     private struct Update: Sendable {
         var key: Key
-        var evaluator: ScopeEvaluator
+        /// nil once taken (`takeEvaluator`).
+        var evaluator: ScopeEvaluator?
         var pooled: [ServiceTimedSamples]
         var unchangedThrough: Int64
         var change: (removed: [TimedSample], added: [TimedSample])?
+
+        /// The evaluator, moved out (no copy of it is left here).
+        mutating func takeEvaluator() -> ScopeEvaluator { evaluator.take()! }
 
         /// Roughly how much work it is: the samples it moves through the windows.
         var weight: Int {
@@ -253,8 +257,10 @@ public struct SLOEvaluation: Sendable {
         }
         // The heaviest first, so that no thread is left with a large one at the end.
         updates.sort { $0.weight > $1.weight }
-        let updated = ParallelMap.map(updates, on: threads) { update -> (Key, ScopeEvaluator, [SLOAlert]) in
-            var evaluator = update.evaluator
+        // Each update handed over, and its evaluator taken out of it: the evaluator's windows
+        // then have no other owner, and change in place rather than being copied whole.
+        let updated = ParallelMap.map(consuming: consume updates, on: threads) { (update: consuming Update) -> (Key, ScopeEvaluator, [SLOAlert]) in
+            var evaluator = update.takeEvaluator()
             let alerts: [SLOAlert]
             if let change = update.change {
                 alerts = evaluator.apply(removing: change.removed, adding: change.added, evaluateFrom: from, end: end)
