@@ -45,35 +45,35 @@ struct FirstDeployMap: Sendable {
         if SlotSizing.isFull(count: count, slots: slots.count) { grow() }
         let sha = commits[position].sha
         let offered = Slot(tag: UInt32(truncatingIfNeeded: sha.low), deploy: Int32(deploy), entry: UInt32(position + 1))
-        let (held, isNew) = slots.withUnsafeMutableBufferPointer { s -> ((deploy: Int?, commitTime: Int64)?, Bool) in
-            let mask = s.count - 1
-            var i = Int(truncatingIfNeeded: sha.low) & mask
-            while s[i].entry != 0 {
-                if s[i].tag == offered.tag && commits[Int(s[i].entry) - 1].sha == sha {
-                    guard precedes(Int(s[i].deploy)) else { return (nil, false) }
-                    defer { s[i] = offered }
-                    return ((Int(s[i].deploy), commits[Int(s[i].entry) - 1].time), false)
-                }
-                i = (i + 1) & mask
-            }
-            s[i] = offered
-            return ((nil, 0), true)
+        let (i, found) = slot(of: sha, in: commits)
+        guard found else {
+            slots[i] = offered
+            count += 1
+            return (nil, 0)
         }
-        if isNew { count += 1 }
-        return held
+        let held = slots[i]
+        guard precedes(Int(held.deploy)) else { return nil }
+        slots[i] = offered
+        return (Int(held.deploy), commits[Int(held.entry) - 1].time)
     }
 
     /// Whether `sha` has a first deploy here.
     func contains(_ sha: IDFingerprint, in commits: Commits) -> Bool {
-        guard !slots.isEmpty else { return false }
-        let tag = UInt32(truncatingIfNeeded: sha.low)
-        let mask = slots.count - 1
-        var i = Int(truncatingIfNeeded: sha.low) & mask
-        while slots[i].entry != 0 {
-            if slots[i].tag == tag && commits[Int(slots[i].entry) - 1].sha == sha { return true }
-            i = (i + 1) & mask
+        !slots.isEmpty && slot(of: sha, in: commits).found
+    }
+
+    /// The slot that holds `sha`, or else the empty slot where it goes. Requires slots.
+    private func slot(of sha: IDFingerprint, in commits: Commits) -> (index: Int, found: Bool) {
+        slots.withUnsafeBufferPointer { s in
+            let tag = UInt32(truncatingIfNeeded: sha.low)
+            let mask = s.count - 1
+            var i = Int(truncatingIfNeeded: sha.low) & mask
+            while s[i].entry != 0 {
+                if s[i].tag == tag && commits[Int(s[i].entry) - 1].sha == sha { return (i, true) }
+                i = (i + 1) & mask
+            }
+            return (i, false)
         }
-        return false
     }
 
     /// Calls `body` with each sha's first deploy and commit time, in slot order.

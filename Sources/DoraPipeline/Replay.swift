@@ -161,8 +161,17 @@ public struct Replay {
     /// Adds the events of `blocks` of one log to `engine`. A log holds no id twice, so its
     /// blocks are folded on both cores, into one engine each, and the engines merged.
     public static func add(_ blocks: [BlockLocation], of reader: LogReader, to engine: inout MetricsEngine) throws(EventLogError) {
-        let empty = engine.makeEmpty()
-        var parts = try reader.fold(blocks, into: [empty, empty], { $0.add($1) })
+        try fold(blocks, of: reader, into: &engine, parts: engine.makeEmpty()) { $0.add($1) }
+    }
+
+    /// Folds the events of `blocks` of one log into copies of `part` (one per core), with
+    /// `add`, and merges those into `engine`: `add`'s effect on each event must not depend on
+    /// the order of events.
+    public static func fold(
+        _ blocks: [BlockLocation], of reader: LogReader, into engine: inout MetricsEngine, parts part: MetricsEngine,
+        _ add: @escaping @Sendable (inout MetricsEngine, EventRecord) -> Void
+    ) throws(EventLogError) {
+        var parts = try reader.fold(blocks, into: [part, part], add)
         // Popped, not iterated: a part still held by the array would share its storage with
         // the merged engine, and the merge would copy it instead of taking it over.
         while let part = parts.popLast() { engine.merge(part) }

@@ -124,10 +124,9 @@ public actor LiveState {
         let since = start.advanced(byMicroseconds: -retention)
         let blocks = reader.blocks(overlapping: since..<start).filter { $0.maxTime < start }
         guard !blocks.isEmpty else { return }
-        var empty = engine.makeEmpty()
-        empty.rememberCommits(since: since)
-        var parts = try reader.fold(blocks, into: [empty, empty], { $0.addForgotten($1) })
-        while let part = parts.popLast() { engine.merge(part) }
+        var part = engine.makeEmpty()
+        part.rememberCommits(since: since)
+        try Replay.fold(blocks, of: reader, into: &engine, parts: part) { $0.addForgotten($1) }
     }
 
     /// Adds the events that durable appends stored, with the appends' counts, and returns the
