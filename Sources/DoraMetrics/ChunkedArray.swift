@@ -45,6 +45,12 @@ struct ChunkedArray<Element>: RandomAccessCollection {
         tail.append(element)
     }
 
+    /// Makes room for `minimumCapacity` elements in all, so that the first chunk does not
+    /// grow by doubling on the way there (later chunks are reserved whole anyway).
+    mutating func reserveCapacity(_ minimumCapacity: Int) {
+        if full.isEmpty { tail.reserveCapacity(Swift.min(minimumCapacity, Self.chunkSize)) }
+    }
+
     mutating func append(contentsOf elements: some Sequence<Element>) {
         for e in elements { append(e) }
     }
@@ -55,3 +61,9 @@ struct ChunkedArray<Element>: RandomAccessCollection {
 }
 
 extension ChunkedArray: Sendable where Element: Sendable {}
+
+/// The capacity to give an array rebuilt with `count` elements that will keep growing a
+/// little (a live run's state, rebuilt once a day by its retention, which then takes a day's
+/// events): an eighth more. Filled by appends instead, it would end at the next power of two,
+/// up to twice its data, and the first append after an exact rebuild would double it.
+func roomToGrow(_ count: Int) -> Int { count + count / 8 + 16 }

@@ -19,6 +19,13 @@ struct IDTable<Value>: Sequence {
 
     init() {}
 
+    /// A table that takes `capacity` ids before its arrays grow.
+    init(capacity: Int) {
+        ids.reserveCapacity(capacity)
+        values.reserveCapacity(capacity)
+        positions = PositionMap(capacity: capacity)
+    }
+
     var count: Int { ids.count }
     var isEmpty: Bool { ids.isEmpty }
 

@@ -4,16 +4,27 @@ import DoraEvents
 /// live run, which would otherwise derive them again from every commit of the service's
 /// history in each round. `report` derives them from scratch and never builds one.
 ///
+/// It also says what changed since its samples were last taken (`takeChange`), so that the
+/// SLO evaluation need not keep a copy of them to compare with: that copy shared the array,
+/// and the round's first new deploy then copied it whole, every round, for every service.
+///
 /// Invariant: `samples` are exactly those a derivation from the same deploys gives, in
 /// evaluation order (`TimedSample.sorted`): per commit sha, its first deploy by (time, id
 /// bytes) holds it, with that deploy's commit time for it, unless the lead time is negative.
+/// The samples as last taken are `samples[..<unchangedCount] + replaced`.
 struct LeadTimeIndex: Sendable {
     private(set) var samples: [TimedSample] = []
     /// Per sha, its first deploy (an index into the service's deploys).
     private var first: FirstDeployMap
+    /// How many of the samples are as they were when last taken.
+    private var unchangedCount = 0
+    /// The samples that followed those then.
+    private var replaced: [TimedSample] = []
 
-    /// The index of a service's history so far.
-    init(of state: ServiceState) {
+    /// The index of a service's history so far. Its change since the last take is measured
+    /// from `previous`'s samples as last taken (none: from no sample), those before `cutoff`
+    /// left out (a retention forgot them, and the evaluation left them out too).
+    init(of state: ServiceState, previous: LeadTimeIndex? = nil, droppingBefore cutoff: Int64 = .min) {
         let deploys = state.deploys
         first = state.firstDeploys { Self.precedes(deploys[$0], deploys[$1]) }
         // The samples in one sort, rather than one insertion per deploy.
@@ -23,6 +34,40 @@ struct LeadTimeIndex: Sendable {
             if deploy.time >= commitTime { all.append(TimedSample(time: deploy.time, value: deploy.time - commitTime, id: deploy.id)) }
         }
         samples = TimedSample.sorted(all)
+        // The live bench held 8.6 million slots for 4.4 million samples without this.
+        samples.reserveCapacity(roomToGrow(samples.count))
+        guard let previous else { return }
+        let taken = previous.samplesAsTaken
+        let base = taken[taken.partitionPoint { $0.time >= cutoff }...]
+        var (i, j) = (base.startIndex, 0)
+        while i < base.endIndex && j < samples.count && base[i] == samples[j] {
+            i += 1
+            j += 1
+        }
+        unchangedCount = j
+        replaced = Array(base[i...])
+    }
+
+    /// The samples as they were when last taken.
+    var samplesAsTaken: [TimedSample] {
+        replaced.isEmpty && unchangedCount == samples.count ? samples : Array(samples[..<unchangedCount]) + replaced
+    }
+
+    /// How the samples changed since they were last taken (nil: not at all); they count as
+    /// taken from now on.
+    mutating func takeChange() -> SampleChange? {
+        defer {
+            unchangedCount = samples.count
+            replaced = []
+        }
+        return SampleChange(from: replaced[...], to: samples[unchangedCount...])
+    }
+
+    /// Keeps what a change at `position` is about to overwrite.
+    private mutating func noteChange(at position: Int) {
+        guard position < unchangedCount else { return }
+        replaced = Array(samples[position..<unchangedCount]) + replaced
+        unchangedCount = position
     }
 
     /// Whether a deploy of the index ships `sha` (first): only then does remembering it as
@@ -72,13 +117,16 @@ struct LeadTimeIndex: Sendable {
     }
 
     private mutating func insert(_ sample: TimedSample) {
-        samples.insert(sample, at: samples.partitionPoint { TimedSample.precedes(sample, $0) })
+        let position = samples.partitionPoint { TimedSample.precedes(sample, $0) }
+        noteChange(at: position)
+        samples.insert(sample, at: position)
     }
 
     private mutating func remove(_ sample: TimedSample) {
         var i = samples.partitionPoint { $0.time >= sample.time }
         while i < samples.count && samples[i].time == sample.time {
             if samples[i].value == sample.value && samples[i].id.utf8.elementsEqual(sample.id.utf8) {
+                noteChange(at: i)
                 samples.remove(at: i)
                 return
             }

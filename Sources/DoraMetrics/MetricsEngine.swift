@@ -361,10 +361,7 @@ public struct MetricsEngine: Sendable {
             changes = changes || (services[index].leadTimes?.shipsFirst(sha, in: services[index].commits) ?? true)
         }
         guard changes else { return }
-        if services[index].leadTimes != nil {
-            services[index].leadTimes = nil
-            services[index].trackLeadTimes()
-        }
+        services[index].rebuildLeadTimes()
         if !isTouched[slot] {
             isTouched[slot] = true
             touched.append(slot)
@@ -385,6 +382,25 @@ public struct MetricsEngine: Sendable {
     public mutating func trackLeadTimes() {
         tracksLeadTimes = true
         for i in services.indices where services[i].parts.isEmpty { services[i].trackLeadTimes() }
+    }
+
+    /// With the lead times kept (`trackLeadTimes`): per service of `only` (nil: every one)
+    /// whose lead-time samples changed since they were last taken, how; they count as taken
+    /// from now on. An SLO evaluation that reads lead times round after round takes what
+    /// changed here instead of comparing with a copy of its own.
+    public mutating func takeLeadTimeChanges(only: Set<String>?) -> [String: SampleChange] {
+        var out: [String: SampleChange] = [:]
+        for i in services.indices where services[i].leadTimes != nil && (only?.contains(services[i].name) ?? true) {
+            if let change = services[i].leadTimes!.takeChange() { out[services[i].name] = change }
+        }
+        return out
+    }
+
+    /// With the lead times kept: `service`'s lead-time samples as they were when last taken
+    /// (`takeLeadTimeChanges`); nil if it has none kept.
+    public func leadTimesAsTaken(of service: String) -> [TimedSample]? {
+        guard let slot = serviceIndex[service], stateIndex[slot] >= 0 else { return nil }
+        return services[stateIndex[slot]].leadTimes?.samplesAsTaken
     }
 
     /// The default period: the days from the earliest to the latest stored event that is not

@@ -18,7 +18,16 @@ extension ServiceState {
         var kept = ServiceState(name: name)
         kept.earliestEvent = earliestEvent
         kept.shippedBefore = shippedBefore.filter { _, t in t >= commitsSince }
-        var start = 0
+        // Sized before they are filled (`roomToGrow`): the deploys and commits are the largest
+        // part of a live run's state.
+        var (keptDeploys, keptCommits, start) = (0, 0, 0)
+        for d in deploys {
+            if d.time >= cutoff { (keptDeploys, keptCommits) = (keptDeploys + 1, keptCommits + Int(d.commitEnd) - start) }
+            start = Int(d.commitEnd)
+        }
+        kept.deploys.reserveCapacity(roomToGrow(keptDeploys))
+        kept.commits.reserveCapacity(roomToGrow(keptCommits))
+        start = 0
         for d in deploys {
             defer { start = Int(d.commitEnd) }
             guard d.time >= cutoff else {
@@ -34,6 +43,7 @@ extension ServiceState {
         }
         kept.failedDeployTimes += failedDeployTimes.lazy.filter { $0 >= cutoff }
         kept.eventTimes += eventTimes.lazy.filter { $0 >= cutoff }
+        kept.alerts = IDTable(capacity: roomToGrow(alerts.lazy.filter { !$0.1.isSettled(before: cutoff) }.count))
         for (id, alert) in alerts where !alert.isSettled(before: cutoff) {
             _ = kept.alerts.position(of: id, initial: alert)  // a new entry: the ids are unique
         }
@@ -41,7 +51,7 @@ extension ServiceState {
         let (drills, forgottenDrills) = RollbackRetention.forgetting(self.drills, before: cutoff)
         kept.drills = drills
         kept.forgottenSuccesses += forgottenSuccesses + forgottenDrills
-        if leadTimes != nil { kept.trackLeadTimes() }
+        if let leadTimes { kept.leadTimes = LeadTimeIndex(of: kept, previous: leadTimes, droppingBefore: cutoff) }
         return kept
     }
 

@@ -192,6 +192,14 @@ struct ServiceState: Sendable {
         if leadTimes == nil { leadTimes = LeadTimeIndex(of: self) }
     }
 
+    /// Builds the kept lead-time samples again from the history (when a change to it is not
+    /// one deploy more), keeping track of what changed since they were last taken.
+    mutating func rebuildLeadTimes() {
+        guard let previous = leadTimes else { return }
+        leadTimes = nil
+        leadTimes = LeadTimeIndex(of: self, previous: previous)
+    }
+
     /// Adds an event of the alert at `position` in `alerts`; `fields` (is it an incident, its
     /// deploy) is read only for a firing that is the alert's earliest so far.
     private mutating func addAlert(

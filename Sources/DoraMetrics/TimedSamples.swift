@@ -58,6 +58,41 @@ public struct ServiceTimedSamples: Sendable, Equatable {
     }
 }
 
+/// How one service's samples of one metric changed between two rounds of an evaluation: from
+/// the first sample that differs, the old ones (`removed`) became the new ones (`added`).
+/// Copies of those suffixes, not slices: a slice would keep the whole old array alive.
+public struct SampleChange: Sendable, Equatable {
+    public var removed: [TimedSample]
+    public var added: [TimedSample]
+    /// The earliest time at which the samples differ.
+    public var time: Int64
+
+    /// The change from `old` to `new` (both in evaluation order); nil if they are equal.
+    public init?(from old: ArraySlice<TimedSample>, to new: ArraySlice<TimedSample>) {
+        var (i, j) = (old.startIndex, new.startIndex)
+        while i < old.endIndex && j < new.endIndex && old[i] == new[j] {
+            i += 1
+            j += 1
+        }
+        guard i < old.endIndex || j < new.endIndex else { return nil }
+        removed = Array(old[i...])
+        added = Array(new[j...])
+        time = min(removed.first?.time ?? .max, added.first?.time ?? .max)
+    }
+
+    public init?(from old: [TimedSample], to new: [TimedSample]) {
+        self.init(from: old[...], to: new[...])
+    }
+
+    /// This change as seen by an evaluation that leaves out the samples dated before `cutoff`
+    /// (`SLOEvaluation.forget(before:)`): the same as the change between the two sample lists
+    /// with those left out; nil if that is none.
+    public func leavingOut(before cutoff: Int64) -> SampleChange? {
+        guard cutoff > .min else { return self }
+        return SampleChange(from: removed.filter { $0.time >= cutoff }[...], to: added.filter { $0.time >= cutoff }[...])
+    }
+}
+
 extension MetricsEngine {
     /// Every sample of `metric` over the whole history added, per service of the environment
     /// (services listed in UTF-8 order), or only for `only` when given.

@@ -15,7 +15,8 @@ public struct SLOEvaluation: Sendable {
     public let assignments: ServiceAssignments
     private(set) var evaluators: [Key: ScopeEvaluator] = [:]
     /// Per metric, each service's samples as last computed (the live run recomputes only the
-    /// services a batch touched).
+    /// services a batch touched). Lead times whose engine says what changed (`evaluate`'s
+    /// `leadTimeChanges`) are kept without their samples: the engine has them.
     private var cache: [DurationMetric: [String: ServiceTimedSamples]] = [:]
     /// Per group scope, the services it pooled at its last update (a change means a rebuild).
     private var members: [Key: [String]] = [:]
@@ -81,27 +82,6 @@ public struct SLOEvaluation: Sendable {
         }
     }
 
-    /// How one service's samples of one metric changed in a round: from the first sample that
-    /// differs, the old ones (`removed`) became the new ones (`added`). Copies of those
-    /// suffixes, not slices: a slice would keep the whole old array alive for the round.
-    struct Change: Sendable {
-        var removed: [TimedSample]
-        var added: [TimedSample]
-        /// The earliest time at which the samples differ.
-        var time: Int64
-
-        /// The change from `old` to `new` (both in evaluation order); nil if they are equal.
-        init?(from old: [TimedSample], to new: [TimedSample]) {
-            let common = min(old.count, new.count)
-            var i = 0
-            while i < common && old[i] == new[i] { i += 1 }
-            guard i < old.count || i < new.count else { return nil }
-            removed = Array(old[i...])
-            added = Array(new[i...])
-            time = min(removed.first?.time ?? .max, added.first?.time ?? .max)
-        }
-    }
-
     public init(slos: [SLODefinition], readiness: [ReadinessObjective] = [], assignments: ServiceAssignments = ServiceAssignments()) {
         self.slos = slos
         self.readiness = readiness
@@ -139,16 +119,20 @@ public struct SLOEvaluation: Sendable {
     ///   - end: window expiries at or after it are not evaluated yet: a backtest's end, or a
     ///     live run's clock. Default: `to`.
     ///   - threads: the threads the services and scopes are evaluated on.
+    ///   - leadTimeChanges: with an engine that keeps its lead times, what
+    ///     `MetricsEngine.takeLeadTimeChanges(only: services)` returned just before: then the
+    ///     lead-time samples are not kept here (differential tests hold the two ways equal).
+    ///     Every call on this evaluation must then pass it.
     public mutating func evaluate(
         _ engine: MetricsEngine, services touched: Set<String>? = nil, from: Int64 = .min, to: Int64 = .max, end: Int64? = nil,
-        threads: ParallelMap.Threads = .everyCore
+        threads: ParallelMap.Threads = .everyCore, leadTimeChanges: [String: SampleChange]? = nil
     ) -> [SLOAlert] {
         let end = end ?? to
         var out: [SLOAlert] = []
         var byMetric: [DurationMetric: [ServiceTimedSamples]] = [:]
         // Per metric and service: how its samples differ from the last round's (absent:
         // unchanged).
-        var changed: [DurationMetric: [String: Change]] = [:]
+        var changed: [DurationMetric: [String: SampleChange]] = [:]
         let metrics = Set(slos.map(\.metric))
         let (fresh, outcomes) = engine.timedSamples(
             of: metrics, withRollbackOutcomes: !rollbackSLOs.isEmpty, only: touched, threads: threads)
@@ -157,13 +141,28 @@ public struct SLOEvaluation: Sendable {
             // they are replaced (no second copy of the whole cache during the round).
             var known = cache.removeValue(forKey: metric) ?? [:]
             if touched == nil { known = [:] }
+            let fromEngine = metric == .leadTime ? leadTimeChanges : nil
+            if fromEngine != nil {
+                // The services this round leaves alone, with their samples as last taken.
+                for name in Array(known.keys) {
+                    known[name]!.samples = engine.leadTimesAsTaken(of: name) ?? []
+                    if horizon > .min { known[name]!.dropSamples(before: horizon) }
+                }
+            }
             for var s in fresh[metric] ?? [] {
                 if horizon > .min { s.dropSamples(before: horizon) }
-                changed[metric, default: [:]][s.service] = Change(from: known[s.service]?.samples ?? [], to: s.samples)
+                if let fromEngine, touched != nil {
+                    changed[metric, default: [:]][s.service] = fromEngine[s.service]?.leavingOut(before: horizon)
+                } else {
+                    changed[metric, default: [:]][s.service] = SampleChange(from: known[s.service]?.samples ?? [], to: s.samples)
+                }
                 known[s.service] = s
             }
-            cache[metric] = known
             byMetric[metric] = known.values.sorted { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) }
+            if fromEngine != nil {
+                for name in Array(known.keys) { known[name]!.samples = [] }
+            }
+            cache[metric] = known
         }
         // What to update: every scope on its own, so that the two windows of one pooled metric
         // run in parallel (those scopes are most of a round's work). Group scopes of one metric
@@ -339,7 +338,7 @@ public struct SLOEvaluation: Sendable {
 
     /// The changes of a scope's services, pooled: what its samples lost and gained, each in
     /// evaluation order.
-    static func pool(_ changes: [Change]) -> (removed: [TimedSample], added: [TimedSample]) {
+    static func pool(_ changes: [SampleChange]) -> (removed: [TimedSample], added: [TimedSample]) {
         if changes.count == 1 { return (changes[0].removed, changes[0].added) }
         return (TimedSample.sorted(changes.flatMap(\.removed)), TimedSample.sorted(changes.flatMap(\.added)))
     }

@@ -94,6 +94,7 @@ public actor LiveState {
             if range != nil { ignoredInUnreadBlocks = reader.totals.ignored - engine.ignored }
             engine.consolidate()
             _ = engine.takeTouchedServices()  // every service is evaluated below
+            _ = engine.takeLeadTimeChanges(only: nil)
             self.engine = engine
         }
         totals = reader.totals
@@ -106,7 +107,7 @@ public actor LiveState {
         // events stored).
         let start = movedRetentionStart()
         if let start { evaluation.forget(before: start.microseconds) }
-        let transitions = evaluation.evaluate(engine, end: clock, threads: .helpers(threads))
+        let transitions = evaluation.evaluate(engine, end: clock, threads: .helpers(threads), leadTimeChanges: [:])
         if let start { forgetState(before: start) }
         isReady = true
         return SLOAlert.stillFiring(transitions)
@@ -239,7 +240,10 @@ public actor LiveState {
         totals.conflictingDuplicates += summary.conflictingDuplicates
         totals.rejected += summary.rejected
         advanceClock(caughtUp: caughtUp)
-        let alerts = count(evaluation.evaluate(engine, services: engine.takeTouchedServices(), end: clock, threads: .helpers(threads)))
+        let touched = engine.takeTouchedServices()
+        let leadTimeChanges = engine.takeLeadTimeChanges(only: touched)
+        let alerts = count(
+            evaluation.evaluate(engine, services: touched, end: clock, threads: .helpers(threads), leadTimeChanges: leadTimeChanges))
         applyRetention()
         return alerts
     }

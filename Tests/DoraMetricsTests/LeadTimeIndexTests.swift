@@ -32,6 +32,54 @@ import Testing
         #expect(checked > 10_000)
     }
 
+    @Test(arguments: [34, 35] as [UInt64])
+    func theChangeTakenIsTheDifferenceFromTheSamplesLastTakenThroughLateDeploysRebuildsAndForgetting(seed: UInt64) {
+        // Shuffled, with a retention moving daily as in a live run: deploys arrive late (an
+        // insertion, or a removal when one ships a sha first), before the retention's start
+        // (a rebuild when a kept deploy ships one of its shas), and every service's index is
+        // rebuilt when the retention moves.
+        let day: Int64 = 86_400_000_000
+        let retention = 10 * day
+        var generator = SystemRandomNumberGenerator()
+        var events = GeneratedPropertyTests.events(seed: seed)
+        for i in events.indices.dropLast(1) where Int.random(in: 0..<4, using: &generator) == 0 {
+            events.swapAt(i, Int.random(in: i..<min(events.count, i + 600), using: &generator))
+        }
+        // Some arrive weeks late, after the retention passed them.
+        events = events.enumerated().sorted { ($0.offset % 37 == 0 ? $0.offset + 2_500 : $0.offset) < ($1.offset % 37 == 0 ? $1.offset + 2_500 : $1.offset) }
+            .map(\.element)
+        var engine = MetricsEngine()
+        engine.trackLeadTimes()
+        var taken: [String: [TimedSample]] = [:]  // each service's samples when last taken
+        var retainedFrom = Int64.min
+        var (mismatches, withRemovals, forgets, forgotten) = (0, 0, 0, 0)
+        for (i, e) in events.enumerated() {
+            if e.time.microseconds < retainedFrom {
+                engine.addForgotten(e)
+                forgotten += 1
+            } else {
+                engine.add(e)
+            }
+            guard i % 200 == 199 || i == events.count - 1 else { continue }
+            let changes = engine.takeLeadTimeChanges(only: nil)
+            for s in Self.leadTimes(engine) {
+                let expected = SampleChange(from: (taken[s.service] ?? []).filter { $0.time >= retainedFrom }, to: s.samples)
+                if changes[s.service] != expected { mismatches += 1 }
+                if !(expected?.removed.isEmpty ?? true) { withRemovals += 1 }
+                taken[s.service] = s.samples
+            }
+            #expect(engine.takeLeadTimeChanges(only: nil).isEmpty, "taken: nothing changed since")
+            let start = Timestamp(microseconds: engine.latest!.microseconds - retention).startOfDay.microseconds
+            if start > retainedFrom {
+                engine.forget(before: Timestamp(microseconds: start), commitsSince: Timestamp(microseconds: start - retention))
+                retainedFrom = start
+                forgets += 1
+            }
+        }
+        #expect(mismatches == 0)
+        #expect(withRemovals > 10 && forgets > 20 && forgotten > 20, "removals \(withRemovals), forgets \(forgets), forgotten \(forgotten)")
+    }
+
     @Test func anEarlierDeployOfAShaTakesItsLeadTimeOver() {
         let t0 = Timestamp(microseconds: 1_700_000_000_000_000)
         let hour: Int64 = 3_600_000_000
@@ -71,6 +119,7 @@ import Testing
         kept.forget(before: cutoff, commitsSince: t0)
         derived.forget(before: cutoff, commitsSince: t0)
         _ = kept.takeTouchedServices()
+        _ = kept.takeLeadTimeChanges(only: nil)
         let before = Self.leadTimes(kept)
         #expect(before.first?.samples.map(\.value) == [100 * hour, 100 * hour])
         // Arriving after the cutoff passed it: a deploy of a sha that no retained deploy ships.
@@ -84,6 +133,10 @@ import Testing
         #expect(kept.takeTouchedServices() == ["api"])
         #expect(Self.leadTimes(kept).first?.samples.map(\.value) == [100 * hour])
         #expect(Self.leadTimes(kept) == Self.leadTimes(derived))
+        // The index was rebuilt, and still says what changed since its samples were taken.
+        let change = kept.takeLeadTimeChanges(only: nil)
+        #expect(change == ["api": SampleChange(from: before[0].samples, to: Self.leadTimes(kept)[0].samples)!])
+        #expect(change["api"]?.removed.count == 1)
     }
 
     @Test func theFirstEntryOfAShaInItsFirstDeployGivesItsTimeAndACommitAfterItsDeployNone() {

@@ -27,14 +27,21 @@ import Testing
         ]
     }
 
-    @Test(arguments: [21, 22] as [UInt64])
-    func roundsOfTouchedServicesEmitWhatRebuildingEveryScopeEachRoundEmits(seed: UInt64) {
+    /// Generated events of five services, shuffled within `shuffleWindow` events.
+    static func stream(seed: UInt64, events: Int, days: Int, shuffleWindow: Int) -> GeneratorConfiguration {
         var configuration = GeneratorConfiguration()
         configuration.seed = seed
-        configuration.events = 3_000
-        configuration.days = 30
+        configuration.events = events
+        configuration.days = days
         configuration.services = 5
-        configuration.shuffleWindow = 256  // late samples: completions before starts, resolutions before firings
+        configuration.shuffleWindow = shuffleWindow
+        return configuration
+    }
+
+    @Test(arguments: [21, 22] as [UInt64])
+    func roundsOfTouchedServicesEmitWhatRebuildingEveryScopeEachRoundEmits(seed: UInt64) {
+        // Late samples: completions before starts, resolutions before firings.
+        let configuration = Self.stream(seed: seed, events: 3_000, days: 30, shuffleWindow: 256)
         var engine = MetricsEngine()
         var incremental = SLOEvaluation(slos: Self.slos)
         var rebuilt = SLOEvaluation(slos: Self.slos)
@@ -74,6 +81,64 @@ import Testing
         #expect(fast.count >= 10, "the stream should exercise the state machines")
         #expect(fast == reference)
         #expect(rounds > 500 && differingWindows == 0, "windows differing from a rebuild's in \(differingWindows) scope-rounds")
+    }
+
+    @Test(arguments: [23, 24] as [UInt64])
+    func leadTimeChangesTakenFromTheEngineEmitWhatComparingWithAKeptCopyEmits(seed: UInt64) {
+        // The live run's rounds with a retention, evaluated twice: taking the lead-time changes
+        // from the engine's index, and comparing with the samples kept from the last round.
+        let configuration = Self.stream(seed: seed, events: 6_000, days: 40, shuffleWindow: 512)
+        let retention = 8 * Self.day  // twice the longest window
+        var engine = MetricsEngine()
+        engine.trackLeadTimes()
+        var taking = SLOEvaluation(slos: Self.slos)
+        var comparing = SLOEvaluation(slos: Self.slos)
+        var (fast, reference): ([SLOAlert], [SLOAlert]) = ([], [])
+        var seen = Set<String>()
+        var events = EventGenerator(configuration: configuration).lines().compactMap { try? EventDecoder.decode($0) }
+            .filter { seen.insert($0.id).inserted }
+        // Some arrive weeks late, after the retention passed them.
+        events = events.enumerated().sorted { ($0.offset % 29 == 0 ? $0.offset + 2_000 : $0.offset) < ($1.offset % 29 == 0 ? $1.offset + 2_000 : $1.offset) }
+            .map(\.element)
+        var generator = SystemRandomNumberGenerator()
+        var retainedFrom = Int64.min
+        var (rounds, differingWindows, leadChanges, forgotten) = (0, 0, 0, 0)
+        for e in events {
+            if e.time.microseconds < retainedFrom {
+                engine.addForgotten(e)
+                forgotten += 1
+            } else {
+                engine.add(e)
+            }
+            guard Int.random(in: 0..<12, using: &generator) == 0 else { continue }
+            let touched = engine.takeTouchedServices()
+            let changes = engine.takeLeadTimeChanges(only: touched)
+            leadChanges += changes.count
+            let clock = engine.latest!.microseconds
+            fast += taking.evaluate(engine, services: touched, end: clock, leadTimeChanges: changes)
+            reference += comparing.evaluate(engine, services: touched, end: clock)
+            rounds += 1
+            for (key, evaluator) in taking.evaluators {
+                let expected = comparing.evaluators[key]?.windows
+                if !evaluator.windows.baseline.elementsEqual(expected?.baseline ?? [])
+                    || !evaluator.windows.current.elementsEqual(expected?.current ?? [])
+                {
+                    differingWindows += 1
+                }
+            }
+            // The retention moves as in the live run: evaluations forget first, then the engine.
+            let start = Timestamp(microseconds: clock - retention).startOfDay.microseconds
+            if start > retainedFrom {
+                taking.forget(before: start)
+                comparing.forget(before: start)
+                engine.forget(before: Timestamp(microseconds: start), commitsSince: Timestamp(microseconds: start - retention))
+                retainedFrom = start
+            }
+        }
+        #expect(fast.contains { $0.slo == "lead" }, "the lead-time SLO should change state")
+        #expect(fast == reference)
+        #expect(rounds > 300 && leadChanges > 100 && forgotten > 20 && differingWindows == 0, "windows differing in \(differingWindows) scope-rounds")
+        #expect(taking.retainedItems < comparing.retainedItems, "no copy of the lead times kept")
     }
 
     @Test func aLateSampleArrivingWhileItsServiceIsOutOfTheSelectionIsInItsWindowsOnReturn() {
