@@ -20,6 +20,10 @@ import DoraMetrics
 struct RollbackWatch: Sendable {
     let slo: SLODefinition
     let service: String
+    /// The outcomes of the last update that may still make a transition; the others (every
+    /// alert of theirs resolved, or none to raise) are let go after each advance, since the
+    /// next update replaces the outcomes anyway: a service's whole rollback history otherwise
+    /// sat here between its rounds.
     private var outcomes: [RollbackOutcome] = []
     /// Per alert (kind and rollback id): when it fired; resolved ones are done for good.
     private var states: [AlertKey: State] = [:]
@@ -112,7 +116,20 @@ struct RollbackWatch: Sendable {
             }
         }
         nextInstant = next
+        outcomes = outcomes.filter(mayChange)
         return out
+    }
+
+    /// Whether an alert of `r` may still fire or resolve with the outcomes as they are: one
+    /// that has not fired but has an instant to fire at, or one that is firing.
+    private func mayChange(_ r: RollbackOutcome) -> Bool {
+        plans(r).contains { plan in
+            switch states[plan.key] {
+            case nil: return plan.firesAt != nil
+            case .firing: return true
+            case .done: return false
+            }
+        }
     }
 
     /// The alerts firing now: kind and rollback.

@@ -1,6 +1,6 @@
 import DoraEvents
 import DoraMetrics
-import DoraSLO
+@testable import DoraSLO
 import DoraTestSupport
 import Testing
 
@@ -174,5 +174,27 @@ import Testing
         #expect(
             alert?.json
                 == #"{"schema": "doralog.alert/v1", "alert": "RollbackStuck", "state": "firing", "slo": "rb", "scope": {"service": "checkout"}, "metric": "rollback_time", "percentile": 95, "value": 300.0, "objective": 300.0, "baseline": null, "p_value": null, "samples": 1, "window_seconds": 2419200, "at": "2026-07-01T10:05:00Z", "exemplars": ["r1"], "rollback_id": "r1"}"#)
+    }
+
+    @Test func aWatchLetsGoOfTheOutcomesThatCanNoLongerRaiseOrResolveAnAlert() {
+        var watch = RollbackWatch(slo: Self.slo, service: "api")
+        let t = Self.time("10:00:00")
+        let minute: Int64 = 60_000_000
+        let fast = RollbackOutcome(rollbackID: "fast", started: t, completed: t + 2 * minute, failed: nil, failureCleared: nil)
+        let retried = RollbackOutcome(
+            rollbackID: "retried", started: t, completed: t + 3 * minute, failed: t + minute, failureCleared: t + 3 * minute)
+        let inFlight = RollbackOutcome(rollbackID: "flight", started: t + 10 * minute, completed: nil, failed: nil, failureCleared: nil)
+        let failed = watch.update([fast, retried, inFlight], from: .min, to: .max, end: t + 12 * minute)
+        #expect(failed.map(\.kind) == [.rollbackFailed, .rollbackFailed] && failed.map(\.state) == [.firing, .resolved])
+        #expect(watch.retainedItems == 2, "the rollback in flight, and the resolved alert's state")
+        // The clock passes the objective of the one in flight: it is stuck, and stays kept.
+        #expect(watch.advance(from: .min, to: .max, end: t + 16 * minute).map(\.kind) == [.rollbackStuck])
+        #expect(watch.retainedItems == 3)
+        // Its completion resolves it; then only the alerts' states are left.
+        var completed = inFlight
+        completed.completed = t + 20 * minute
+        let resolved = watch.update([fast, retried, completed], from: .min, to: .max, end: t + 21 * minute)
+        #expect(resolved.map(\.kind) == [.rollbackStuck] && resolved.map(\.state) == [.resolved])
+        #expect(watch.retainedItems == 2)
     }
 }
