@@ -39,13 +39,8 @@ struct LeadTimeIndex: Sendable {
         guard let previous else { return }
         let taken = previous.samplesAsTaken
         let base = taken[taken.partitionPoint { $0.time >= cutoff }...]
-        var (i, j) = (base.startIndex, 0)
-        while i < base.endIndex && j < samples.count && base[i] == samples[j] {
-            i += 1
-            j += 1
-        }
-        unchangedCount = j
-        replaced = Array(base[i...])
+        unchangedCount = SampleChange.commonPrefixCount(base, samples[...])
+        replaced = Array(base.dropFirst(unchangedCount))
     }
 
     /// The samples as they were when last taken.

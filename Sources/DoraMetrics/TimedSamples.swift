@@ -69,15 +69,18 @@ public struct SampleChange: Sendable, Equatable {
 
     /// The change from `old` to `new` (both in evaluation order); nil if they are equal.
     public init?(from old: ArraySlice<TimedSample>, to new: ArraySlice<TimedSample>) {
-        var (i, j) = (old.startIndex, new.startIndex)
-        while i < old.endIndex && j < new.endIndex && old[i] == new[j] {
-            i += 1
-            j += 1
-        }
-        guard i < old.endIndex || j < new.endIndex else { return nil }
-        removed = Array(old[i...])
-        added = Array(new[j...])
+        let common = Self.commonPrefixCount(old, new)
+        guard common < old.count || common < new.count else { return nil }
+        removed = Array(old.dropFirst(common))
+        added = Array(new.dropFirst(common))
         time = min(removed.first?.time ?? .max, added.first?.time ?? .max)
+    }
+
+    /// How many samples `old` and `new` have in common from their start.
+    static func commonPrefixCount(_ old: ArraySlice<TimedSample>, _ new: ArraySlice<TimedSample>) -> Int {
+        var n = 0
+        while n < old.count && n < new.count && old[old.startIndex + n] == new[new.startIndex + n] { n += 1 }
+        return n
     }
 
     public init?(from old: [TimedSample], to new: [TimedSample]) {

@@ -15,15 +15,20 @@ struct RunCommandTests {
         let output: String
         let http: String
 
-        /// SIGTERM, then the exit status and everything it printed (stdout; stderr's last
-        /// lines are recorded as an issue when the exit is not clean).
+        /// SIGTERM, then the exit status and everything it printed (stdout; stderr's crash
+        /// message and last lines are recorded as an issue when the exit is not clean).
         func stop() -> (status: Int32, output: String) {
             process.terminate()
             process.waitUntilExit()
             let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
             if process.terminationStatus != 0 {
                 let errors = (try? String(contentsOfFile: output.replacingOccurrences(of: "run.out", with: "run.err"), encoding: .utf8)) ?? ""
-                Issue.record("doralog run exited \(process.terminationStatus): \(errors.suffix(1500))")
+                // Why it crashed is printed just before a crash's long backtrace: a Swift fatal
+                // error, or a C library's message before an abort.
+                let lines = errors.split(separator: "\n", omittingEmptySubsequences: false)
+                let crash = lines.firstIndex { $0.contains("*** Program crashed") }
+                let why = crash.map { lines[max(0, $0 - 8)...$0].joined(separator: "\n") } ?? ""
+                Issue.record("doralog run exited \(process.terminationStatus): \(why)\n...\(errors.suffix(1500))")
             }
             return (process.terminationStatus, text)
         }
