@@ -94,7 +94,7 @@ public actor LiveState {
             if range != nil { ignoredInUnreadBlocks = reader.totals.ignored - engine.ignored }
             engine.consolidate()
             _ = engine.takeTouchedServices()  // every service is evaluated below
-            _ = engine.takeLeadTimeChanges(only: nil)
+            _ = engine.takeLeadTimeChanges(only: nil)  // and from its samples as they are now
             self.engine = engine
         }
         totals = reader.totals
