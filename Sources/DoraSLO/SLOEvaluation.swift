@@ -143,8 +143,9 @@ public struct SLOEvaluation: Sendable {
             if touched == nil { known = [:] }
             let fromEngine = metric == .leadTime ? leadTimeChanges : nil
             if fromEngine != nil {
-                // The services this round leaves alone, with their samples as last taken.
-                for name in Array(known.keys) {
+                // The services this round leaves alone, with their samples as last taken (the
+                // touched ones get theirs below).
+                for name in Array(known.keys) where !(touched?.contains(name) ?? false) {
                     known[name]!.samples = engine.leadTimesAsTaken(of: name) ?? []
                     if horizon > .min { known[name]!.dropSamples(before: horizon) }
                 }
