@@ -3,10 +3,13 @@ public import Logging
 
 /// Publishes messages and checks their delivery reports.
 ///
-/// Not `Sendable`: one owner thread sends, polls and flushes. Delivery reports arrive during
-/// `poll`/`flush` on that thread, through the handle's opaque pointer to `reports`.
+/// Not `Sendable`: one owner thread sends, polls, flushes and closes. Delivery reports arrive
+/// during `poll`/`flush` on that thread, through the handle's opaque pointer to `reports`.
+/// Invariant: once closed (`close`, or at deinit when never closed) the librdkafka handle is
+/// gone; `send` then throws and `poll` does nothing.
 public final class KafkaProducer {
-    private let handle: OpaquePointer
+    /// nil once closed.
+    private var handle: OpaquePointer?
     private var topics: [String: OpaquePointer] = [:]
     private let reports: DeliveryReports
 
@@ -41,15 +44,28 @@ public final class KafkaProducer {
     }
 
     deinit {
-        rd_kafka_flush(handle, 5000)
+        close(flushingFor: 5000)
+    }
+
+    /// Waits up to `milliseconds` for the queued messages to be delivered, then destroys the
+    /// handle and its threads. An owner that shuts down calls it at a moment of its choosing: a
+    /// handle left to `deinit` is destroyed wherever the last reference goes, which may be a
+    /// shared task-pool thread (blocked for the flush) or a thread racing the process's exit.
+    /// Later calls do nothing.
+    public func close(flushingFor milliseconds: Int32) {
+        guard let handle else { return }
+        rd_kafka_flush(handle, milliseconds)
         for topic in topics.values { rd_kafka_topic_destroy(topic) }
+        topics.removeAll()
         rd_kafka_destroy(handle)
+        self.handle = nil
     }
 
     /// Queues one message (copied); retries while the local queue is full.
     /// - Parameter token: when not 0, the message's delivery report is kept under it for
     ///   `takeOutcomes` (a caller that answers only once its message is acknowledged).
     public func send(topic: String, key: [UInt8]?, value: [UInt8], token: UInt = 0) throws(KafkaError) {
+        guard let handle else { throw KafkaError(code: -1, message: "the producer is closed") }
         let rkt: OpaquePointer
         if let existing = topics[topic] {
             rkt = existing
@@ -77,6 +93,7 @@ public final class KafkaProducer {
 
     /// Serves delivery reports without blocking.
     public func poll() {
+        guard let handle else { return }
         rd_kafka_poll(handle, 0)
     }
 
@@ -90,6 +107,7 @@ public final class KafkaProducer {
     /// Waits until every queued message is delivered or failed.
     /// - Throws: `KafkaError` when messages are still queued after `timeoutMilliseconds`.
     public func flush(timeoutMilliseconds: Int32 = 30_000) throws(KafkaError) {
+        guard let handle else { return }
         let err = rd_kafka_flush(handle, timeoutMilliseconds)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError("flush (\(rd_kafka_outq_len(handle)) messages still queued)", err)

@@ -62,13 +62,15 @@ public actor KafkaAlertSink: AlertSink {
         producer.poll()
     }
 
-    /// Waits for outstanding deliveries (at shutdown), at most 10 s as the Alertmanager sink's
-    /// drain does; what is still undelivered then is logged as lost.
-    public func flush() {
+    /// At shutdown: waits for outstanding deliveries, at most 10 s as the Alertmanager sink's
+    /// drain does (what is still undelivered then is logged as lost), and closes the producer.
+    /// Later sends are logged as not queued.
+    public func close() {
         do {
             try producer.flush(timeoutMilliseconds: 10_000)
         } catch {
             logger.error("alerts not delivered to Kafka before shutdown", metadata: ["topic": "\(topic)", "error": "\(error)"])
         }
+        producer.close(flushingFor: 0)
     }
 }

@@ -83,20 +83,27 @@ public actor InputPublisher {
         if let failure { throw failure }
     }
 
+    /// Ends publishing at shutdown, once the HTTP endpoint has stopped: waits up to
+    /// `milliseconds` for what is queued, destroys the producer's handle now (not wherever the
+    /// actor's last reference happens to go), answers the calls still waiting (an error for what
+    /// was not acknowledged: the sender retries). Later calls of `publish` throw.
+    public func close(flushingFor milliseconds: Int32 = 5000) {
+        producer.close(flushingFor: milliseconds)
+        settleDelivered()
+        for call in calls.values {
+            call.continuation.resume(
+                returning: KafkaError(code: -1, message: "\(call.unsettled) of \(call.count) event(s) not acknowledged before shutdown"))
+        }
+        calls.removeAll()
+        callOfToken.removeAll()
+    }
+
     /// Polls the delivery reports while calls wait, and resumes each call once its messages are
     /// all settled (the first failure, if any, is its answer) or its deadline has passed.
     private func pump() async {
         while !calls.isEmpty {
             producer.poll()
-            for (token, error) in producer.takeOutcomes() {
-                guard let id = callOfToken.removeValue(forKey: token), calls[id] != nil else { continue }
-                calls[id]!.unsettled -= 1
-                if let error, calls[id]!.failure == nil { calls[id]!.failure = error }
-                if calls[id]!.unsettled == 0 {
-                    let call = calls.removeValue(forKey: id)!
-                    call.continuation.resume(returning: call.failure)
-                }
-            }
+            settleDelivered()
             let now = ContinuousClock.now
             for (id, call) in calls where call.deadline <= now {
                 calls[id] = nil
@@ -108,5 +115,19 @@ public actor InputPublisher {
             try? await Task.sleep(for: Self.pollInterval)
         }
         pumping = false
+    }
+
+    /// Counts the delivery reports received so far against their calls, and resumes each call
+    /// whose messages are all settled.
+    private func settleDelivered() {
+        for (token, error) in producer.takeOutcomes() {
+            guard let id = callOfToken.removeValue(forKey: token), calls[id] != nil else { continue }
+            calls[id]!.unsettled -= 1
+            if let error, calls[id]!.failure == nil { calls[id]!.failure = error }
+            if calls[id]!.unsettled == 0 {
+                let call = calls.removeValue(forKey: id)!
+                call.continuation.resume(returning: call.failure)
+            }
+        }
     }
 }

@@ -89,13 +89,15 @@ public struct PipelineRunner: Sendable {
             logger: logger)
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        var publisher: InputPublisher?
         if let listen = d.listen {
             var endpoint = HTTPEndpoint(state: state, exposition: exposition)
             if !servedInputs.isEmpty {
-                let publisher = try InputPublisher(
+                let p = try InputPublisher(
                     brokers: brokers, topic: d.kafka.topics[0], properties: Self.producerProperties(d.kafka.properties), logger: logger)
+                publisher = p
                 endpoint.inputs = HTTPInputs(
-                    served: servedInputs, publisher: publisher, exposition: exposition, logger: logger, readTimeout: d.http.readTimeout)
+                    served: servedInputs, publisher: p, exposition: exposition, logger: logger, readTimeout: d.http.readTimeout)
             }
             services.append(.init(service: try endpoint.application(listen: listen, settings: d.http, logger: logger)))
         }
@@ -105,8 +107,17 @@ public struct PipelineRunner: Sendable {
         services.append(.init(service: ingestService, successTerminationBehavior: .gracefullyShutdownGroup))
         var configuration = ServiceGroupConfiguration(services: services, logger: logger)
         configuration.gracefulShutdownSignals = [.sigterm, .sigint]
-        try await ServiceGroup(configuration: configuration).run()
-        for sink in sinks { await (sink as? KafkaAlertSink)?.flush() }
+        // The Kafka producers are closed here, on this task, before the process can exit: a
+        // handle left to the last reference (a connection's task that ends late) would be
+        // destroyed on whichever thread dropped it, perhaps while the process exits.
+        do {
+            try await ServiceGroup(configuration: configuration).run()
+        } catch {
+            await publisher?.close()
+            throw error
+        }
+        await publisher?.close()
+        for sink in sinks { await (sink as? KafkaAlertSink)?.close() }
         for sink in sinks { await (sink as? AlertmanagerSink)?.drain(timeout: .seconds(10)) }
         return await state.report()
     }

@@ -24,10 +24,11 @@ struct RunCommandTests {
             if process.terminationStatus != 0 {
                 let errors = (try? String(contentsOfFile: output.replacingOccurrences(of: "run.out", with: "run.err"), encoding: .utf8)) ?? ""
                 // Why it crashed is printed just before a crash's long backtrace: a Swift fatal
-                // error, or a C library's message before an abort.
+                // error, a conflicting access with the stack of each access, or a C library's
+                // message before an abort.
                 let lines = errors.split(separator: "\n", omittingEmptySubsequences: false)
                 let crash = lines.firstIndex { $0.contains("*** Program crashed") }
-                let why = crash.map { lines[max(0, $0 - 8)...$0].joined(separator: "\n") } ?? ""
+                let why = crash.map { lines[max(0, $0 - 40)...$0].joined(separator: "\n") } ?? ""
                 Issue.record("doralog run exited \(process.terminationStatus): \(why)\n...\(errors.suffix(1500))")
             }
             return (process.terminationStatus, text)

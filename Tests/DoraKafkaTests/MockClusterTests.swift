@@ -78,6 +78,22 @@ struct MockClusterTests {
         }
     }
 
+    @Test func aClosedProducerHasDeliveredWhatItHeldRefusesToSendAndClosesOnlyOnce() async throws {
+        try await onOwnThread {
+            let cluster = try MockCluster()
+            try cluster.createTopic("t", partitions: 1)
+            let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
+            for i in 0..<100 { try producer.send(topic: "t", key: nil, value: Array("m\(i)".utf8)) }
+            producer.close(flushingFor: 30_000)
+            #expect(producer.delivered == 100, "the close waited for the queued messages")
+            #expect(throws: KafkaError.self) { try producer.send(topic: "t", key: nil, value: [1]) }
+            producer.poll()
+            try producer.flush()
+            producer.close(flushingFor: 30_000)  // and its deinit: neither touches the gone handle
+            withExtendedLifetime(cluster) {}
+        }
+    }
+
     @Test func aBadPropertyIsAClearError() {
         #expect(throws: KafkaError.self) { _ = try KafkaProducer(bootstrapServers: "127.0.0.1:1", properties: [("no.such.property", "1")]) }
     }
