@@ -132,9 +132,13 @@ public actor LiveState {
 
     /// Adds the events that durable appends stored, with the appends' counts, and returns the
     /// SLO transitions they cause.
-    /// - Parameter caughtUp: ingestion had handed over everything it read, every partition at
-    ///   its end: the clock may follow the wall clock.
-    public func add(_ appends: [StoredRecords], summary: AppendSummary, caughtUp: Bool = false) -> [SLOAlert] {
+    /// - Parameters:
+    ///   - caughtUp: ingestion had handed over everything it read, every partition at its end:
+    ///     the clock may follow the wall clock.
+    ///   - deferringRetention: return the transitions before the retention step that the
+    ///     round may be due (`applyRetention`), which the caller runs once it has sent them.
+    public func add(_ appends: [StoredRecords], summary: AppendSummary, caughtUp: Bool = false, deferringRetention: Bool = false) -> [SLOAlert] {
+        applyRetention()
         let from = retainedFrom?.microseconds ?? .min
         for stored in appends {
             stored.forEach { record in
@@ -145,11 +149,12 @@ public actor LiveState {
                 }
             }
         }
-        return evaluate(summary: summary, caughtUp: caughtUp)
+        return evaluate(summary: summary, caughtUp: caughtUp, deferringRetention: deferringRetention)
     }
 
     /// `add` for events held as values (tests, and producers that have them decoded already).
-    public func add(_ events: [Event], summary: AppendSummary, caughtUp: Bool = false) -> [SLOAlert] {
+    public func add(_ events: [Event], summary: AppendSummary, caughtUp: Bool = false, deferringRetention: Bool = false) -> [SLOAlert] {
+        applyRetention()
         let from = retainedFrom?.microseconds ?? .min
         for e in events {
             if isRetained(e.time.microseconds, from: from, unknownType: e.isUnknownType) {
@@ -158,7 +163,7 @@ public actor LiveState {
                 engine.addForgotten(e)
             }
         }
-        return evaluate(summary: summary, caughtUp: caughtUp)
+        return evaluate(summary: summary, caughtUp: caughtUp, deferringRetention: deferringRetention)
     }
 
     /// Whether an event dated `time` joins the state (it is at or after the retention's start,
@@ -174,6 +179,7 @@ public actor LiveState {
     /// returns the transitions of the window expiries it passes: a breach resolves once its
     /// slow samples age out, even when no event comes.
     public func tick(caughtUp: Bool) -> [SLOAlert] {
+        applyRetention()
         advanceClock(caughtUp: caughtUp)
         return count(evaluation.expire(before: clock))
     }
@@ -197,7 +203,13 @@ public actor LiveState {
     /// The retention follows the latest stored event, not the clock: following the wall clock
     /// would forget a backfill of old events as it arrives. The clock is at or after that event,
     /// so no window evaluated at the clock reaches before the retention either.
-    private func applyRetention() {
+    ///
+    /// A step rebuilds every service's state (about a second a day for 2,000 services at 90,000
+    /// events a day, bench/RESULTS.md), so `run` defers it past the round's transitions
+    /// (`add(deferringRetention:)`) and calls it once they are sent: no alert waits for it.
+    /// Every `add` and `tick` first runs a step still due, so the state goes through the same
+    /// steps in the same order whether or not a caller defers.
+    public func applyRetention() {
         guard let start = movedRetentionStart() else { return }
         evaluation.forget(before: start.microseconds)
         forgetState(before: start)
@@ -233,7 +245,7 @@ public actor LiveState {
 
     /// Evaluates the SLOs of the services the added events named, and every scope's expiries
     /// before the clock.
-    private func evaluate(summary: AppendSummary, caughtUp: Bool) -> [SLOAlert] {
+    private func evaluate(summary: AppendSummary, caughtUp: Bool, deferringRetention: Bool) -> [SLOAlert] {
         engine.raiseFutureCutoff(to: Self.futureCutoff())
         totals.stored += summary.stored
         totals.duplicates += summary.duplicates
@@ -244,7 +256,7 @@ public actor LiveState {
         let leadTimeChanges = engine.takeLeadTimeChanges(only: touched)
         let alerts = count(
             evaluation.evaluate(engine, services: touched, end: clock, threads: .helpers(threads), leadTimeChanges: leadTimeChanges))
-        applyRetention()
+        if !deferringRetention { applyRetention() }
         return alerts
     }
 

@@ -294,13 +294,15 @@ struct AggregatorService: Service, CustomStringConvertible {
             let started = clock.now
             var summary = AppendSummary()
             for a in taken.appends { summary += a.summary }
-            let alerts = await state.add(taken.appends.map(\.stored), summary: summary, caughtUp: taken.caughtUp)
+            let alerts = await state.add(taken.appends.map(\.stored), summary: summary, caughtUp: taken.caughtUp, deferringRetention: true)
             let took = clock.now - started
             exposition.roundSeconds.record(took)
             rounds += 1
             busy += took
             logger.debug("round", metadata: ["appends": "\(taken.appends.count)", "seconds": "\(Self.seconds(took))"])
             await emit(alerts)
+            // The retention step a round may be due runs once its transitions are sent.
+            await state.applyRetention()
             // No pause between rounds: the next one takes whatever arrived meanwhile. Under
             // load the live state's threads, at a lowered priority, run slower and appends
             // coalesce into fewer, larger rounds; when idle, a round follows each append.

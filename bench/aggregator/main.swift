@@ -7,7 +7,9 @@
 // noisy machine (bench/run-ingest.sh measures the whole service). It also prints how a round's
 // wall time grows along the stream (the median of five rounds at 10 %, 50 % and 90 % of it,
 // all of one size), the peak RSS and what the live state holds at the end: with the pipeline
-// file's `live.retention`, both should stay flat (bench/live-growth.sh).
+// file's `live.retention`, both should stay flat (bench/live-growth.sh). A round's time
+// includes the retention step it is due, as in `run`, which sends the round's transitions
+// before that step: the steps' count, median and longest time are printed apart.
 //
 // Usage: doralog-aggregator-bench LOG_DIR PIPELINE_FILE [EVENTS_PER_ROUND]   (default 65536)
 import DoraEventLog
@@ -36,6 +38,8 @@ do {
         retention: definition.retention?.wholeMicroseconds)
     var (cpu, wall, rounds, alerts, total) = (0.0, Duration.zero, 0, 0, 0)
     var roundSeconds: [Double] = []
+    var stepSeconds: [Double] = []
+    func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
     let clock = ContinuousClock()
     var pending: [Event] = []
     let blocks = reader.blocks(overlapping: nil)
@@ -52,15 +56,17 @@ do {
         var summary = AppendSummary()
         summary.stored = round.count
         let (cpuBefore, began) = (cpuSeconds(), clock.now)
-        alerts += await state.add(round, summary: summary).count
+        alerts += await state.add(round, summary: summary, deferringRetention: true).count
+        let (retainedBefore, stepBegan) = (await state.retainedFrom, clock.now)
+        await state.applyRetention()
+        if await state.retainedFrom != retainedBefore { stepSeconds.append(seconds(clock.now - stepBegan)) }
         cpu += cpuSeconds() - cpuBefore
         let took = clock.now - began
         wall += took
         // Only full rounds compare: the last one may be short.
-        if round.count == perRound { roundSeconds.append(Double(took.components.attoseconds) / 1e18 + Double(took.components.seconds)) }
+        if round.count == perRound { roundSeconds.append(seconds(took)) }
         rounds += 1
     }
-    let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
     func median(_ values: ArraySlice<Double>) -> Double { values.sorted()[values.count / 2] }
     // Five rounds around a point of the stream: at 10 %, 50 % and 90 % of it (not its very
     // end: a generated stream longer than its days wraps around to its first day at the end,
@@ -75,8 +81,10 @@ do {
     let peak = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.map { $0.filter(\.isNumber) } ?? "?"
     print(
         "events \(total) rounds \(rounds) slos \(definition.slos.count) alerts \(alerts) cpu_s \(String(format: "%.3f", cpu)) "
-            + "wall_s \(String(format: "%.3f", seconds)) first_round_s \(String(format: "%.4f", first)) "
-            + "mid_round_s \(String(format: "%.4f", middle)) last_round_s \(String(format: "%.4f", last)) peak_rss_kib \(peak) retained_items \(await state.retainedItems)")
+            + "wall_s \(String(format: "%.3f", seconds(wall))) first_round_s \(String(format: "%.4f", first)) "
+            + "mid_round_s \(String(format: "%.4f", middle)) last_round_s \(String(format: "%.4f", last)) peak_rss_kib \(peak) retained_items \(await state.retainedItems) "
+            + "retention_steps \(stepSeconds.count) retention_step_median_s \(String(format: "%.4f", stepSeconds.isEmpty ? 0 : median(stepSeconds[...]))) "
+            + "retention_step_max_s \(String(format: "%.4f", stepSeconds.max() ?? 0))")
 } catch {
     FileHandle.standardError.write("doralog-aggregator-bench: \(error)\n".data(using: .utf8)!)
     exit(1)
