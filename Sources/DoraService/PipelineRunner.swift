@@ -301,8 +301,11 @@ struct AggregatorService: Service, CustomStringConvertible {
             busy += took
             logger.debug("round", metadata: ["appends": "\(taken.appends.count)", "seconds": "\(Self.seconds(took))"])
             await emit(alerts)
-            // The retention step a round may be due runs once its transitions are sent.
+            // The retention step a round may be due runs once its transitions are sent (busy,
+            // but not part of the round's duration on /metrics: no alert waits for it).
+            let stepStarted = clock.now
             await state.applyRetention()
+            busy += clock.now - stepStarted
             // No pause between rounds: the next one takes whatever arrived meanwhile. Under
             // load the live state's threads, at a lowered priority, run slower and appends
             // coalesce into fewer, larger rounds; when idle, a round follows each append.
