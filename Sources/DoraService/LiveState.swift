@@ -204,8 +204,8 @@ public actor LiveState {
     /// would forget a backfill of old events as it arrives. The clock is at or after that event,
     /// so no window evaluated at the clock reaches before the retention either.
     ///
-    /// A step rebuilds every service's state (about a second a day for 2,000 services at 90,000
-    /// events a day, bench/RESULTS.md), so `run` defers it past the round's transitions
+    /// A step rebuilds every service's state (about half a second a day for 2,000 services at
+    /// 90,000 events a day, bench/RESULTS.md), so `run` defers it past the round's transitions
     /// (`add(deferringRetention:)`) and calls it once they are sent: no alert waits for it.
     /// Every `add` and `tick` first runs a step still due, so the state goes through the same
     /// steps in the same order whether or not a caller defers.
