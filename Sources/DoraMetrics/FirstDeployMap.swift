@@ -104,7 +104,58 @@ struct FirstDeployMap: Sendable {
     }
 }
 
+extension FirstDeployMap {
+    /// The lead-time samples of the shas it holds (the first deploy's time minus the sha's
+    /// commit time there; none where that is negative), in evaluation order
+    /// (`TimedSample.sorted`). With the deploys in deploy order (`position[i]`: where deploy i
+    /// goes; `deploy(p)`: the deploy at p) that order is by position, then value, since a
+    /// deploy's samples share its time and id: a counting sort by position, then each
+    /// deploy's few values sorted in place. No sample is compared with another (that compared
+    /// their ids: most of a live retention step, bench/RESULTS.md, twenty-third session).
+    /// - Parameter capacity: the capacity to give the samples for their count.
+    func leadTimeSamples(
+        in commits: Commits, position: [Int], capacity: (_ count: Int) -> Int = { $0 },
+        deploy: (_ position: Int) -> ServiceState.DeployRecord
+    ) -> [TimedSample] {
+        var starts = [Int](repeating: 0, count: position.count + 1)
+        forEach(in: commits) { i, commitTime in
+            let p = position[i]
+            if deploy(p).time >= commitTime { starts[p + 1] += 1 }
+        }
+        for p in position.indices { starts[p + 1] += starts[p] }
+        var values = [Int64](repeating: 0, count: starts[position.count])
+        var next = starts
+        forEach(in: commits) { i, commitTime in
+            let p = position[i]
+            let time = deploy(p).time
+            guard time >= commitTime else { return }
+            values[next[p]] = time - commitTime
+            next[p] += 1
+        }
+        var out: [TimedSample] = []
+        out.reserveCapacity(capacity(values.count))
+        for p in position.indices where starts[p + 1] > starts[p] {
+            values[starts[p]..<starts[p + 1]].sort()
+            let d = deploy(p)
+            for v in values[starts[p]..<starts[p + 1]] { out.append(TimedSample(time: d.time, value: v, id: d.id)) }
+        }
+        return out
+    }
+}
+
 extension ServiceState {
+    /// Its deploys in deploy order (time, then id bytes): the deploy indices in that order, and
+    /// where each deploy went (`position[i]` for `deploys[i]`). Sorted by time alone, ids
+    /// compared only on ties: most comparisons touch no string.
+    func deployOrder() -> (order: [Int], position: [Int]) {
+        var keyed = deploys.indices.map { (time: deploys[$0].time, index: Int32($0)) }
+        keyed.sort { $0.time != $1.time ? $0.time < $1.time : deploys[Int($0.index)].id.utf8.lexicographicallyPrecedes(deploys[Int($1.index)].id.utf8) }
+        let order = keyed.map { Int($0.index) }
+        var position = [Int](repeating: 0, count: deploys.count)
+        for (p, i) in order.enumerated() { position[i] = p }
+        return (order, position)
+    }
+
     /// Per commit sha, the successful deploy (index into `deploys`) that ships it first by
     /// `precedes` (metrics.md §2.2), with its commit time there; a commit that a deploy forgot
     /// by a retention shipped (`shippedBefore`) has none.

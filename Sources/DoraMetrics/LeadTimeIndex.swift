@@ -26,36 +26,11 @@ struct LeadTimeIndex: Sendable {
     /// left out (a retention forgot them, and the evaluation left them out too).
     init(of state: ServiceState, previous: LeadTimeIndex? = nil, droppingBefore cutoff: Int64 = .min) {
         let deploys = state.deploys
-        first = state.firstDeploys { Self.precedes(deploys[$0], deploys[$1]) }
-        // The samples at once, rather than one insertion per deploy, and without comparing
-        // them: a deploy's samples share its time and id, so the deploys in deploy order, each
-        // one's values ascending, is `TimedSample.sorted`'s order. The values are bucketed by
-        // their deploy's rank (a counting sort), then each bucket sorted. Sorting the samples
-        // themselves compared the ids of every two samples at one time: most of a retention
-        // step's time (bench/RESULTS.md, twenty-third session). The index's tests hold the
-        // two orders equal.
-        let (rank, deployOfRank) = Self.ranks(of: deploys)
-        var start = [Int](repeating: 0, count: deployOfRank.count + 1)
-        first.forEach(in: state.commits) { index, commitTime in
-            if deploys[index].time >= commitTime { start[Int(rank[index]) + 1] += 1 }
-        }
-        for r in deployOfRank.indices { start[r + 1] += start[r] }
-        var next = start
-        var values = [Int64](repeating: 0, count: start[deployOfRank.count])
-        first.forEach(in: state.commits) { index, commitTime in
-            let deploy = deploys[index]
-            guard deploy.time >= commitTime else { return }
-            let r = Int(rank[index])
-            values[next[r]] = deploy.time - commitTime
-            next[r] += 1
-        }
-        // The live bench held 8.6 million slots for 4.4 million samples without this.
-        samples.reserveCapacity(roomToGrow(values.count))
-        for r in deployOfRank.indices where start[r] < start[r + 1] {
-            values[start[r]..<start[r + 1]].sort()
-            let deploy = deploys[deployOfRank[r]]
-            for v in values[start[r]..<start[r + 1]] { samples.append(TimedSample(time: deploy.time, value: v, id: deploy.id)) }
-        }
+        // The samples at once, rather than one insertion per deploy, and in `report`'s way.
+        let (order, position) = state.deployOrder()
+        first = state.firstDeploys { position[$0] < position[$1] }
+        // The live bench held 8.6 million slots for 4.4 million samples without room to grow.
+        samples = first.leadTimeSamples(in: state.commits, position: position, capacity: roomToGrow) { deploys[order[$0]] }
         guard let previous else { return }
         let taken = previous.samplesAsTaken
         let base = taken[taken.partitionPoint { $0.time >= cutoff }...]
@@ -89,21 +64,6 @@ struct LeadTimeIndex: Sendable {
     /// shipped before (`shippedBefore`) change the samples.
     func shipsFirst(_ sha: IDFingerprint, in commits: ChunkedArray<ServiceState.CommitRecord>) -> Bool {
         first.contains(sha, in: commits)
-    }
-
-    /// Each deploy's rank in deploy order (deploys that compare equal share one), and a deploy
-    /// of each rank.
-    private static func ranks(of deploys: ChunkedArray<ServiceState.DeployRecord>) -> (rank: [Int32], deployOfRank: [Int]) {
-        precondition(deploys.count <= Int(Int32.max))
-        var order = Array(deploys.indices)
-        order.sort { precedes(deploys[$0], deploys[$1]) }
-        var rank = [Int32](repeating: 0, count: deploys.count)
-        var deployOfRank: [Int] = []
-        for (k, i) in order.enumerated() {
-            if k == 0 || precedes(deploys[order[k - 1]], deploys[i]) { deployOfRank.append(i) }
-            rank[i] = Int32(deployOfRank.count - 1)
-        }
-        return (rank, deployOfRank)
     }
 
     /// Deploy order: time, then id bytes.

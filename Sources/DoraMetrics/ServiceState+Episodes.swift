@@ -99,13 +99,9 @@ extension ServiceState {
         configuration: MetricsConfiguration, recordingRollbackLinks: Bool = false, recordingIncidentLinks: Bool = false
     ) -> Analysis {
         // Deploys in (time, id) order; `position[i]` is where deploy i went.
-        // Sorted by time alone, ids compared only on ties: most comparisons touch no string.
-        var order = deploys.indices.map { (time: deploys[$0].time, index: Int32($0)) }
-        order.sort { $0.time != $1.time ? $0.time < $1.time : deploys[Int($0.index)].id.utf8.lexicographicallyPrecedes(deploys[Int($1.index)].id.utf8) }
-        let sorted = order.map { deploys[Int($0.index)] }
-        var position = [Int](repeating: 0, count: deploys.count)
-        for (p, entry) in order.enumerated() { position[Int(entry.index)] = p }
-        let times = order.map(\.time)
+        let (order, position) = deployOrder()
+        let sorted = order.map { deploys[$0] }
+        let times = sorted.map(\.time)
 
         /// The position of the last deploy with time <= t, if any.
         func lastDeploy(atOrBefore t: Int64) -> Int? {

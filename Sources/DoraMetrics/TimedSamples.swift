@@ -185,30 +185,7 @@ extension ServiceState {
             if let leadTimes { return leadTimes.samples }
             let a = a!
             let firstDeploy = firstDeploys { a.position[$0] < a.position[$1] }
-            // Sorted deploy positions are in (time, id) order, so the samples' order is by
-            // position, then value: a counting sort by position (no comparison of samples),
-            // then each deploy's few values sorted in place.
-            var starts = [Int](repeating: 0, count: a.deploys.count + 1)
-            firstDeploy.forEach(in: commits) { i, commitTime in
-                let p = a.position[i]
-                if a.deploys[p].time >= commitTime { starts[p + 1] += 1 }
-            }
-            for p in a.deploys.indices { starts[p + 1] += starts[p] }
-            var values = [Int64](repeating: 0, count: starts[a.deploys.count])
-            var next = starts
-            firstDeploy.forEach(in: commits) { i, commitTime in
-                let p = a.position[i]
-                let time = a.deploys[p].time
-                guard time >= commitTime else { return }
-                values[next[p]] = time - commitTime
-                next[p] += 1
-            }
-            out.reserveCapacity(values.count)
-            for (p, deploy) in a.deploys.enumerated() where starts[p + 1] > starts[p] {
-                values[starts[p]..<starts[p + 1]].sort()
-                for v in values[starts[p]..<starts[p + 1]] { out.append(TimedSample(time: deploy.time, value: v, id: deploy.id)) }
-            }
-            return out
+            return firstDeploy.leadTimeSamples(in: commits, position: a.position) { a.deploys[$0] }
         }
         return TimedSample.sorted(out)
     }
