@@ -62,6 +62,13 @@ struct FirstDeployMap: Sendable {
         !slots.isEmpty && slot(of: sha, in: commits).found
     }
 
+    /// The first deploy of `sha` and the sha's commit time there; nil if it has none here.
+    func first(of sha: IDFingerprint, in commits: Commits) -> (deploy: Int, commitTime: Int64)? {
+        guard !slots.isEmpty else { return nil }
+        let (i, found) = slot(of: sha, in: commits)
+        return found ? (Int(slots[i].deploy), commits[Int(slots[i].entry) - 1].time) : nil
+    }
+
     /// The slot that holds `sha`, or else the empty slot where it goes. Requires slots.
     private func slot(of sha: IDFingerprint, in commits: Commits) -> (index: Int, found: Bool) {
         slots.withUnsafeBufferPointer { s in
@@ -112,10 +119,8 @@ extension FirstDeployMap {
     /// deploy's samples share its time and id: a counting sort by position, then each
     /// deploy's few values sorted in place. No sample is compared with another (that compared
     /// their ids: most of a live retention step, bench/RESULTS.md, twenty-third session).
-    /// - Parameter capacity: the capacity to give the samples for their count.
     func leadTimeSamples(
-        in commits: Commits, position: [Int], capacity: (_ count: Int) -> Int = { $0 },
-        deploy: (_ position: Int) -> ServiceState.DeployRecord
+        in commits: Commits, position: [Int], deploy: (_ position: Int) -> ServiceState.DeployRecord
     ) -> [TimedSample] {
         var starts = [Int](repeating: 0, count: position.count + 1)
         forEach(in: commits) { i, commitTime in
@@ -133,7 +138,7 @@ extension FirstDeployMap {
             next[p] += 1
         }
         var out: [TimedSample] = []
-        out.reserveCapacity(capacity(values.count))
+        out.reserveCapacity(values.count)
         for p in position.indices where starts[p + 1] > starts[p] {
             values[starts[p]..<starts[p + 1]].sort()
             let d = deploy(p)

@@ -51,7 +51,7 @@ extension ServiceState {
         let (drills, forgottenDrills) = RollbackRetention.forgetting(self.drills, before: cutoff)
         kept.drills = drills
         kept.forgottenSuccesses += forgottenSuccesses + forgottenDrills
-        if let leadTimes { kept.leadTimes = LeadTimeIndex(of: kept, previous: leadTimes, droppingBefore: cutoff) }
+        if let leadTimes { kept.leadTimes = LeadTimeIndex(of: kept, forgetting: leadTimes, of: self, before: cutoff) }
         return kept
     }
 
@@ -59,7 +59,7 @@ extension ServiceState {
     /// retention bounds (for tests that memory stays flat).
     var retainedItems: Int {
         deploys.count + commits.count + failedDeployTimes.count + alerts.count + rollbacks.count + drills.count + eventTimes.count
-            + (leadTimes?.samples.count ?? 0) + shippedBefore.count
+            + (leadTimes?.retainedItems ?? 0) + shippedBefore.count
     }
 }
 

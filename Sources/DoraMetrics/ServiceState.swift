@@ -196,8 +196,11 @@ struct ServiceState: Sendable {
     /// one deploy more), keeping track of what changed since they were last taken.
     mutating func rebuildLeadTimes() {
         guard let previous = leadTimes else { return }
+        // The previous index still derives the samples as last taken: its first deploys do not
+        // depend on `shippedBefore`, and the deploys and commits are as they were.
+        let taken = previous.samplesAsTaken(in: self)
         leadTimes = nil
-        leadTimes = LeadTimeIndex(of: self, previous: previous)
+        leadTimes = LeadTimeIndex(of: self, taken: taken)
     }
 
     /// Adds an event of the alert at `position` in `alerts`; `fields` (is it an incident, its

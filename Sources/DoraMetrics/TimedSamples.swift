@@ -58,9 +58,11 @@ public struct ServiceTimedSamples: Sendable, Equatable {
     }
 }
 
-/// How one service's samples of one metric changed between two rounds of an evaluation: from
-/// the first sample that differs, the old ones (`removed`) became the new ones (`added`).
-/// Copies of those suffixes, not slices: a slice would keep the whole old array alive.
+/// How one service's samples of one metric changed between two rounds of an evaluation: the
+/// old samples without `removed` and with `added` are the new ones (each in evaluation order).
+/// Compared lists give the two suffixes from the first sample that differs (`init(from:to:)`);
+/// the lead-time index gives exactly the samples gone and the new ones. Consumers read both
+/// as multisets. Copies, not slices: a slice would keep the whole old array alive.
 public struct SampleChange: Sendable, Equatable {
     public var removed: [TimedSample]
     public var added: [TimedSample]
@@ -85,6 +87,15 @@ public struct SampleChange: Sendable, Equatable {
 
     public init?(from old: [TimedSample], to new: [TimedSample]) {
         self.init(from: old[...], to: new[...])
+    }
+
+    /// The change that took `removed` away and brought `added` (each in evaluation order, no
+    /// sample in both); nil if both are empty.
+    init?(removed: [TimedSample], added: [TimedSample]) {
+        guard !removed.isEmpty || !added.isEmpty else { return nil }
+        self.removed = removed
+        self.added = added
+        time = min(removed.first?.time ?? .max, added.first?.time ?? .max)
     }
 
     /// This change as seen by an evaluation that leaves out the samples dated before `cutoff`
@@ -136,6 +147,17 @@ extension MetricsEngine {
     }
 }
 
+extension MetricsEngine {
+    /// The services `timedSamples(of:only:)` lists (in the same order), with their teams and no
+    /// sample: the members of the scopes whose samples a caller takes from elsewhere (the SLO
+    /// evaluation, the lead times kept here, `leadTimesAsTaken`).
+    public func listedServices(only: Set<String>? = nil) -> [ServiceTimedSamples] {
+        services.lazy.filter { only?.contains($0.name) ?? true }
+            .map { ServiceTimedSamples(service: $0.name, team: team(of: $0.name), samples: []) }
+            .sorted { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) }
+    }
+}
+
 extension ServiceState {
     /// This service's samples of each of `metrics`, in (time, id) order, and with
     /// `withRollbackOutcomes` its rollbacks' outcomes; one analysis serves all.
@@ -182,7 +204,7 @@ extension ServiceState {
                 if let value { out.append(TimedSample(time: healthy, value: value, id: deploy.id)) }
             }
         case .leadTime:
-            if let leadTimes { return leadTimes.samples }
+            if let leadTimes { return leadTimes.samples(in: self) }
             let a = a!
             let firstDeploy = firstDeploys { a.position[$0] < a.position[$1] }
             return firstDeploy.leadTimeSamples(in: commits, position: a.position) { a.deploys[$0] }

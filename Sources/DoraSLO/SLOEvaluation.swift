@@ -69,6 +69,9 @@ public struct SLOEvaluation: Sendable {
         /// nil once taken (`takeEvaluator`).
         var evaluator: ScopeEvaluator?
         var pooled: [ServiceTimedSamples]
+        /// Whether the members' samples are the lead times the engine keeps: then `pooled`
+        /// holds none, and a rebuild asks the engine for them.
+        var fromEngine: Bool
         var unchangedThrough: Int64
         var change: (removed: [TimedSample], added: [TimedSample])?
 
@@ -134,22 +137,18 @@ public struct SLOEvaluation: Sendable {
         // unchanged).
         var changed: [DurationMetric: [String: SampleChange]] = [:]
         let metrics = Set(slos.map(\.metric))
-        let (fresh, outcomes) = engine.timedSamples(
-            of: metrics, withRollbackOutcomes: !rollbackSLOs.isEmpty, only: touched, threads: threads)
+        // The lead times the engine keeps are not derived here: the round's changes are what
+        // the windows take, and a window rebuilt asks the engine for them (`samples(of:)`).
+        let fromEngineMetrics: Set<DurationMetric> = leadTimeChanges != nil && metrics.contains(.leadTime) ? [.leadTime] : []
+        var (fresh, outcomes) = engine.timedSamples(
+            of: metrics.subtracting(fromEngineMetrics), withRollbackOutcomes: !rollbackSLOs.isEmpty, only: touched, threads: threads)
+        for metric in fromEngineMetrics { fresh[metric] = engine.listedServices(only: touched) }
         for metric in metrics {
             // Taken out of the cache, so that each service's old samples are freed as soon as
             // they are replaced (no second copy of the whole cache during the round).
             var known = cache.removeValue(forKey: metric) ?? [:]
             if touched == nil { known = [:] }
             let fromEngine = metric == .leadTime ? leadTimeChanges : nil
-            if fromEngine != nil {
-                // The services this round leaves alone, with their samples as last taken (the
-                // touched ones get theirs below).
-                for name in Array(known.keys) where !(touched?.contains(name) ?? false) {
-                    known[name]!.samples = engine.leadTimesAsTaken(of: name) ?? []
-                    if horizon > .min { known[name]!.dropSamples(before: horizon) }
-                }
-            }
             for var s in fresh[metric] ?? [] {
                 if horizon > .min { s.dropSamples(before: horizon) }
                 if let fromEngine, touched != nil {
@@ -160,9 +159,6 @@ public struct SLOEvaluation: Sendable {
                 known[s.service] = s
             }
             byMetric[metric] = known.values.sorted { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) }
-            if fromEngine != nil {
-                for name in Array(known.keys) { known[name]!.samples = [] }
-            }
             cache[metric] = known
         }
         // What to update: every scope on its own, so that the two windows of one pooled metric
@@ -228,7 +224,8 @@ public struct SLOEvaluation: Sendable {
                 updates.append(
                     Update(
                         key: key, evaluator: evaluator ?? ScopeEvaluator(slos: group.map { slos[$0] }, scope: scope),
-                        pooled: pooled, unchangedThrough: sameMembers ? earliest - 1 : .min, change: change))
+                        pooled: pooled, fromEngine: fromEngineMetrics.contains(slo.metric),
+                        unchangedThrough: sameMembers ? earliest - 1 : .min, change: change))
             }
         }
         // The rollback alerts of the touched services, before any clock-driven advance (which
@@ -257,6 +254,7 @@ public struct SLOEvaluation: Sendable {
         }
         // The heaviest first, so that no thread is left with a large one at the end.
         updates.sort { $0.weight > $1.weight }
+        let horizon = horizon
         // Each update handed over, and its evaluator taken out of it: the evaluator's windows
         // then have no other owner, and change in place rather than being copied whole.
         let updated = ParallelMap.map(consuming: consume updates, on: threads) { (update: consuming Update) -> (Key, ScopeEvaluator, [SLOAlert]) in
@@ -265,9 +263,18 @@ public struct SLOEvaluation: Sendable {
             if let change = update.change {
                 alerts = evaluator.apply(removing: change.removed, adding: change.added, evaluateFrom: from, end: end)
             } else {
+                let fromEngine = update.fromEngine
                 alerts = evaluator.refresh(
-                    samples: { Self.samples(of: update.pooled, after: $0, before: to) }, unchangedThrough: update.unchangedThrough,
-                    evaluateFrom: from, end: end)
+                    samples: { after in
+                        Self.samples(of: update.pooled, after: after, before: to) { member in
+                            guard fromEngine else { return member.samples }
+                            var taken = member
+                            taken.samples = engine.leadTimesAsTaken(of: member.service) ?? []
+                            if horizon > .min { taken.dropSamples(before: horizon) }
+                            return taken.samples
+                        }
+                    },
+                    unchangedThrough: update.unchangedThrough, evaluateFrom: from, end: end)
             }
             return (update.key, evaluator, alerts)
         }
@@ -329,12 +336,18 @@ public struct SLOEvaluation: Sendable {
 
     /// The samples of `members` with time in (after, before), in (time, id) order: only those
     /// an evaluator can still use, so a round costs the windows, not the whole history.
-    static func samples(of members: [ServiceTimedSamples], after: Int64, before: Int64) -> [TimedSample] {
+    /// - Parameter samplesOf: a member's samples (default: those it holds; the lead times the
+    ///   engine keeps are asked of it one member at a time, so only one member's whole list is
+    ///   held at once).
+    static func samples(
+        of members: [ServiceTimedSamples], after: Int64, before: Int64,
+        samplesOf: (ServiceTimedSamples) -> [TimedSample] = \.samples
+    ) -> [TimedSample] {
         func slice(_ samples: [TimedSample]) -> ArraySlice<TimedSample> {
             samples[samples.partitionPoint { $0.time > after }..<samples.partitionPoint { $0.time >= before }]
         }
-        if members.count == 1 { return Array(slice(members[0].samples)) }
-        return TimedSample.sorted(members.flatMap { slice($0.samples) })
+        if members.count == 1 { return Array(slice(samplesOf(members[0]))) }
+        return TimedSample.sorted(members.flatMap { slice(samplesOf($0)) })
     }
 
     /// The changes of a scope's services, pooled: what its samples lost and gained, each in

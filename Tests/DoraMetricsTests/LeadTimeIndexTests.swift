@@ -55,7 +55,7 @@ import Testing
         var derived = MetricsEngine()
         var taken: [String: [TimedSample]] = [:]  // each service's samples when last taken
         var retainedFrom = Int64.min
-        var (mismatches, withRemovals, forgets, forgotten, underived) = (0, 0, 0, 0, 0)
+        var (mismatches, unneeded, withRemovals, forgets, forgotten, underived) = (0, 0, 0, 0, 0, 0)
         for (i, e) in events.enumerated() {
             if e.time.microseconds < retainedFrom {
                 engine.addForgotten(e)
@@ -69,9 +69,11 @@ import Testing
             let changes = engine.takeLeadTimeChanges(only: nil)
             if Self.leadTimes(engine) != Self.leadTimes(derived) { underived += 1 }
             for s in Self.leadTimes(engine) {
-                let expected = SampleChange(from: (taken[s.service] ?? []).filter { $0.time >= retainedFrom }, to: s.samples)
-                if changes[s.service] != expected { mismatches += 1 }
-                if !(expected?.removed.isEmpty ?? true) { withRemovals += 1 }
+                let before = (taken[s.service] ?? []).filter { $0.time >= retainedFrom }
+                let change = changes[s.service]
+                if Self.applying(change, to: before) != s.samples { mismatches += 1 }
+                if let change, change.removed.contains(where: { r in change.added.contains(r) }) { unneeded += 1 }
+                if !(change?.removed.isEmpty ?? true) { withRemovals += 1 }
                 taken[s.service] = s.samples
             }
             #expect(engine.takeLeadTimeChanges(only: nil).isEmpty, "taken: nothing changed since")
@@ -83,9 +85,24 @@ import Testing
                 forgets += 1
             }
         }
-        #expect(mismatches == 0)
+        #expect(mismatches == 0, "checkpoints where the change taken does not lead from the samples last taken to the current ones")
+        #expect(unneeded == 0, "changes that remove a sample only to add it again")
         #expect(underived == 0, "checkpoints where the kept lead times differ from derived ones: \(underived)")
         #expect(withRemovals > 10 && forgets > 20 && forgotten > 20, "removals \(withRemovals), forgets \(forgets), forgotten \(forgotten)")
+    }
+
+    /// `old` without `change.removed` and with `change.added`, in evaluation order: what an
+    /// evaluation that took the change holds; nil if a removed sample is not in `old`.
+    static func applying(_ change: SampleChange?, to old: [TimedSample]) -> [TimedSample]? {
+        guard let change else { return old }
+        var held = old
+        for r in change.removed {
+            guard let i = held.firstIndex(where: { $0.time == r.time && $0.value == r.value && $0.id.utf8.elementsEqual(r.id.utf8) }) else {
+                return nil
+            }
+            held.remove(at: i)
+        }
+        return TimedSample.sorted(held + change.added)
     }
 
     @Test func anEarlierDeployOfAShaTakesItsLeadTimeOver() {
@@ -145,6 +162,57 @@ import Testing
         let change = kept.takeLeadTimeChanges(only: nil)
         #expect(change == ["api": SampleChange(from: before[0].samples, to: Self.leadTimes(kept)[0].samples)!])
         #expect(change["api"]?.removed.count == 1)
+    }
+
+    @Test func theSamplesAsLastTakenAreDerivedBackFromTheChangesSinceThroughARebuild() {
+        // The index holds no samples: as last taken, they are the current ones without what
+        // was added since and with what was removed; a rebuild measures its change from them.
+        let t0 = Timestamp(microseconds: 1_700_000_000_000_000)
+        let hour: Int64 = 3_600_000_000
+        func deploy(_ id: String, at hours: Int64, shas: [String]) -> Event {
+            Event(
+                id: id, time: Timestamp(microseconds: t0.microseconds + hours * hour), service: "api",
+                details: .deploy(Event.Deploy(version: id, commits: shas.map { Event.Commit(sha: $0, time: t0) })))
+        }
+        var kept = MetricsEngine()
+        kept.trackLeadTimes()
+        for e in [deploy("old", at: 0, shas: ["o"]), deploy("d1", at: 100, shas: ["a", "b"]), deploy("d2", at: 110, shas: ["c"])] {
+            kept.add(e)
+        }
+        kept.forget(before: Timestamp(microseconds: t0.microseconds + 50 * hour), commitsSince: t0)
+        _ = kept.takeLeadTimeChanges(only: nil)
+        let before = Self.leadTimes(kept).first?.samples ?? []
+        #expect(before.map(\.value) == [100 * hour, 100 * hour, 110 * hour])
+        #expect(kept.leadTimesAsTaken(of: "api") == before)
+        // Not taken yet: a new deploy, and a late one that ships "a" before d1 (one sample gone).
+        kept.add(deploy("d3", at: 120, shas: ["d"]))
+        kept.add(deploy("d0", at: 90, shas: ["a"]))
+        #expect(Self.leadTimes(kept).first?.samples.map(\.id) == ["d0", "d1", "d2", "d3"])
+        #expect(kept.leadTimesAsTaken(of: "api") == before)
+        // A deploy the retention forgot shipped "c": d2 no longer ships it first, and the index
+        // is rebuilt with those changes still untaken.
+        kept.addForgotten(deploy("late", at: 20, shas: ["c"]))
+        let after = Self.leadTimes(kept).first?.samples ?? []
+        #expect(after.map(\.id) == ["d0", "d1", "d3"])
+        #expect(kept.leadTimesAsTaken(of: "api") == before)
+        let change = kept.takeLeadTimeChanges(only: nil)["api"]
+        #expect(Self.applying(change, to: before) == after)
+        #expect(change?.removed.map(\.id) == ["d1", "d2"] && change?.added.map(\.id) == ["d0", "d3"])
+        #expect(kept.leadTimesAsTaken(of: "api") == after, "taken")
+        // A retention step with a change still untaken (d4): d0 is forgotten, so d1 ships "a"
+        // first again, and "c" is remembered no longer (from 20h, before `commitsSince`), so d2
+        // ships it first again. The change is measured from the samples as taken after the
+        // cutoff, and keeps the untaken one.
+        kept.add(deploy("d4", at: 130, shas: ["e"]))
+        let cutoff = t0.microseconds + 95 * hour
+        kept.forget(before: Timestamp(microseconds: cutoff), commitsSince: Timestamp(microseconds: cutoff))
+        let current = Self.leadTimes(kept).first?.samples ?? []
+        #expect(current.map(\.id) == ["d1", "d1", "d2", "d3", "d4"])
+        let fromTaken = after.filter { $0.time >= cutoff }
+        #expect(kept.leadTimesAsTaken(of: "api") == fromTaken)
+        let step = kept.takeLeadTimeChanges(only: nil)["api"]
+        #expect(Self.applying(step, to: fromTaken) == current)
+        #expect(step?.removed == [] && step?.added.map(\.id) == ["d1", "d2", "d4"])
     }
 
     @Test func theFirstEntryOfAShaInItsFirstDeployGivesItsTimeAndACommitAfterItsDeployNone() {
