@@ -62,8 +62,9 @@ struct ChunkedArray<Element>: RandomAccessCollection {
 
 extension ChunkedArray: Sendable where Element: Sendable {}
 
-/// The capacity to give an array rebuilt with `count` elements that will keep growing a
-/// little (a live run's state, rebuilt once a day by its retention, which then takes a day's
-/// events): an eighth more. Filled by appends instead, it would end at the next power of two,
+/// The capacity to give an array rebuilt with `count` elements, or about to take that many at
+/// once, that will keep growing a little (a live run's state, rebuilt once a day by its
+/// retention, which then takes a day's events; its state consolidated and its SLO windows
+/// filled at start-up): an eighth more. Filled by appends instead, it would end at the next power of two,
 /// up to twice its data, and the first append after an exact rebuild would double it.
-func roomToGrow(_ count: Int) -> Int { count + count / 8 + 16 }
+public func roomToGrow(_ count: Int) -> Int { count + count / 8 + 16 }

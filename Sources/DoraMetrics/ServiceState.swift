@@ -252,6 +252,14 @@ struct ServiceState: Sendable {
         // This state's own arrays are the start (shared, not copied); the parts' follow.
         var whole = self
         whole.parts = []
+        // Sized once for all the parts (`roomToGrow`), rather than doubling as they come: a
+        // live run's start-up consolidates every service it replayed (bench/RESULTS.md,
+        // twenty-fourth session).
+        func total<T>(_ array: (ServiceState) -> ChunkedArray<T>) -> Int { roomToGrow(parts.reduce(array(self).count) { $0 + array($1).count }) }
+        whole.deploys.reserveCapacity(total(\.deploys))
+        whole.commits.reserveCapacity(total(\.commits))
+        whole.eventTimes.reserveCapacity(total(\.eventTimes))
+        whole.failedDeployTimes.reserveCapacity(total(\.failedDeployTimes))
         for part in parts {
             whole.failedDeployTimes += part.failedDeployTimes
             whole.eventTimes += part.eventTimes

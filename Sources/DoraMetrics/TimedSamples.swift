@@ -43,6 +43,16 @@ public struct TimedSample: Sendable, Equatable {
         }
         return keys.map { samples[Int($0.index)] }
     }
+
+    /// `sorted(_:)` in place, for a list too large to hold twice: a pooled window rebuilt from
+    /// every member's samples (at start-up, millions). The standard library's stable sort of
+    /// the samples themselves, which takes the sorted runs the members bring as they are and
+    /// needs a buffer of half the list at most, where `sorted` holds the list, a key per
+    /// sample and the result. The same order: `precedes` tells apart any two samples that
+    /// are not equal in time, id bytes and value (a test holds the two equal).
+    public static func sort(_ samples: inout [TimedSample]) {
+        samples.sort(by: precedes)
+    }
 }
 
 /// One service's samples of one metric, in (time, id) order, with its team.

@@ -347,7 +347,9 @@ public struct SLOEvaluation: Sendable {
             samples[samples.partitionPoint { $0.time > after }..<samples.partitionPoint { $0.time >= before }]
         }
         if members.count == 1 { return Array(slice(samplesOf(members[0]))) }
-        return TimedSample.sorted(members.flatMap { slice(samplesOf($0)) })
+        var pooled = members.flatMap { slice(samplesOf($0)) }
+        TimedSample.sort(&pooled)
+        return pooled
     }
 
     /// The changes of a scope's services, pooled: what its samples lost and gained, each in

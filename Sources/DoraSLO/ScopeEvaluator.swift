@@ -81,6 +81,11 @@ public struct ScopeEvaluator: Sendable {
     ///     run's clock); sample times are evaluated whatever it is.
     public mutating func add(_ newSamples: [TimedSample], evaluateFrom: Int64 = .min, end: Int64 = .min) -> [SLOAlert] {
         var out: [SLOAlert] = []
+        // Room for them all and an eighth more, rather than doubling up to twice their count: a
+        // window rebuilt at start-up takes millions of samples at once (the pooled lead times of
+        // a large organisation; bench/RESULTS.md, twenty-fourth session).
+        let needed = samples.count + newSamples.count
+        if needed > samples.capacity { samples.reserveCapacity(roomToGrow(needed)) }
         var i = 0
         while i < newSamples.count {
             let t = newSamples[i].time

@@ -97,6 +97,10 @@ public actor LiveState {
             _ = engine.takeLeadTimeChanges(only: nil)  // and from its samples as they are now
             self.engine = engine
         }
+        // The replay's threads built the state in parts, freed as they were merged: give their
+        // pages back before the evaluation allocates its windows (bench/RESULTS.md,
+        // twenty-fourth session).
+        HeapTrim.releaseFreePages()
         totals = reader.totals
         advanceClock(caughtUp: false)
         // The evaluation reads the replayed state with the samples before the retention's start
@@ -108,7 +112,10 @@ public actor LiveState {
         let start = movedRetentionStart()
         if let start { evaluation.forget(before: start.microseconds) }
         let transitions = evaluation.evaluate(engine, end: clock, threads: .helpers(threads), leadTimeChanges: [:])
-        if let start { forgetState(before: start) }
+        if let start {
+            forgetState(before: start)
+            HeapTrim.releaseFreePages()
+        }
         isReady = true
         return SLOAlert.stillFiring(transitions)
     }

@@ -18,6 +18,25 @@ import Testing
         #expect(TimedSample.sorted(samples) == reference)
     }
 
+    @Test func sortingInPlaceGivesSortedsOrderForSortedRunsAndForShuffledSamples() {
+        // A pooled window is rebuilt from its members' sorted samples, one run after another.
+        var generator = SystemRandomNumberGenerator()
+        let ids = ["a", "b", "ab", "r-1", "r-10", "r-2", "\u{E9}", "e\u{301}"]
+        func random(_ count: Int) -> [TimedSample] {
+            (0..<count).map { _ in
+                TimedSample(
+                    time: Int64.random(in: 0..<40, using: &generator), value: Int64.random(in: 0..<4, using: &generator),
+                    id: ids.randomElement(using: &generator)!)
+            }
+        }
+        func bytes(_ samples: [TimedSample]) -> [[Int64]] { samples.map { [$0.time, $0.value] + $0.id.utf8.map(Int64.init) } }
+        for samples in [(0..<30).flatMap { _ in TimedSample.sorted(random(Int.random(in: 0..<60, using: &generator))) }, random(3000), []] {
+            var inPlace = samples
+            TimedSample.sort(&inPlace)
+            #expect(bytes(inPlace) == bytes(TimedSample.sorted(samples)))
+        }
+    }
+
     @Test func canonicallyEquivalentIDsAreOrderedByTheirBytesNotMerged() {
         // "é" as one code point (C3 A9) and as e + combining accent (65 CC 81): Swift's `==`
         // calls them equal; the bytes put the decomposed one first.
