@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `doralog run`'s start-up and steady-state memory at the 100M stream's density (issue 15,
+# `run` under 1 GiB): 6.4M events generated over 70 days for 2,000 services (about 91,000 a
+# day, as bench/live-growth.sh 100000000 makes them), three SLOs with 28-day windows and
+# `live: {retention: 60d}`.
+# - start-up: `doralog run` on a copy of the log, from launch until /readyz (the replay of the
+#   retention, the first evaluation and the first retention step), with its peak RSS (VmHWM),
+#   three times (the first evaluation's scopes run on two threads, so the peak varies);
+# - steady state: the same events fed to the live state in rounds of 65,536
+#   (doralog-aggregator-bench), with its peak RSS and the retention steps' times.
+# Each prints what the state holds, so the bytes per retained item can be compared.
+# Usage: bench/run-startup.sh [LOG]   (default: generates one in a temporary directory)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh time
+swift build -c release --product doralog >&2
+swift build -c release --product doralog-aggregator-bench >&2
+doralog=$PWD/.build/release/doralog
+bench=$PWD/.build/release/doralog-aggregator-bench
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+log=${1:-}
+if [ -z "$log" ]; then
+    log=$work/log
+    "$doralog" generate --events 6400000 --days 70 --services 2000 --teams 12 | "$doralog" ingest --file - --log "$log" > /dev/null
+fi
+slos='slos:
+  - {name: rb, metric: rollback_time, objective: 5m, window: 28d}
+  - {name: rec, metric: recovery_time, objective: 1h, window: 28d, per: group}
+  - {name: lt, metric: lead_time, objective: 1d, window: 28d, per: group}
+live: {retention: 60d}'
+for i in 1 2 3; do
+    rm -rf "$work/copy" && cp -r "$log" "$work/copy"  # `run` opens the log for writing
+    port=$(( 20000 + RANDOM % 10000 ))
+    printf '%s\n' 'source: {kafka: {brokers: embedded, topics: [events], group: startup}, embedded: {partitions: 2}}' \
+        "log: {directory: \"$work/copy\"}" 'alerts: {stdout: false}' "http: {listen: \"127.0.0.1:$port\"}" "$slos" > "$work/p.yaml"
+    started=$(date +%s.%N)
+    "$doralog" run --pipeline "$work/p.yaml" > /dev/null 2> "$work/run.err" &
+    pid=$!
+    until curl -sf -m 1 "http://127.0.0.1:$port/readyz" > /dev/null; do
+        kill -0 $pid 2> /dev/null || { echo "run exited: $(tail -3 "$work/run.err")"; exit 1; }
+        sleep 0.2
+    done
+    ready=$(date +%s.%N)
+    rss=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
+    items=$(curl -sf "http://127.0.0.1:$port/metrics" | awk '/^doralog_live_retained_items / {print $2}')
+    kill -TERM $pid && wait $pid || true
+    echo "start-up $i: ready in $(awk "BEGIN{printf \"%.1f\", $ready - $started}") s, peak RSS $rss KiB, $items retained items"
+done
+printf '%s\n' 'source: {kafka: {brokers: "127.0.0.1:1", topics: [events], group: bench}}' "log: {directory: \"$work/unused\"}" "$slos" > "$work/steady.yaml"
+echo "steady state: $("$bench" "$log" "$work/steady.yaml" 65536)"
