@@ -8,6 +8,16 @@ import Testing
         engine.timedSamples(.leadTime)
     }
 
+    let t0 = Timestamp(microseconds: 1_700_000_000_000_000)
+    let hour: Int64 = 3_600_000_000
+
+    /// A successful deploy of "api" `hours` after `t0`, shipping `shas` all committed at `t0`.
+    func deploy(_ id: String, at hours: Int64, shas: [String]) -> Event {
+        Event(
+            id: id, time: Timestamp(microseconds: t0.microseconds + hours * hour), service: "api",
+            details: .deploy(Event.Deploy(version: id, commits: shas.map { Event.Commit(sha: $0, time: t0) })))
+    }
+
     @Test(arguments: [31, 32] as [UInt64])
     func keptLeadTimesEqualDerivedOnesAfterEveryBatchEvenWithLateDeploys(seed: UInt64) {
         // Shuffled: deploys arrive out of time order, and later deploys repeat earlier shas.
@@ -106,14 +116,6 @@ import Testing
     }
 
     @Test func anEarlierDeployOfAShaTakesItsLeadTimeOver() {
-        let t0 = Timestamp(microseconds: 1_700_000_000_000_000)
-        let hour: Int64 = 3_600_000_000
-        func deploy(_ id: String, at hours: Int64, shas: [String]) -> Event {
-            let commits = shas.map { Event.Commit(sha: $0, time: t0) }
-            return Event(
-                id: id, time: Timestamp(microseconds: t0.microseconds + hours * hour), service: "api",
-                details: .deploy(Event.Deploy(version: id, commits: commits)))
-        }
         var kept = MetricsEngine()
         kept.trackLeadTimes()
         kept.add(deploy("late", at: 5, shas: ["a", "b"]))
@@ -126,13 +128,6 @@ import Testing
     }
 
     @Test func aLateForgottenDeployChangesTheLeadTimesAndTouchesTheServiceOnlyWhenARetainedDeployShipsItsSha() {
-        let t0 = Timestamp(microseconds: 1_700_000_000_000_000)
-        let hour: Int64 = 3_600_000_000
-        func deploy(_ id: String, at hours: Int64, shas: [String]) -> Event {
-            Event(
-                id: id, time: Timestamp(microseconds: t0.microseconds + hours * hour), service: "api",
-                details: .deploy(Event.Deploy(version: id, commits: shas.map { Event.Commit(sha: $0, time: t0) })))
-        }
         var kept = MetricsEngine()
         kept.trackLeadTimes()
         var derived = MetricsEngine()
@@ -167,13 +162,6 @@ import Testing
     @Test func theSamplesAsLastTakenAreDerivedBackFromTheChangesSinceThroughARebuild() {
         // The index holds no samples: as last taken, they are the current ones without what
         // was added since and with what was removed; a rebuild measures its change from them.
-        let t0 = Timestamp(microseconds: 1_700_000_000_000_000)
-        let hour: Int64 = 3_600_000_000
-        func deploy(_ id: String, at hours: Int64, shas: [String]) -> Event {
-            Event(
-                id: id, time: Timestamp(microseconds: t0.microseconds + hours * hour), service: "api",
-                details: .deploy(Event.Deploy(version: id, commits: shas.map { Event.Commit(sha: $0, time: t0) })))
-        }
         var kept = MetricsEngine()
         kept.trackLeadTimes()
         for e in [deploy("old", at: 0, shas: ["o"]), deploy("d1", at: 100, shas: ["a", "b"]), deploy("d2", at: 110, shas: ["c"])] {
