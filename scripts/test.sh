@@ -2,7 +2,8 @@
 # Runs the whole test suite: installs what is missing (the build's libraries; Prometheus,
 # promtool and Alertmanager, which `doralog run`'s tests start for real; wrk; chromium, which
 # opens the HTML report; Python's jsonschema, the CloudEvents SDK and confluent-kafka), builds (the CLI tests run the binary), then
-# `swift test` (its exit status is the verdict).
+# `swift test` (its exit status is the verdict), and a second `swift test` for the tests that
+# take mock brokers down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh prometheus prometheus-alertmanager wrk chromium
@@ -15,8 +16,14 @@ swift build
 # run is stopped (with its test processes) and fails, saying so.
 status=0
 timeout --kill-after=30s 20m swift test || status=$?
+# Then the tests that take mock brokers down, in a test process of their own: librdkafka 2.0.2
+# aborts its process when a downed broker's port is still held by a child another test is
+# spawning (see KafkaTesting.mayTakeBrokersDown). The first run skipped them.
+if [ "$status" -eq 0 ]; then
+    DORALOG_TEST_BROKER_FAULTS=1 timeout --kill-after=30s 10m swift test --skip-build --filter BrokerFaultTests || status=$?
+fi
 if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
-    echo "scripts/test.sh: swift test did not finish within 20 minutes (a test hung); stopped" >&2
+    echo "scripts/test.sh: swift test did not finish in time (a test hung); stopped" >&2
     pkill -KILL -f "^$PWD/.build/" || true  # the test binary and the processes it started
 fi
 exit "$status"

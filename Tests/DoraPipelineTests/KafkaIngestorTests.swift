@@ -40,7 +40,7 @@ struct KafkaIngestorTests {
         return cluster
     }
 
-    func ingest(
+    static func ingest(
         _ cluster: MockCluster, topic: String, group: String, into log: EventLog, batchMessages: Int = 16_384
     ) throws -> AppendSummary {
         var configuration = KafkaIngestor.Configuration(brokers: cluster.bootstrapServers, topics: [topic], group: group)
@@ -60,7 +60,7 @@ struct KafkaIngestorTests {
                 let (lines, ids) = Self.stream(100_000)
                 let cluster = try Self.cluster(with: lines, partitions: 6)
                 let log = try EventLog(directory: dir)
-                let summary = try ingest(cluster, topic: "events", group: "g", into: log)
+                let summary = try Self.ingest(cluster, topic: "events", group: "g", into: log)
                 #expect(summary.read == lines.count)
                 let stored = try LogTesting.storedIDs(dir)
                 #expect(stored.count == Set(stored).count && Set(stored) == ids)
@@ -84,15 +84,15 @@ struct KafkaIngestorTests {
                 let cluster = try Self.cluster(with: lines, partitions: 3)
                 do {
                     let log = try EventLog(directory: dir)
-                    #expect(try ingest(cluster, topic: "events", group: "first", into: log).read == lines.count)
+                    #expect(try Self.ingest(cluster, topic: "events", group: "first", into: log).read == lines.count)
                 }
                 // A new group has committed nothing: the log's own offsets say where to resume.
                 let log = try EventLog(directory: dir)
-                let again = try ingest(cluster, topic: "events", group: "second", into: log)
+                let again = try Self.ingest(cluster, topic: "events", group: "second", into: log)
                 #expect(again.read == 0)
                 // New events after the restart are picked up.
                 try Self.produce([EventJSON.deploy("late-1", at: "2026-08-01T00:00:00Z")], to: cluster, topic: "events")
-                let more = try ingest(cluster, topic: "events", group: "second", into: log)
+                let more = try Self.ingest(cluster, topic: "events", group: "second", into: log)
                 #expect(more.read == 1 && more.stored == 1)
                 #expect(Set(try LogTesting.storedIDs(dir)) == ids.union(["late-1"]))
             }
@@ -108,63 +108,6 @@ final class UncheckedBox<T>: @unchecked Sendable {
 }
 
 extension KafkaIngestorTests {
-    @Test func brokerDowntimeAndInjectedRequestErrorsLoseAndDoubleNothing() async throws {
-        try await onOwnThread {
-            try withTemporaryDirectory { dir in
-                let (lines, ids) = Self.stream(8_000)
-                let cluster = try Self.cluster(with: lines, partitions: 3)
-                // Fetch (API key 1) and OffsetCommit (API key 8) fail a few times with retriable errors.
-                cluster.failNextRequests(apiKey: 1, count: 3, errorCode: 7)  // REQUEST_TIMED_OUT
-                cluster.failNextRequests(apiKey: 8, count: 3, errorCode: 16)  // NOT_COORDINATOR
-                let box = UncheckedBox(cluster)
-                let faults = Thread {
-                    Thread.sleep(forTimeInterval: 4)
-                    try? box.value.setBroker(1, up: false)
-                    Thread.sleep(forTimeInterval: 3)
-                    try? box.value.setBroker(1, up: true)
-                }
-                faults.start()
-                let log = try EventLog(directory: dir)
-                _ = try ingest(cluster, topic: "events", group: "g", into: log, batchMessages: 500)
-                while !faults.isFinished { Thread.sleep(forTimeInterval: 0.1) }
-                let stored = try LogTesting.storedIDs(dir)
-                #expect(stored.count == Set(stored).count && Set(stored) == ids)
-                #expect(log.partitionOffsets.values.reduce(0, +) == Int64(lines.count))
-            }
-        }
-    }
-
-    @Test func aMemberThatLosesEveryBrokerSaysSoAndNoticesTheirReturnOnAnIdleTopic() async throws {
-        try await onOwnThread {
-            try withTemporaryDirectory { dir in
-                let (lines, _) = Self.stream(200)
-                let cluster = try Self.cluster(with: lines, partitions: 1)
-                let log = try EventLog(directory: dir)
-                var configuration = KafkaIngestor.Configuration(brokers: cluster.bootstrapServers, topics: ["events"], group: "g")
-                configuration.properties = [("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "500")]
-                let ingestor = KafkaIngestor(configuration: configuration, log: log)
-                let changes = Mutex<[Bool]>([])
-                ingestor.onConnection = { connected in changes.withLock { $0.append(connected) } }
-                let box = UncheckedBox(ingestor)
-                let thread = Thread { try? box.value.run() }
-                thread.start()
-                func waitFor(_ expected: [Bool]) -> Bool {
-                    for _ in 0..<600 where changes.withLock({ $0 }) != expected { Thread.sleep(forTimeInterval: 0.1) }
-                    return changes.withLock { $0 } == expected
-                }
-                #expect(waitFor([true]), "connected at start")
-                for _ in 0..<300 where (try? LogTesting.storedIDs(dir).count) ?? 0 == 0 { Thread.sleep(forTimeInterval: 0.1) }
-                try cluster.setBroker(1, up: false)
-                #expect(waitFor([true, false]), "the loss is seen: \(changes.withLock { $0 })")
-                try cluster.setBroker(1, up: true)
-                // Nothing more arrives on the topic: only the probe can see the brokers back.
-                #expect(waitFor([true, false, true]), "the return is seen: \(changes.withLock { $0 })")
-                ingestor.stopRequest.request()
-                while !thread.isFinished { Thread.sleep(forTimeInterval: 0.1) }
-            }
-        }
-    }
-
     @Test func aTopicTheBrokersDoNotHaveIsAnErrorAndIsNotCreated() async throws {
         try await onOwnThread {
             try withTemporaryDirectory { dir in
