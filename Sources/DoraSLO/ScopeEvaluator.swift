@@ -18,11 +18,16 @@ public struct ScopeEvaluator: Sendable {
     public let scope: SLOScope
     /// The first (or only) SLO.
     public var slo: SLODefinition { slos[0] }
-    /// Samples with time in (latest - 2 window, latest], in (time, id) order, from `start`;
-    /// those from `currentStart` on are in the current window.
+    /// Samples with time in (latest - 2 window, latest], in (time, id) order, from `start`
+    /// to `filled`; those from `currentStart` on are in the current window. Samples from
+    /// `filled` on are being added (only while `add` runs: otherwise `filled` is the count).
+    /// They are put here before they are evaluated so that a window filled with millions of
+    /// samples at once (a pooled scope at start-up) takes over the array it is given instead of
+    /// holding a second copy of it (bench/RESULTS.md, twenty-sixth session).
     private var samples: [TimedSample] = []
     private var start = 0
     private var currentStart = 0
+    private var filled = 0
     /// The values of the baseline and current windows, each kept sorted as samples move
     /// through (an insertion or removal per move instead of a sort per evaluation).
     private var baselineValues = SortedValues()
@@ -55,7 +60,7 @@ public struct ScopeEvaluator: Sendable {
 
     /// The samples in the baseline and current windows as of the last evaluation (for tests).
     var windows: (baseline: ArraySlice<TimedSample>, current: ArraySlice<TimedSample>) {
-        (samples[start..<currentStart], samples[currentStart...])
+        (samples[start..<currentStart], samples[currentStart..<filled])
     }
 
     /// The current window's nearest-rank value of `slos[index]`'s percentile and its sample
@@ -79,22 +84,30 @@ public struct ScopeEvaluator: Sendable {
     ///     transition and leave the states as they are (a backtest's `--from`).
     ///   - end: expiries at or after it are not evaluated yet (the end of a backtest, or a live
     ///     run's clock); sample times are evaluated whatever it is.
-    public mutating func add(_ newSamples: [TimedSample], evaluateFrom: Int64 = .min, end: Int64 = .min) -> [SLOAlert] {
+    public mutating func add(_ newSamples: consuming [TimedSample], evaluateFrom: Int64 = .min, end: Int64 = .min) -> [SLOAlert] {
+        if samples.isEmpty {
+            // Taken over, not copied.
+            samples = consume newSamples
+        } else {
+            // Room for them all and an eighth more, rather than doubling up to twice their
+            // count (bench/RESULTS.md, twenty-fourth session).
+            let needed = samples.count + newSamples.count
+            if needed > samples.capacity { samples.reserveCapacity(roomToGrow(needed)) }
+            samples.append(contentsOf: newSamples)
+        }
+        return evaluateAdded(evaluateFrom: evaluateFrom, end: end)
+    }
+
+    /// Evaluates the samples from `filled` on (see `add`), moving them into the windows.
+    private mutating func evaluateAdded(evaluateFrom: Int64, end: Int64) -> [SLOAlert] {
         var out: [SLOAlert] = []
-        // Room for them all and an eighth more, rather than doubling up to twice their count: a
-        // window rebuilt at start-up takes millions of samples at once (the pooled lead times of
-        // a large organisation; bench/RESULTS.md, twenty-fourth session).
-        let needed = samples.count + newSamples.count
-        if needed > samples.capacity { samples.reserveCapacity(roomToGrow(needed)) }
-        var i = 0
-        while i < newSamples.count {
-            let t = newSamples[i].time
+        while filled < samples.count {
+            let t = samples[filled].time
             precondition(t > evaluatedThrough, "samples must arrive in time order")
             out += expire(before: t, evaluateFrom: evaluateFrom)
-            while i < newSamples.count && newSamples[i].time == t {
-                samples.append(newSamples[i])
-                currentValues.insert(newSamples[i].value)
-                i += 1
+            while filled < samples.count && samples[filled].time == t {
+                currentValues.insert(samples[filled].value)
+                filled += 1
             }
             moveWindows(to: t)
             if t >= evaluateFrom { out += evaluate(at: t) }
@@ -108,7 +121,7 @@ public struct ScopeEvaluator: Sendable {
     public var nextExpiry: Int64? {
         let window = slo.window
         var next: Int64?
-        if currentStart < samples.count { next = samples[currentStart].time + window }
+        if currentStart < filled { next = samples[currentStart].time + window }
         if baselineExpires && start < currentStart { next = min(next ?? .max, samples[start].time + 2 * window) }
         return next
     }
@@ -136,15 +149,17 @@ public struct ScopeEvaluator: Sendable {
         from samples: (_ after: Int64) -> [TimedSample], evaluateFrom: Int64 = .min, end: Int64 = .min
     ) -> [SLOAlert] {
         let horizon = evaluatedThrough == .min ? Int64.min : evaluatedThrough - 2 * slo.window
-        let all = samples(horizon)
-        let seen = all.prefix { $0.time <= evaluatedThrough }
-        self.samples = Array(seen)
+        // The windows take the list over (see `filled`): those already evaluated are put back
+        // in them, the rest evaluated in order.
+        self.samples = samples(horizon)
+        let seen = self.samples.partitionPoint { $0.time > evaluatedThrough }
         start = 0
+        filled = seen
         let currentBound = evaluatedThrough == .min ? Int64.min : evaluatedThrough - slo.window
-        currentStart = self.samples.firstIndex { $0.time > currentBound } ?? self.samples.count
+        currentStart = self.samples[..<seen].firstIndex { $0.time > currentBound } ?? seen
         baselineValues = SortedValues(self.samples[..<currentStart].lazy.map(\.value))
-        currentValues = SortedValues(self.samples[currentStart...].lazy.map(\.value))
-        return add(Array(all[seen.count...]), evaluateFrom: evaluateFrom, end: end)
+        currentValues = SortedValues(self.samples[currentStart..<seen].lazy.map(\.value))
+        return evaluateAdded(evaluateFrom: evaluateFrom, end: end)
     }
 
     /// `update(from:)` for a scope whose samples are unchanged through `unchangedThrough`:
@@ -242,6 +257,7 @@ public struct ScopeEvaluator: Sendable {
             k -= 1
         }
         start = 0
+        filled = samples.count
         currentStart = samples.firstIndex { $0.time > currentBound } ?? samples.count
     }
 
@@ -255,7 +271,7 @@ public struct ScopeEvaluator: Sendable {
     private mutating func moveWindows(to t: Int64) {
         let window = slo.window
         // Samples leave the current window for the baseline, and the baseline for good.
-        while currentStart < samples.count && samples[currentStart].time <= t - window {
+        while currentStart < filled && samples[currentStart].time <= t - window {
             let v = samples[currentStart].value
             currentValues.remove(v)
             baselineValues.insert(v)
@@ -268,13 +284,14 @@ public struct ScopeEvaluator: Sendable {
         if start > 4096 && start * 2 > samples.count {
             samples.removeFirst(start)
             currentStart -= start
+            filled -= start
             start = 0
         }
     }
 
     /// One evaluation at `t` (a sample time or an expiry), over the windows as moved to it.
     private mutating func evaluate(at t: Int64) -> [SLOAlert] {
-        let current = samples[currentStart...]
+        let current = samples[currentStart..<filled]
         let n = currentValues.count
         var out: [SLOAlert] = []
         for index in slos.indices { evaluate(index, at: t, current: current, n: n, into: &out) }

@@ -113,7 +113,9 @@ public actor LiveState {
         if let start { evaluation.forget(before: start.microseconds) }
         let transitions = evaluation.evaluate(engine, end: clock, threads: .helpers(threads), leadTimeChanges: [:])
         if let start {
-            forgetState(before: start)
+            // Along the way too: this step replaces the states the replay built, and their holes
+            // raised it by about 165 MB instead of 55 (bench/RESULTS.md, twenty-sixth session).
+            forgetState(before: start, releaseMemory: HeapTrim.releaseFreePages)
             HeapTrim.releaseFreePages()
         }
         isReady = true
@@ -233,11 +235,11 @@ public actor LiveState {
     }
 
     /// The engine's part of `applyRetention`: it forgets what lies before `start`.
-    private func forgetState(before start: Timestamp) {
+    private func forgetState(before start: Timestamp, releaseMemory: (() -> Void)? = nil) {
         guard let retention else { return }
         // A commit's deploys are remembered for another retention, so that shipping it again
         // within twice the retention gives no lead time, as in the whole history.
-        engine.forget(before: start, commitsSince: start.advanced(byMicroseconds: -retention))
+        engine.forget(before: start, commitsSince: start.advanced(byMicroseconds: -retention), releaseMemory: releaseMemory)
         retainedFrom = start
     }
 

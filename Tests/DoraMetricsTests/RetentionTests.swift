@@ -60,6 +60,23 @@ import Testing
         #expect(kept.defaultPeriod?.from == Self.cutoff && whole.defaultPeriod?.from != Self.cutoff)
     }
 
+    @Test func forgettingReleasesMemoryOncePerIntervalOfServicesAndKeepsWhatItWouldWithout() {
+        var whole = MetricsEngine()
+        for i in 0..<300 {
+            for (id, day) in [("old", "05"), ("new", "20")] {
+                whole.add(Self.event(EventJSON.deploy("\(id)-\(i)", at: "2026-07-\(day)T09:00:00Z", service: "svc-\(i)", commits: [("\(id)\(i)", "2026-07-\(day)T08:00:00Z")])))
+            }
+        }
+        var (released, quiet) = (whole, whole)
+        var calls = 0
+        released.forget(before: Self.cutoff, releaseMemory: { calls += 1 })
+        quiet.forget(before: Self.cutoff)
+        #expect(calls == 300 / MetricsEngine.releaseInterval)
+        let render = { (engine: MetricsEngine) in JSONReportRenderer.render(engine.report(period: engine.defaultPeriod!, log: (0, 0, 0))) }
+        #expect(render(released) == render(quiet) && released.retainedItems == quiet.retainedItems)
+        #expect(released.retainedItems < whole.retainedItems)
+    }
+
     @Test(arguments: [5, 6] as [UInt64])
     func aReportADayAfterTheCutoffIsTheWholeHistorys(seed: UInt64) {
         let events = GeneratedPropertyTests.events(seed: seed)

@@ -57,6 +57,45 @@ import Testing
         #expect(out.first?.exemplars == ["r-1", "r-3", "r-4"])
     }
 
+    @Test func anEvaluationInsideABatchSeesOnlyTheSamplesUpToItsTime() {
+        var e = ScopeEvaluator(slo: slo(), scope: .service("checkout"))
+        // It fires at hour 4, before the two slower samples of the same batch.
+        let out = e.add(samples([9, 9, 9, 9, 9, 60, 60]))
+        #expect(out.count == 1 && out[0].at == 4 * Self.hour && out[0].samples == 5)
+        #expect(out[0].exemplars == ["r-0", "r-1", "r-2"])
+    }
+
+    /// A window filled with a whole history at once (a live run's start-up) takes the array it
+    /// is given and moves through it in place, dropping its passed-over front on the way: it
+    /// must give what adding one time at a time gives.
+    @Test(arguments: 0..<4)
+    func aLongHistoryAddedAtOnceGivesWhatAddingItATimeAtATimeGives(seed: UInt64) {
+        var random = SplitMix(state: seed)
+        var s = slo(regression: SLODefinition.Regression(significance: 0.05, minIncrease: 0.1))
+        s.objective = 8 * Self.minute
+        // About 100 samples a day over 200 days: the baseline (two days) holds about 200, so
+        // more than half the batch has passed out of it while the rest still waits.
+        let history = TimedSample.sorted((0..<20_000).map { _ in
+            TimedSample(time: Self.minute * Int64(random(200 * 24 * 60)), value: Self.minute * Int64(random(12)), id: "s-\(random(50))")
+        })
+        var atOnce = ScopeEvaluator(slo: s, scope: .service("checkout"))
+        var inTurn = atOnce
+        let end = history.last!.time + 3 * Self.day
+        let batch = atOnce.add(history, end: end)
+        var turns: [SLOAlert] = []
+        var i = 0
+        while i < history.count {
+            var j = i
+            while j < history.count && history[j].time == history[i].time { j += 1 }
+            turns += inTurn.add(Array(history[i..<j]))
+            i = j
+        }
+        turns += inTurn.expire(before: end)
+        #expect(!batch.isEmpty && batch == turns, "seed \(seed)")
+        #expect(atOnce.retainedSamples < history.count / 2, "seed \(seed): the passed-over front was dropped")
+        #expect(atOnce.windows.baseline == inTurn.windows.baseline && atOnce.windows.current == inTurn.windows.current, "seed \(seed)")
+    }
+
     @Test func aRegressionFiresOnAStepUpAndResolvesWhenTheBaselineCatchesUp() {
         var s = slo(regression: SLODefinition.Regression(significance: 0.01, minIncrease: 0.2))
         s.objective = 1000 * Self.minute  // never breached
