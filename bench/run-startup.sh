@@ -10,6 +10,11 @@
 #   (doralog-aggregator-bench), with its peak RSS and the retention steps' times.
 # Each prints what the state holds, so the bytes per retained item can be compared.
 # Usage: bench/run-startup.sh [LOG]   (default: generates one in a temporary directory)
+# Environment: RUNS (start-ups, default 3); STEADY=0 skips the steady state (which feeds every
+# event of LOG: about 45 minutes for a 100M-event log); COPY=0 starts `run` on LOG itself
+# instead of a copy (for a log too large to copy: the embedded topic is empty, so nothing is
+# appended to it). The twenty-sixth session's real run over 100M stored events was
+# `STEADY=0 COPY=0 bash bench/run-startup.sh LOG` on bench/scale.sh's 100M stream.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh time
@@ -29,8 +34,9 @@ slos='slos:
   - {name: rec, metric: recovery_time, objective: 1h, window: 28d, per: group}
   - {name: lt, metric: lead_time, objective: 1d, window: 28d, per: group}
 live: {retention: 60d}'
-for i in 1 2 3; do
-    rm -rf "$work/copy" && cp -r "$log" "$work/copy"  # `run` opens the log for writing
+for i in $(seq "${RUNS:-3}"); do
+    rm -rf "$work/copy"
+    if [ "${COPY:-1}" = 0 ]; then ln -s "$(realpath "$log")" "$work/copy"; else cp -r "$log" "$work/copy"; fi  # `run` opens the log for writing
     port=$(( 20000 + RANDOM % 10000 ))
     printf '%s\n' 'source: {kafka: {brokers: embedded, topics: [events], group: startup}, embedded: {partitions: 2}}' \
         "log: {directory: \"$work/copy\"}" 'alerts: {stdout: false}' "http: {listen: \"127.0.0.1:$port\"}" "$slos" > "$work/p.yaml"
@@ -47,5 +53,6 @@ for i in 1 2 3; do
     kill -TERM $pid && wait $pid || true
     echo "start-up $i: ready in $(awk "BEGIN{printf \"%.1f\", $ready - $started}") s, peak RSS $rss KiB, $items retained items"
 done
+[ "${STEADY:-1}" = 0 ] && exit 0
 printf '%s\n' 'source: {kafka: {brokers: "127.0.0.1:1", topics: [events], group: bench}}' "log: {directory: \"$work/unused\"}" "$slos" > "$work/steady.yaml"
 echo "steady state: $("$bench" "$log" "$work/steady.yaml" 65536)"
