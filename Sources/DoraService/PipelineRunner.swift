@@ -31,8 +31,11 @@ public struct PipelineRunner: Sendable {
         self.logger = logger
     }
 
-    /// Runs until stopped (or, with `untilEnd`, until the topics are consumed); returns the
-    /// live report at the end.
+    /// Runs until stopped (or, with `untilEnd`, until the topics are consumed); with
+    /// `untilEnd`, returns the live report at the end (what `run --until-end` prints). Stopped
+    /// by a signal it returns nil: nothing reads that report, and computing it made every stop
+    /// take seconds and more memory than the run had held (bench/RESULTS.md, twenty-sixth
+    /// session).
     public func run() async throws -> Report? {
         let d = definition
         // An input that would be open, or whose token is missing, stops the start before anything runs.
@@ -119,7 +122,7 @@ public struct PipelineRunner: Sendable {
         await publisher?.close()
         for sink in sinks { await (sink as? KafkaAlertSink)?.close() }
         for sink in sinks { await (sink as? AlertmanagerSink)?.drain(timeout: .seconds(10)) }
-        return await state.report()
+        return untilEnd ? await state.report() : nil
     }
 
     /// The source's properties without the consumer-only ones (the alert producer shares the
