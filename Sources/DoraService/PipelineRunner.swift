@@ -33,9 +33,8 @@ public struct PipelineRunner: Sendable {
 
     /// Runs until stopped (or, with `untilEnd`, until the topics are consumed); with
     /// `untilEnd`, returns the live report at the end (what `run --until-end` prints). Stopped
-    /// by a signal it returns nil: nothing reads that report, and computing it made every stop
-    /// take seconds and more memory than the run had held (bench/RESULTS.md, twenty-sixth
-    /// session).
+    /// by a signal it returns nil: nothing reads that report, and computing it added most of a
+    /// second and about 50 MB to every stop (bench/RESULTS.md, twenty-sixth session).
     public func run() async throws -> Report? {
         let d = definition
         // An input that would be open, or whose token is missing, stops the start before anything runs.
