@@ -63,9 +63,7 @@ struct LeadTimeIndex: Sendable {
                 offer(c.sha)
             }
         }
-        state.shippedBefore.forEach { sha, _ in
-            if kept.shippedBefore[sha] == nil { offer(sha) }
-        }
+        state.shippedBefore.forEachKey(notIn: kept.shippedBefore, offer)
         for sample in TimedSample.sorted(shipped) { note(sample, gone: false) }
     }
 
@@ -112,7 +110,7 @@ struct LeadTimeIndex: Sendable {
     /// passed over.
     mutating func add(
         deploy index: Int, commitsFrom start: Int, deploys: ChunkedArray<ServiceState.DeployRecord>,
-        commits: ChunkedArray<ServiceState.CommitRecord>, shippedBefore: FingerprintTable<Int64>
+        commits: ChunkedArray<ServiceState.CommitRecord>, shippedBefore: SortedFingerprintTable<Int64>
     ) {
         let deploy = deploys[index]
         for position in start..<Int(deploy.commitEnd) {

@@ -297,7 +297,10 @@ public struct MetricsEngine: Sendable {
     /// Merges the parts that `merge` left per service, one service at a time: for an engine
     /// that is analysed again and again (the live view), so each analysis need not merge them.
     public mutating func consolidate() {
-        for i in services.indices where !services[i].parts.isEmpty { services[i] = services[i].consolidated() }
+        for i in services.indices {
+            if !services[i].parts.isEmpty { services[i] = services[i].consolidated() }
+            services[i].shippedBefore.pack()  // what a start-up remembered, deploy by deploy
+        }
         if tracksLeadTimes { trackLeadTimes() }
     }
 

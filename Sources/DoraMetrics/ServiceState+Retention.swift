@@ -28,11 +28,12 @@ extension ServiceState {
         kept.deploys.reserveCapacity(roomToGrow(keptDeploys))
         kept.commits.reserveCapacity(roomToGrow(keptCommits))
         start = 0
+        var forgotten: [SortedFingerprintTable<Int64>.Entry] = []
         for d in deploys {
             defer { start = Int(d.commitEnd) }
             guard d.time >= cutoff else {
                 if d.time >= commitsSince {
-                    for c in commits[start..<Int(d.commitEnd)] { kept.shippedBefore.raiseValue(to: d.time, forKey: c.sha) }
+                    for c in commits[start..<Int(d.commitEnd)] { forgotten.append(.init(key: c.sha, value: d.time)) }
                 }
                 continue
             }
@@ -41,6 +42,7 @@ extension ServiceState {
             moved.commitEnd = Int32(kept.commits.count)
             kept.deploys.append(moved)
         }
+        kept.shippedBefore.raiseValues(forgotten)
         kept.failedDeployTimes += failedDeployTimes.lazy.filter { $0 >= cutoff }
         kept.eventTimes += eventTimes.lazy.filter { $0 >= cutoff }
         kept.alerts = IDTable(capacity: roomToGrow(alerts.lazy.filter { !$0.1.isSettled(before: cutoff) }.count))

@@ -37,7 +37,7 @@ struct ServiceState: Sendable {
     /// `commitsSince`: the latest, not the earliest, so that a restart, which reads the log
     /// only from `commitsSince` on, remembers exactly the same commits. Empty unless a
     /// retention forgot something.
-    var shippedBefore = FingerprintTable<Int64>()
+    var shippedBefore = SortedFingerprintTable<Int64>()
 
     init(name: String) {
         self.name = name
@@ -277,6 +277,7 @@ struct ServiceState: Sendable {
             whole.forgottenSuccesses += part.forgottenSuccesses
             part.shippedBefore.forEach { sha, t in whole.shippedBefore.raiseValue(to: t, forKey: sha) }
         }
+        whole.shippedBefore.pack()
         (whole.rollbacks, whole.drills) = rollbacksAndDrills()
         return whole
     }
