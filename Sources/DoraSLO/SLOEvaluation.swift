@@ -284,7 +284,8 @@ public struct SLOEvaluation: Sendable {
             evaluators[key] = evaluator
             out += alerts
         }
-        return SLOAlert.sorted(out)
+        SLOAlert.sort(&out)
+        return out
     }
 
     /// Leaves out, from now on, the samples dated before `cutoff` (a live run's retention
@@ -322,7 +323,8 @@ public struct SLOEvaluation: Sendable {
         for key in watches { out += rollbackWatches[key]!.advance(from: from, to: to, end: end) }
         let ready = readinessWatches.compactMap { key, watch in watch.nextInstant.map { $0 < end } ?? false ? key : nil }
         for key in ready { out += readinessWatches[key]!.advance(from: from, to: to, end: end) }
-        return SLOAlert.sorted(out)
+        SLOAlert.sort(&out)
+        return out
     }
 
     /// The earliest instant at which some scope's window loses a sample or a rollback alert is

@@ -125,7 +125,9 @@ import Testing
         emitted += live.expire(before: Self.time("2026-08-01T00:00:00Z"))
         var backtest = SLOEvaluation(slos: [], readiness: [Self.objective])
         let expected = backtest.evaluate(MetricsTesting.engine(Self.events), to: Self.time("2026-08-01T00:00:00Z"))
-        #expect(Self.rows(SLOAlert.sorted(emitted)) == Self.rows(expected))
+        var sorted = emitted
+        SLOAlert.sort(&sorted)
+        #expect(Self.rows(sorted) == Self.rows(expected))
         #expect(emitted.map(\.json) == expected.map(\.json), "the same alert objects")
     }
 
