@@ -14,7 +14,9 @@
 # event of LOG: about 45 minutes for a 100M-event log); COPY=0 starts `run` on LOG itself
 # instead of a copy (for a log too large to copy: the embedded topic is empty, so nothing is
 # appended to it). The twenty-sixth session's real run over 100M stored events was
-# `STEADY=0 COPY=0 bash bench/run-startup.sh LOG` on bench/scale.sh's 100M stream.
+# `STEADY=0 COPY=0 bash bench/run-startup.sh LOG` on bench/scale.sh's 100M stream. EVENTS and
+# DAYS size the generated log: `EVENTS=12800000 DAYS=140` (same density) also fills the 60 days
+# before the retention, whose commits a long-running service remembers (twenty-seventh session).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh time
@@ -27,7 +29,7 @@ trap 'rm -rf "$work"' EXIT
 log=${1:-}
 if [ -z "$log" ]; then
     log=$work/log
-    "$doralog" generate --events 6400000 --days 70 --services 2000 --teams 12 | "$doralog" ingest --file - --log "$log" > /dev/null
+    "$doralog" generate --events "${EVENTS:-6400000}" --days "${DAYS:-70}" --services 2000 --teams 12 | "$doralog" ingest --file - --log "$log" > /dev/null
 fi
 slos='slos:
   - {name: rb, metric: rollback_time, objective: 5m, window: 28d}
