@@ -24,10 +24,10 @@ struct SortedFingerprintTable<Value: BitwiseCopyable & Sendable>: Sendable {
     private var sorted: [Entry] = []
     /// Where each range of fingerprints starts in `sorted`: `directory[b]` is the first
     /// position whose key's top `directoryBits` bits are b or more, and its last entry is
-    /// `sorted.count`. Fingerprints are uniform, so a range holds about 4 to 8 keys and a lookup
-    /// searches only those (a binary search of the whole array made a live run's start-up
-    /// about 0.5 s slower than the hash table). Empty while `sorted` is; rebuilt whenever its
-    /// keys change (`sortedChanged`).
+    /// `sorted.count`. Fingerprints are uniform, so a range holds about 4 to 8 keys and a
+    /// lookup searches only those (a binary search of the whole array cost a live run's
+    /// start-up about 0.8 s more CPU than the hash table; bench/RESULTS.md, twenty-seventh
+    /// session). Empty while `sorted` is; rebuilt whenever its keys change (`sortedChanged`).
     private var directory: [UInt32] = []
     private var directoryBits = 0
     private var recent = FingerprintTable<Value>()
