@@ -45,13 +45,50 @@ public struct TimedSample: Sendable, Equatable {
     }
 
     /// `sorted(_:)` in place, for a list too large to hold twice: a pooled window rebuilt from
-    /// every member's samples (at start-up, millions). The standard library's stable sort of
-    /// the samples themselves, which takes the sorted runs the members bring as they are and
-    /// needs a buffer of half the list at most, where `sorted` holds the list, a key per
-    /// sample and the result. The same order: `precedes` tells apart any two samples that
-    /// are not equal in time, id bytes and value (a test holds the two equal).
+    /// every member's samples (at start-up, millions). The samples are first moved into
+    /// buckets of consecutive time ranges, in place (at most one swap per sample, with a count
+    /// per bucket), then each bucket is sorted by `precedes`: 64 to 128 samples a bucket when
+    /// the times are spread, so the sort's buffer is a bucket's, where a sort of the whole list needed a buffer of half of
+    /// it (72 MB for the 100M stream's pooled lead times; bench/RESULTS.md, twenty-seventh
+    /// session). The same order as `sorted`: the buckets follow time, and `precedes` tells
+    /// apart any two samples that are not equal in time, id bytes and value (a test holds the
+    /// two equal).
     public static func sort(_ samples: inout [TimedSample]) {
-        samples.sort(by: precedes)
+        guard samples.count > 1 else { return }
+        var (earliest, latest) = (Int64.max, Int64.min)
+        for sample in samples { (earliest, latest) = (min(earliest, sample.time), max(latest, sample.time)) }
+        // Bucket b holds the times whose offset from the earliest, shifted right by `shift`, is
+        // b: at most 2^16 buckets, 64 to 128 samples each if the times are spread evenly.
+        let span = UInt64(bitPattern: latest &- earliest)
+        var bucketBits = 0
+        while bucketBits < 16 && 64 << (bucketBits + 1) <= samples.count { bucketBits += 1 }
+        let shift = UInt64(max(0, (64 - span.leadingZeroBitCount) - bucketBits))
+        let bucketCount = Int(span >> shift) + 1
+        @inline(__always) func bucket(_ sample: TimedSample) -> Int { Int(UInt64(bitPattern: sample.time &- earliest) >> shift) }
+        var next = [Int](repeating: 0, count: bucketCount + 1)  // bucket b: next[b] ..< next[b + 1], once counted
+        for sample in samples { next[bucket(sample) + 1] += 1 }
+        for b in 0..<bucketCount { next[b + 1] += next[b] }
+        let ends = Array(next.dropFirst())
+        samples.withUnsafeMutableBufferPointer { s in
+            // Each bucket in turn takes its samples: a sample of another bucket is swapped to the
+            // next free place of that one, so each swap puts a sample where it belongs.
+            for b in 0..<bucketCount {
+                while next[b] < ends[b] {
+                    let target = bucket(s[next[b]])
+                    if target == b {
+                        next[b] += 1
+                    } else {
+                        s.swapAt(next[b], next[target])
+                        next[target] += 1
+                    }
+                }
+            }
+        }
+        var start = 0
+        for end in ends {
+            if end - start > 1 { samples[start..<end].sort(by: precedes) }
+            start = end
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import DoraMetrics
+import DoraTestSupport
 import Testing
 
 @Suite struct TimedSampleTests {
@@ -34,6 +35,32 @@ import Testing
             var inPlace = samples
             TimedSample.sort(&inPlace)
             #expect(bytes(inPlace) == bytes(TimedSample.sorted(samples)))
+        }
+    }
+
+    @Test(arguments: 0..<4)
+    func sortingInPlaceGivesSortedsOrderForTimesFromOneInstantToTheWholeRange(seed: UInt64) {
+        // Enough samples for thousands of time buckets, times from clustered to extreme, and
+        // runs of one deploy's samples (one time and id).
+        var generator = SplitMix64(state: 0x5EED_0300 + seed)
+        let ids = ["d-1", "d-10", "d-2", "\u{E9}", "e\u{301}"]
+        let spreads: [ClosedRange<Int64>] = [5...5, 0...3_600_000_000, -86_400_000_000...5_184_000_000_000, Int64.min...Int64.max]
+        func bytes(_ samples: [TimedSample]) -> [[Int64]] { samples.map { [$0.time, $0.value] + $0.id.utf8.map(Int64.init) } }
+        for (spread, skewed) in spreads.flatMap({ [($0, false), ($0, true)] }) {
+            var samples: [TimedSample] = []
+            while samples.count < 20_000 {
+                // Also skewed: most at one instant, so that some buckets hold only a few.
+                let time = skewed && Int.random(in: 0..<100, using: &generator) > 0 ? spread.lowerBound : Int64.random(in: spread, using: &generator)
+                let id = ids.randomElement(using: &generator)!
+                for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                    samples.append(TimedSample(time: time, value: Int64.random(in: 0..<3, using: &generator), id: id))
+                }
+            }
+            samples += [TimedSample(time: spread.lowerBound, value: 1, id: "a"), TimedSample(time: spread.upperBound, value: 1, id: "a")]
+            samples.shuffle(using: &generator)
+            var inPlace = samples
+            TimedSample.sort(&inPlace)
+            #expect(bytes(inPlace) == bytes(TimedSample.sorted(samples)), "times in \(spread), skewed: \(skewed)")
         }
     }
 
