@@ -92,7 +92,7 @@ public actor LiveState {
             }
             try Replay.add(reader.blocks(overlapping: range), of: reader, to: &engine)
             if range != nil { ignoredInUnreadBlocks = reader.totals.ignored - engine.ignored }
-            engine.consolidate()
+            engine.consolidate(releaseMemory: HeapTrim.releaseFreePages)
             _ = engine.takeTouchedServices()  // every service is evaluated below
             _ = engine.takeLeadTimeChanges(only: nil)  // and from its samples as they are now
             self.engine = engine

@@ -77,6 +77,26 @@ import Testing
         #expect(released.retainedItems < whole.retainedItems)
     }
 
+    @Test func consolidatingReleasesMemoryOncePerIntervalOfMergedServicesAndMergesAsItWouldWithout() {
+        // 300 services in two parts each, as the replay's two threads leave them, and 250 in one
+        // (not merged: they do not count).
+        var parts = [MetricsEngine(), MetricsEngine()]
+        for i in 0..<550 {
+            for (p, id, day) in [(0, "old", "05"), (1, "new", "20")] where i < 300 || p == 0 {
+                parts[p].add(Self.event(EventJSON.deploy("\(id)-\(i)", at: "2026-07-\(day)T09:00:00Z", service: "svc-\(i)", commits: [("\(id)\(i)", "2026-07-\(day)T08:00:00Z")])))
+            }
+        }
+        var merged = MetricsEngine()
+        for part in parts { merged.merge(part) }
+        var (released, quiet) = (merged, merged)
+        var calls = 0
+        released.consolidate(releaseMemory: { calls += 1 })
+        quiet.consolidate()
+        #expect(calls == 300 / MetricsEngine.releaseInterval)
+        let render = { (engine: MetricsEngine) in JSONReportRenderer.render(engine.report(period: engine.defaultPeriod!, log: (0, 0, 0))) }
+        #expect(render(released) == render(quiet) && released.retainedItems == quiet.retainedItems)
+    }
+
     @Test(arguments: [5, 6] as [UInt64])
     func aReportADayAfterTheCutoffIsTheWholeHistorys(seed: UInt64) {
         let events = GeneratedPropertyTests.events(seed: seed)
