@@ -47,12 +47,12 @@ public struct TimedSample: Sendable, Equatable {
     /// `sorted(_:)` in place, for a list too large to hold twice: a pooled window rebuilt from
     /// every member's samples (at start-up, millions). The samples are first moved into
     /// buckets of consecutive time ranges, in place (at most one swap per sample, with a count
-    /// per bucket), then each bucket is sorted by `precedes`: 64 to 128 samples a bucket when
-    /// the times are spread, so the sort's buffer is a bucket's, where a sort of the whole list needed a buffer of half of
-    /// it (72 MB for the 100M stream's pooled lead times; bench/RESULTS.md, twenty-seventh
-    /// session). The same order as `sorted`: the buckets follow time, and `precedes` tells
-    /// apart any two samples that are not equal in time, id bytes and value (a test holds the
-    /// two equal).
+    /// per bucket), then each bucket is sorted in place by `precedes`: 64 to 128 samples a
+    /// bucket when the times are spread, so the sort's buffer is a bucket's, where a sort of
+    /// the whole list needed a buffer of half of it (72 MB for the 100M stream's pooled lead
+    /// times; bench/RESULTS.md, twenty-seventh session). The same order as `sorted`: the
+    /// buckets follow time, and `precedes` tells apart any two samples that are not equal in
+    /// time, id bytes and value (a test holds the two equal).
     public static func sort(_ samples: inout [TimedSample]) {
         guard samples.count > 1 else { return }
         var (earliest, latest) = (Int64.max, Int64.min)
@@ -83,11 +83,14 @@ public struct TimedSample: Sendable, Equatable {
                     }
                 }
             }
-        }
-        var start = 0
-        for end in ends {
-            if end - start > 1 { samples[start..<end].sort(by: precedes) }
-            start = end
+            var start = 0
+            for end in ends {
+                if end - start > 1 {
+                    var samplesOfBucket = UnsafeMutableBufferPointer(rebasing: s[start..<end])
+                    samplesOfBucket.sort(by: precedes)
+                }
+                start = end
+            }
         }
     }
 }
