@@ -4,8 +4,9 @@ import Glibc
 import DoraEvents
 
 /// A hash table keyed by string fingerprints, for the maps the metrics consult millions of
-/// times (positions by id, a sha's first deploy, the commits a retention forgot), where a
-/// `Dictionary` spends most of its time hashing the key again with SipHash.
+/// times (positions by id; the newest of the commits a retention forgot, in front of
+/// `SortedFingerprintTable`), where a `Dictionary` spends most of its time hashing the key
+/// again with SipHash.
 ///
 /// Open addressing with linear probing on the fingerprint's own low bits (already uniform),
 /// key and value side by side in one slot, so a lookup that hits costs one cache line. No
