@@ -277,7 +277,6 @@ struct ServiceState: Sendable {
             whole.forgottenSuccesses += part.forgottenSuccesses
             part.shippedBefore.forEach { sha, t in whole.shippedBefore.raiseValue(to: t, forKey: sha) }
         }
-        whole.shippedBefore.pack()
         (whole.rollbacks, whole.drills) = rollbacksAndDrills()
         return whole
     }

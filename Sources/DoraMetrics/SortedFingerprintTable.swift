@@ -130,7 +130,7 @@ struct SortedFingerprintTable<Value: BitwiseCopyable & Sendable>: Sendable {
         (directory, directoryBits) = (starts, bits)
     }
 
-    /// Moves every entry of `recent` into `sorted` (sized exactly), leaving `recent` empty.
+    /// Moves every entry of `recent` into `sorted`, leaving `recent` empty.
     mutating func pack() {
         guard !recent.isEmpty else { return }
         var incoming: [Entry] = []
@@ -138,17 +138,30 @@ struct SortedFingerprintTable<Value: BitwiseCopyable & Sendable>: Sendable {
         recent.forEach { key, value in incoming.append(Entry(key: key, value: value)) }
         incoming.sort { $0.key < $1.key }
         recent = FingerprintTable()
+        // The two hold different keys (the invariant), so `combine` is never called.
+        merge(incoming) { held, _ in held }
+    }
+
+    /// Merges `incoming` (sorted by key; of several entries of one key, the first is taken)
+    /// into `sorted`, sized for both: a key already there keeps `combine(held, incoming)`.
+    private mutating func merge(_ incoming: [Entry], combine: (_ held: Value, _ incoming: Value) -> Value) {
         let old = sorted
-        sorted = [Entry](unsafeUninitializedCapacity: old.count + incoming.count) { buffer, initialized in
-            var (i, j, k) = (0, 0, 0)
-            while i < old.count || j < incoming.count {
-                // The two hold different keys (the invariant), so there is no tie to break.
-                let takeOld = j == incoming.count || (i < old.count && old[i].key < incoming[j].key)
-                buffer.initializeElement(at: k, to: takeOld ? old[i] : incoming[j])
-                if takeOld { i += 1 } else { j += 1 }
-                k += 1
+        sorted = []
+        sorted.reserveCapacity(old.count + incoming.count)
+        var (i, j) = (0, 0)
+        while i < old.count || j < incoming.count {
+            if j == incoming.count || (i < old.count && old[i].key < incoming[j].key) {
+                sorted.append(old[i])
+                i += 1
+                continue
             }
-            initialized = k
+            var entry = incoming[j]
+            if i < old.count && old[i].key == entry.key {
+                entry.value = combine(old[i].value, entry.value)
+                i += 1
+            }
+            sorted.append(entry)
+            while j < incoming.count && incoming[j].key == entry.key { j += 1 }
         }
         sortedChanged()
     }
@@ -163,26 +176,7 @@ extension SortedFingerprintTable where Value: Comparable {
         pack()
         var incoming = entries
         incoming.sort { $0.key != $1.key ? $0.key < $1.key : $0.value > $1.value }  // a key's largest first
-        let old = sorted
-        sorted = []
-        sorted.reserveCapacity(old.count + incoming.count)
-        var (i, j) = (0, 0)
-        while i < old.count || j < incoming.count {
-            if j == incoming.count || (i < old.count && old[i].key < incoming[j].key) {
-                sorted.append(old[i])
-                i += 1
-                continue
-            }
-            var entry = incoming[j]
-            if i < old.count && old[i].key == entry.key {
-                entry.value = max(entry.value, old[i].value)
-                i += 1
-            }
-            sorted.append(entry)
-            let key = entry.key
-            while j < incoming.count && incoming[j].key == key { j += 1 }  // the key's smaller values
-        }
-        sortedChanged()
+        merge(incoming, combine: max)
     }
 
     /// Keeps the larger of `key`'s value and `value` (inserting it for a new key); returns
