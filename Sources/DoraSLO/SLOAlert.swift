@@ -159,14 +159,21 @@ public struct SLOAlert: Sendable, Equatable {
 
     /// Of a sequence of transitions in order, the latest of each (SLO, scope, kind) that left
     /// it firing: what fires at the end.
+    /// In the order the identities first appear. Positions are kept rather than the alerts:
+    /// a live run's first evaluation gives every transition of its retention, and a copy of
+    /// the latest of each, with a list of them all, added about 40 MB to its peak at the 100M
+    /// stream's density (bench/RESULTS.md, twenty-eighth session).
     public static func stillFiring(_ transitions: [SLOAlert]) -> [SLOAlert] {
-        var latest: [String: SLOAlert] = [:]
-        var order: [String] = []
-        for t in transitions {
-            let key = t.identity
-            if latest.updateValue(t, forKey: key) == nil { order.append(key) }
+        // Per identity, in the order they first appear, the position of its latest transition.
+        var latest: [Int] = []
+        do {
+            var slot: [String: Int] = [:]
+            for (i, t) in transitions.enumerated() {
+                let key = t.identity
+                if let s = slot[key] { latest[s] = i } else { slot[key] = latest.count; latest.append(i) }
+            }
         }
-        return order.compactMap { latest[$0] }.filter { $0.state == .firing }
+        return latest.lazy.map { transitions[$0] }.filter { $0.state == .firing }
     }
 }
 

@@ -48,4 +48,24 @@ import Testing
         let positions = unsorted.indices.sorted { Self.inOrder(unsorted[$0], unsorted[$1]) || (!Self.inOrder(unsorted[$1], unsorted[$0]) && $0 < $1) }
         #expect(alerts == positions.map { unsorted[$0] })
     }
+
+    @Test(arguments: 0..<4)
+    func stillFiringGivesTheLatestTransitionOfEachAlertThatLeftItFiringInTheOrderTheAlertsFirstAppear(seed: UInt64) {
+        var random = SplitMix64(state: 0x5EED_0300 + seed)
+        let scopes: [SLOScope] = [.service("api"), .service("web"), .selection(.all), .selection(.team("payments"))]
+        let kinds: [SLOAlert.Kind] = [.breach, .regression, .rollbackFailed]
+        let transitions = (0..<1_000).map { i in
+            Self.alert(
+                at: Int64(i), slo: ["rb", "lt"].randomElement(using: &random)!, scope: scopes.randomElement(using: &random)!,
+                kind: kinds.randomElement(using: &random)!, rollback: [nil, "r-1"].randomElement(using: &random)!,
+                state: Bool.random(using: &random) ? .firing : .resolved)
+        }
+        // Spelled out: each identity in order of first appearance, then its last transition.
+        var identities: [String] = []
+        for t in transitions where !identities.contains(t.identity) { identities.append(t.identity) }
+        let expected = identities.map { id in transitions.last { $0.identity == id }! }.filter { $0.state == .firing }
+        let firing = SLOAlert.stillFiring(transitions)
+        #expect(firing.map(\.at) == expected.map(\.at))
+        #expect(!firing.isEmpty && firing.count < identities.count, "some alerts end firing and some resolved")
+    }
 }
