@@ -83,6 +83,10 @@ struct LeadTimeIndex: Sendable {
         return Self.merged(withoutAdded, removed)
     }
 
+    /// At least the number of samples as last taken: each first-shipped sha gives at most one
+    /// current sample, and those taken differ from the current ones by `removed` and `added`.
+    var samplesAsTakenBound: Int { first.count + removed.count }
+
     /// How many items it holds: its first deploys and the changes not yet taken.
     var retainedItems: Int { first.count + removed.count + added.count }
 

@@ -431,6 +431,13 @@ public struct MetricsEngine: Sendable {
         return state.leadTimes?.samplesAsTaken(in: state)
     }
 
+    /// At least as many as `leadTimesAsTaken(of:)` gives, without deriving them (in O(1)): what
+    /// a pooled window reserves, so that it is not left with the spare room of doubling.
+    public func leadTimesAsTakenBound(of service: String) -> Int {
+        guard let slot = serviceIndex[service], stateIndex[slot] >= 0 else { return 0 }
+        return services[stateIndex[slot]].leadTimes?.samplesAsTakenBound ?? 0
+    }
+
     /// The default period: the days from the earliest to the latest stored event that is not
     /// after `futureCutoff`; nil when no such event was added.
     public var defaultPeriod: Period? {

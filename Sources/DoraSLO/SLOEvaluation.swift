@@ -266,13 +266,16 @@ public struct SLOEvaluation: Sendable {
                 let fromEngine = update.fromEngine
                 alerts = evaluator.refresh(
                     samples: { after in
-                        Self.samples(of: update.pooled, after: after, before: to) { member in
-                            guard fromEngine else { return member.samples }
-                            var taken = member
-                            taken.samples = engine.leadTimesAsTaken(of: member.service) ?? []
-                            if horizon > .min { taken.dropSamples(before: horizon) }
-                            return taken.samples
-                        }
+                        Self.samples(
+                            of: update.pooled, after: after, before: to,
+                            samplesOf: { member in
+                                guard fromEngine else { return member.samples }
+                                var taken = member
+                                taken.samples = engine.leadTimesAsTaken(of: member.service) ?? []
+                                if horizon > .min { taken.dropSamples(before: horizon) }
+                                return taken.samples
+                            },
+                            bound: { member in fromEngine ? engine.leadTimesAsTakenBound(of: member.service) : member.samples.count })
                     },
                     unchangedThrough: update.unchangedThrough, evaluateFrom: from, end: end)
             }
@@ -338,18 +341,25 @@ public struct SLOEvaluation: Sendable {
 
     /// The samples of `members` with time in (after, before), in (time, id) order: only those
     /// an evaluator can still use, so a round costs the windows, not the whole history.
-    /// - Parameter samplesOf: a member's samples (default: those it holds; the lead times the
-    ///   engine keeps are asked of it one member at a time, so only one member's whole list is
-    ///   held at once).
+    /// - Parameters:
+    ///   - samplesOf: a member's samples (default: those it holds; the lead times the engine
+    ///     keeps are asked of it one member at a time, so only one member's whole list is held
+    ///     at once).
+    ///   - bound: at least the number of a member's samples: the pooled list is allocated once
+    ///     at the sum. The windows keep the list, so growing it by doubling as the members came
+    ///     left them with up to twice the room they use (about 50 MB at the first evaluation of
+    ///     a run at the 100M stream's density; bench/RESULTS.md, twenty-eighth session).
     static func samples(
         of members: [ServiceTimedSamples], after: Int64, before: Int64,
-        samplesOf: (ServiceTimedSamples) -> [TimedSample] = \.samples
+        samplesOf: (ServiceTimedSamples) -> [TimedSample] = \.samples, bound: (ServiceTimedSamples) -> Int = \.samples.count
     ) -> [TimedSample] {
         func slice(_ samples: [TimedSample]) -> ArraySlice<TimedSample> {
             samples[samples.partitionPoint { $0.time > after }..<samples.partitionPoint { $0.time >= before }]
         }
         if members.count == 1 { return Array(slice(samplesOf(members[0]))) }
-        var pooled = members.flatMap { slice(samplesOf($0)) }
+        var pooled: [TimedSample] = []
+        pooled.reserveCapacity(members.reduce(0) { $0 + bound($1) })
+        for member in members { pooled += slice(samplesOf(member)) }
         TimedSample.sort(&pooled)
         return pooled
     }

@@ -167,6 +167,7 @@ import Testing
     @Test func theSamplesAsLastTakenAreDerivedBackFromTheChangesSinceThroughARebuild() {
         // The index holds no samples: as last taken, they are the current ones without what
         // was added since and with what was removed; a rebuild measures its change from them.
+        // Their bound, which a pooled window reserves, is never below their count.
         var kept = MetricsEngine()
         kept.trackLeadTimes()
         for e in [deploy("old", at: 0, shas: ["o"]), deploy("d1", at: 100, shas: ["a", "b"]), deploy("d2", at: 110, shas: ["c"])] {
@@ -177,21 +178,25 @@ import Testing
         let before = Self.leadTimes(kept).first?.samples ?? []
         #expect(before.map(\.value) == [100 * hour, 100 * hour, 110 * hour])
         #expect(kept.leadTimesAsTaken(of: "api") == before)
+        #expect(kept.leadTimesAsTakenBound(of: "api") >= kept.leadTimesAsTaken(of: "api")?.count ?? 0, "what a pooled window reserves")
         // Not taken yet: a new deploy, and a late one that ships "a" before d1 (one sample gone).
         kept.add(deploy("d3", at: 120, shas: ["d"]))
         kept.add(deploy("d0", at: 90, shas: ["a"]))
         #expect(Self.leadTimes(kept).first?.samples.map(\.id) == ["d0", "d1", "d2", "d3"])
         #expect(kept.leadTimesAsTaken(of: "api") == before)
+        #expect(kept.leadTimesAsTakenBound(of: "api") >= kept.leadTimesAsTaken(of: "api")?.count ?? 0, "what a pooled window reserves")
         // A deploy the retention forgot shipped "c": d2 no longer ships it first, and the index
         // is rebuilt with those changes still untaken.
         kept.addForgotten(deploy("late", at: 20, shas: ["c"]))
         let after = Self.leadTimes(kept).first?.samples ?? []
         #expect(after.map(\.id) == ["d0", "d1", "d3"])
         #expect(kept.leadTimesAsTaken(of: "api") == before)
+        #expect(kept.leadTimesAsTakenBound(of: "api") >= kept.leadTimesAsTaken(of: "api")?.count ?? 0, "what a pooled window reserves")
         let change = kept.takeLeadTimeChanges(only: nil)["api"]
         #expect(Self.applying(change, to: before) == after)
         #expect(change?.removed.map(\.id) == ["d1", "d2"] && change?.added.map(\.id) == ["d0", "d3"])
         #expect(kept.leadTimesAsTaken(of: "api") == after, "taken")
+        #expect(kept.leadTimesAsTakenBound(of: "api") >= kept.leadTimesAsTaken(of: "api")?.count ?? 0, "what a pooled window reserves")
         // A retention step with a change still untaken (d4): d0 is forgotten, so d1 ships "a"
         // first again, and "c" is remembered no longer (from 20h, before `commitsSince`), so d2
         // ships it first again. The change is measured from the samples as taken after the
@@ -203,6 +208,7 @@ import Testing
         #expect(current.map(\.id) == ["d1", "d1", "d2", "d3", "d4"])
         let fromTaken = after.filter { $0.time >= cutoff }
         #expect(kept.leadTimesAsTaken(of: "api") == fromTaken)
+        #expect(kept.leadTimesAsTakenBound(of: "api") >= kept.leadTimesAsTaken(of: "api")?.count ?? 0, "what a pooled window reserves")
         let step = kept.takeLeadTimeChanges(only: nil)["api"]
         #expect(Self.applying(step, to: fromTaken) == current)
         #expect(step?.removed == [] && step?.added.map(\.id) == ["d1", "d2", "d4"])
