@@ -34,12 +34,12 @@ extension ReportCommand {
     /// Replaces the commits' fingerprints with their shas, read from the deploys in the log.
     private func nameCommits(in explanation: inout Explanation) throws {
         let deploys = Set((explanation.items + explanation.excluded).compactMap { $0.ids.first { $0.kind == "deploy" }?.id })
-        var shas: [String: String] = [:]
+        var shas: [String] = []
         for directory in log {
             do {
                 try LogReader(directory: directory).forEachEvent { event in
                     guard deploys.contains(event.id), case .deploy(let d) = event.details else { return }
-                    for c in d.commits { shas[IDFingerprint(id: c.sha).hex] = c.sha }
+                    shas += d.commits.map(\.sha)
                 }
             } catch {
                 throw CLIError.failure(error.description)

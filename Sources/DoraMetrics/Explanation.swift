@@ -153,13 +153,16 @@ extension Explanation {
         return a.ids.count < b.ids.count
     }
 
-    /// Names each commit by its sha: `shas` maps a commit's fingerprint (`IDFingerprint.hex`,
-    /// all the metrics keep of it) to the sha; a commit it does not name keeps its fingerprint.
-    /// The order then follows the shas, and so does the percentile's item among equal values.
-    public mutating func nameCommits(_ shas: [String: String]) {
+    /// Names each commit by its sha, one of `shas` (the shas of the explained deploys): an
+    /// item names a commit by its key (`ShortFingerprint.hex`, all the metrics keep of it), and a
+    /// commit none of `shas` matches keeps it. The order then follows the shas, and so does
+    /// the percentile's item among equal values.
+    public mutating func nameCommits(_ shas: some Sequence<String>) {
+        var byKey: [String: String] = [:]
+        for sha in shas { byKey[ShortFingerprint(id: sha).hex] = sha }
         func named(_ item: Item) -> Item {
             var item = item
-            item.ids = item.ids.map { $0.kind == "commit" ? (kind: "commit", id: shas[$0.id] ?? $0.id) : $0 }
+            item.ids = item.ids.map { $0.kind == "commit" ? (kind: "commit", id: byKey[$0.id] ?? $0.id) : $0 }
             item.isRank = false
             return item
         }
@@ -287,17 +290,5 @@ extension ServiceState {
                     "links to no deploy: none of this service still live within the attribution window before it fired, and no deploy_id naming one"))
             }
         }
-    }
-}
-
-extension IDFingerprint {
-    /// 32 hexadecimal digits (high, then low): how an explanation names a commit whose sha the
-    /// metrics keep only as a fingerprint.
-    public var hex: String {
-        func digits(_ v: UInt64) -> String {
-            let s = String(v, radix: 16)
-            return String(repeating: "0", count: 16 - s.count) + s
-        }
-        return digits(high) + digits(low)
     }
 }

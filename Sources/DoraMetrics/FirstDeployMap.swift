@@ -1,16 +1,16 @@
 import DoraEvents
 
-/// Per commit sha (by fingerprint), the deploy that first ships it: that deploy's index in the
-/// service's deploys, and the position in the service's `commits` of that deploy's record of
-/// the sha (which holds the fingerprint and the commit time there). `report` builds one per
-/// analysis; the live run's `LeadTimeIndex` keeps one up to date.
+/// Per commit sha (by its `ShortFingerprint`), the deploy that first ships it: that deploy's
+/// index in the service's deploys, and the position in the service's `commits` of that
+/// deploy's record of the sha (which holds the fingerprint and the commit time there).
+/// `report` builds one per analysis; the live run's `LeadTimeIndex` keeps one up to date.
 ///
 /// A hash table placed as `FingerprintTable` places its keys (open addressing, linear probing
 /// on the fingerprint's low bits, sized by `SlotSizing`), so the same offers give the same
 /// slot order, which `forEach` follows. A slot does not hold the key: only the
 /// fingerprint's low 32 bits, which place it and rule out nearly every other key, and the
 /// commit position, where the whole fingerprint is read to confirm a match. That is 12 bytes a
-/// slot instead of 32: this map is the largest part of the live run's lead-time state.
+/// slot instead of 24: this map is the largest part of the live run's lead-time state.
 ///
 /// Invariant: every held position is that of a record in the `commits` passed to every call,
 /// which only grow at their end while the map lives (a state that rebuilds its commits builds
@@ -44,7 +44,7 @@ struct FirstDeployMap: Sendable {
         precondition(position < Int(UInt32.max) && deploy <= Int(Int32.max), "a service's commits or deploys exceed 32-bit positions")
         if SlotSizing.isFull(count: count, slots: slots.count) { grow() }
         let sha = commits[position].sha
-        let offered = Slot(tag: UInt32(truncatingIfNeeded: sha.low), deploy: Int32(deploy), entry: UInt32(position + 1))
+        let offered = Slot(tag: UInt32(truncatingIfNeeded: sha.bits), deploy: Int32(deploy), entry: UInt32(position + 1))
         let (i, found) = slot(of: sha, in: commits)
         guard found else {
             slots[i] = offered
@@ -58,23 +58,23 @@ struct FirstDeployMap: Sendable {
     }
 
     /// Whether `sha` has a first deploy here.
-    func contains(_ sha: IDFingerprint, in commits: Commits) -> Bool {
+    func contains(_ sha: ShortFingerprint, in commits: Commits) -> Bool {
         !slots.isEmpty && slot(of: sha, in: commits).found
     }
 
     /// The first deploy of `sha` and the sha's commit time there; nil if it has none here.
-    func first(of sha: IDFingerprint, in commits: Commits) -> (deploy: Int, commitTime: Int64)? {
+    func first(of sha: ShortFingerprint, in commits: Commits) -> (deploy: Int, commitTime: Int64)? {
         guard !slots.isEmpty else { return nil }
         let (i, found) = slot(of: sha, in: commits)
         return found ? (Int(slots[i].deploy), commits[Int(slots[i].entry) - 1].time) : nil
     }
 
     /// The slot that holds `sha`, or else the empty slot where it goes. Requires slots.
-    private func slot(of sha: IDFingerprint, in commits: Commits) -> (index: Int, found: Bool) {
+    private func slot(of sha: ShortFingerprint, in commits: Commits) -> (index: Int, found: Bool) {
         slots.withUnsafeBufferPointer { s in
-            let tag = UInt32(truncatingIfNeeded: sha.low)
+            let tag = UInt32(truncatingIfNeeded: sha.bits)
             let mask = s.count - 1
-            var i = Int(truncatingIfNeeded: sha.low) & mask
+            var i = Int(truncatingIfNeeded: sha.bits) & mask
             while s[i].entry != 0 {
                 if s[i].tag == tag && commits[Int(s[i].entry) - 1].sha == sha { return (i, true) }
                 i = (i + 1) & mask
@@ -89,7 +89,7 @@ struct FirstDeployMap: Sendable {
     }
 
     /// `forEach`, also giving each sha's fingerprint.
-    func forEachWithSHA(in commits: Commits, _ body: (_ deploy: Int, _ commitTime: Int64, _ sha: IDFingerprint) -> Void) {
+    func forEachWithSHA(in commits: Commits, _ body: (_ deploy: Int, _ commitTime: Int64, _ sha: ShortFingerprint) -> Void) {
         for slot in slots where slot.entry != 0 {
             let commit = commits[Int(slot.entry) - 1]
             body(Int(slot.deploy), commit.time, commit.sha)

@@ -50,7 +50,7 @@ struct LeadTimeIndex: Sendable {
         removed = Array(old.removed[old.removed.partitionPoint { $0.time >= cutoff }...])
         added = Array(old.added[old.added.partitionPoint { $0.time >= cutoff }...])
         var shipped: [TimedSample] = []
-        func offer(_ sha: IDFingerprint) {
+        func offer(_ sha: ShortFingerprint) {
             guard let (i, commitTime) = first.first(of: sha, in: kept.commits) else { return }
             let d = kept.deploys[i]
             if d.time >= commitTime { shipped.append(TimedSample(time: d.time, value: d.time - commitTime, id: d.id)) }
@@ -99,7 +99,7 @@ struct LeadTimeIndex: Sendable {
 
     /// Whether a deploy of the index ships `sha` (first): only then does remembering it as
     /// shipped before (`shippedBefore`) change the samples.
-    func shipsFirst(_ sha: IDFingerprint, in commits: ChunkedArray<ServiceState.CommitRecord>) -> Bool {
+    func shipsFirst(_ sha: ShortFingerprint, in commits: ChunkedArray<ServiceState.CommitRecord>) -> Bool {
         first.contains(sha, in: commits)
     }
 

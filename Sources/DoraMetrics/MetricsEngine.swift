@@ -356,7 +356,7 @@ public struct MetricsEngine: Sendable {
         guard case .deploy(let d) = event.details, d.status == .succeeded,
             event.environment.utf8.elementsEqual(configuration.environment.utf8)
         else { return }
-        rememberShipped(service: event.service, at: event.time.microseconds, commits: d.commits.map { IDFingerprint(id: $0.sha) })
+        rememberShipped(service: event.service, at: event.time.microseconds, commits: d.commits.map { ShortFingerprint(id: $0.sha) })
     }
 
     /// Makes `addForgotten` remember the commits of deploys dated at or after `since`, before
@@ -369,12 +369,12 @@ public struct MetricsEngine: Sendable {
     /// `addForgotten` for a record read in place.
     public mutating func addForgotten(_ record: EventRecord) {
         guard case .deploy(let d) = record.details, d.status == .succeeded, record.isEnvironment(configuration.environment) else { return }
-        var commits: [IDFingerprint] = []
-        d.forEachCommit { sha, _ in commits.append(IDFingerprint(bytes: sha)) }
+        var commits: [ShortFingerprint] = []
+        d.forEachCommit { sha, _ in commits.append(ShortFingerprint(IDFingerprint(bytes: sha))) }
         rememberShipped(service: EventRecord.string(record.service), at: record.time, commits: commits)
     }
 
-    private mutating func rememberShipped(service: String, at t: Int64, commits: [IDFingerprint]) {
+    private mutating func rememberShipped(service: String, at t: Int64, commits: [ShortFingerprint]) {
         guard t >= commitsRememberedSince, !commits.isEmpty else { return }
         let slot = slot(of: service)
         let index = stateIndex(slot, service: service)

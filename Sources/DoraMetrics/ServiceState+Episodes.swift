@@ -47,7 +47,7 @@ extension ServiceState {
         /// A successful deploy of the period (a position in the analysis' deploys).
         case deploy(Int, failedChange: Bool, rework: Bool)
         /// A commit first shipped by a deploy of the period; a negative lead is an anomaly.
-        case leadTime(deploy: Int, sha: IDFingerprint, commitTime: Int64, lead: Int64)
+        case leadTime(deploy: Int, sha: ShortFingerprint, commitTime: Int64, lead: Int64)
         /// A recovery episode of the period (an index into the analysis' episodes); its
         /// durations, nil while open.
         case episode(Int, recovery: Int64?, detect: Int64?, decide: Int64?, act: Int64?, verify: Int64?)
@@ -123,7 +123,7 @@ extension ServiceState {
         var latestOfVersion = PositionMap(capacity: sorted.count)
         var previousOfVersion = [Int](repeating: -1, count: sorted.count)
         for (p, d) in sorted.enumerated() {
-            if let q = latestOfVersion.updateValue(p, forKey: d.version) { previousOfVersion[p] = q }
+            if let q = latestOfVersion.updateValue(p, forKey: d.version.fingerprint) { previousOfVersion[p] = q }
         }
 
         // §1 Linking, each rollback and incident folded into its deploy's `Linked` as it is
@@ -133,7 +133,7 @@ extension ServiceState {
         var rollbackDeploys: [String: Int] = [:]
         for (rollbackID, r) in rollbacks where r.hasStarted {
             var target = explicit(r.deployID, atOrBefore: r.startedTime)
-            if target == nil, let version = r.fromVersion, var p = latestOfVersion[IDFingerprint(id: version)] {
+            if target == nil, let version = r.fromVersion, var p = latestOfVersion[ShortFingerprint(id: version).fingerprint] {
                 while p >= 0 && times[p] > r.startedTime { p = previousOfVersion[p] }
                 if p >= 0 { target = p }
             }

@@ -46,8 +46,9 @@ struct ServiceState: Sendable {
     struct DeployRecord: Sendable {
         var id: String
         var time: Int64
-        /// Only compared (linking by `from_version`), so kept as its fingerprint.
-        var version: IDFingerprint
+        /// Only compared with the service's other versions (linking by `from_version`), so kept
+        /// as a short fingerprint (with the 16-byte one, a record took 48 bytes instead of 40).
+        var version: ShortFingerprint
         /// End of this deploy's commits in `commits`.
         var commitEnd: Int32
         var unplanned: Bool
@@ -55,7 +56,7 @@ struct ServiceState: Sendable {
 
     /// One commit of a deploy: its sha's fingerprint and its commit time.
     struct CommitRecord: Sendable {
-        var sha: IDFingerprint
+        var sha: ShortFingerprint
         var time: Int64
     }
 
@@ -127,8 +128,8 @@ struct ServiceState: Sendable {
         switch event.details {
         case .deploy(let d):
             addDeploy(at: t, succeeded: d.status == .succeeded) { offer in
-                for c in d.commits { offer(IDFingerprint(id: c.sha), c.time.microseconds) }
-                return (event.id, IDFingerprint(id: d.version), d.unplanned)
+                for c in d.commits { offer(ShortFingerprint(id: c.sha), c.time.microseconds) }
+                return (event.id, ShortFingerprint(id: d.version), d.unplanned)
             }
         case .alert(let a):
             addAlert(at: alerts.position(of: a.alertID, initial: AlertState()), firing: a.status == .firing, at: t, id: event.id) {
@@ -149,8 +150,8 @@ struct ServiceState: Sendable {
         switch record.details {
         case .deploy(let d):
             addDeploy(at: t, succeeded: d.status == .succeeded) { offer in
-                d.forEachCommit { sha, time in offer(IDFingerprint(bytes: sha), time) }
-                return (string(record.id), IDFingerprint(bytes: d.version), d.unplanned)
+                d.forEachCommit { sha, time in offer(ShortFingerprint(IDFingerprint(bytes: sha)), time) }
+                return (string(record.id), ShortFingerprint(IDFingerprint(bytes: d.version)), d.unplanned)
             }
         case .alert(let a):
             addAlert(at: alerts.position(of: a.alertID, initial: AlertState()), firing: a.status == .firing, at: t, id: string(record.id)) {
@@ -169,7 +170,7 @@ struct ServiceState: Sendable {
     /// of each sha, offered by `fields`) and the id, version and unplanned flag it returns.
     private mutating func addDeploy(
         at t: Int64, succeeded: Bool,
-        _ fields: (_ offer: (IDFingerprint, Int64) -> Void) -> (id: String, version: IDFingerprint, unplanned: Bool)
+        _ fields: (_ offer: (ShortFingerprint, Int64) -> Void) -> (id: String, version: ShortFingerprint, unplanned: Bool)
     ) {
         guard succeeded else {
             failedDeployTimes.append(t)

@@ -1,35 +1,37 @@
 import DoraEvents
 
-/// A map from string fingerprints to values, for a map that is large, long-lived and read more
-/// than it is written: the commits a live run's retention forgot (`ServiceState.shippedBefore`,
-/// about a tenth of the run's memory at the 100M stream's density).
+/// A map from commit shas (as `ShortFingerprint`s) to values, for a map that is large,
+/// long-lived and read more than it is written: the commits a live run's retention forgot
+/// (`ServiceState.shippedBefore`, about a tenth of the run's memory at the 100M stream's
+/// density).
 ///
-/// Most entries sit in one array sorted by fingerprint, packed with no empty slot (24 bytes an
-/// entry for an `Int64`, where a `FingerprintTable` at its 31 to 62 % load spends 39 to 77).
+/// Most entries sit in one array sorted by key, packed with no empty slot (16 bytes an entry
+/// for an `Int64`, where a `FingerprintTable` at its 31 to 62 % load spends 39 to 77).
 /// New keys go to a small `FingerprintTable`, `recent`, which is merged into the array once it
 /// holds more than an eighth of it (`mergeThreshold`), so inserting n keys costs O(n log n)
 /// and the extra memory stays near an eighth. Both exist because a sorted array alone makes
 /// every insertion O(n), and a hash table alone is the memory this type saves; a differential
 /// test holds this type to `FingerprintTable`.
 ///
-/// Invariants: `sorted` is in strictly ascending fingerprint order, and `directory` says where
+/// Invariants: `sorted` is in strictly ascending key order, and `directory` says where
 /// its ranges start; no key is in both `sorted` and `recent`. Iteration (`forEach`) visits
 /// `sorted` then `recent`: an order that callers must not depend on.
 struct SortedFingerprintTable<Value: BitwiseCopyable & Sendable>: Sendable {
     struct Entry: Sendable {
-        var key: IDFingerprint
+        var key: ShortFingerprint
         var value: Value
     }
 
     private var sorted: [Entry] = []
-    /// Where each range of fingerprints starts in `sorted`: `directory[b]` is the first
-    /// position whose key's top `directoryBits` bits are b or more, and its last entry is
-    /// `sorted.count`. Fingerprints are uniform, so a range holds about 4 to 8 keys and a
+    /// Where each range of keys starts in `sorted`: `directory[b]` is the first position whose
+    /// key's top `directoryBits` bits are b or more, and its last entry is `sorted.count`. Keys
+    /// are uniform, so a range holds about 4 to 8 keys and a
     /// lookup searches only those (a binary search of the whole array cost a live run's
     /// start-up about 0.8 s more CPU than the hash table; bench/RESULTS.md, twenty-seventh
     /// session). Empty while `sorted` is; rebuilt whenever its keys change (`sortedChanged`).
     private var directory: [UInt32] = []
     private var directoryBits = 0
+    /// Keyed by `ShortFingerprint.fingerprint`.
     private var recent = FingerprintTable<Value>()
 
     init() {}
@@ -52,17 +54,17 @@ struct SortedFingerprintTable<Value: BitwiseCopyable & Sendable>: Sendable {
     /// How many entries are in the packed array (for tests of the merge).
     var packedCount: Int { sorted.count }
 
-    subscript(key: IDFingerprint) -> Value? {
+    subscript(key: ShortFingerprint) -> Value? {
         if let i = position(of: key) { return sorted[i].value }
-        return recent[key]
+        return recent[key.fingerprint]
     }
 
     /// The position of `key` in `sorted`, if there: the key's range of the directory, then a
     /// binary search of it without branches on the keys (they are random, so such a branch
     /// would be mispredicted half the time).
-    private func position(of key: IDFingerprint) -> Int? {
+    private func position(of key: ShortFingerprint) -> Int? {
         guard !sorted.isEmpty else { return nil }
-        let range = directoryBits == 0 ? 0 : Int(truncatingIfNeeded: key.high >> UInt64(64 - directoryBits))
+        let range = directoryBits == 0 ? 0 : Int(truncatingIfNeeded: key.bits >> UInt64(64 - directoryBits))
         let (start, end) = (Int(directory[range]), Int(directory[range + 1]))
         return sorted.withUnsafeBufferPointer { s in
             guard start < end else { return nil }
@@ -70,9 +72,7 @@ struct SortedFingerprintTable<Value: BitwiseCopyable & Sendable>: Sendable {
             var (base, length) = (start, end - start)
             while length > 1 {
                 let half = length / 2
-                let k = s[base + half].key
-                let below = (k.high < key.high) || (k.high == key.high && k.low <= key.low)
-                base += below ? half : 0
+                base += s[base + half].key.bits <= key.bits ? half : 0
                 length -= half
             }
             return s[base].key == key ? base : nil
@@ -80,26 +80,31 @@ struct SortedFingerprintTable<Value: BitwiseCopyable & Sendable>: Sendable {
     }
 
     /// Calls `body` with every key and its value (`sorted`, then `recent`).
-    func forEach(_ body: (_ key: IDFingerprint, _ value: Value) -> Void) {
+    func forEach(_ body: (_ key: ShortFingerprint, _ value: Value) -> Void) {
         for entry in sorted { body(entry.key, entry.value) }
-        recent.forEach(body)
+        forEachRecent(body)
+    }
+
+    /// Calls `body` with every key of `recent` and its value.
+    private func forEachRecent(_ body: (_ key: ShortFingerprint, _ value: Value) -> Void) {
+        recent.forEach { fingerprint, value in body(ShortFingerprint(bits: fingerprint.low), value) }
     }
 
     /// Calls `body` with each key held here that `other` does not hold: in one walk of the
     /// two packed arrays, where a lookup per key would search `other` for each (a retention
     /// step asks this of every service's whole table).
-    func forEachKey(notIn other: SortedFingerprintTable, _ body: (IDFingerprint) -> Void) {
+    func forEachKey(notIn other: SortedFingerprintTable, _ body: (ShortFingerprint) -> Void) {
         var j = 0
         for entry in sorted {
             while j < other.sorted.count && other.sorted[j].key < entry.key { j += 1 }
             if j < other.sorted.count && other.sorted[j].key == entry.key { continue }
-            if other.recent[entry.key] == nil { body(entry.key) }
+            if other.recent[entry.key.fingerprint] == nil { body(entry.key) }
         }
-        recent.forEach { key, _ in if other[key] == nil { body(key) } }
+        forEachRecent { key, _ in if other[key] == nil { body(key) } }
     }
 
     /// The entries `isIncluded` accepts, all packed.
-    func filter(_ isIncluded: (_ key: IDFingerprint, _ value: Value) -> Bool) -> SortedFingerprintTable {
+    func filter(_ isIncluded: (_ key: ShortFingerprint, _ value: Value) -> Bool) -> SortedFingerprintTable {
         // Counted first, so that the array is sized once and exactly.
         var count = 0
         forEach { key, value in if isIncluded(key, value) { count += 1 } }
@@ -121,7 +126,7 @@ struct SortedFingerprintTable<Value: BitwiseCopyable & Sendable>: Sendable {
         var starts = [UInt32](repeating: UInt32(sorted.count), count: (1 << bits) + 1)
         var next = 0  // the first range whose start is not set yet
         for (i, entry) in sorted.enumerated() {
-            let range = bits == 0 ? 0 : Int(truncatingIfNeeded: entry.key.high >> UInt64(64 - bits))
+            let range = bits == 0 ? 0 : Int(truncatingIfNeeded: entry.key.bits >> UInt64(64 - bits))
             while next <= range {
                 starts[next] = UInt32(i)
                 next += 1
@@ -135,7 +140,7 @@ struct SortedFingerprintTable<Value: BitwiseCopyable & Sendable>: Sendable {
         guard !recent.isEmpty else { return }
         var incoming: [Entry] = []
         incoming.reserveCapacity(recent.count)
-        recent.forEach { key, value in incoming.append(Entry(key: key, value: value)) }
+        forEachRecent { key, value in incoming.append(Entry(key: key, value: value)) }
         incoming.sort { $0.key < $1.key }
         recent = FingerprintTable()
         // The two hold different keys (the invariant), so `combine` is never called.
@@ -182,12 +187,12 @@ extension SortedFingerprintTable where Value: Comparable {
     /// Keeps the larger of `key`'s value and `value` (inserting it for a new key); returns
     /// whether the key is new.
     @discardableResult
-    mutating func raiseValue(to value: Value, forKey key: IDFingerprint) -> Bool {
+    mutating func raiseValue(to value: Value, forKey key: ShortFingerprint) -> Bool {
         if let i = position(of: key) {
             if sorted[i].value < value { sorted[i].value = value }
             return false
         }
-        let isNew = recent.raiseValue(to: value, forKey: key)
+        let isNew = recent.raiseValue(to: value, forKey: key.fingerprint)
         if recent.count > mergeThreshold { pack() }
         return isNew
     }

@@ -1,5 +1,5 @@
 import DoraEvents
-import DoraMetrics
+@testable import DoraMetrics
 import DoraTestSupport
 import Testing
 
@@ -23,12 +23,12 @@ import Testing
 
     @Test func itemsAtTheSameInstantAreOrderedByTheirIdsWhateverTheOrderTheyWereGathered() {
         let e = explanation()
-        #expect(commits(e) == shas.map { IDFingerprint(id: $0).hex }.sorted())
+        #expect(commits(e) == shas.map { ShortFingerprint(id: $0).hex }.sorted())
     }
 
     @Test func namingTheCommitsOrdersThemByShaAndMarksThePercentileAmongThemAgain() {
         var e = explanation()
-        e.nameCommits(Dictionary(uniqueKeysWithValues: shas.map { (IDFingerprint(id: $0).hex, $0) }))
+        e.nameCommits(shas)
         #expect(commits(e) == shas.sorted())
         // Every value is equal (two hours): the rank's item is the rank-th in the new order.
         #expect(e.rank == 20)

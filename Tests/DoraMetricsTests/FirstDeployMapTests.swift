@@ -5,16 +5,16 @@ import Testing
 @testable import DoraMetrics
 
 /// The first-deploy map keeps no keys, only their low 32 bits and a position in the commits:
-/// held here to a dictionary of whole fingerprints, and to `FingerprintTable`'s slot order.
+/// held here to a dictionary of whole short fingerprints, and to `FingerprintTable`'s slot order.
 @Suite struct FirstDeployMapTests {
     typealias Commit = ServiceState.CommitRecord
 
     /// 4,000 deploys of 1 to 5 commits each, drawn from shas of which 300 share their low 32
-    /// bits in groups (`FingerprintTableTests.crowded`), so that only the whole fingerprint,
-    /// read from the commits, tells them apart; shas recur across deploys.
+    /// bits in groups (`crowded`), so that only the whole key, read from the commits, tells
+    /// them apart; shas recur across deploys.
     static func commits(seed: UInt64) -> (commits: ChunkedArray<Commit>, ends: [Int]) {
         var random = SplitMix64(state: seed)
-        let pool = FingerprintTableTests.crowded(300) + (0..<2_000).map { IDFingerprint(id: "sha-\($0)") }
+        let pool = crowded(300) + (0..<2_000).map { ShortFingerprint(id: "sha-\($0)") }
         var commits = ChunkedArray<Commit>()
         var ends: [Int] = []
         for _ in 0..<4_000 {
@@ -26,13 +26,18 @@ import Testing
         return (commits, ends)
     }
 
+    /// `n` short fingerprints in 7 groups that share their low 32 bits, each differing in its high ones.
+    static func crowded(_ n: Int) -> [ShortFingerprint] {
+        (0..<n).map { ShortFingerprint(bits: (UInt64($0 + 1) &* 0x9E37_79B9_7F4A_7C15) & 0xFFFF_FFFF_0000_0000 | UInt64($0 % 7) << 16) }
+    }
+
     @Test(arguments: [(1, 0), (2, 20_000)] as [(UInt64, Int)])
-    func eachShaKeepsTheDeployThatPrecedesTheOthersAsADictionaryOfWholeFingerprintsWould(seed: UInt64, capacity: Int) {
+    func eachShaKeepsTheDeployThatPrecedesTheOthersAsADictionaryOfWholeKeysWould(seed: UInt64, capacity: Int) {
         let (commits, ends) = Self.commits(seed: seed)
         var random = SplitMix64(state: seed + 100)
         let rank = (0..<ends.count).map { _ in random.next() }  // deploy order: by rank
         var map = FirstDeployMap(capacity: capacity)
-        var expected: [IDFingerprint: (deploy: Int, time: Int64)] = [:]
+        var expected: [ShortFingerprint: (deploy: Int, time: Int64)] = [:]
         var mismatches = 0
         var start = 0
         for (deploy, end) in ends.enumerated() {
@@ -66,7 +71,7 @@ import Testing
         var wrong = 0
         for sha in expected.keys {
             if !map.contains(sha, in: commits) { wrong += 1 }
-            let twin = IDFingerprint(high: sha.high ^ 1, low: sha.low)
+            let twin = ShortFingerprint(bits: sha.bits ^ 1 << 40)
             if expected[twin] == nil && map.contains(twin, in: commits) { wrong += 1 }
         }
         #expect(wrong == 0)
@@ -80,14 +85,14 @@ import Testing
         for (deploy, end) in ends.enumerated() {
             for position in start..<end {
                 map.offer(position, deploy: deploy, in: commits) { _ in false }
-                table.withValue(forKey: commits[position].sha, inserting: Int32(deploy)) { _, _ in }
+                table.withValue(forKey: commits[position].sha.fingerprint, inserting: Int32(deploy)) { _, _ in }
             }
             start = end
         }
-        var mapOrder: [IDFingerprint] = []
+        var mapOrder: [ShortFingerprint] = []
         map.forEachWithSHA(in: commits) { _, _, sha in mapOrder.append(sha) }
-        var tableOrder: [IDFingerprint] = []
-        table.forEach { sha, _ in tableOrder.append(sha) }
+        var tableOrder: [ShortFingerprint] = []
+        table.forEach { fingerprint, _ in tableOrder.append(ShortFingerprint(bits: fingerprint.low)) }
         let same = mapOrder == tableOrder
         #expect(same, "reports list lead-time origins in this order")
     }
