@@ -43,13 +43,18 @@ public final class EventLog {
     private var spare: (records: [UInt8], raw: [UInt8])?
 
     /// Opens (creating if missing) the log in `directory`, recovering from a crash.
-    /// - Parameter createAmongOtherFiles: make a new log in a directory that holds files a log
-    ///   does not write (without it, such a directory is refused: it is probably a mistake).
+    /// - Parameters:
+    ///   - createAmongOtherFiles: make a new log in a directory that holds files a log does not
+    ///     write (without it, such a directory is refused: it is probably a mistake).
+    ///   - deferringIDIndex: read the sealed segments' ids into the id index only on its first
+    ///     use (`loadIDIndex`), not here: for a process that reads the log before it appends
+    ///     (`doralog run` replays it first), so that the bloom filter is not held while it
+    ///     reads. The open checks and repairs as it always does.
     /// - Throws: `EventLogError` when the directory cannot be used, is not empty and not a log,
     ///   another process writes to it, or a segment is damaged anywhere but its torn tail.
     public init(
         directory: String, configuration: LogConfiguration = LogConfiguration(),
-        logger: Logger = Logger(label: "doralog.log"), createAmongOtherFiles: Bool = false
+        logger: Logger = Logger(label: "doralog.log"), createAmongOtherFiles: Bool = false, deferringIDIndex: Bool = false
     ) throws(EventLogError) {
         self.directory = directory
         self.configuration = try configuration.validated()
@@ -90,10 +95,14 @@ public final class EventLog {
         }
         // Built in a local and stored once at the end: a copy held in `self` meanwhile would
         // make the first insert copy the whole bloom filter (250 MB at 100M ids).
-        var ids = IDIndex(bitsPerID: configuration.bloomBitsPerID, expectedCount: estimate + 1_000_000)
+        var ids = IDIndex(bitsPerID: configuration.bloomBitsPerID, expectedCount: (deferringIDIndex ? 0 : estimate) + 1_000_000)
         for number in sealedNumbers {
             let (index, path, bytes) = try Self.loadOrRebuildSidecar(number: number, directory: directory, logger: logger)
-            try ids.addRun(path: path, index: index, bytes: bytes)
+            if deferringIDIndex {
+                ids.deferRun(path: path, index: index)
+            } else {
+                try ids.addRun(path: path, index: index, bytes: bytes)
+            }
             for b in index.blocks { totals.add(b) }
             for o in index.offsets { partitionOffsets[TopicPartition(topic: o.topic, partition: o.partition)] = o.nextOffset }
         }
@@ -150,10 +159,26 @@ public final class EventLog {
         current = try PosixFile.open(path, flags: O_WRONLY | O_APPEND)
     }
 
+    /// Reads the sealed segments' ids into the id index if the open deferred it
+    /// (`deferringIDIndex`): at 100M stored ids, a few seconds and about 180 MB. A no-op
+    /// otherwise, or once done. Every use of the index does it first; a process calls it to
+    /// choose when that time is spent.
+    /// - Throws: `EventLogError` (`.io`) when a sidecar cannot be read; the segments not read
+    ///   yet stay deferred, and the next use of the index tries them again.
+    public func loadIDIndex() throws(EventLogError) {
+        guard !idIndex.isLoaded else { return }
+        try idIndex.loadDeferredRuns(keeping: inFlight)
+    }
+
+    /// Whether the id index holds every sealed segment's ids (false after a deferred open,
+    /// until its first use).
+    var isIDIndexLoaded: Bool { idIndex.isLoaded }
+
     /// Whether an event with this id is stored.
     /// - Throws: `EventLogError` (`.io`) when a sealed segment's id index cannot be read.
     public func contains(id: String) throws(EventLogError) -> Bool {
-        try idIndex.contains(IDFingerprint(id: id))
+        try loadIDIndex()
+        return try idIndex.contains(IDFingerprint(id: id))
     }
 
     /// Prepares the id index for about `count` more ids (a bulk ingest's estimate), so that
@@ -161,6 +186,7 @@ public final class EventLog {
     /// `bloomBitsPerID`; a wrong estimate costs only time or that memory.
     /// - Throws: `EventLogError` (`.io`) when a sealed segment's id index cannot be re-read.
     public func reserveCapacity(forNewIDs count: Int) throws(EventLogError) {
+        try loadIDIndex()
         try idIndex.reserveCapacity(count, keeping: inFlight)
     }
 
@@ -206,6 +232,7 @@ public final class EventLog {
     /// `prepare`, given the batch decoded already (`DecodedChunk.decode`, on any thread).
     func prepare(_ batch: MessageBatch, decoded chunks: [DecodedChunk], offsets: [PartitionOffset]) throws(EventLogError) -> PreparedAppend {
         if let failure { throw EventLogError(.io, "the log failed earlier (\(failure.message)); reopen it", file: directory) }
+        try loadIDIndex()
         var p = PreparedAppend()
         if let spare {
             p.records = spare.records

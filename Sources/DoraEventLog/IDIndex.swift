@@ -23,6 +23,10 @@ import Glibc
 struct IDIndex {
     private(set) var active = FingerprintMap()
     private var runs: [FingerprintRun] = []
+    /// The sidecars of sealed segments whose runs an open deferred (`deferRun`), in segment
+    /// order: until they are loaded (`loadDeferredRuns`), the index knows only the active
+    /// segment, and answers no lookup.
+    private var deferred: [(path: String, index: SegmentIndexFile)] = []
     private var bloom: BlockedBloomFilter
     private let bitsPerID: Int
     /// The ids put in the bloom: stored, in flight, or marked by an append that failed (what
@@ -51,6 +55,7 @@ struct IDIndex {
     /// segment (`run` nil); nil when it is not stored. A run of an older sidecar layout, which
     /// has no copies, answers with a copy of content 0 (a writer never loads such a run).
     func storedCopy(of fingerprint: IDFingerprint) throws(EventLogError) -> (copy: StoredCopy, run: FingerprintRun?)? {
+        precondition(deferred.isEmpty, "a lookup in an id index whose sealed runs are not loaded")
         // The bloom holds every stored fingerprint, the active ones too: a new id costs one
         // probe of it, and not a probe of the (much larger) active map as well.
         guard bloom.mayContain(fingerprint) else { return nil }
@@ -87,7 +92,8 @@ struct IDIndex {
 
     /// Whether `fingerprint` may be stored or in flight; false: certainly neither.
     func mayContain(_ fingerprint: IDFingerprint) -> Bool {
-        bloom.mayContain(fingerprint)
+        precondition(deferred.isEmpty, "a lookup in an id index whose sealed runs are not loaded")
+        return bloom.mayContain(fingerprint)
     }
 
     /// Puts in the bloom the fingerprint of an id that is stored, or that an append is about to
@@ -116,6 +122,29 @@ struct IDIndex {
             bloom.insert(contentsOf: fingerprints)
         }
         runs.append(run)
+    }
+
+    /// Notes a sealed segment's sidecar whose run is opened later, by `loadDeferredRuns`: a
+    /// live run replays the log before it appends, and building the bloom after the replay
+    /// keeps the filter (about 155 MB at 100M ids) out of the replay's peak.
+    mutating func deferRun(path: String, index: SegmentIndexFile) {
+        deferred.append((path, index))
+    }
+
+    /// Whether every sealed segment's run is open (no `deferRun` is pending).
+    var isLoaded: Bool { deferred.isEmpty }
+
+    /// Opens the runs of `deferRun`, in their order, with the bloom sized as an open that did
+    /// not defer them would size it (their ids, the active ones and a million more, and a
+    /// quarter of room). Should a sidecar fail to read, the runs not opened yet stay deferred.
+    mutating func loadDeferredRuns(keeping inFlight: [FingerprintMap]) throws(EventLogError) {
+        guard !deferred.isEmpty else { return }
+        let expected = deferred.reduce(count + 1_000_000) { $0 + $1.index.fingerprintCount }
+        try reserveCapacity(expected + expected / 4 - count, keeping: inFlight)
+        while let (path, index) = deferred.first {
+            try addRun(path: path, index: index)
+            deferred.removeFirst()
+        }
     }
 
     /// Seals the active segment: `write` writes its sidecar at `path` from the active members,

@@ -103,6 +103,13 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
     /// Consumes until stopped (or, with `untilEnd`, until every assigned partition is at its end).
     /// - Throws: `PipelineError` on a fatal Kafka error or a log failure.
     public func run() throws(PipelineError) {
+        // Before the first poll, so that the first batch does not wait for it (`run` opens its
+        // log with the id index deferred until the replay is done).
+        do {
+            try log.loadIDIndex()
+        } catch {
+            throw PipelineError(.log, error.description, location: log.directory)
+        }
         do {
             consumer = try KafkaConsumer(
                 bootstrapServers: configuration.brokers, group: configuration.group, properties: configuration.properties,

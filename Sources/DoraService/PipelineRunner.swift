@@ -51,9 +51,13 @@ public struct PipelineRunner: Sendable {
         }
         defer { withExtendedLifetime(cluster) {} }
 
+        // The id index is read once the replay is done (by ingestion, before its first poll):
+        // the replay's peak then does without its bloom filter (bench/RESULTS.md, twenty-eighth
+        // session).
         let log = try EventLog(
             directory: d.log.directory,
-            configuration: LogConfiguration(segmentBytes: d.log.segmentMiB << 20, zstdLevel: d.log.zstdLevel), logger: logger)
+            configuration: LogConfiguration(segmentBytes: d.log.segmentMiB << 20, zstdLevel: d.log.zstdLevel), logger: logger,
+            deferringIDIndex: true)
         let state = LiveState(
             configuration: d.metrics, slos: d.slos, readiness: d.readiness, assignments: d.assignments, niceness: AggregatorService.niceness,
             wallClockLag: d.alerts.wallClockLag.wholeMicroseconds, retention: d.retention?.wholeMicroseconds)

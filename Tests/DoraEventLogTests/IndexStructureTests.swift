@@ -236,5 +236,37 @@ import Glibc
         let falsePositives = randomFingerprints(100_000, seed: 4).filter(bloom.mayContain).count
         #expect(falsePositives < 3_000, "\(falsePositives) false positives in 100k")
     }
-}
 
+    @Test func aDeferredIDIndexIsReadOnFirstUseAndTellsDuplicatesApartAsAnIndexReadAtTheOpen() throws {
+        try withTemporaryDirectory { dir in
+            let small = LogConfiguration(segmentBytes: 64 << 10, zstdLevel: 3)
+            do {
+                let log = try EventLog(directory: dir, configuration: small)
+                for b in 0..<60 { _ = try log.append(LogTesting.batch(LogTesting.deploys(100, prefix: "b\(b)"))) }
+            }
+            let sidecars = try TestFiles.list(dir).filter { $0.hasSuffix(".idx") }.sorted()
+            #expect(sidecars.count >= 2)
+            // Ids of the first (sealed) and the last batch, among new ones.
+            let lines = LogTesting.deploys(100, prefix: "b0") + LogTesting.deploys(50, prefix: "new") + LogTesting.deploys(10, prefix: "b59")
+            let eagerTotals = try EventLog(directory: dir, configuration: small).totals
+            do {
+                let log = try EventLog(directory: dir, configuration: small, deferringIDIndex: true)
+                #expect(!log.isIDIndexLoaded)
+                #expect(log.totals == eagerTotals, "the open reads the sidecars' counts all the same")
+                let summary = try log.append(LogTesting.batch(lines))
+                #expect(log.isIDIndexLoaded)
+                #expect(summary.stored == 50 && summary.duplicates == 110)
+            }
+            // A sidecar that cannot be read when the index is: the use fails, and the next one,
+            // with the sidecar back, reads it.
+            let log = try EventLog(directory: dir, configuration: small, deferringIDIndex: true)
+            let path = dir + "/" + sidecars[0]
+            #expect(rename(path, path + ".away") == 0)
+            #expect(throws: EventLogError.self) { _ = try log.contains(id: "b0-1") }
+            #expect(!log.isIDIndexLoaded)
+            #expect(rename(path + ".away", path) == 0)
+            #expect(try log.contains(id: "b0-1") && log.contains(id: "new-49") && !log.contains(id: "new-50"))
+            #expect(log.isIDIndexLoaded)
+        }
+    }
+}
