@@ -2,7 +2,8 @@
 # How time and memory grow with the log (issue 15): N generated events go straight into
 # `doralog ingest --file -` (no JSONL file on disk), then `report` over everything, a quarter
 # with `--margin`, and `doralog run`'s replay of the log at start-up (until /readyz), with the
-# whole history and with `live: {retention: 60d}`, each with its peak RSS. Usage: bench/scale.sh N [N...]   (for example 1000000 10000000)
+# whole history and with `live: {retention: 60d}`, each with its peak RSS (once ingestion has
+# also read the log's id index). Usage: bench/scale.sh N [N...]   (for example 1000000 10000000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
@@ -51,6 +52,8 @@ for n in "${@:-1000000}"; do
             sleep 0.2
         done
         ready=$(date +%s.%N)
+        # The peak counts the log's id index, which ingestion reads once the replay is done.
+        for _ in $(seq 300); do grep -q "read the log's id index" "$work/run.err" && break; sleep 0.2; done
         rss=$(awk '/VmHWM/ {print $2}' /proc/$pid/status 2> /dev/null || echo "?")
         kill -TERM $pid 2> /dev/null || true
         wait $pid 2> /dev/null || true

@@ -163,11 +163,14 @@ public final class EventLog {
     /// (`deferringIDIndex`): at 100M stored ids, a few seconds and about 180 MB. A no-op
     /// otherwise, or once done. Every use of the index does it first; a process calls it to
     /// choose when that time is spent.
+    /// - Returns: whether it read anything.
     /// - Throws: `EventLogError` (`.io`) when a sidecar cannot be read; the segments not read
     ///   yet stay deferred, and the next use of the index tries them again.
-    public func loadIDIndex() throws(EventLogError) {
-        guard !idIndex.isLoaded else { return }
+    @discardableResult
+    public func loadIDIndex() throws(EventLogError) -> Bool {
+        guard !idIndex.isLoaded else { return false }
         try idIndex.loadDeferredRuns(keeping: inFlight)
+        return true
     }
 
     /// Whether the id index holds every sealed segment's ids (false after a deferred open,

@@ -106,7 +106,10 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
         // Before the first poll, so that the first batch does not wait for it (`run` opens its
         // log with the id index deferred until the replay is done).
         do {
-            try log.loadIDIndex()
+            let began = Self.now()
+            if try log.loadIDIndex() {
+                logger.notice("read the log's id index", metadata: ["seconds": "\(Double(Self.now() - began) / 1_000)"])
+            }
         } catch {
             throw PipelineError(.log, error.description, location: log.directory)
         }
