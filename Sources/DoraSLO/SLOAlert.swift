@@ -158,11 +158,10 @@ public struct SLOAlert: Sendable, Equatable {
     }
 
     /// Of a sequence of transitions in order, the latest of each (SLO, scope, kind) that left
-    /// it firing: what fires at the end.
-    /// In the order the identities first appear. Positions are kept rather than the alerts:
-    /// a live run's first evaluation gives every transition of its retention, and a copy of
-    /// the latest of each, with a list of them all, added about 40 MB to its peak at the 100M
-    /// stream's density (bench/RESULTS.md, twenty-eighth session).
+    /// it firing: what fires at the end, in the order the alerts first appear. Positions are
+    /// kept rather than the alerts: a live run's first evaluation gives every transition of
+    /// its retention, and a copy of the latest of each, with a list of them all, added about
+    /// 40 MB to its peak at the 100M stream's density (bench/RESULTS.md, twenty-eighth session).
     public static func stillFiring(_ transitions: [SLOAlert]) -> [SLOAlert] {
         // Per identity, in the order they first appear, the position of its latest transition.
         var latest: [Int] = []

@@ -355,8 +355,8 @@ public struct SLOEvaluation: Sendable {
     ///     at once).
     ///   - bound: at least the number of a member's samples: the pooled list is allocated once
     ///     at the sum. The windows keep the list, so growing it by doubling as the members came
-    ///     left them with up to twice the room they use (about 50 MB at the first evaluation of
-    ///     a run at the 100M stream's density; bench/RESULTS.md, twenty-eighth session).
+    ///     left them with up to twice the room they use (75 MB of the heap at the first evaluation
+    ///     of a run at the 100M stream's density; bench/RESULTS.md, twenty-eighth session).
     static func samples(
         of members: [ServiceTimedSamples], after: Int64, before: Int64,
         samplesOf: (ServiceTimedSamples) -> [TimedSample] = \.samples, bound: (ServiceTimedSamples) -> Int = \.samples.count

@@ -18,8 +18,9 @@ import ServiceLifecycle
 ///
 /// Order: the log is opened (recovering a torn tail; its id index left unread), the HTTP
 /// endpoint comes up (not ready), the log is replayed into the live state (then ready), and
-/// only then does the consumer start, after reading the id index, so no event is added twice. SIGTERM/SIGINT stop the consumer first (it finishes its
-/// batch, makes it durable, commits), then the aggregator drains, then the endpoint.
+/// only then does the consumer start, after reading the id index, so no event is added twice.
+/// SIGTERM/SIGINT stop the consumer first (it finishes its batch, makes it durable, commits),
+/// then the aggregator drains, then the endpoint.
 public struct PipelineRunner: Sendable {
     public let definition: PipelineDefinition
     public let logger: Logger
