@@ -125,11 +125,8 @@ import Testing
 
     @Test func aCopyInASealedSegmentIsFoundAndItsPlaceNamed() throws {
         try withTemporaryDirectory { dir in
-            let small = LogConfiguration(segmentBytes: 64 << 10, zstdLevel: 3)
-            do {
-                let log = try EventLog(directory: dir, configuration: small)
-                for b in 0..<60 { _ = try log.append(LogTesting.batch(LogTesting.deploys(100, prefix: "b\(b)"))) }
-            }
+            let small = LogTesting.smallSegments
+            try LogTesting.writeSealedSegments(in: dir)
             #expect(try TestFiles.list(dir).filter { $0.hasSuffix(".idx") }.count >= 2)
             // Changed copies of events in the first, a middle and the last batch, twice over:
             // before and after a reopen (the sealed runs come from the sidecars then).
@@ -256,7 +253,7 @@ import Testing
 
     @Test func aLogOfTheOlderLayoutIsReadAndItsCopiesAreRebuiltOnOpen() throws {
         try withTemporaryDirectory { dir in
-            let small = LogConfiguration(segmentBytes: 64 << 10, zstdLevel: 3)
+            let small = LogTesting.smallSegments
             do {
                 let log = try EventLog(directory: dir, configuration: small)
                 for b in 0..<30 { _ = try log.append(LogTesting.batch(LogTesting.deploys(100, prefix: "b\(b)") + ["not json"])) }

@@ -239,11 +239,8 @@ import Glibc
 
     @Test func aDeferredIDIndexIsReadOnFirstUseAndTellsDuplicatesApartAsAnIndexReadAtTheOpen() throws {
         try withTemporaryDirectory { dir in
-            let small = LogConfiguration(segmentBytes: 64 << 10, zstdLevel: 3)
-            do {
-                let log = try EventLog(directory: dir, configuration: small)
-                for b in 0..<60 { _ = try log.append(LogTesting.batch(LogTesting.deploys(100, prefix: "b\(b)"))) }
-            }
+            let small = LogTesting.smallSegments
+            try LogTesting.writeSealedSegments(in: dir)
             let sidecars = try TestFiles.list(dir).filter { $0.hasSuffix(".idx") }.sorted()
             #expect(sidecars.count >= 2)
             // Ids of the first (sealed) and the last batch, among new ones.

@@ -12,6 +12,16 @@ public enum LogTesting {
         return batch
     }
 
+    /// Segments of 64 KiB: a few thousand events seal several.
+    public static let smallSegments = LogConfiguration(segmentBytes: 64 << 10, zstdLevel: 3)
+
+    /// Writes a new log in `directory` of 6,000 deploys in 60 batches (ids `b0-0` to `b59-99`)
+    /// in `smallSegments`: several sealed segments, each with its sidecar.
+    public static func writeSealedSegments(in directory: String) throws {
+        let log = try EventLog(directory: directory, configuration: smallSegments)
+        for b in 0..<60 { _ = try log.append(batch(deploys(100, prefix: "b\(b)"))) }
+    }
+
     /// `count` valid, distinct deploy events (ids `prefix-0`...), an hour apart from `start`.
     public static func deploys(_ count: Int, prefix: String = "d", start: Int64 = 1_782_864_000_000_000) -> [String] {
         (0..<count).map { i in
