@@ -4,10 +4,10 @@ import DoraEvents
 /// shas, deploy versions), kept as 64 bits of its fingerprint (`IDFingerprint.low`).
 ///
 /// Among n distinct strings of one service, two share these bits with a chance of about
-/// n² / 2^65 (1 in 10^7 for a million shas in one service's retained state). The log's ids
-/// keep all 128 bits: there, 100M ids are compared with each other. Half the bytes of the
-/// commits and versions that a live run keeps per retained deploy and per remembered commit
-/// (`ServiceState.shippedBefore`): about 95 MB at the 100M stream's density
+/// n² / 2^65 (about 1 in 4 · 10^7 for a million shas in one service's retained state). The
+/// log's ids keep all 128 bits: there, 100M ids are compared with each other. Half the bytes
+/// of the commits and versions that a live run keeps per retained deploy and per remembered
+/// commit (`ServiceState.shippedBefore`): about 90 MB at the 100M stream's density
 /// (bench/RESULTS.md, twenty-eighth session).
 struct ShortFingerprint: Hashable, Comparable, Sendable, BitwiseCopyable {
     var bits: UInt64
