@@ -87,15 +87,16 @@ public final class EventLog {
         // Sealed segments: their sidecars (rebuilt when missing or stale), each read once:
         // checked, then its fingerprints counted in the bloom and its fences taken from the
         // same bytes. So the bloom is sized first, from the sidecars' sizes (at most one id per
-        // `SegmentIndexFile.bytesPerID`); it grows should that fall short.
+        // `SegmentIndexFile.bytesPerID`); it grows should that fall short. A deferred index
+        // sizes it when it reads the ids (`IDIndex.loadDeferredRuns`).
         let sealedNumbers = numbers.dropLast()
-        let estimate = sealedNumbers.reduce(0) { total, number in
+        let estimate = deferringIDIndex ? 0 : sealedNumbers.reduce(0) { total, number in
             let sidecar = try? PosixFile.open(directory + "/" + LogFormat.indexName(number), flags: O_RDONLY).size
             return total + (sidecar ?? 0) / SegmentIndexFile.bytesPerID
         }
         // Built in a local and stored once at the end: a copy held in `self` meanwhile would
         // make the first insert copy the whole bloom filter (250 MB at 100M ids).
-        var ids = IDIndex(bitsPerID: configuration.bloomBitsPerID, expectedCount: (deferringIDIndex ? 0 : estimate) + 1_000_000)
+        var ids = IDIndex(bitsPerID: configuration.bloomBitsPerID, expectedCount: estimate + 1_000_000)
         for number in sealedNumbers {
             let (index, path, bytes) = try Self.loadOrRebuildSidecar(number: number, directory: directory, logger: logger)
             if deferringIDIndex {

@@ -261,6 +261,7 @@ struct ServiceState: Sendable {
         whole.commits.reserveCapacity(total(\.commits))
         whole.eventTimes.reserveCapacity(total(\.eventTimes))
         whole.failedDeployTimes.reserveCapacity(total(\.failedDeployTimes))
+        var remembered: [SortedFingerprintTable<Int64>.Entry] = []  // merged in one pass, below
         for part in parts {
             whole.failedDeployTimes += part.failedDeployTimes
             whole.eventTimes += part.eventTimes
@@ -276,8 +277,9 @@ struct ServiceState: Sendable {
             }
             whole.earliestEvent = min(whole.earliestEvent, part.earliestEvent)
             whole.forgottenSuccesses += part.forgottenSuccesses
-            part.shippedBefore.forEach { sha, t in whole.shippedBefore.raiseValue(to: t, forKey: sha) }
+            part.shippedBefore.forEach { sha, t in remembered.append(.init(key: sha, value: t)) }
         }
+        whole.shippedBefore.raiseValues(remembered)
         (whole.rollbacks, whole.drills) = rollbacksAndDrills()
         return whole
     }
