@@ -12,6 +12,9 @@ public struct StoredRecords: Sendable {
     let frame: [UInt8]
     public let count: Int
 
+    /// The bytes the records take (what a queue of them holds in memory).
+    public var byteCount: Int { frame.count }
+
     init(frame: [UInt8], count: Int) {
         self.frame = frame
         self.count = count

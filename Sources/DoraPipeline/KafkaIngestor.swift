@@ -75,7 +75,10 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
     /// Called on the ingest thread after each durable append with the records of the events it
     /// stored (each stored event exactly once, in batch order) and the append's own duration
     /// (validate, encode, write, fsync): how `doralog run` feeds its live state. Keep it short;
-    /// hand the work to another thread or task.
+    /// hand the work to another thread or task. It may wait to slow ingestion down (`run` does
+    /// while its live state is too far behind): the append is durable, its offsets are
+    /// committed after the call, and nothing is polled meanwhile, so a wait must stay well
+    /// under `max.poll.interval.ms` (5 minutes by default).
     public var onStored: (@Sendable (AppendSummary, StoredRecords, Duration) -> Void)?
     /// Called on the ingest thread when the brokers become reachable (true) or all of them are
     /// lost (false): `doralog run`'s `/readyz` and `doralog_source_connected`.

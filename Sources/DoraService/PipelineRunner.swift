@@ -211,7 +211,9 @@ struct IngestService: Service, CustomStringConvertible {
                     ingestor.onCaughtUp = { caughtUp in appends.setCaughtUp(caughtUp) }
                     ingestor.onStored = { summary, stored, took in
                         exposition.appendSeconds.record(took)
-                        appends.push(Appended(summary: summary, stored: stored))
+                        // Waits while the live state is too far behind (a bounded queue): what
+                        // ingestion has not read yet stays in Kafka.
+                        appends.push(Appended(summary: summary, stored: stored)) { !stop.isRequested }
                     }
                     do throws(PipelineError) {
                         try ingestor.run()

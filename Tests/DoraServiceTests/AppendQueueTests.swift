@@ -1,5 +1,7 @@
 @testable import DoraService
 import DoraEventLog
+import Foundation
+import Synchronization
 import Testing
 
 @Suite struct AppendQueueTests {
@@ -59,5 +61,65 @@ import Testing
         #expect(first != nil)
         queue.finish()
         #expect(queue.finishedAt == first)
+    }
+
+    /// A flag shared between a test and a thread.
+    final class Flag: Sendable {
+        private let value = Atomic<Bool>(false)
+        var isSet: Bool { value.load(ordering: .acquiring) }
+        func set() { value.store(true, ordering: .releasing) }
+    }
+
+    /// Pushes `append` on a thread of its own; the flag is set once the push returns.
+    func pushOnAThread(_ queue: AppendQueue, _ append: Appended, keepWaiting: @escaping @Sendable () -> Bool = { true }) -> Flag {
+        let returned = Flag()
+        Thread {
+            queue.push(append, keepWaiting: keepWaiting)
+            returned.set()
+        }.start()
+        return returned
+    }
+
+    /// Whether `flag` is set within five seconds.
+    func becomesSet(_ flag: Flag) async -> Bool {
+        for _ in 0..<500 {
+            if flag.isSet { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+
+    @Test func aPushOverTheByteLimitWaitsUntilTheAggregatorTakesTheQueue() async {
+        let queue = AppendQueue(byteLimit: 0)  // any record frame is over it
+        let returned = pushOnAThread(queue, append(5))
+        try? await Task.sleep(for: .milliseconds(300))
+        #expect(!returned.isSet, "the push waits while the queue is over its limit")
+        #expect(await queue.take()?.appends.map(\.summary.stored) == [5])
+        #expect(await becomesSet(returned), "taking the queue lets the push return")
+    }
+
+    @Test func aPushUnderTheByteLimitReturnsAtOnce() async {
+        let queue = AppendQueue(byteLimit: 1)  // `.none` is one byte: at the limit, not over it
+        let returned = pushOnAThread(queue, append(1))
+        #expect(await becomesSet(returned))
+    }
+
+    @Test func finishingTheQueueEndsAWaitingPush() async {
+        let queue = AppendQueue(byteLimit: 0)
+        let returned = pushOnAThread(queue, append(1))
+        try? await Task.sleep(for: .milliseconds(200))
+        queue.finish()
+        #expect(await becomesSet(returned))
+        #expect(await queue.take()?.appends.count == 1, "what was pushed is still taken after finish")
+    }
+
+    @Test func aStopRequestEndsAWaitingPush() async {
+        let queue = AppendQueue(byteLimit: 0)
+        let stop = Flag()
+        let returned = pushOnAThread(queue, append(1)) { !stop.isSet }
+        try? await Task.sleep(for: .milliseconds(200))
+        #expect(!returned.isSet)
+        stop.set()
+        #expect(await becomesSet(returned), "the wait checks keepWaiting about ten times a second")
     }
 }
