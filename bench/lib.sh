@@ -75,3 +75,28 @@ scaled_stream() {
     services=$(( n / 5000 < 50 ? 50 : (n / 5000 > 2000 ? 2000 : n / 5000) ))
     start=$(date -u -d "-$(( days + 2 )) days" +%F)
 }
+
+# doralog_build: sets $doralog to $DORALOG when given (another build, for an A/B comparison),
+# else to this checkout's release build, built first.
+doralog_build() {
+    if [ -n "${DORALOG:-}" ]; then
+        doralog=$(realpath "$DORALOG")
+    else
+        swift build -c release --product doralog >&2
+        doralog=$PWD/.build/release/doralog
+    fi
+}
+
+# three_slo_pipeline BROKERS LOGDIR GROUP: prints bench/run-startup.sh's pipeline on topic
+# `events` of BROKERS: three SLOs with 28-day windows and `live: {retention: 60d}`, no alert
+# output; a fourth argument adds an endpoint on that port of 127.0.0.1.
+three_slo_pipeline() {
+    printf 'source: {kafka: {brokers: "%s", topics: [events], group: %s}}\n' "$1" "$3"
+    printf 'log: {directory: "%s"}\nalerts: {stdout: false}\n' "$2"
+    [ -n "${4:-}" ] && printf 'http: {listen: "127.0.0.1:%s"}\n' "$4"
+    printf '%s\n' 'slos:' \
+        '  - {name: rb, metric: rollback_time, objective: 5m, window: 28d}' \
+        '  - {name: rec, metric: recovery_time, objective: 1h, window: 28d, per: group}' \
+        '  - {name: lt, metric: lead_time, objective: 1d, window: 28d, per: group}' \
+        'live: {retention: 60d}'
+}

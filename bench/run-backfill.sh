@@ -14,14 +14,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-2000000}
 bash scripts/ensure-deps.sh time
-if [ -n "${DORALOG:-}" ]; then
-    doralog=$(realpath "$DORALOG")
-else
-    swift build -c release --product doralog >&2
-    doralog=$PWD/.build/release/doralog
-fi
-work=$(mktemp -d)
 source bench/lib.sh
+doralog_build
+work=$(mktemp -d)
 start_broker "$doralog" "$work" 256
 days=$(( n / 91000 < 7 ? 7 : n / 91000 ))
 "$doralog" generate --events "$n" --days "$days" --start "$(date -u -d "-$(( days + 2 )) days" +%F)" --services 2000 --teams 12 \
@@ -30,16 +25,7 @@ if [ "${SLOS:-3}" = 50 ]; then
     # bench/run-ingest.sh's 50 SLOs: a live state several times slower per event.
     { slo_pipeline "$brokers" "$work/log" | sed 's/group: live/group: backfill/'; echo 'live: {retention: 60d}'; } > "$work/p.yaml"
 else
-    cat > "$work/p.yaml" << EOF
-source: {kafka: {brokers: "$brokers", topics: [events], group: backfill}}
-log: {directory: "$work/log"}
-alerts: {stdout: false}
-slos:
-  - {name: rb, metric: rollback_time, objective: 5m, window: 28d}
-  - {name: rec, metric: recovery_time, objective: 1h, window: 28d, per: group}
-  - {name: lt, metric: lead_time, objective: 1d, window: 28d, per: group}
-live: {retention: 60d}
-EOF
+    three_slo_pipeline "$brokers" "$work/log" backfill > "$work/p.yaml"
 fi
 /usr/bin/time -o "$work/time" -f "%e %M" "$doralog" run --pipeline "$work/p.yaml" --until-end --report-format json > /dev/null 2> "$work/run.err"
 read -r seconds rss < <(tail -1 "$work/time")

@@ -22,29 +22,14 @@ cd "$(dirname "$0")/.."
 n=${1:-12800000}
 rate=${RATE:-20000}
 bash scripts/ensure-deps.sh time
-if [ -n "${DORALOG:-}" ]; then
-    doralog=$(realpath "$DORALOG")  # another build, for an A/B comparison
-else
-    swift build -c release --product doralog >&2
-    doralog=$PWD/.build/release/doralog
-fi
-work=$(mktemp -d)
 source bench/lib.sh
+doralog_build
+work=$(mktemp -d)
 start_broker "$doralog" "$work" 64
 days=$(( n / 91000 < 30 ? 30 : n / 91000 ))
 start=$(date -u -d "-$(( days + 2 )) days" +%F)
 port=$(( 20000 + RANDOM % 10000 ))
-cat > "$work/p.yaml" << EOF
-source: {kafka: {brokers: "$brokers", topics: [events], group: fed}}
-log: {directory: "$work/log"}
-alerts: {stdout: false}
-http: {listen: "127.0.0.1:$port"}
-slos:
-  - {name: rb, metric: rollback_time, objective: 5m, window: 28d}
-  - {name: rec, metric: recovery_time, objective: 1h, window: 28d, per: group}
-  - {name: lt, metric: lead_time, objective: 1d, window: 28d, per: group}
-live: {retention: 60d}
-EOF
+three_slo_pipeline "$brokers" "$work/log" fed "$port" > "$work/p.yaml"
 "$doralog" run --pipeline "$work/p.yaml" > /dev/null 2> "$work/run.err" &
 pid=$!
 trap 'kill $pid $broker 2> /dev/null || true; rm -rf "$work"' EXIT
@@ -62,7 +47,7 @@ accounted() {
     text=$(curl -sf -m 30 "http://127.0.0.1:$port/metrics") || return 0
     awk '/^doralog_events_total\{outcome="(stored|duplicates|rejected)"\}/ {s += $2} END {printf "%d", s}' <<< "$text"
 }
-# Until every produced event is accounted for, or nothing moved for a minute once the producer
+# Until every produced event is accounted for, or nothing moved for two minutes once the producer
 # is done (events lost from the broker's tail: reported, not waited for).
 # /metrics is read once a minute: rendering it takes the live state's thread for seconds (2,000
 # services), which a scrape every few seconds would take from the rounds.
