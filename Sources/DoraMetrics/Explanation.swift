@@ -154,9 +154,9 @@ extension Explanation {
     }
 
     /// Names each commit by its sha, one of `shas` (the shas of the explained deploys): an
-    /// item names a commit by the hex of its short fingerprint (`ShortFingerprint.hex`, all the
-    /// metrics keep of it), and a commit none of `shas` matches keeps that. The order then follows the shas, and so does
-    /// the percentile's item among equal values.
+    /// item names a commit by the hex of its short fingerprint (`ShortFingerprint.hex`, all
+    /// the metrics keep of it), and a commit none of `shas` matches keeps that. The order then
+    /// follows the shas, and so does the percentile's item among equal values.
     public mutating func nameCommits(_ shas: some Sequence<String>) {
         var byKey: [String: String] = [:]
         for sha in shas { byKey[ShortFingerprint(id: sha).hex] = sha }

@@ -37,6 +37,12 @@ final class AppendQueue: Sendable {
         var bytes = 0
         /// Whether a `push` waits for room (`take` and `finish` then signal `room`).
         var pushWaits = false
+
+        /// Whether a `push` waits for room, which it will no longer: the caller signals `room`.
+        mutating func takePushWaits() -> Bool {
+            defer { pushWaits = false }
+            return pushWaits
+        }
         var caughtUp = false
         var ticked = false
         var finished = false
@@ -71,12 +77,6 @@ final class AppendQueue: Sendable {
         }
     }
 
-    /// Wakes a `push` waiting for room, if one does (`state` locked by the caller).
-    private func wakePush(_ s: inout State) -> Bool {
-        defer { s.pushWaits = false }
-        return s.pushWaits
-    }
-
     /// Whether ingestion has handed over everything it read and every partition is at its end
     /// (set by the ingest thread after the appends it concerns were pushed).
     func setCaughtUp(_ value: Bool) {
@@ -99,7 +99,7 @@ final class AppendQueue: Sendable {
             s.finished = true
             if s.finishedAt == nil { s.finishedAt = .now }
             defer { s.waiter = nil }
-            return (s.waiter, wakePush(&s))
+            return (s.waiter, s.takePushWaits())
         }
         waiter?.resume()
         if pushWaits { room.signal() }
@@ -127,7 +127,7 @@ final class AppendQueue: Sendable {
                         s.items.removeAll()
                         s.bytes = 0
                     }
-                    return .take(Taken(appends: s.items, caughtUp: s.caughtUp), pushWaits: wakePush(&s))
+                    return .take(Taken(appends: s.items, caughtUp: s.caughtUp), pushWaits: s.takePushWaits())
                 }
                 if s.finished { return .end }
                 return s.ticked ? .take(Taken(appends: [], caughtUp: s.caughtUp), pushWaits: false) : .wait
