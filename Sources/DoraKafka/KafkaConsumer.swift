@@ -175,16 +175,62 @@ public final class KafkaConsumer {
         }
     }
 
-    /// Commits next-offsets (asynchronously by default; errors surface in later polls).
-    public func commit(_ positions: [KafkaPosition], synchronously: Bool = false) throws(KafkaError) {
+    /// Commits next-offsets asynchronously: errors surface in later polls.
+    public func commit(_ positions: [KafkaPosition]) throws(KafkaError) {
         guard !positions.isEmpty else { return }
-        let list = rd_kafka_topic_partition_list_new(Int32(positions.count))!
+        let list = Self.partitionList(positions)
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        for p in positions { rd_kafka_topic_partition_list_add(list, p.topic, p.partition).pointee.offset = p.offset }
-        let err = rd_kafka_commit(handle, list, synchronously ? 0 : 1)
+        let err = rd_kafka_commit(handle, list, 1)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET else {
             throw KafkaError("commit", err)
         }
+    }
+
+    /// Commits next-offsets and waits for the group coordinator's answer, at most
+    /// `milliseconds`. librdkafka's synchronous commit has no bound of its own: with every
+    /// broker gone it waited for minutes, and a process asked to stop must not. Past the bound
+    /// the commit may still complete in the background while the handle lives.
+    /// - Returns: whether the answer came within the bound.
+    /// - Throws: `KafkaError` when the commit could not be sent or the coordinator refused it.
+    @discardableResult
+    public func commit(_ positions: [KafkaPosition], waitingAtMost milliseconds: Int32) throws(KafkaError) -> Bool {
+        guard !positions.isEmpty else { return true }
+        let list = Self.partitionList(positions)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        guard let queue = rd_kafka_queue_new(handle) else { throw KafkaError("commit", RD_KAFKA_RESP_ERR__FAIL) }
+        defer { rd_kafka_queue_destroy(queue) }
+        // The answer comes through the callback, served from the queue. The callback owns one
+        // reference to the result: an answer after the bound still finds it alive, and one
+        // that never comes leaves only that small object behind.
+        let result = CommitAnswer()
+        let opaque = Unmanaged.passRetained(result).toOpaque()
+        let err = rd_kafka_commit_queue(
+            handle, list, queue,
+            { _, err, _, opaque in
+                guard let opaque else { return }
+                Unmanaged<CommitAnswer>.fromOpaque(opaque).takeRetainedValue().error.withLock { $0 = err.rawValue }
+            }, opaque)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            Unmanaged<CommitAnswer>.fromOpaque(opaque).release()
+            throw KafkaError("commit", err)
+        }
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, milliseconds)) * 1_000_000
+        while DispatchTime.now().uptimeNanoseconds < deadline {
+            _ = rd_kafka_queue_poll_callback(queue, 50)
+            guard let code = result.error.withLock({ $0 }) else { continue }
+            let answer = rd_kafka_resp_err_t(rawValue: code)
+            guard answer == RD_KAFKA_RESP_ERR_NO_ERROR || answer == RD_KAFKA_RESP_ERR__NO_OFFSET else {
+                throw KafkaError("commit", answer)
+            }
+            return true
+        }
+        return false
+    }
+
+    private static func partitionList(_ positions: [KafkaPosition]) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
+        let list = rd_kafka_topic_partition_list_new(Int32(positions.count))!
+        for p in positions { rd_kafka_topic_partition_list_add(list, p.topic, p.partition).pointee.offset = p.offset }
+        return list
     }
 
     /// The partition's end (high watermark) as last seen in this consumer's fetch responses;
@@ -214,14 +260,21 @@ public final class KafkaConsumer {
             rd_kafka_error_destroy(error)
             return false
         }
-        // The revoke is served here, through the rebalance callback, on this thread.
+        // The revoke is served here, on this thread. The queue is read as events, not served
+        // through callbacks: it also gets the messages fetched before the close, which a
+        // callback poll cannot serve (librdkafka 2.0.2 aborts the process). They are dropped
+        // unread; the next member reads them again from the committed offsets.
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, timeoutMilliseconds)) * 1_000_000
         while rd_kafka_consumer_closed(handle) == 0 {
             guard DispatchTime.now().uptimeNanoseconds < deadline else {
                 box.logger.notice("the Kafka consumer did not leave its group within \(timeoutMilliseconds / 1000) s; the group will notice when its session times out")
                 return false
             }
-            _ = rd_kafka_queue_poll_callback(queue, 50)
+            guard let event = rd_kafka_queue_poll(queue, 50) else { continue }
+            if rd_kafka_event_type(event) == RD_KAFKA_EVENT_REBALANCE, let list = rd_kafka_event_topic_partition_list(event) {
+                Self.rebalance(handle, rd_kafka_event_error(event), list, box)
+            }
+            rd_kafka_event_destroy(event)
         }
         return true
     }
@@ -304,4 +357,10 @@ private final class RebalanceBox: KafkaClientContext {
             logger.warning("Kafka client error", metadata: ["kafka.error": "\(reason)"])
         }
     }
+}
+
+/// The group's answer to one bounded commit (`KafkaConsumer.commit(_:waitingAtMost:)`): set
+/// by librdkafka's callback, read by the waiting thread.
+private final class CommitAnswer: Sendable {
+    let error = Mutex<Int32?>(nil)
 }

@@ -46,6 +46,14 @@ public final class MockCluster {
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("set broker \(id) \(up ? "up" : "down")", err) }
     }
 
+    /// Delays every answer of broker `id` (-1: of every broker) by `milliseconds`, on the
+    /// connections it holds: a broker that is up but does not answer. 0 ends the delay for
+    /// answers to later requests.
+    public func delayAnswers(ofBroker id: Int32, milliseconds: Int32) throws(KafkaError) {
+        let err = rd_kafka_mock_broker_set_rtt(cluster, id, Int32(milliseconds))
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("delay the answers of broker \(id)", err) }
+    }
+
     /// Makes the next `count` requests of the given Kafka API key fail with `errorCode`.
     public func failNextRequests(apiKey: Int16, count: Int, errorCode: Int32) {
         var errors = [rd_kafka_resp_err_t](repeating: rd_kafka_resp_err_t(rawValue: errorCode), count: count)

@@ -66,6 +66,8 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
     /// Whether a broker answered since the last "all brokers down", and since when not.
     private var connected = false
     private var disconnectedSince: Int64 = 0
+    /// A commit before leaving waited its bound in vain: later ones do not wait again.
+    private var leavingCommitUnanswered = false
     /// Set from any thread (a signal handler): finish the batch and leave.
     public let stopRequest: StopRequest
     public private(set) var summary = AppendSummary()
@@ -214,9 +216,7 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
             }
         }
         try makeDurable()
-        // A synchronous commit with every broker down can block for minutes; the log holds the
-        // offsets anyway, so without a broker the commit is only attempted.
-        commitDurable(synchronously: connected)
+        commitDurableBeforeLeaving()
         consumer.close()
         if let failure { throw PipelineError(.log, "\(failure)", location: log.directory) }
     }
@@ -306,7 +306,7 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
     /// Makes the batch durable, then commits asynchronously (the steady-state path).
     private func flush() throws(PipelineError) {
         try makeDurable()
-        commitDurable(synchronously: false)
+        commitDurable()
     }
 
     /// Appends the batch and its partitions' next offsets to the log, in one durable block.
@@ -334,15 +334,40 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
         pending.removeAll()
     }
 
-    /// Commits the log's durable offsets of the assigned partitions.
-    private func commitDurable(synchronously: Bool) {
-        let positions = assigned.compactMap { tp in
-            log.partitionOffsets[tp].map { KafkaPosition(topic: tp.topic, partition: tp.partition, offset: $0) }
-        }
+    /// Commits the log's durable offsets of the assigned partitions, asynchronously.
+    private func commitDurable() {
         do {
-            try consumer.commit(positions, synchronously: synchronously)
+            try consumer.commit(durablePositions())
         } catch {
             logger.warning("offset commit failed; it is retried with the next batch", metadata: ["kafka.error": "\(error)"])
+        }
+    }
+
+    /// Commits the log's durable offsets of the assigned partitions and waits for the answer,
+    /// at most `leavingCommitMilliseconds`, before the partitions go (a stop, a revoke). The
+    /// wait is bounded: a broker that stopped answering as the stop came would otherwise hold
+    /// the stop for minutes, and the log holds the offsets anyway. Without a connected broker,
+    /// or once such a wait went unanswered, the commit is only attempted.
+    private func commitDurableBeforeLeaving() {
+        guard connected && !leavingCommitUnanswered else { return commitDurable() }
+        do {
+            let answered = try consumer.commit(durablePositions(), waitingAtMost: Self.leavingCommitMilliseconds)
+            if !answered {
+                leavingCommitUnanswered = true
+                logger.notice(
+                    "the Kafka group did not answer the last offset commit within \(Self.leavingCommitMilliseconds / 1000) s; the log holds the offsets")
+            }
+        } catch {
+            logger.warning("the last offset commit failed; the log holds the offsets", metadata: ["kafka.error": "\(error)"])
+        }
+    }
+
+    /// How long a commit before leaving waits for the group's answer.
+    static let leavingCommitMilliseconds: Int32 = 5_000
+
+    private func durablePositions() -> [KafkaPosition] {
+        assigned.compactMap { tp in
+            log.partitionOffsets[tp].map { KafkaPosition(topic: tp.topic, partition: tp.partition, offset: $0) }
         }
     }
 
@@ -359,7 +384,7 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
         // assignment is lost, another member may own them already: commit nothing.
         do {
             try makeDurable()
-            if !lost { commitDurable(synchronously: connected) }
+            if !lost { commitDurableBeforeLeaving() }
         } catch {
             failure = error
         }

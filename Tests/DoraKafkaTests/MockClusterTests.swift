@@ -78,6 +78,58 @@ struct MockClusterTests {
         }
     }
 
+    @Test func aBoundedCommitIsAnsweredAndTheNextMemberResumesAtIt() async throws {
+        try await onOwnThread {
+            let cluster = try MockCluster()
+            try cluster.createTopic("t", partitions: 1)
+            let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
+            for i in 0..<10 { try producer.send(topic: "t", key: nil, value: Array("m\(i)".utf8)) }
+            try producer.flush()
+            /// The offset of the first message a new member of group `g` reads. The member closes
+            /// with messages still fetched and unread.
+            func firstOffsetRead(committing offset: Int64? = nil) throws -> Int64? {
+                // The mock cluster lets the next member in only once the last one's session has
+                // timed out: a short session keeps the wait short.
+                let consumer = try KafkaConsumer(
+                    bootstrapServers: cluster.bootstrapServers, group: "g",
+                    properties: [("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "500")], handler: KafkaTesting.Handler())
+                try consumer.subscribe(["t"])
+                var first: Int64?
+                let deadline = ContinuousClock.now + .seconds(60)
+                while first == nil, ContinuousClock.now < deadline {
+                    if case .message(let m) = consumer.poll(timeoutMilliseconds: 100) { first = m.offset }
+                }
+                if let offset {
+                    let answered = try consumer.commit([KafkaPosition(topic: "t", partition: 0, offset: offset)], waitingAtMost: 10_000)
+                    #expect(answered)
+                }
+                consumer.close()
+                return first
+            }
+            #expect(try firstOffsetRead(committing: 7) == 0)
+            #expect(try firstOffsetRead() == 7)
+        }
+    }
+
+    @Test func aBoundedCommitThatTheBrokerDoesNotAnswerReturnsUnanswered() async throws {
+        try await onOwnThread {
+            let cluster = try MockCluster()
+            try cluster.createTopic("t", partitions: 1)
+            let handler = KafkaTesting.Handler()
+            let consumer = try KafkaConsumer(bootstrapServers: cluster.bootstrapServers, group: "g", handler: handler)
+            try consumer.subscribe(["t"])
+            let joined = ContinuousClock.now + .seconds(60)
+            while handler.assigned.isEmpty, ContinuousClock.now < joined { _ = consumer.poll(timeoutMilliseconds: 100) }
+            let answeredBefore = try consumer.commit([KafkaPosition(topic: "t", partition: 0, offset: 0)], waitingAtMost: 10_000)
+            #expect(answeredBefore)
+            try cluster.delayAnswers(ofBroker: -1, milliseconds: 60_000)
+            let answered = try consumer.commit([KafkaPosition(topic: "t", partition: 0, offset: 1)], waitingAtMost: 1_000)
+            #expect(!answered)
+            try cluster.delayAnswers(ofBroker: -1, milliseconds: 0)
+            consumer.close(timeoutMilliseconds: 1_000)
+        }
+    }
+
     @Test func aClosedProducerHasDeliveredWhatItHeldRefusesToSendAndClosesOnlyOnce() async throws {
         try await onOwnThread {
             let cluster = try MockCluster()

@@ -66,4 +66,31 @@ struct KafkaIngestorBrokerFaultTests {
             }
         }
     }
+
+    @Test func aStopWhileTheBrokerStopsAnsweringEndsWithinTheBoundOfItsLastCommits() async throws {
+        try await onOwnThread {
+            try withTemporaryDirectory { dir in
+                let (lines, ids) = KafkaIngestorTests.stream(200)
+                let cluster = try KafkaIngestorTests.cluster(with: lines, partitions: 1)
+                let log = try EventLog(directory: dir)
+                let configuration = KafkaIngestor.Configuration(brokers: cluster.bootstrapServers, topics: ["events"], group: "g")
+                let ingestor = KafkaIngestor(configuration: configuration, log: log)
+                let box = UncheckedBox(ingestor)
+                let thread = Thread { try? box.value.run() }
+                thread.start()
+                for _ in 0..<600 where (try? LogTesting.storedIDs(dir).count) ?? 0 < ids.count { Thread.sleep(forTimeInterval: 0.1) }
+                // The broker keeps its connections but answers nothing for two minutes: the
+                // ingestor still counts it connected, so it waits for its last commits.
+                try cluster.delayAnswers(ofBroker: -1, milliseconds: 120_000)
+                ingestor.stopRequest.request()
+                // The last commit waits 5 s and leaving the group 10 s at most; librdkafka's
+                // own synchronous commit waited for the answer.
+                for _ in 0..<450 where !thread.isFinished { Thread.sleep(forTimeInterval: 0.1) }
+                #expect(thread.isFinished, "the stop still waits after 45 s")
+                try cluster.delayAnswers(ofBroker: -1, milliseconds: 0)
+                while !thread.isFinished { Thread.sleep(forTimeInterval: 0.1) }
+                #expect(Set(try LogTesting.storedIDs(dir)) == ids)
+            }
+        }
+    }
 }
