@@ -208,7 +208,9 @@ public final class EventLog {
     /// - Throws: `EventLogError` on an I/O failure; the log then refuses further appends
     ///   (reopen it: recovery cuts whatever the failed write left).
     public func append(_ batch: MessageBatch, offsets: [PartitionOffset] = []) throws(EventLogError) -> AppendSummary {
-        try appendReportingStored(batch, offsets: offsets).summary
+        let prepared = try prepare(batch, offsets: offsets)
+        try commit(prepared, block: try encoder.encode(prepared))
+        return prepared.summary
     }
 
     /// `append`, also giving the events it stored (each exactly once, in batch order): what a
@@ -219,7 +221,15 @@ public final class EventLog {
     ) throws(EventLogError) -> (summary: AppendSummary, stored: StoredRecords) {
         let prepared = try prepare(batch, offsets: offsets)
         let block = try encoder.encode(prepared)
-        let stored = StoredRecords(frame: prepared.records, count: prepared.summary.stored)
+        // The caller gets a copy of exactly the records' size. The prepared buffer is kept for
+        // the next append (`spare`) and has the capacity of the largest batch so far: shared
+        // with the caller, it would be copied whole for every later batch, however small, and a
+        // queue of them would hold several times the bytes it counts.
+        let records = prepared.records
+        let frame = [UInt8](unsafeUninitializedCapacity: records.count) { buffer, initialized in
+            initialized = buffer.initialize(fromContentsOf: records)
+        }
+        let stored = StoredRecords(frame: frame, count: prepared.summary.stored)
         let summary = prepared.summary
         try commit(prepared, block: block)
         return (summary, stored)

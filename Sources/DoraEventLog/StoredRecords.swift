@@ -12,8 +12,9 @@ public struct StoredRecords: Sendable {
     let frame: [UInt8]
     public let count: Int
 
-    /// The bytes the records take (what a queue of them holds in memory).
-    public var byteCount: Int { frame.count }
+    /// The bytes the records hold in memory (their buffer's capacity): what a queue of them
+    /// holds.
+    public var byteCount: Int { frame.capacity }
 
     init(frame: [UInt8], count: Int) {
         self.frame = frame

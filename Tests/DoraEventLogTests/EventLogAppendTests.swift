@@ -30,6 +30,19 @@ import Testing
         }
     }
 
+    @Test func theRecordsOfASmallAppendAfterALargeOneHoldOnlyTheirOwnBytes() throws {
+        try withTemporaryDirectory { dir in
+            let log = try EventLog(directory: dir)
+            let large = try log.appendReportingStored(LogTesting.batch(LogTesting.deploys(20_000))).stored
+            let small = try log.appendReportingStored(LogTesting.batch(LogTesting.deploys(1, prefix: "x"))).stored
+            #expect(small.count == 1)
+            // The log reuses the large append's buffer for the next one; a small append's
+            // records, held by a live state's queue, must not hold that buffer's size.
+            #expect(large.byteCount > 500_000)
+            #expect(small.byteCount < 1_000, "the records of one event hold \(small.byteCount) bytes")
+        }
+    }
+
     @Test func appendingTheSameEventsAgainStoresNothingNew() throws {
         try withTemporaryDirectory { dir in
             let log = try EventLog(directory: dir)
