@@ -66,7 +66,8 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
     /// Whether a broker answered since the last "all brokers down", and since when not.
     private var connected = false
     private var disconnectedSince: Int64 = 0
-    /// A commit before leaving waited its bound in vain: later ones do not wait again.
+    /// A commit before leaving waited its bound in vain: later ones do not wait again until
+    /// the group assigns partitions anew.
     private var leavingCommitUnanswered = false
     /// Set from any thread (a signal handler): finish the batch and leave.
     public let stopRequest: StopRequest
@@ -374,6 +375,7 @@ public final class KafkaIngestor: KafkaRebalanceHandler {
     // MARK: - KafkaRebalanceHandler
 
     public func partitionsAssigned(_ partitions: [KafkaPosition]) -> [Int64?] {
+        leavingCommitUnanswered = false  // the group answered this assignment
         for p in partitions { assigned.insert(TopicPartition(topic: p.topic, partition: p.partition)) }
         logger.info("partitions assigned", metadata: ["kafka.partitions": "\(partitions.map { "\($0.topic)/\($0.partition)" })"])
         return partitions.map { log.partitionOffsets[TopicPartition(topic: $0.topic, partition: $0.partition)] }
