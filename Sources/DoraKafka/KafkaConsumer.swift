@@ -181,9 +181,7 @@ public final class KafkaConsumer {
         let list = Self.partitionList(positions)
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let err = rd_kafka_commit(handle, list, 1)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET else {
-            throw KafkaError("commit", err)
-        }
+        guard Self.commitSucceeded(err) else { throw KafkaError("commit", err) }
     }
 
     /// Commits next-offsets and waits for the group coordinator's answer, at most
@@ -214,17 +212,25 @@ public final class KafkaConsumer {
             Unmanaged<CommitAnswer>.fromOpaque(opaque).release()
             throw KafkaError("commit", err)
         }
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, milliseconds)) * 1_000_000
+        let deadline = Self.deadline(in: milliseconds)
         while DispatchTime.now().uptimeNanoseconds < deadline {
             _ = rd_kafka_queue_poll_callback(queue, 50)
             guard let code = result.error.withLock({ $0 }) else { continue }
             let answer = rd_kafka_resp_err_t(rawValue: code)
-            guard answer == RD_KAFKA_RESP_ERR_NO_ERROR || answer == RD_KAFKA_RESP_ERR__NO_OFFSET else {
-                throw KafkaError("commit", answer)
-            }
+            guard Self.commitSucceeded(answer) else { throw KafkaError("commit", answer) }
             return true
         }
         return false
+    }
+
+    /// A commit's result that counts as done: no error, or nothing to commit.
+    private static func commitSucceeded(_ err: rd_kafka_resp_err_t) -> Bool {
+        err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET
+    }
+
+    /// `milliseconds` from now, as `DispatchTime.uptimeNanoseconds` (the bounded waits' end).
+    private static func deadline(in milliseconds: Int32) -> UInt64 {
+        DispatchTime.now().uptimeNanoseconds + UInt64(max(0, milliseconds)) * 1_000_000
     }
 
     private static func partitionList(_ positions: [KafkaPosition]) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
@@ -264,7 +270,7 @@ public final class KafkaConsumer {
         // through callbacks: it also gets the messages fetched before the close, which a
         // callback poll cannot serve (librdkafka 2.0.2 aborts the process). They are dropped
         // unread; the next member reads them again from the committed offsets.
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, timeoutMilliseconds)) * 1_000_000
+        let deadline = Self.deadline(in: timeoutMilliseconds)
         while rd_kafka_consumer_closed(handle) == 0 {
             guard DispatchTime.now().uptimeNanoseconds < deadline else {
                 box.logger.notice("the Kafka consumer did not leave its group within \(timeoutMilliseconds / 1000) s; the group will notice when its session times out")

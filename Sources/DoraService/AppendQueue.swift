@@ -37,17 +37,17 @@ final class AppendQueue: Sendable {
         var bytes = 0
         /// Whether a `push` waits for room (`take` and `finish` then signal `room`).
         var pushWaits = false
+        var caughtUp = false
+        var ticked = false
+        var finished = false
+        var finishedAt: ContinuousClock.Instant?
+        var waiter: CheckedContinuation<Void, Never>?
 
         /// Whether a `push` waits for room, which it will no longer: the caller signals `room`.
         mutating func takePushWaits() -> Bool {
             defer { pushWaits = false }
             return pushWaits
         }
-        var caughtUp = false
-        var ticked = false
-        var finished = false
-        var finishedAt: ContinuousClock.Instant?
-        var waiter: CheckedContinuation<Void, Never>?
     }
 
     private let state = Mutex(State())
