@@ -202,7 +202,7 @@ extension ServiceState {
     func explain(_ metric: ExplainedMetric, in period: Period, configuration: MetricsConfiguration, into explanation: inout Explanation) {
         let a = analyze(configuration: configuration, recordingRollbackLinks: true, recordingIncidentLinks: true)
         var rollbacksOf: [Int: [String]] = [:]
-        for (id, p) in a.rollbackDeploys { rollbacksOf[p, default: []].append(id) }
+        for (id, p) in linkedRollbacks(of: a) { rollbacksOf[p, default: []].append(id) }
         var alertsOf: [Int: [String]] = [:]
         for (id, p) in a.incidentDeploys { alertsOf[p, default: []].append(id) }
         func linked(_ p: Int) -> [(kind: String, id: String)] {

@@ -25,9 +25,12 @@ extension ServiceState {
         var rollForward: [Bool]
         /// Every incident (incident-severity alert episode with a firing event).
         var incidents: [Incident]
-        /// Per linked rollback id, its deploy's position in `deploys`; filled only when asked
-        /// for (the rollback alerts need it, the report does not).
-        var rollbackDeploys: [String: Int] = [:]
+        /// Per rollback, in the iteration order of `ServiceState.rollbacks` (which analysing
+        /// leaves as it is), its deploy's position in `deploys`, or -1 when it links to none;
+        /// filled only when asked for (the rollback alerts need it, the report does not). An
+        /// array rather than a table by id: the live run's rounds ask for it for every touched
+        /// service, and hashing every rollback id there cost more than the linking itself.
+        var rollbackDeploys: [Int] = []
         /// Per linked incident's alert id, its deploy's position; filled only when asked for
         /// (the report's list of its longest recoveries needs it).
         var incidentDeploys: [String: Int] = [:]
@@ -130,8 +133,8 @@ extension ServiceState {
         // linked (copies of their states would retain their strings, in every live round).
         // Rollbacks first: whether a deploy is still live at an incident depends on them.
         var linked = [Linked](repeating: Linked(), count: sorted.count)
-        var rollbackDeploys: [String: Int] = [:]
-        for (rollbackID, r) in rollbacks where r.hasStarted {
+        var rollbackDeploys = recordingRollbackLinks ? [Int](repeating: -1, count: rollbacks.count) : []
+        for (k, r) in rollbacks.values.enumerated() where r.hasStarted {
             var target = explicit(r.deployID, atOrBefore: r.startedTime)
             if target == nil, let version = r.fromVersion, var p = latestOfVersion[ShortFingerprint(id: version).fingerprint] {
                 while p >= 0 && times[p] > r.startedTime { p = previousOfVersion[p] }
@@ -139,7 +142,7 @@ extension ServiceState {
             }
             if let target {
                 linked[target].addRollback(started: r.startedTime, completed: r.completedTime)
-                if recordingRollbackLinks { rollbackDeploys[rollbackID] = target }
+                if recordingRollbackLinks { rollbackDeploys[k] = target }
             }
         }
         let window = configuration.attributionWindowMicroseconds
@@ -197,6 +200,12 @@ extension ServiceState {
             incidents: incidents, rollbackDeploys: rollbackDeploys, incidentDeploys: incidentDeploys)
     }
 
+    /// The rollbacks that `a` (analysed with `recordingRollbackLinks`) links to a deploy: each
+    /// one's id and its deploy's position in `a.deploys`.
+    func linkedRollbacks(of a: Analysis) -> [(id: String, deploy: Int)] {
+        zip(rollbacks.keys, a.rollbackDeploys).compactMap { id, p in p >= 0 ? (id, p) : nil }
+    }
+
     /// The service's samples for `period` (§2), from its analysis.
     func samples(in period: Period, configuration: MetricsConfiguration) -> MetricSamples {
         samples(in: [period], configuration: configuration)[0]
@@ -231,7 +240,7 @@ extension ServiceState {
         }.prefix(count)
         guard !chosen.isEmpty else { return [] }
         var rollbacksOf: [Int: [(Int64, String)]] = [:]
-        for (id, p) in a.rollbackDeploys { rollbacksOf[p, default: []].append((rollbacks[id]!.startedTime, id)) }
+        for (id, p) in linkedRollbacks(of: a) { rollbacksOf[p, default: []].append((rollbacks[id]!.startedTime, id)) }
         var alertsOf: [Int: [(Int64, String)]] = [:]
         for (id, p) in a.incidentDeploys { alertsOf[p, default: []].append((alerts[id]!.firingTime, id)) }
         func ordered(_ items: [(Int64, String)]?) -> [String] {

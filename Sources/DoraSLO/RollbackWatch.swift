@@ -89,47 +89,61 @@ struct RollbackWatch: Sendable {
     mutating func advance(from: Int64, to: Int64, end: Int64) -> [SLOAlert] {
         var out: [SLOAlert] = []
         var next: Int64?
-        for plan in outcomes.flatMap(plans) {
-            switch states[plan.key] {
-            case nil:
-                guard let fires = plan.firesAt else { continue }
-                guard fires < (plan.firesOnClock ? end : to) else {
-                    if plan.firesOnClock { next = min(next ?? .max, fires) }
-                    continue
-                }
-                if fires < from {
-                    states[plan.key] = .done
-                    continue
-                }
-                out.append(alert(plan.key, .firing, at: fires, value: plan.value))
-                states[plan.key] = .firing(since: fires)
-                if let resolves = plan.resolvesAt, resolves < to {
-                    out.append(alert(plan.key, .resolved, at: max(resolves, fires), value: plan.resolvedValue))
-                    states[plan.key] = .done
-                }
-            case .firing(let since):
-                guard let resolves = plan.resolvesAt, resolves < to else { continue }
-                out.append(alert(plan.key, .resolved, at: max(resolves, since), value: plan.resolvedValue))
-                states[plan.key] = .done
-            case .done:
-                continue
-            }
+        let objective = slo.objective
+        for r in outcomes {
+            Self.forEachPlan(of: r, objective: objective) { plan in advance(plan, from: from, to: to, end: end, into: &out, next: &next) }
         }
         nextInstant = next
         outcomes = outcomes.filter(mayChange)
         return out
     }
 
+    /// `advance` for one alert's plan: appends its due transitions to `out`, and lowers `next`
+    /// to its firing instant when that is due on the clock later.
+    private mutating func advance(_ plan: Plan, from: Int64, to: Int64, end: Int64, into out: inout [SLOAlert], next: inout Int64?) {
+        // Most rollbacks never raise an alert: with none raised, an alert with nothing to fire
+        // at has nothing to do (no lookup of its key).
+        if plan.firesAt == nil && states.isEmpty { return }
+        switch states[plan.key] {
+        case nil:
+            guard let fires = plan.firesAt else { return }
+            guard fires < (plan.firesOnClock ? end : to) else {
+                if plan.firesOnClock { next = min(next ?? .max, fires) }
+                return
+            }
+            if fires < from {
+                states[plan.key] = .done
+                return
+            }
+            out.append(alert(plan.key, .firing, at: fires, value: plan.value))
+            states[plan.key] = .firing(since: fires)
+            if let resolves = plan.resolvesAt, resolves < to {
+                out.append(alert(plan.key, .resolved, at: max(resolves, fires), value: plan.resolvedValue))
+                states[plan.key] = .done
+            }
+        case .firing(let since):
+            guard let resolves = plan.resolvesAt, resolves < to else { return }
+            out.append(alert(plan.key, .resolved, at: max(resolves, since), value: plan.resolvedValue))
+            states[plan.key] = .done
+        case .done:
+            return
+        }
+    }
+
     /// Whether an alert of `r` may still fire or resolve with the outcomes as they are: one
     /// that has not fired but has an instant to fire at, or one that is firing.
     private func mayChange(_ r: RollbackOutcome) -> Bool {
-        plans(r).contains { plan in
+        var may = false
+        Self.forEachPlan(of: r, objective: slo.objective) { plan in
+            guard !may else { return }
+            if plan.firesAt == nil && states.isEmpty { return }  // as in `advance`
             switch states[plan.key] {
-            case nil: return plan.firesAt != nil
-            case .firing: return true
-            case .done: return false
+            case nil: may = plan.firesAt != nil
+            case .firing: may = true
+            case .done: break
             }
         }
+        return may
     }
 
     /// The alerts firing now: kind and rollback.
@@ -137,33 +151,34 @@ struct RollbackWatch: Sendable {
         states.compactMap { key, state in if case .firing = state { return (key.kind, key.rollbackID) } else { return nil } }
     }
 
-    /// The plans of one rollback: stuck (when it started) and failed (when it failed).
-    private func plans(_ r: RollbackOutcome) -> [Plan] {
-        var out: [Plan] = []
+    /// Calls `body` with the plans of one rollback: stuck (when it started), then failed (when
+    /// it failed). A callback rather than an array: every round goes through every rollback of
+    /// each touched service, and an array per rollback was a round's most frequent allocation.
+    /// (Static, with the SLO's objective: `advance` changes the watch from `body`.)
+    private static func forEachPlan(of r: RollbackOutcome, objective: Int64, _ body: (Plan) -> Void) {
         if let started = r.started {
             let ended = min(r.completed ?? .max, r.failed ?? .max)
-            let passes = started + slo.objective
+            let passes = started + objective
             let key = AlertKey(kind: .rollbackStuck, rollbackID: r.rollbackID)
             let endedAt = ended == .max ? nil : ended
             if ended > passes {
-                out.append(
+                body(
                     Plan(
-                        key: key, firesAt: passes, firesOnClock: true, resolvesAt: endedAt, value: slo.objective,
+                        key: key, firesAt: passes, firesOnClock: true, resolvesAt: endedAt, value: objective,
                         resolvedValue: endedAt.map { $0 - started }))
             } else {
-                out.append(Plan(key: key, firesAt: nil, resolvesAt: endedAt, value: nil, resolvedValue: endedAt.map { $0 - started }))
+                body(Plan(key: key, firesAt: nil, resolvesAt: endedAt, value: nil, resolvedValue: endedAt.map { $0 - started }))
             }
         }
         if let failed = r.failed {
             let toFailure = r.started.flatMap { failed >= $0 ? failed - $0 : nil }
             // Cleared at its own instant: no alert (but one already sent is taken back).
             let raised = r.failureCleared.map { $0 > failed } ?? true
-            out.append(
+            body(
                 Plan(
                     key: AlertKey(kind: .rollbackFailed, rollbackID: r.rollbackID), firesAt: raised ? failed : nil,
                     resolvesAt: r.failureCleared, value: toFailure, resolvedValue: toFailure))
         }
-        return out
     }
 
     private func alert(_ key: AlertKey, _ state: SLOAlert.State, at: Int64, value: Int64?) -> SLOAlert {

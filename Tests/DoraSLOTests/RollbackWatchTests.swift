@@ -197,4 +197,33 @@ import Testing
         #expect(resolved.map(\.kind) == [.rollbackStuck] && resolved.map(\.state) == [.resolved])
         #expect(watch.retainedItems == 2)
     }
+
+    /// The engine hands a service's outcomes over in no particular order (its table's), so a
+    /// watch's transitions, once sorted as every evaluation sorts them, must not depend on it.
+    @Test func aWatchEmitsTheSameTransitionsWhateverTheOrderOfTheOutcomes() {
+        let t = Self.time("10:00:00")
+        let minute: Int64 = 60_000_000
+        let outcomes = [
+            RollbackOutcome(rollbackID: "quick", started: t, completed: t + 2 * minute, failed: nil, failureCleared: nil),
+            RollbackOutcome(rollbackID: "slow", started: t, completed: t + 9 * minute, failed: nil, failureCleared: nil),
+            RollbackOutcome(rollbackID: "retried", started: t, completed: t + 3 * minute, failed: t + minute, failureCleared: t + 3 * minute),
+            RollbackOutcome(rollbackID: "broken", started: t + minute, completed: nil, failed: t + 2 * minute, failureCleared: nil),
+            RollbackOutcome(rollbackID: "hung", started: t + 2 * minute, completed: nil, failed: nil, failureCleared: nil),
+            RollbackOutcome(rollbackID: "orphan", started: nil, completed: nil, failed: t + 4 * minute, failureCleared: t + 4 * minute),
+        ]
+        func transitions(_ order: [RollbackOutcome]) -> [SLOAlert] {
+            var watch = RollbackWatch(slo: Self.slo, service: "api")
+            var out = watch.update(order, from: .min, to: .max, end: t + 6 * minute)
+            var later = order
+            for i in later.indices where later[i].rollbackID == "hung" { later[i].completed = t + 20 * minute }
+            out += watch.update(later, from: .min, to: .max, end: t + 30 * minute)
+            SLOAlert.sort(&out)
+            return out
+        }
+        let inOrder = transitions(outcomes)
+        #expect(Self.rows(inOrder).count == 7, "stuck: slow and hung, each fired and resolved; failed: retried (fired, resolved), broken")
+        #expect(transitions(outcomes.reversed()) == inOrder)
+        var random = SplitMix64(state: 7)
+        for _ in 0..<5 { #expect(transitions(outcomes.shuffled(using: &random)) == inOrder) }
+    }
 }
