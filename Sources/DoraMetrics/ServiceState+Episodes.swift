@@ -19,9 +19,11 @@ extension ServiceState {
         /// `position[i]`: where `ServiceState.deploys[i]` is in `deploys`.
         var position: [Int]
         var episodes: [Episode]
-        /// Per sorted deploy: is it inside another closed episode's [detected, healthy].
+        /// Per sorted deploy: is it inside another closed episode's [detected, healthy]
+        /// (empty unless the analysis was asked to find rework).
         var reworkByTiming: [Bool]
-        /// Per episode: does another deploy fall inside its [detected, healthy].
+        /// Per episode: does another deploy fall inside its [detected, healthy] (empty unless
+        /// the analysis was asked to find rework).
         var rollForward: [Bool]
         /// Every incident (incident-severity alert episode with a firing event).
         var incidents: [Incident]
@@ -98,8 +100,12 @@ extension ServiceState {
     /// - Parameters:
     ///   - recordingRollbackLinks: also say which deploy each rollback links to.
     ///   - recordingIncidentLinks: also say which deploy each incident links to.
+    ///   - findingRework: also find the deploys inside another's episode (§2.7) and the
+    ///     episodes ended by a roll-forward; the SLO samples, which a live round asks for every
+    ///     touched service, need neither.
     func analyze(
-        configuration: MetricsConfiguration, recordingRollbackLinks: Bool = false, recordingIncidentLinks: Bool = false
+        configuration: MetricsConfiguration, recordingRollbackLinks: Bool = false, recordingIncidentLinks: Bool = false,
+        findingRework: Bool = true
     ) -> Analysis {
         // Deploys in (time, id) order; `position[i]` is where deploy i went.
         let (order, position) = deployOrder()
@@ -182,17 +188,19 @@ extension ServiceState {
         }
 
         // §2.7 Rework by timing: another deploy inside a closed episode's [detected, healthy].
-        var rework = [Bool](repeating: false, count: sorted.count)
-        var rollForward = [Bool](repeating: false, count: episodes.count)
-        for (k, e) in episodes.enumerated() {
-            guard let healthy = e.healthyAt else { continue }
-            var p = lastDeploy(atOrBefore: e.detectedAt - 1).map { $0 + 1 } ?? 0
-            while p < sorted.count && times[p] <= healthy {
-                if p != e.deploy {
-                    rework[p] = true
-                    rollForward[k] = true
+        var rework = [Bool](repeating: false, count: findingRework ? sorted.count : 0)
+        var rollForward = [Bool](repeating: false, count: findingRework ? episodes.count : 0)
+        if findingRework {
+            for (k, e) in episodes.enumerated() {
+                guard let healthy = e.healthyAt else { continue }
+                var p = lastDeploy(atOrBefore: e.detectedAt - 1).map { $0 + 1 } ?? 0
+                while p < sorted.count && times[p] <= healthy {
+                    if p != e.deploy {
+                        rework[p] = true
+                        rollForward[k] = true
+                    }
+                    p += 1
                 }
-                p += 1
             }
         }
         return Analysis(

@@ -217,7 +217,8 @@ extension ServiceState {
         let outcomesNeedLinks = withRollbackOutcomes && rollbacksNeedLinks
         let needsAnalysis = !metrics.isDisjoint(with: [.recoveryTime, .detect, .decide, .act, .verify])
             || (metrics.contains(.leadTime) && leadTimes == nil) || outcomesNeedLinks
-        let analysis = needsAnalysis ? analyze(configuration: configuration, recordingRollbackLinks: outcomesNeedLinks) : nil
+        let analysis =
+            needsAnalysis ? analyze(configuration: configuration, recordingRollbackLinks: outcomesNeedLinks, findingRework: false) : nil
         var out: [DurationMetric: [TimedSample]] = [:]
         for metric in metrics { out[metric] = timedSamples(metric, analysis: analysis) }
         return (out, withRollbackOutcomes ? rollbackOutcomes(analysis: analysis) : nil)
