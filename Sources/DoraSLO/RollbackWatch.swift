@@ -25,8 +25,10 @@ struct RollbackWatch: Sendable {
     /// next update replaces the outcomes anyway: a service's whole rollback history otherwise
     /// sat here between its rounds.
     private var outcomes: [RollbackOutcome] = []
-    /// Per alert (kind and rollback id): when it fired; resolved ones are done for good.
-    private var states: [AlertKey: State] = [:]
+    /// Per rollback that raised an alert, its alerts' states: when each fired; resolved ones
+    /// are done for good. Keyed by rollback, not by alert: a round looks each of a touched
+    /// service's rollbacks up once.
+    private var states: [String: AlertStates] = [:]
     /// The earliest instant at which the clock makes a transition due; nil when none is pending.
     private(set) var nextInstant: Int64?
     /// Whether the next update lets go of the alerts of rollbacks it is no longer given.
@@ -37,10 +39,23 @@ struct RollbackWatch: Sendable {
         var rollbackID: String
     }
 
-    private enum State: Sendable {
+    private enum State: Sendable, Equatable {
         case firing(since: Int64)
         /// Resolved, or fired before the backtest's `--from` (not shown, so never resolved).
         case done
+    }
+
+    /// The states of one rollback's two alerts; nil: not raised.
+    private struct AlertStates: Sendable, Equatable {
+        var stuck: State?
+        var failed: State?
+
+        subscript(kind: SLOAlert.Kind) -> State? {
+            get { kind == .rollbackStuck ? stuck : failed }
+            set { if kind == .rollbackStuck { stuck = newValue } else { failed = newValue } }
+        }
+
+        var count: Int { (stuck == nil ? 0 : 1) + (failed == nil ? 0 : 1) }
     }
 
     /// One alert's transition instants as the outcomes now say; `resolvesAt` without
@@ -70,10 +85,17 @@ struct RollbackWatch: Sendable {
         self.outcomes = outcomes
         if forgetsUnknown {
             let known = Set(outcomes.map(\.rollbackID))
-            states = states.filter { key, state in
-                if case .done = state { return known.contains(key.rollbackID) }
-                return true  // a firing alert is never dropped unsaid
+            var kept: [String: AlertStates] = [:]
+            for (rollbackID, var alerts) in states {
+                if !known.contains(rollbackID) {
+                    // Its resolved alerts go; a firing alert is never dropped unsaid.
+                    if alerts.stuck == .done { alerts.stuck = nil }
+                    if alerts.failed == .done { alerts.failed = nil }
+                    if alerts.count == 0 { continue }
+                }
+                kept[rollbackID] = alerts
             }
+            states = kept
             forgetsUnknown = false
         }
         return advance(from: from, to: to, end: end)
@@ -83,28 +105,43 @@ struct RollbackWatch: Sendable {
     /// not in the outcomes any more, and no event can bring them back into the live state).
     mutating func forgetUnknownRollbacks() { forgetsUnknown = true }
 
-    var retainedItems: Int { outcomes.count + states.count }
+    var retainedItems: Int { outcomes.count + states.values.reduce(0) { $0 + $1.count } }
 
     /// Emits what is due with the outcomes unchanged (the clock moving on).
     mutating func advance(from: Int64, to: Int64, end: Int64) -> [SLOAlert] {
         var out: [SLOAlert] = []
         var next: Int64?
+        var kept: [RollbackOutcome] = []
         let objective = slo.objective
         for r in outcomes {
-            Self.forEachPlan(of: r, objective: objective) { plan in advance(plan, from: from, to: to, end: end, into: &out, next: &next) }
+            // Most rollbacks never raise an alert: with none raised, no lookup.
+            let before = states.isEmpty ? nil : states[r.rollbackID]
+            var alerts = before ?? AlertStates()
+            var mayChange = false
+            Self.forEachPlan(of: r, objective: objective) { plan in
+                advance(plan, state: &alerts[plan.key.kind], from: from, to: to, end: end, into: &out, next: &next)
+                // Whether it may still fire or resolve with the outcomes as they are: not fired
+                // but with an instant to fire at, or firing.
+                switch alerts[plan.key.kind] {
+                case nil: mayChange = mayChange || plan.firesAt != nil
+                case .firing: mayChange = true
+                case .done: break
+                }
+            }
+            if alerts != (before ?? AlertStates()) { states[r.rollbackID] = alerts }
+            if mayChange { kept.append(r) }
         }
         nextInstant = next
-        outcomes = outcomes.filter(mayChange)
+        outcomes = kept
         return out
     }
 
-    /// `advance` for one alert's plan: appends its due transitions to `out`, and lowers `next`
-    /// to its firing instant when that is due on the clock later.
-    private mutating func advance(_ plan: Plan, from: Int64, to: Int64, end: Int64, into out: inout [SLOAlert], next: inout Int64?) {
-        // Most rollbacks never raise an alert: with none raised, an alert with nothing to fire
-        // at has nothing to do (no lookup of its key).
-        if plan.firesAt == nil && states.isEmpty { return }
-        switch states[plan.key] {
+    /// `advance` for one alert's plan and its `state`: appends its due transitions to `out`,
+    /// and lowers `next` to its firing instant when that is due on the clock later.
+    private func advance(
+        _ plan: Plan, state: inout State?, from: Int64, to: Int64, end: Int64, into out: inout [SLOAlert], next: inout Int64?
+    ) {
+        switch state {
         case nil:
             guard let fires = plan.firesAt else { return }
             guard fires < (plan.firesOnClock ? end : to) else {
@@ -112,49 +149,36 @@ struct RollbackWatch: Sendable {
                 return
             }
             if fires < from {
-                states[plan.key] = .done
+                state = .done
                 return
             }
             out.append(alert(plan.key, .firing, at: fires, value: plan.value))
-            states[plan.key] = .firing(since: fires)
+            state = .firing(since: fires)
             if let resolves = plan.resolvesAt, resolves < to {
                 out.append(alert(plan.key, .resolved, at: max(resolves, fires), value: plan.resolvedValue))
-                states[plan.key] = .done
+                state = .done
             }
         case .firing(let since):
             guard let resolves = plan.resolvesAt, resolves < to else { return }
             out.append(alert(plan.key, .resolved, at: max(resolves, since), value: plan.resolvedValue))
-            states[plan.key] = .done
+            state = .done
         case .done:
             return
         }
     }
 
-    /// Whether an alert of `r` may still fire or resolve with the outcomes as they are: one
-    /// that has not fired but has an instant to fire at, or one that is firing.
-    private func mayChange(_ r: RollbackOutcome) -> Bool {
-        var may = false
-        Self.forEachPlan(of: r, objective: slo.objective) { plan in
-            guard !may else { return }
-            if plan.firesAt == nil && states.isEmpty { return }  // as in `advance`
-            switch states[plan.key] {
-            case nil: may = plan.firesAt != nil
-            case .firing: may = true
-            case .done: break
-            }
-        }
-        return may
-    }
-
     /// The alerts firing now: kind and rollback.
     var firing: [(kind: SLOAlert.Kind, rollbackID: String)] {
-        states.compactMap { key, state in if case .firing = state { return (key.kind, key.rollbackID) } else { return nil } }
+        states.flatMap { rollbackID, alerts in
+            [SLOAlert.Kind.rollbackStuck, .rollbackFailed].compactMap { kind in
+                if case .firing = alerts[kind] { return (kind, rollbackID) } else { return nil }
+            }
+        }
     }
 
     /// Calls `body` with the plans of one rollback: stuck (when it started), then failed (when
     /// it failed). A callback rather than an array: every round goes through every rollback of
     /// each touched service, and an array per rollback was a round's most frequent allocation.
-    /// (Static, with the SLO's objective: `advance` changes the watch from `body`.)
     private static func forEachPlan(of r: RollbackOutcome, objective: Int64, _ body: (Plan) -> Void) {
         if let started = r.started {
             let ended = min(r.completed ?? .max, r.failed ?? .max)

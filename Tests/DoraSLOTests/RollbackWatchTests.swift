@@ -226,4 +226,23 @@ import Testing
         var random = SplitMix64(state: 7)
         for _ in 0..<5 { #expect(transitions(outcomes.shuffled(using: &random)) == inOrder) }
     }
+
+    /// After a retention forgot rollbacks, a watch lets go of their resolved alerts but keeps
+    /// one still firing (it is never dropped without its resolution being said).
+    @Test func aWatchForgetsTheResolvedAlertsOfForgottenRollbacksAndKeepsTheFiringOnes() {
+        var watch = RollbackWatch(slo: Self.slo, service: "api")
+        let t = Self.time("10:00:00")
+        let minute: Int64 = 60_000_000
+        let retried = RollbackOutcome(
+            rollbackID: "retried", started: t, completed: t + 3 * minute, failed: t + minute, failureCleared: t + 3 * minute)
+        let broken = RollbackOutcome(rollbackID: "broken", started: t, completed: nil, failed: t + 2 * minute, failureCleared: nil)
+        let recent = RollbackOutcome(rollbackID: "recent", started: t + 9 * minute, completed: t + 10 * minute, failed: nil, failureCleared: nil)
+        _ = watch.update([retried, broken], from: .min, to: .max, end: t + 4 * minute)
+        #expect(watch.firing.map(\.rollbackID) == ["broken"])
+        #expect(watch.retainedItems == 3, "broken's outcome, its firing alert and retried's resolved one")
+        watch.forgetUnknownRollbacks()
+        #expect(watch.update([recent], from: .min, to: .max, end: t + 11 * minute).isEmpty)
+        #expect(watch.firing.map(\.kind) == [.rollbackFailed] && watch.firing.map(\.rollbackID) == ["broken"])
+        #expect(watch.retainedItems == 1, "only broken's firing alert")
+    }
 }
