@@ -34,7 +34,8 @@ extension ServiceState {
 
     /// The outcome of each rollback, in the iteration order of `rollbacks` (the rollback alerts
     /// sort what they emit, so nothing depends on it; sorting the ids, and looking each one up
-    /// in tables by id, took a sixth of a live round's time in bench/aggregator).
+    /// in tables by id, took about a sixth of a live round's CPU: bench/RESULTS.md, thirty-first
+    /// session).
     /// - Parameter analysis: this service's analysis, with rollback links recorded; needed
     ///   when `rollbacksNeedLinks`.
     func rollbackOutcomes(analysis: Analysis?) -> [RollbackOutcome] {

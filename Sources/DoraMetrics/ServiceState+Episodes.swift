@@ -30,8 +30,8 @@ extension ServiceState {
         /// Per rollback, in the iteration order of `ServiceState.rollbacks` (which analysing
         /// leaves as it is), its deploy's position in `deploys`, or -1 when it links to none;
         /// filled only when asked for (the rollback alerts need it, the report does not). An
-        /// array rather than a table by id: the live run's rounds ask for it for every touched
-        /// service, and hashing every rollback id there cost more than the linking itself.
+        /// array rather than a table by id: a live round asks for it for every touched service,
+        /// and no rollback id is hashed (bench/RESULTS.md, thirty-first session).
         var rollbackDeploys: [Int] = []
         /// Per linked incident's alert id, its deploy's position; filled only when asked for
         /// (the report's list of its longest recoveries needs it).

@@ -178,7 +178,8 @@ struct RollbackWatch: Sendable {
 
     /// Calls `body` with the plans of one rollback: stuck (when it started), then failed (when
     /// it failed). A callback rather than an array: every round goes through every rollback of
-    /// each touched service, and an array per rollback was a round's most frequent allocation.
+    /// each touched service, and an array for each showed in a round's profile (bench/RESULTS.md,
+    /// thirty-first session).
     private static func forEachPlan(of r: RollbackOutcome, objective: Int64, _ body: (Plan) -> Void) {
         if let started = r.started {
             let ended = min(r.completed ?? .max, r.failed ?? .max)
