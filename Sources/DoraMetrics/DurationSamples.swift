@@ -94,20 +94,33 @@ public struct DurationSamples: Sendable, Equatable {
     }
 
     /// The value at 1-based rank `rank` of the pooled sorted values.
-    /// - Complexity: O(64 · runs · log n).
     func value(atRank rank: Int) -> Int64 {
+        values(atRanks: [rank])[0]
+    }
+
+    /// The values at the 1-based ranks `ranks` of the pooled sorted values, found in place: a
+    /// team's or the totals' pool holds every service's run, and a copy to select in was a
+    /// fifth of a large report's peak memory (bench/RESULTS.md, thirty-second session).
+    ///
+    /// A radix selection across the sorted runs (`RankSelection`): each pass counts the
+    /// candidates into up to 65,536 buckets of their value range, keeps the bucket holding the
+    /// rank, and narrows every run to it by binary search, so the passes after the first read
+    /// few values. The first pass is shared by every rank. A single run is indexed directly.
+    /// A differential test holds it to the sorted values' ranks.
+    /// - Complexity: O(n) for the first pass, then O(runs · log n) per narrowing.
+    func values(atRanks ranks: [Int]) -> [Int64] {
         var s = self
         s.seal()
-        if s.runs.count == 1 { return s.runs[0][rank - 1] }
-        var lo = s.runs.compactMap(\.first).min()!
-        var hi = s.runs.compactMap(\.last).max()!
-        // Smallest v with #{x <= v} >= rank.
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2
-            let atOrBelow = s.runs.reduce(0) { $0 + Self.countAtOrBelow($1, mid) }
-            if atOrBelow >= rank { hi = mid } else { lo = mid + 1 }
+        if s.runs.count == 1 { return ranks.map { s.runs[0][$0 - 1] } }
+        let first = RankSelection(runs: s.runs, windows: s.runs.map(\.indices))
+        return ranks.map { rank in
+            var selection = first
+            var r = rank
+            while true {
+                if let v = selection.narrow(toRank: &r) { return v }
+                selection = RankSelection(runs: s.runs, windows: selection.windows)
+            }
         }
-        return lo
     }
 
     private static func countAtOrBelow(_ run: [Int64], _ v: Int64) -> Int {
@@ -117,8 +130,7 @@ public struct DurationSamples: Sendable, Equatable {
     /// The statistic (docs/metrics.md §3): nearest-rank p50 and p95, exact mean.
     var stat: Stat { statAndMedian.stat }
 
-    /// `stat`, and its p50 in microseconds (what a band is judged on), from one selection: a
-    /// pool of many runs costs a selection or a bisection per rank.
+    /// `stat`, and its p50 in microseconds (what a band is judged on), from one selection.
     var statAndMedian: (stat: Stat, p50: Int64?) {
         let n = count
         guard n > 0 else { return (Stat(count: 0, p50: nil, p95: nil, mean: nil), nil) }
@@ -128,56 +140,9 @@ public struct DurationSamples: Sendable, Equatable {
         let (r50, r95) = (Stat.rank(percentTenths: 500, of: n), Stat.rank(percentTenths: 950, of: n))
         var s = self
         s.seal()
-        let p50: Int64
-        let p95: Int64
-        if s.runs.count > Self.selectedAbove {
-            // A pool of many runs (a team's or the totals' services): one copy and two linear
-            // selections, cheaper than bisecting the value range across every run for each
-            // rank (O(64 · runs · log n) each). After the first selection, the values before
-            // rank 95 are the smaller ones, so the second works on them alone.
-            var all = s.runs.flatMap { $0 }
-            p95 = Self.select(&all, rank: r95, in: 0..<n)
-            p50 = Self.select(&all, rank: r50, in: 0..<r95)
-        } else {
-            (p50, p95) = (s.value(atRank: r50), s.value(atRank: r95))
-        }
+        let picked = s.values(atRanks: [r50, r95])
+        let (p50, p95) = (picked[0], picked[1])
         return (Stat(count: n, p50: Double(p50) / 1_000_000, p95: Double(p95) / 1_000_000, mean: Double(sum) / Double(n) / 1_000_000), p50)
-    }
-
-    /// Above this many runs, `stat` selects in a copy instead of bisecting across the runs.
-    static let selectedAbove = 16
-
-    /// The value of 1-based rank `rank` among `values[range]` (`rank` counted from the range's
-    /// start), moving the smaller values before it and the larger after (quickselect, with the
-    /// middle of three as pivot). A differential test holds it to the sorted values' rank.
-    /// - Complexity: O(range.count) expected.
-    static func select(_ values: inout [Int64], rank: Int, in range: Range<Int>) -> Int64 {
-        var lo = range.lowerBound
-        var hi = range.upperBound - 1
-        let k = range.lowerBound + rank - 1
-        values.withUnsafeMutableBufferPointer { v in
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2
-                // The middle of v[lo], v[mid], v[hi] as the pivot.
-                if v[mid] < v[lo] { v.swapAt(mid, lo) }
-                if v[hi] < v[lo] { v.swapAt(hi, lo) }
-                if v[hi] < v[mid] { v.swapAt(hi, mid) }
-                let pivot = v[mid]
-                var i = lo
-                var j = hi
-                while i <= j {
-                    while v[i] < pivot { i += 1 }
-                    while v[j] > pivot { j -= 1 }
-                    if i <= j {
-                        v.swapAt(i, j)
-                        i += 1
-                        j -= 1
-                    }
-                }
-                if k <= j { hi = j } else if k >= i { lo = i } else { break }
-            }
-        }
-        return values[k]
     }
 
     /// How many values are above `v` (`inclusive`: at or above), counted across the runs.

@@ -3,8 +3,8 @@ import Testing
 
 @testable import DoraMetrics
 
-/// The two ways a statistic finds a rank: bisection across a few sorted runs, selection in a
-/// copy of many. Both must give the nearest rank of the sorted values.
+/// A statistic finds its ranks by a radix selection across the pool's sorted runs, without
+/// copying them: it must give the nearest rank of the sorted values.
 @Suite struct RankSelectionTests {
     @Test(arguments: [1, 2, 5, 17, 40, 300])
     func aPoolOfThisManyRunsGivesTheSortedValuesRanks(runs: Int) {
@@ -28,14 +28,39 @@ import Testing
         #expect(stat.p50 == Double(sorted[Stat.rank(percentTenths: 500, of: sorted.count) - 1]) / 1_000_000)
         #expect(stat.p95 == Double(sorted[Stat.rank(percentTenths: 950, of: sorted.count) - 1]) / 1_000_000)
         for tenths in [1, 250, 500, 900, 950, 999, 1000] {
-            var copy = all
             let r = Stat.rank(percentTenths: tenths, of: all.count)
-            #expect(DurationSamples.select(&copy, rank: r, in: 0..<copy.count) == sorted[r - 1])
             #expect(pool.value(atRank: r) == sorted[r - 1])
         }
         let b = sorted[sorted.count / 2]
         #expect(pool.count(above: b, inclusive: false) == sorted.filter { $0 > b }.count)
         #expect(pool.count(above: b, inclusive: true) == sorted.filter { $0 >= b }.count)
+    }
+
+    /// Every rank, over pools whose values take every width (the first pass's buckets are
+    /// then wide, and several passes narrow them), negatives and the extremes (a range as wide
+    /// as Int64), long runs of one value, and runs of very different lengths.
+    @Test(arguments: 0..<5)
+    func everyRankOfAPoolOfAnyShapeIsTheSortedValuesRank(shape: Int) {
+        var rng = SplitMix64(state: UInt64(shape) &+ 99)
+        let value: () -> Int64 = [
+            { Int64(bitPattern: rng.next()) },
+            { Int64(rng.next() % 3_000_000_000_000) >> (rng.next() % 40) },
+            { Int64(rng.next() % 7) * 1_000_000 - 3_000_000 },
+            { [Int64.min, Int64.max, -1, 0, 1][Int(rng.next() % 5)] },
+            { 1 << 40 + Int64(rng.next() % 2048) },
+        ][shape]
+        var pool = DurationSamples()
+        var all: [Int64] = []
+        for run in 0..<30 {
+            let values = (0..<(run % 7 == 0 ? 2_000 : Int(rng.next() % 40))).map { _ in value() }
+            all += values
+            var sealed = DurationSamples(values)
+            sealed.seal()
+            pool.merge(sealed)
+        }
+        let sorted = all.sorted()
+        let ranks = Array(stride(from: 1, through: sorted.count, by: 7)) + [sorted.count]
+        #expect(pool.values(atRanks: ranks) == ranks.map { sorted[$0 - 1] })
     }
 }
 

@@ -91,8 +91,8 @@ import Testing
         #expect(metrics { $0.recovery = DurationSamples([p50]) }.recovery.band == band)
     }
 
-    /// A pool of more runs than `selectedAbove` (a team's or the totals' services) takes its
-    /// band's p50 from the same selection as its statistic: the nearest-rank p50 of every
+    /// A pool of many runs (a team's or the totals' services) takes its band's p50 from the
+    /// same selection as its statistic: the nearest-rank p50 of every
     /// pooled value, at the band's edge.
     @Test(arguments: [(10, Band.elite), (9, .low)])
     func aPoolOfManyRunsIsBandedOnItsPooledP50(justUnderADay: Int, band: Band) {
