@@ -7,8 +7,11 @@ consumer that is already running, with the fetch wait doralog uses (10 ms): the 
 trip any Kafka-based alerting pays.
 Both sides include one kcat process start per trial, so the ratio compares like with like.
 Usage: bench/alert_latency.py DORALOG_BINARY [TRIALS]
+Environment (optional): PRELOAD_LOG=DIR starts `run` on a copy of that log (a large live state);
+SCRAPE_EVERY=SECONDS scrapes `/metrics` that often during the trials, as Prometheus does, and
+prints how long the scrapes took.
 """
-import http.server, json, os, subprocess, sys, tempfile, threading, time
+import http.server, json, os, shutil, socket, subprocess, sys, tempfile, threading, time, urllib.request
 
 doralog = sys.argv[1]
 trials = int(sys.argv[2]) if len(sys.argv) > 2 else 200
@@ -39,6 +42,16 @@ broker = subprocess.Popen([doralog, "broker", "--topic", "events", "--topic", "f
                           stdout=subprocess.PIPE, text=True)
 brokers = broker.stdout.readline().strip()
 
+preload = os.environ.get("PRELOAD_LOG")
+if preload:
+    shutil.copytree(preload, os.path.join(work, "log"), ignore=shutil.ignore_patterns("lock"))
+scrape_every = float(os.environ.get("SCRAPE_EVERY", "0"))
+http_port = None
+if scrape_every > 0:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        http_port = s.getsockname()[1]
+
 pipeline = os.path.join(work, "pipeline.yaml")
 with open(pipeline, "w") as f:
     f.write(f"""source:
@@ -52,6 +65,8 @@ slos:
   - {{name: rb, metric: rollback_time, per: service, objective: 5m, window: 7d, min_samples: 1, regression: false}}
 alerts: {{stdout: false, alertmanager: {{url: "{webhook}"}}}}
 """)
+    if http_port:
+        f.write(f"http: {{listen: \"127.0.0.1:{http_port}\"}}\n")
 run = subprocess.Popen([doralog, "run", "--pipeline", pipeline], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 def kcat_produce(topic, line):
@@ -64,14 +79,26 @@ def event(i, status, minute):
         e.update({"from_version": "v2", "to_version": "v1"})
     return json.dumps(e)
 
-# Warm up: the group joins (a few seconds) and the first alert goes through.
+# Warm up: the group joins (a few seconds), a preloaded log is replayed, and the first alert
+# goes through.
 kcat_produce("events", event(100000, "started", 0))
 kcat_produce("events", event(100000, "completed", 20))
-deadline = time.time() + 60
+deadline = time.time() + (600 if preload else 60)
 while "svc-100000" not in received and time.time() < deadline:
     time.sleep(0.05)
 if "svc-100000" not in received:
     sys.exit("no alert arrived after warm-up: is doralog run working?")
+
+scrapes = []
+stop_scraping = threading.Event()
+def scrape():
+    while not stop_scraping.wait(scrape_every):
+        t0 = time.time()
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=120) as r:
+            r.read()
+        scrapes.append(time.time() - t0)
+if http_port:
+    threading.Thread(target=scrape, daemon=True).start()
 
 latencies = []
 for i in range(trials):
@@ -86,6 +113,8 @@ for i in range(trials):
         time.sleep(0.001)
     with lock:
         latencies.append(received.get(f"svc-{i}", float("inf")) - t0)
+
+stop_scraping.set()
 
 # The floor: kcat produce -> an already-running kcat consumer.
 consumer = subprocess.Popen(["kcat", "-C", "-b", brokers, "-t", "floor", "-o", "end", "-u", "-X", "fetch.wait.max.ms=10"],
@@ -110,4 +139,6 @@ p50, p99 = pct(latencies, 50), pct(latencies, 99)
 f50, f99 = pct(floor, 50), pct(floor, 99)
 print(f"alert latency over {trials} trials: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms")
 print(f"floor (kcat produce -> kcat consumer): p50 {f50 * 1000:.0f} ms, p99 {f99 * 1000:.0f} ms")
+if scrapes:
+    print(f"/metrics every {scrape_every:g} s during the trials: {len(scrapes)} scrapes, median {pct(scrapes, 50) * 1000:.0f} ms, max {max(scrapes) * 1000:.0f} ms")
 print(f"ratio doralog/floor: p50 {p50 / f50:.2f}x, p99 {p99 / f99:.2f}x; target p99 < 1000 ms: {'met' if p99 < 1 else 'missed'}")

@@ -13,9 +13,10 @@ import Synchronization
 /// idles, the priority changes nothing: they get every core.
 ///
 /// One thread is the live state's serial executor; the others (one per further core) help it
-/// with the parallel parts of a round (`ParallelMap`). Invariants: executor jobs run one at a
-/// time, in the order they were enqueued; after `stop`, every thread finishes what it was
-/// given and exits.
+/// with the parallel parts of a round (`ParallelMap`), and one computes the live reports off
+/// the executor (`report`). Invariants: executor jobs run one at a time, in the order they
+/// were enqueued, and so do reports; after `stop`, every thread finishes what it was given and
+/// exits.
 final class AggregatorThreads: SerialExecutor, HelperThreads, Sendable {
     /// The nice value each thread adds to its own (Linux: 0 to 19). Raising it needs no
     /// privilege and lowering it back does, so it is set once, on threads no one else uses.
@@ -26,6 +27,7 @@ final class AggregatorThreads: SerialExecutor, HelperThreads, Sendable {
     private let helpers: [Helper]
     /// Whether `runEverywhere` is running (it serves one caller at a time).
     private let helping = Atomic<Bool>(false)
+    private let reporter: WorkQueue
 
     private struct Jobs: ~Copyable {
         var queue: [UnownedJob] = []
@@ -37,6 +39,7 @@ final class AggregatorThreads: SerialExecutor, HelperThreads, Sendable {
     init(niceness: Int32, helpers: Int = max(0, ProcessInfo.processInfo.activeProcessorCount - 1)) {
         self.niceness = niceness
         self.helpers = (0..<helpers).map { _ in Helper(niceness: niceness) }
+        reporter = WorkQueue(name: "doralog-report", niceness: niceness)
         Self.start(name: "doralog-live", niceness: niceness) { [self] in runJobs() }
     }
 
@@ -57,6 +60,7 @@ final class AggregatorThreads: SerialExecutor, HelperThreads, Sendable {
     func stop() {
         ready.signal()
         for h in helpers { h.give(nil) }
+        reporter.stop()
     }
 
     private func runJobs() {
@@ -123,6 +127,41 @@ final class AggregatorThreads: SerialExecutor, HelperThreads, Sendable {
         }
 
         func waitUntilDone() { done.wait() }
+    }
+
+    // MARK: The report thread
+
+    /// Runs `work` on the report thread, after the reports asked for before it, and returns
+    /// its result.
+    func report<R: Sendable>(_ work: @escaping @Sendable () -> R) async -> R {
+        await withCheckedContinuation { done in reporter.add { done.resume(returning: work()) } }
+    }
+
+    /// One thread running the work added to it, one piece at a time, in order.
+    private final class WorkQueue: Sendable {
+        private let queue = Mutex<[(@Sendable () -> Void)?]>([])
+        private let added = DispatchSemaphore(value: 0)
+
+        init(name: String, niceness: Int32) {
+            AggregatorThreads.start(name: name, niceness: niceness) { [self] in
+                while true {
+                    added.wait()
+                    guard let work = queue.withLock({ $0.removeFirst() }) else { return }
+                    work()
+                }
+            }
+        }
+
+        func add(_ work: @escaping @Sendable () -> Void) {
+            queue.withLock { $0.append(work) }
+            added.signal()
+        }
+
+        /// Lets the thread exit once it has run the work added before.
+        func stop() {
+            queue.withLock { $0.append(nil) }
+            added.signal()
+        }
     }
 
     /// Starts a thread whose priority is lowered by `niceness` before it runs `body`.

@@ -277,20 +277,58 @@ public actor LiveState {
     }
 
     /// The report over `period` (default: the default period), as `doralog report` computes it
-    /// from the same log (readiness against the pipeline's first readiness objective), with the services pooled by tier in `groups` (the live view's per-tier
-    /// figures); nil when no event is stored and no period is given.
+    /// from the same log (readiness against the pipeline's first readiness objective), with the
+    /// services pooled by tier in `groups` (the live view's per-tier figures); nil when no
+    /// event is stored and no period is given.
+    ///
+    /// It answers as of the call: the state is taken on its executor (`reportSource`, a copy of
+    /// values that shares their storage) and the report computed on the report thread, so a
+    /// scrape of `/metrics` never holds up a round, and so an alert. With 2,000 services that
+    /// took about half a second of the executor's time per scrape (bench/RESULTS.md,
+    /// thirty-second session). Meanwhile the rounds copy what they change of the shared
+    /// storage, so a report costs memory in proportion to what changes while it runs.
     /// - Parameter bucketBounds: also count each service's rollback and recovery times into
     ///   these buckets (microseconds), for `/metrics`.
-    public func report(period: Period? = nil, bucketBounds: [Int64]? = nil) -> Report? {
-        guard let period = period ?? engine.defaultPeriod else { return nil }
-        let assignments = evaluation.assignments
-        var report = engine.report(
-            period: period, log: (totals.stored, totals.duplicates, totals.rejected), ignored: ignoredEvents, groupOf: { assignments.tier(of: $0) },
-            bucketBounds: bucketBounds, teamOf: { assignments.team(of: $0, fromEvents: $1) })
-        report.events.conflictingDuplicates = totals.conflictingDuplicates
-        let objective = evaluation.readiness.first?.maxAge ?? Readiness.defaultObjective
-        report.readiness = engine.readiness(period: period, objective: objective, services: report.services.map(\.service))
-        return report
+    public nonisolated func report(period: Period? = nil, bucketBounds: [Int64]? = nil) async -> Report? {
+        let source = await reportSource()
+        return await threads.report { source.report(period: period, bucketBounds: bucketBounds) }
+    }
+
+    /// Runs `work` on the report thread, after the reports asked for before it (tests: to keep
+    /// the thread busy while rounds go on).
+    nonisolated func onReportThread(_ work: @escaping @Sendable () -> Void) async {
+        await threads.report(work)
+    }
+
+    /// What a report reads of the state, as it is now.
+    func reportSource() -> ReportSource {
+        ReportSource(
+            engine: engine, totals: totals, ignored: ignoredEvents, assignments: evaluation.assignments,
+            readinessObjective: evaluation.readiness.first?.maxAge ?? Readiness.defaultObjective)
+    }
+
+    /// What a live report reads of the state at one moment (`reportSource`): values, so taking
+    /// it copies no state, and the report is computed from it off the state's executor.
+    struct ReportSource: Sendable {
+        let engine: MetricsEngine
+        let totals: LogTotals
+        /// Stored events of unknown type (`ignoredEvents`).
+        let ignored: Int
+        let assignments: ServiceAssignments
+        let readinessObjective: Int64
+
+        /// `LiveState.report` as of this moment.
+        func report(period: Period?, bucketBounds: [Int64]?) -> Report? {
+            guard let period = period ?? engine.defaultPeriod else { return nil }
+            let assignments = self.assignments
+            var report = engine.report(
+                period: period, log: (totals.stored, totals.duplicates, totals.rejected), ignored: ignored,
+                groupOf: { assignments.tier(of: $0) }, bucketBounds: bucketBounds,
+                teamOf: { assignments.team(of: $0, fromEvents: $1) })
+            report.events.conflictingDuplicates = totals.conflictingDuplicates
+            report.readiness = engine.readiness(period: period, objective: readinessObjective, services: report.services.map(\.service))
+            return report
+        }
     }
 
     /// The labels Alertmanager routes a service's alerts by: its team (the pipeline file's,

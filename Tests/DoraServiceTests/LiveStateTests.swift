@@ -48,6 +48,37 @@ import Testing
         #expect(emitted[.init(kind: .rollbackStuck, state: .firing)] == 3)
     }
 
+    /// A report is computed off the state's executor: a round that comes while the report
+    /// thread is busy is evaluated at once, and its alert is not held up by the report.
+    @Test func aRoundIsEvaluatedWhileTheReportThreadIsBusy() async throws {
+        let state = LiveState(configuration: MetricsConfiguration(), slos: [Self.slo], assignments: ServiceAssignments())
+        _ = await state.add(Self.rollbacks(day: 1, minutes: 1), summary: AppendSummary())
+        let (entered, release) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
+        let busy = Task { await state.onReportThread { entered.signal(); release.wait() } }
+        await Task.detached { entered.wait() }.value
+        let report = Task { await state.report() }
+        let fired = await state.add(Self.rollbacks(day: 2, minutes: 10), summary: AppendSummary())
+        #expect(Self.breaches(fired).map(\.state) == [.firing], "the round went on while the report waited")
+        release.signal()
+        await busy.value
+        let completed = try #require(await report.value).totals.rollbacks.completed
+        #expect(completed == 3 || completed == 6, "the state as of some moment, never a part of a round")
+    }
+
+    /// A report answers as of the moment it was asked for: the rounds after that change the
+    /// state, not the report.
+    @Test func aReportReadsTheStateAsItWasWhenItWasAskedFor() async throws {
+        let state = LiveState(configuration: MetricsConfiguration(), slos: [Self.slo], assignments: ServiceAssignments())
+        _ = await state.add(Self.rollbacks(day: 1, minutes: 1), summary: AppendSummary())
+        let period = Period(from: Timestamp.parse(rfc3339: "2026-07-01T00:00:00Z")!, to: Timestamp.parse(rfc3339: "2026-07-10T00:00:00Z")!)
+        let before = try #require(await state.report(period: period))
+        let source = await state.reportSource()
+        _ = await state.add(Self.rollbacks(day: 2, minutes: 10), summary: AppendSummary())
+        #expect(source.report(period: period, bucketBounds: nil) == before)
+        let after = try #require(await state.report(period: period))
+        #expect(after.totals.rollbacks.completed == 6 && before.totals.rollbacks.completed == 3)
+    }
+
     @Test func theClockFollowsTheWallClockOnlyWhileCaughtUpAndAgesTheBreachOut() async {
         let state = LiveState(configuration: MetricsConfiguration(), slos: [Self.slo], assignments: ServiceAssignments())
         // July 1st, three 10-minute rollbacks completed 08:10, 09:10, 10:10: the breach fires.
