@@ -20,6 +20,8 @@ struct ChunkedArray<Element>: RandomAccessCollection {
     var startIndex: Int { 0 }
     var endIndex: Int { full.count << Self.chunkShift + tail.count }
     var count: Int { endIndex }
+    /// How many elements fit before an append allocates.
+    var capacity: Int { full.count << Self.chunkShift + tail.capacity }
 
     subscript(position: Int) -> Element {
         get {
@@ -37,10 +39,16 @@ struct ChunkedArray<Element>: RandomAccessCollection {
     }
 
     mutating func append(_ element: Element) {
-        if tail.count == Self.chunkSize {
-            full.append(tail)
-            tail = []
-            tail.reserveCapacity(Self.chunkSize)
+        if tail.count == tail.capacity {
+            if tail.count == Self.chunkSize {
+                full.append(tail)
+                tail = []
+                tail.reserveCapacity(Self.chunkSize)
+            } else {
+                // The first chunk grows by a quarter, not by doubling: most services' arrays
+                // stay within it, and doubling left them a third empty on average.
+                tail.reserveCapacity(Swift.min(Self.chunkSize, roomToGrow(tail.count) + tail.count / 8))
+            }
         }
         tail.append(element)
     }
