@@ -148,8 +148,8 @@ public actor LiveState {
     ///     the clock may follow the wall clock.
     ///   - deferringRetention: return the transitions before the retention step that the
     ///     round may be due (`applyRetention`), which the caller runs once it has sent them.
-    public func add(_ appends: [StoredRecords], summary: AppendSummary, caughtUp: Bool = false, deferringRetention: Bool = false) -> [SLOAlert] {
-        applyRetention()
+    public func add(_ appends: [StoredRecords], summary: AppendSummary, caughtUp: Bool = false, deferringRetention: Bool = false) async -> [SLOAlert] {
+        await applyRetention()
         let from = retainedFrom?.microseconds ?? .min
         for stored in appends {
             stored.forEach { record in
@@ -160,12 +160,12 @@ public actor LiveState {
                 }
             }
         }
-        return evaluate(summary: summary, caughtUp: caughtUp, deferringRetention: deferringRetention)
+        return await evaluate(summary: summary, caughtUp: caughtUp, deferringRetention: deferringRetention)
     }
 
     /// `add` for events held as values (tests, and producers that have them decoded already).
-    public func add(_ events: [Event], summary: AppendSummary, caughtUp: Bool = false, deferringRetention: Bool = false) -> [SLOAlert] {
-        applyRetention()
+    public func add(_ events: [Event], summary: AppendSummary, caughtUp: Bool = false, deferringRetention: Bool = false) async -> [SLOAlert] {
+        await applyRetention()
         let from = retainedFrom?.microseconds ?? .min
         for e in events {
             if isRetained(e.time.microseconds, from: from, unknownType: e.isUnknownType) {
@@ -174,7 +174,7 @@ public actor LiveState {
                 engine.addForgotten(e)
             }
         }
-        return evaluate(summary: summary, caughtUp: caughtUp, deferringRetention: deferringRetention)
+        return await evaluate(summary: summary, caughtUp: caughtUp, deferringRetention: deferringRetention)
     }
 
     /// Whether an event dated `time` joins the state (it is at or after the retention's start,
@@ -189,8 +189,8 @@ public actor LiveState {
     /// Moves the clock on with no new event (the aggregator calls it a few times a second) and
     /// returns the transitions of the window expiries it passes: a breach resolves once its
     /// slow samples age out, even when no event comes.
-    public func tick(caughtUp: Bool) -> [SLOAlert] {
-        applyRetention()
+    public func tick(caughtUp: Bool) async -> [SLOAlert] {
+        await applyRetention()
         advanceClock(caughtUp: caughtUp)
         return count(evaluation.expire(before: clock))
     }
@@ -220,7 +220,14 @@ public actor LiveState {
     /// (`add(deferringRetention:)`) and calls it once they are sent: no alert waits for it.
     /// Every `add` and `tick` first runs a step still due, so the state goes through the same
     /// steps in the same order whether or not a caller defers.
-    public func applyRetention() {
+    ///
+    /// A step waits for the reports computing from the state as it was (`report`): it replaces
+    /// every service's state, which a report's copy would otherwise keep alive beside the new
+    /// one, twice the memory until the report ends. Reports asked for meanwhile wait for the
+    /// step.
+    public func applyRetention() async {
+        guard movedRetentionStart() != nil else { return }
+        await waitForReports()
         guard let start = movedRetentionStart() else { return }
         evaluation.forget(before: start.microseconds)
         forgetState(before: start)
@@ -256,7 +263,7 @@ public actor LiveState {
 
     /// Evaluates the SLOs of the services the added events named, and every scope's expiries
     /// before the clock.
-    private func evaluate(summary: AppendSummary, caughtUp: Bool, deferringRetention: Bool) -> [SLOAlert] {
+    private func evaluate(summary: AppendSummary, caughtUp: Bool, deferringRetention: Bool) async -> [SLOAlert] {
         engine.raiseFutureCutoff(to: Self.futureCutoff())
         totals.stored += summary.stored
         totals.duplicates += summary.duplicates
@@ -267,7 +274,7 @@ public actor LiveState {
         let leadTimeChanges = engine.takeLeadTimeChanges(only: touched)
         let alerts = count(
             evaluation.evaluate(engine, services: touched, end: clock, threads: .helpers(threads), leadTimeChanges: leadTimeChanges))
-        if !deferringRetention { applyRetention() }
+        if !deferringRetention { await applyRetention() }
         return alerts
     }
 
@@ -290,8 +297,44 @@ public actor LiveState {
     /// - Parameter bucketBounds: also count each service's rollback and recovery times into
     ///   these buckets (microseconds), for `/metrics`.
     public nonisolated func report(period: Period? = nil, bucketBounds: [Int64]? = nil) async -> Report? {
-        let source = await reportSource()
-        return await threads.report { source.report(period: period, bucketBounds: bucketBounds) }
+        let source = await takeReportSource()
+        let report = await threads.report { source.report(period: period, bucketBounds: bucketBounds) }
+        await letGoOfReportSource()
+        return report
+    }
+
+    /// Reports computing from a `reportSource` they took: a retention step waits for them.
+    private(set) var reportsHolding = 0
+    /// Whether a retention step waits for the reports (new ones then wait for the step), and
+    /// who waits.
+    private(set) var retentionWaiting = false
+    private var stepsWaiting: [CheckedContinuation<Void, Never>] = []
+    private var reportsWaiting: [CheckedContinuation<Void, Never>] = []
+
+    private func takeReportSource() async -> ReportSource {
+        while retentionWaiting { await withCheckedContinuation { reportsWaiting.append($0) } }
+        reportsHolding += 1
+        return reportSource()
+    }
+
+    private func letGoOfReportSource() {
+        reportsHolding -= 1
+        guard reportsHolding == 0 else { return }
+        let steps = stepsWaiting
+        stepsWaiting = []
+        for step in steps { step.resume() }
+    }
+
+    /// Returns once no report holds a source; reports asked for meanwhile wait for the caller's
+    /// step, which must follow without a suspension.
+    private func waitForReports() async {
+        guard reportsHolding > 0 else { return }
+        retentionWaiting = true
+        await withCheckedContinuation { stepsWaiting.append($0) }
+        retentionWaiting = false
+        let waiting = reportsWaiting
+        reportsWaiting = []
+        for r in waiting { r.resume() }  // they run on this executor once the step is done
     }
 
     /// Runs `work` on the report thread, after the reports asked for before it (tests: to keep

@@ -6,6 +6,7 @@ import DoraMetrics
 import DoraSLO
 import DoraTestSupport
 import Testing
+import Dispatch
 
 /// `live.retention`: the live state forgets what lies before its retention, evaluates its SLOs
 /// as the backtest of the whole history does, and holds as much after a year as after a month.
@@ -46,6 +47,45 @@ import Testing
     static func state(retention: Int64?, slos: [SLODefinition] = slos) -> LiveState {
         LiveState(
             configuration: MetricsConfiguration(), slos: slos, readiness: readiness, assignments: ServiceAssignments(), retention: retention)
+    }
+
+    /// A report computes from a copy of the state's values that shares their storage; a
+    /// retention step replaces every service's state, so it waits for the reports holding the
+    /// old one (else both would be held), and a report asked for meanwhile waits for the step.
+    @Test func aRetentionStepWaitsForTheReportsThatHoldTheStateItReplaces() async throws {
+        let state = Self.state(retention: 14 * Self.day)
+        let events = Self.events(days: 40, count: 3_000)
+        _ = await state.add(events.filter { $0.time.microseconds < events[0].time.startOfDay.microseconds + 20 * Self.day }, summary: AppendSummary())
+        let (entered, release) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
+        let busy = Task { await state.onReportThread { entered.signal(); release.wait() } }
+        await Task.detached { entered.wait() }.value
+        let held = Task { await state.report() }  // takes its source, then waits for the thread
+        try #require(await Self.eventually { await state.reportsHolding == 1 }, "the report took its source")
+        let before = await state.retainedFrom
+        // A round that moves the retention on, its step deferred as `run` defers it.
+        _ = await state.add(events.filter { $0.time.microseconds >= events[0].time.startOfDay.microseconds + 20 * Self.day }, summary: AppendSummary(), deferringRetention: true)
+        let step = Task { await state.applyRetention() }
+        try #require(await Self.eventually { await state.retentionWaiting }, "the step waits for the report")
+        #expect(await state.retainedFrom == before, "the step waits while a report holds the state")
+        let asked = Task { await state.report() }  // waits for the step
+        release.signal()
+        await busy.value
+        await step.value
+        let moved = try #require(await state.retainedFrom)
+        #expect(before.map { moved > $0 } ?? true, "the step ran once the report let go")
+        #expect(await held.value?.period.from != nil)
+        let after = try #require(await asked.value)
+        #expect(after.period.from >= moved, "the report asked for during the wait reads the state after the step")
+    }
+
+    /// Whether `condition` holds within 30 s (a bound on a hang, not a measurement).
+    static func eventually(_ condition: () async -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        return false
     }
 
     /// `events` (in time order) a day at a time: the rounds of a live run receiving them.
