@@ -99,8 +99,9 @@ public struct DurationSamples: Sendable, Equatable {
     }
 
     /// The values at the 1-based ranks `ranks` of the pooled sorted values, found in place: a
-    /// team's or the totals' pool holds every service's run, and a copy to select in was a
-    /// fifth of a large report's peak memory (bench/RESULTS.md, thirty-second session).
+    /// team's or the totals' pool holds every service's run, and a copy to select in cost
+    /// about a tenth of `report`'s peak RSS at 10M events (bench/RESULTS.md, thirty-second
+    /// session).
     ///
     /// A radix selection across the sorted runs (`RankSelection`): each pass counts the
     /// candidates into up to 65,536 buckets of their value range, keeps the bucket holding the

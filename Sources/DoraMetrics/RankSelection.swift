@@ -2,8 +2,9 @@
 /// each sorted run, every value within the candidates' range) counted into buckets of equal
 /// width over that range.
 ///
-/// Invariants: one window per run (empty where a run has no candidate); `counts` sums to the number of candidates; a value
-/// v falls into bucket `(key(v) - lowKey) >> shift`, so buckets are in value order.
+/// Invariants: one window per run (empty where a run has no candidate); `counts` sums to the
+/// number of candidates; a value v falls into bucket `(key(v) - lowKey) >> shift`, so the
+/// buckets are in value order.
 struct RankSelection {
     private let runs: [[Int64]]
     private(set) var windows: [Range<Int>]

@@ -290,10 +290,11 @@ public actor LiveState {
     ///
     /// It answers as of the call: the state is taken on its executor (`reportSource`, a copy of
     /// values that shares their storage) and the report computed on the report thread, so a
-    /// scrape of `/metrics` never holds up a round, and so an alert. With 2,000 services that
-    /// took about half a second of the executor's time per scrape (bench/RESULTS.md,
-    /// thirty-second session). Meanwhile the rounds copy what they change of the shared
-    /// storage, so a report costs memory in proportion to what changes while it runs.
+    /// scrape of `/metrics` never holds up a round, and so an alert: over 10M events and 2,000
+    /// services a scrape held the executor about 1.5 s (bench/RESULTS.md, thirty-second
+    /// session). Meanwhile the rounds copy what they change of the shared storage, so a report
+    /// costs memory in proportion to what changes while it runs; a retention step, which
+    /// changes everything, waits for it (`applyRetention`).
     /// - Parameter bucketBounds: also count each service's rollback and recovery times into
     ///   these buckets (microseconds), for `/metrics`.
     public nonisolated func report(period: Period? = nil, bucketBounds: [Int64]? = nil) async -> Report? {
