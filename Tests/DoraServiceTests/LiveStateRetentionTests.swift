@@ -73,7 +73,8 @@ import Dispatch
         await step.value
         let moved = try #require(await state.retainedFrom)
         #expect(before.map { moved > $0 } ?? true, "the step ran once the report let go")
-        #expect(await held.value?.period.from != nil)
+        let heldFrom = try #require(await held.value).period.from
+        #expect(heldFrom < moved, "the report that held the state reads it as it was before the step")
         let after = try #require(await asked.value)
         #expect(after.period.from >= moved, "the report asked for during the wait reads the state after the step")
     }
