@@ -22,6 +22,8 @@ struct ChunkedArray<Element>: RandomAccessCollection {
     var count: Int { endIndex }
     /// How many elements fit before an append allocates.
     var capacity: Int { full.count << Self.chunkShift + tail.capacity }
+    /// How many chunks are full (and never move again).
+    var fullChunks: Int { full.count }
 
     subscript(position: Int) -> Element {
         get {
@@ -39,16 +41,16 @@ struct ChunkedArray<Element>: RandomAccessCollection {
     }
 
     mutating func append(_ element: Element) {
-        if tail.count == tail.capacity {
-            if tail.count == Self.chunkSize {
-                full.append(tail)
-                tail = []
-                tail.reserveCapacity(Self.chunkSize)
-            } else {
-                // The first chunk grows by a quarter, not by doubling: most services' arrays
-                // stay within it, and doubling left them a third empty on average.
-                tail.reserveCapacity(Swift.min(Self.chunkSize, roomToGrow(tail.count) + tail.count / 8))
-            }
+        // A chunk ends at `chunkSize` elements whatever capacity the allocator gave it (the
+        // positions are computed from that size).
+        if tail.count == Self.chunkSize {
+            full.append(tail)
+            tail = []
+            tail.reserveCapacity(Self.chunkSize)
+        } else if tail.count == tail.capacity {
+            // The first chunk grows by a quarter, not by doubling: most services' arrays stay
+            // within it, and doubling left them a third empty on average.
+            tail.reserveCapacity(Swift.min(Self.chunkSize, roomToGrow(tail.count) + tail.count / 8))
         }
         tail.append(element)
     }

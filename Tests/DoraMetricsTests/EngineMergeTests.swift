@@ -134,6 +134,9 @@ import Testing
         var chunked = ChunkedArray<Int>()
         for i in 0..<n { chunked.append(i * 7) }
         #expect(chunked.count == n && Array(chunked) == (0..<n).map { $0 * 7 })
+        // Each chunk ends at its size, though the allocator gives a chunk reserved at that size
+        // room for more (16,890 Int64s for 16,384 here): else the tail grew as one array.
+        #expect(chunked.fullChunks == 3)
         for i in [0, ChunkedArray<Int>.chunkSize - 1, ChunkedArray<Int>.chunkSize, n - 1] {
             chunked[i] = -i
             #expect(chunked[i] == -i)
