@@ -38,8 +38,9 @@ import Testing
 
     /// Every rank, over pools whose values take every width (the first pass's buckets are
     /// then wide, and several passes narrow them), negatives and the extremes (a range as wide
-    /// as Int64), long runs of one value, and runs of very different lengths.
-    @Test(arguments: 0..<5)
+    /// as Int64), long runs of one value, a pool of a single value (a range of width 0), and
+    /// runs of very different lengths.
+    @Test(arguments: 0..<6)
     func everyRankOfAPoolOfAnyShapeIsTheSortedValuesRank(shape: Int) {
         var rng = SplitMix64(state: UInt64(shape) &+ 99)
         let value: () -> Int64 = [
@@ -48,6 +49,7 @@ import Testing
             { Int64(rng.next() % 7) * 1_000_000 - 3_000_000 },
             { [Int64.min, Int64.max, -1, 0, 1][Int(rng.next() % 5)] },
             { 1 << 40 + Int64(rng.next() % 2048) },
+            { 90_000_000 },
         ][shape]
         var pool = DurationSamples()
         var all: [Int64] = []
