@@ -86,6 +86,16 @@ struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write the report to this file instead of standard output.", valueName: "path"))
     var output: String?
 
+    @Option(help: ArgumentHelp(
+        "Fold a log of more events than this in partitions of services of about this many events each, holding one partition's state at a time (less memory, the same report; 0: never; see docs/replay.md).",
+        valueName: "n"))
+    var partitionEvents = Replay.defaultEventsPerPartition
+
+    @Option(help: ArgumentHelp(
+        "Where a partitioned report sets each partition's events aside while it runs (about 80 bytes per event read; default: $TMPDIR, else /tmp).",
+        valueName: "dir"))
+    var spillDir: String?
+
     enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
         case json, markdown, csv, html
 
@@ -153,16 +163,30 @@ struct ReportCommand: ParsableCommand {
             }
             objective = d.wholeMicroseconds
         }
+        guard partitionEvents >= 0 else { throw CLIError.usage("--partition-events: give a count of events, or 0 for never") }
+        replay.readinessObjective = objective
+        replay.eventsPerPartition = partitionEvents
+        if let spillDir {
+            var st = stat()
+            guard stat(spillDir, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { throw CLIError.usage("--spill-dir: '\(spillDir)' is not a directory") }
+            replay.spillDirectory = spillDir
+        }
+        // --explain and the page's SLO status read every service's state after the report: then
+        // the replay keeps it all, in one pass.
+        let needsEngine = explain != nil || (chosen == .html && pipeline != nil)
         var report: Report
-        let engine: MetricsEngine
+        var engine: MetricsEngine?
         do {
-            (report, engine) = try replay.reportAndEngine(directories: log, from: fromTime, to: toTime)
+            if needsEngine {
+                (report, engine) = try replay.reportAndEngine(directories: log, from: fromTime, to: toTime)
+            } else {
+                report = try replay.report(directories: log, from: fromTime, to: toTime)
+            }
         } catch {
             if case .emptyPeriod = error { throw CLIError.usage(error.description) }
             throw CLIError.failure(error.description)
         }
-        report.readiness = engine.readiness(period: report.period, objective: objective, services: report.services.map(\.service))
-        if let explain {
+        if let explain, let engine {
             let text = try explainNumber(explain, report: report, engine: engine, teamOf: replay.teamOf)
             if let output { try OutputFile.write(text, to: output) } else { FileDescriptorStream.standardOutput.write(text) }
             return
@@ -177,7 +201,7 @@ struct ReportCommand: ParsableCommand {
             let objective = slos.first { $0.metric == .rollbackTime }.map { (name: $0.name, seconds: Double($0.objective) / 1_000_000) }
             var page = HTMLReportRenderer.Page(
                 generatedAt: replay.now, command: Self.commandLine(), version: Doralog.configuration.version, rollbackObjective: objective)
-            if pipeline != nil {
+            if let engine {
                 (page.sloStatus, page.firingRollbackAlerts) = Self.sloStatus(slos, readinessObjectives, assignments, engine, at: report.period.to)
             }
             do {

@@ -79,8 +79,20 @@ public final class LogReader: @unchecked Sendable {
     public func fold<State>(
         _ selected: [BlockLocation], into initial: [State], _ add: @escaping @Sendable (inout State, EventRecord) -> Void
     ) throws(EventLogError) -> [State] {
-        let fold = ParallelBlockFold(blocks: selected, states: initial) { (location) throws(EventLogError) in
-            try self.read(location)
+        try foldEncoded(selected, into: initial) { state, record, _ in add(&state, record) }
+    }
+
+    /// `fold`, also giving each record's binary encoding (valid only during the call): what a
+    /// partitioned replay sets aside (`RecordSpill`).
+    public func foldEncoded<State>(
+        _ selected: [BlockLocation], into initial: [State],
+        _ add: @escaping @Sendable (inout State, EventRecord, UnsafeRawBufferPointer) -> Void
+    ) throws(EventLogError) -> [State] {
+        let fold = ParallelRecordFold(items: selected.count, states: initial) { (i, buffers, body) throws(EventLogError) in
+            let block = try self.read(selected[i])
+            try block.forEachEncodedRecord(using: buffers.decompressor, scratch: &buffers.scratch) { record, _, encoded in
+                body(record, encoded)
+            }
         }
         return try fold.run(add)
     }

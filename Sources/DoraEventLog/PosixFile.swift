@@ -76,6 +76,11 @@ final class PosixFile {
 
     /// Reads into `buffer` from `offset` until it is full or the file ends; returns the bytes read.
     private func fill(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(EventLogError) -> Int {
+        try Self.fill(buffer, from: descriptor, at: offset, path: path)
+    }
+
+    /// `fill` for a descriptor that no `PosixFile` owns (a `SpillFile`'s, read on any thread).
+    static func fill(_ buffer: UnsafeMutableRawBufferPointer, from descriptor: Int32, at offset: Int, path: String) throws(EventLogError) -> Int {
         var done = 0
         while done < buffer.count {
             let n = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))

@@ -1,11 +1,12 @@
 /// Durations (microseconds) that a statistic is computed over, held as sorted runs.
 ///
 /// A service holds one run; a team or the totals hold their services' runs, shared
-/// copy-on-write, never copied or re-sorted. Nearest-rank percentiles are found by a binary
+/// copy-on-write, never copied or re-sorted. A run is in memory, or set aside in a
+/// `SampleStore` (`store(in:)`), where the statistics read it back. Nearest-rank percentiles are found by a binary
 /// search over values across the runs, and the mean from an exact integer sum, so the result
 /// is the same whatever the order of the runs.
 public struct DurationSamples: Sendable, Equatable {
-    private var runs: [[Int64]] = []
+    private var runs: [SampleRun] = []
     /// Values appended since the last `seal`, not yet sorted.
     private var pending: [Int64] = []
 
@@ -26,7 +27,7 @@ public struct DurationSamples: Sendable, Equatable {
     public mutating func seal() {
         guard !pending.isEmpty else { return }
         Self.sortAscending(&pending)
-        runs.append(pending)
+        runs.append(SampleRun(pending))
         pending = []
     }
 
@@ -90,7 +91,34 @@ public struct DurationSamples: Sendable, Equatable {
     public var sorted: [Int64] {
         var s = self
         s.seal()
-        return s.runs.flatMap { $0 }.sorted()
+        return s.runs.flatMap(\.values).sorted()
+    }
+
+    /// Sets the values aside in `store` (sealing them first): they leave memory, and every
+    /// statistic reads them back from there.
+    public mutating func store(in store: any SampleStore) {
+        seal()
+        runs = runs.map { $0.storing(in: store) }
+    }
+
+    /// Whether every value is set aside in a store (none is in memory).
+    public var isStored: Bool { pending.isEmpty && runs.allSatisfy(\.isStored) }
+
+    /// A pool of stored runs up to this many values is read back into memory for a statistic
+    /// (32 MB; `inMemory`); a larger one is read where it is.
+    static let readBackUpTo = 4 << 20
+
+    /// These samples, sealed, with their stored runs read back into memory when they hold at
+    /// most `readBackUpTo` values: a statistic over them then reads the store a few times
+    /// (`SampleRun.inMemory`), not once per probe of every run. A larger pool, the whole
+    /// period's totals of a very large log, is selected in place: its runs are few per
+    /// service and long, and reading it back would hold it all in memory.
+    private func sealedForReading(upTo limit: Int = readBackUpTo) -> DurationSamples {
+        var s = self
+        s.seal()
+        let stored = s.runs.reduce(0) { $0 + ($1.isStored ? $1.count : 0) }
+        if stored > 0 && stored <= limit { s.runs = SampleRun.inMemory(s.runs) }
+        return s
     }
 
     /// The value at 1-based rank `rank` of the pooled sorted values.
@@ -109,11 +137,11 @@ public struct DurationSamples: Sendable, Equatable {
     /// few values. The first pass is shared by every rank. A single run is indexed directly.
     /// A differential test holds it to the sorted values' ranks.
     /// - Complexity: O(n) for the first pass, then O(runs · log n) per narrowing.
-    func values(atRanks ranks: [Int]) -> [Int64] {
-        var s = self
-        s.seal()
+    /// - Parameter limit: `readBackUpTo`, lowered by tests to select stored runs in place.
+    func values(atRanks ranks: [Int], readingBackUpTo limit: Int = readBackUpTo) -> [Int64] {
+        let s = sealedForReading(upTo: limit)
         if s.runs.count == 1 { return ranks.map { s.runs[0][$0 - 1] } }
-        let first = RankSelection(runs: s.runs, windows: s.runs.map(\.indices))
+        let first = RankSelection(runs: s.runs, windows: s.runs.map { 0..<$0.count })
         return ranks.map { rank in
             var selection = first
             var r = rank
@@ -124,8 +152,8 @@ public struct DurationSamples: Sendable, Equatable {
         }
     }
 
-    private static func countAtOrBelow(_ run: [Int64], _ v: Int64) -> Int {
-        run.partitionPoint { $0 > v }
+    private static func countAtOrBelow(_ run: SampleRun, _ v: Int64) -> Int {
+        run.partitionPoint(in: 0..<run.count) { $0 > v }
     }
 
     /// The statistic (docs/metrics.md §3): nearest-rank p50 and p95, exact mean.
@@ -136,7 +164,7 @@ public struct DurationSamples: Sendable, Equatable {
         let n = count
         guard n > 0 else { return (Stat(count: 0, p50: nil, p95: nil, mean: nil), nil) }
         var sum: Int128 = 0
-        for run in runs { for v in run { sum += Int128(v) } }
+        for run in runs { sum += run.sum }
         for v in pending { sum += Int128(v) }
         let (r50, r95) = (Stat.rank(percentTenths: 500, of: n), Stat.rank(percentTenths: 950, of: n))
         var s = self
@@ -149,19 +177,17 @@ public struct DurationSamples: Sendable, Equatable {
     /// How many values are above `v` (`inclusive`: at or above), counted across the runs.
     /// - Complexity: O(runs · log n).
     func count(above v: Int64, inclusive: Bool) -> Int {
-        var s = self
-        s.seal()
-        return s.runs.reduce(0) { total, run in total + run.count - run.partitionPoint { inclusive ? $0 >= v : $0 > v } }
+        let s = sealedForReading()
+        return s.runs.reduce(0) { total, run in total + run.count - run.partitionPoint(in: 0..<run.count) { inclusive ? $0 >= v : $0 > v } }
     }
 
     /// The values counted into cumulative buckets: for each of `bounds` (microseconds,
     /// ascending), how many values are at or below it, with the count and exact sum.
     /// - Complexity: O(runs · bounds · log n).
     public func buckets(_ bounds: [Int64]) -> BucketCounts {
-        var s = self
-        s.seal()
+        let s = sealedForReading()
         var sum: Int128 = 0
-        for run in s.runs { for v in run { sum += Int128(v) } }
+        for run in s.runs { sum += run.sum }
         return BucketCounts(
             bounds: bounds,
             cumulative: bounds.map { bound in s.runs.reduce(0) { $0 + Self.countAtOrBelow($1, bound) } },

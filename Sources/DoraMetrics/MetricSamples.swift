@@ -42,16 +42,45 @@ public struct MetricSamples: Sendable, Equatable {
 
     /// Sorts every duration list into one run (done once per service; pools share runs).
     public mutating func seal() {
-        leadTimes.seal()
-        recovery.seal()
-        detect.seal()
-        decide.seal()
-        act.seal()
-        verify.seal()
-        timeToRestore.seal()
-        rollbackDurations.seal()
-        autoRollbackDurations.seal()
-        manualRollbackDurations.seal()
+        forEachDuration { $0.seal() }
+    }
+
+    /// Sets every duration list aside in `store` (`DurationSamples.store(in:)`).
+    public mutating func store(in store: any SampleStore) {
+        forEachDuration { $0.store(in: store) }
+    }
+
+    /// Whether every duration list is set aside in a store.
+    public var isStored: Bool {
+        var all = true
+        var samples = self
+        samples.forEachDuration { all = all && $0.isStored }
+        return all
+    }
+
+    /// How many duration lists there are (`withDuration`).
+    static let durationLists = 10
+
+    /// Calls `body` with duration list `k` (0 ..< `durationLists`): the one list of them, for
+    /// what is done to all.
+    mutating func withDuration(_ k: Int, _ body: (inout DurationSamples) -> Void) {
+        switch k {
+        case 0: body(&leadTimes)
+        case 1: body(&recovery)
+        case 2: body(&detect)
+        case 3: body(&decide)
+        case 4: body(&act)
+        case 5: body(&verify)
+        case 6: body(&timeToRestore)
+        case 7: body(&rollbackDurations)
+        case 8: body(&autoRollbackDurations)
+        case 9: body(&manualRollbackDurations)
+        default: preconditionFailure("no duration list \(k)")
+        }
+    }
+
+    private mutating func forEachDuration(_ body: (inout DurationSamples) -> Void) {
+        for k in 0..<Self.durationLists { withDuration(k, body) }
     }
 
     /// Pools `other` into these samples.

@@ -47,7 +47,13 @@ public struct MetricsEngine: Sendable {
     /// which environments a log has when the configured one has no event).
     public private(set) var otherEnvironments = Set<String>()
     /// Whether an event of known type and of the configured environment was added.
-    public var hasEventsOfEnvironment: Bool { !services.isEmpty }
+    public private(set) var hasEventsOfEnvironment = false
+    /// Whether the engine keeps each service's state (events, episodes, rollbacks). An engine
+    /// that does not keeps only what spans services: the times, teams, counts and
+    /// environments (`makeEmpty(keepingServices: false)`). A partitioned replay counts every
+    /// event into one, and folds the services' states partition by partition into engines
+    /// that keep them.
+    public let keepsServices: Bool
     public private(set) var added = 0
     /// What happened entirely before it was forgotten (`forget(before:)`); `.min`: nothing was.
     public private(set) var forgottenBefore: Int64 = .min
@@ -59,13 +65,21 @@ public struct MetricsEngine: Sendable {
     /// - Parameter futureCutoff: events after it leave the default period (the moment of the
     ///   report plus a day); nil: none does.
     public init(configuration: MetricsConfiguration = MetricsConfiguration(), futureCutoff: Timestamp? = nil) {
-        self.configuration = configuration
-        self.futureCutoff = futureCutoff?.microseconds ?? .max
+        self.init(configuration: configuration, futureCutoff: futureCutoff, keepingServices: true)
     }
 
-    /// An engine with the same configuration and cutoff and no event: a part of a parallel fold.
-    public func makeEmpty() -> MetricsEngine {
-        MetricsEngine(configuration: configuration, futureCutoff: futureCutoff == .max ? nil : Timestamp(microseconds: futureCutoff))
+    private init(configuration: MetricsConfiguration, futureCutoff: Timestamp?, keepingServices: Bool) {
+        self.configuration = configuration
+        self.futureCutoff = futureCutoff?.microseconds ?? .max
+        keepsServices = keepingServices
+    }
+
+    /// An engine with the same configuration and cutoff and no event: a part of a parallel
+    /// fold. It keeps the services' states as this one does, or as `keepingServices` says.
+    public func makeEmpty(keepingServices: Bool? = nil) -> MetricsEngine {
+        MetricsEngine(
+            configuration: configuration, futureCutoff: futureCutoff == .max ? nil : Timestamp(microseconds: futureCutoff),
+            keepingServices: keepingServices ?? keepsServices)
     }
 
     /// Events dated after `futureCutoff`, left out of the default period.
@@ -100,13 +114,15 @@ public struct MetricsEngine: Sendable {
         // Unicode normalizations of the same text).
         guard event.environment.utf8.elementsEqual(configuration.environment.utf8) else {
             otherEnvironments.insert(event.environment)
-            if case .rollback(let r) = event.details {
+            if keepsServices, case .rollback(let r) = event.details {
                 exercises[event.service, default: ServiceExercises()].add(
                     environment: event.environment, rollbackID: r.rollbackID, status: r.status, isDrill: r.isDrill,
                     at: event.time.microseconds, id: event.id, trigger: r.trigger)
             }
             return
         }
+        hasEventsOfEnvironment = true
+        guard keepsServices else { return }
         services[stateIndex(slot, service: event.service)].add(event, incidentSeverities: configuration.incidentSeverities)
     }
 
@@ -129,7 +145,7 @@ public struct MetricsEngine: Sendable {
             if !otherEnvironments.contains(where: { record.isEnvironment($0) }) {
                 otherEnvironments.insert(record.environment.map(EventRecord.string) ?? Event.defaultEnvironment)
             }
-            if case .rollback(let r) = record.details {
+            if keepsServices, case .rollback(let r) = record.details {
                 let string = EventRecord.string
                 exercises[names[slot], default: ServiceExercises()].add(
                     environment: record.environment.map(string) ?? Event.defaultEnvironment, rollbackID: string(r.rollbackID),
@@ -137,6 +153,8 @@ public struct MetricsEngine: Sendable {
             }
             return
         }
+        hasEventsOfEnvironment = true
+        guard keepsServices else { return }
         services[stateIndex(slot, service: names[slot])].add(record, incidentSeverities: configuration.incidentSeverities)
     }
 
@@ -201,6 +219,7 @@ public struct MetricsEngine: Sendable {
     /// The index in `services` of the service in `slot`, made on its first event of the environment.
     private mutating func stateIndex(_ slot: Int, service: String) -> Int {
         if stateIndex[slot] < 0 {
+            hasEventsOfEnvironment = true
             stateIndex[slot] = services.count
             var state = ServiceState(name: service)
             if tracksLeadTimes { state.trackLeadTimes() }
@@ -217,7 +236,9 @@ public struct MetricsEngine: Sendable {
     public mutating func merge(_ other: consuming MetricsEngine) {
         precondition(other.configuration == configuration, "merging engines of different configurations")
         precondition(other.futureCutoff == futureCutoff, "merging engines of different future cutoffs")
+        precondition(other.keepsServices == keepsServices, "merging an engine that keeps services with one that does not")
         added += other.added
+        hasEventsOfEnvironment = hasEventsOfEnvironment || other.hasEventsOfEnvironment
         futureTimes += other.futureTimes
         if let l = other.latestPresent { notePresent(l.microseconds) }
         ignored += other.ignored
@@ -252,8 +273,14 @@ public struct MetricsEngine: Sendable {
     /// (docs/drills.md).
     /// - Parameter objective: microseconds; a last success at least this old is stale.
     public func readiness(period: Period, objective: Int64, services: [String]) -> Readiness {
+        Readiness(period: period, objective: objective, parts: readinessParts(period: period, objective: objective, services: services))
+    }
+
+    /// `readiness`'s part for this engine's services: a partitioned replay gathers each
+    /// partition's, each listing its own services of the report.
+    public func readinessParts(period: Period, objective: Int64, services: [String]) -> ReadinessParts {
         let every = Set(self.services.map(\.name)).union(exercises.keys)
-        return Readiness(period: period, objective: objective, services: services, everyService: every, exercises: exercises(of:))
+        return ReadinessParts(period: period, objective: objective, listed: services, everyService: every, exercises: exercises(of:))
     }
 
     /// Every rollback of `service`, real or drill, in every environment.
@@ -482,38 +509,65 @@ public struct MetricsEngine: Sendable {
         teamOf: (@Sendable (_ service: String, _ fromEvents: String?) -> String?)? = nil, keepingSamples: Bool = false,
         longestRecoveries: Int = 0, listingServices: Int = .max
     ) -> [Report] {
+        let analyses = analyse(
+            periods: periods, bucketBounds: bucketBounds, teamOf: teamOf, longestRecoveries: longestRecoveries,
+            listingServices: listingServices)
+        return reports(
+            from: analyses, log: log, ignored: ignored, groupOf: groupOf, keepingSamples: keepingSamples,
+            longestRecoveries: longestRecoveries)
+    }
+
+    /// The first half of `reports(periods:...)`: each service's part of the reports of
+    /// `periods`, from one analysis of each. A partitioned replay analyses one partition's
+    /// engine at a time, gathers the parts (`ServiceAnalyses.append`), and assembles them with
+    /// `reports(from:...)`. The parameters are `reports(periods:...)`'s.
+    public func analyse(
+        periods: [Period], bucketBounds: [Int64]? = nil,
+        teamOf: (@Sendable (_ service: String, _ fromEvents: String?) -> String?)? = nil, longestRecoveries: Int = 0,
+        listingServices: Int = .max
+    ) -> ServiceAnalyses {
         // Each service's samples, sorted, and its own figures in each period that lists it,
         // computed on two threads (services are independent).
         let listing = min(listingServices, periods.count)
-        let perService = ParallelMap.map(services) { state -> PerService in
+        let perService = ParallelMap.map(services) { state -> ServiceAnalyses.Service in
             let whole = state.consolidated()
+            let team = team(of: state.name, teamOf: teamOf)
             let (samples, longest) = whole.samples(in: periods, configuration: configuration, longestRecoveries: longestRecoveries)
             let sealed = samples.map { var s = $0; s.seal(); return s }
             let inPeriod = periods.map(whole.hasKnownEvent(in:))
             let listed = (0..<listing).map { p -> ServiceReport? in
                 guard inPeriod[p] else { return nil }
-                var service = ServiceReport(
-                    service: state.name, team: team(of: state.name, teamOf: teamOf), metrics: Metrics(sealed[p], period: periods[p]))
+                var service = ServiceReport(service: state.name, team: team, metrics: Metrics(sealed[p], period: periods[p]))
                 if let bucketBounds {
                     service.rollbackBuckets = sealed[p].rollbackDurations.buckets(bucketBounds)
                     service.recoveryBuckets = sealed[p].recovery.buckets(bucketBounds)
                 }
                 return service
             }
-            return PerService(samples: sealed, inPeriod: inPeriod, listed: listed, longest: longest)
+            return ServiceAnalyses.Service(
+                name: state.name, team: team, samples: sealed, inPeriod: inPeriod, listed: listed,
+                longest: longest.map { var e = $0; e.team = team; return e })
         }
+        return ServiceAnalyses(periods: periods, services: perService)
+    }
+
+    /// The second half of `reports(periods:...)`: the report of each of `analyses`' periods,
+    /// from the parts of every service (of this engine or of others with the same events'
+    /// times and counts: a partitioned replay's engine that keeps no service). The parameters are
+    /// `reports(periods:...)`'s.
+    public func reports(
+        from analyses: ServiceAnalyses, log: (stored: Int, duplicates: Int, rejected: Int), ignored: Int? = nil,
+        groupOf: (@Sendable (String) -> String?)? = nil, keepingSamples: Bool = false, longestRecoveries: Int = 0
+    ) -> [Report] {
+        let periods = analyses.periods
         // The periods are independent too: their pooling and statistics run on both cores.
         var reports = ParallelMap.map(Array(periods.indices)) { p in
             assemble(
-                period: periods[p], perService: perService, index: p, log: log, ignored: ignored, groupOf: groupOf,
-                teamOf: teamOf, keepingSamples: keepingSamples)
+                period: periods[p], perService: analyses.services, index: p, log: log, ignored: ignored, groupOf: groupOf,
+                keepingSamples: keepingSamples)
         }
         if longestRecoveries > 0, !reports.isEmpty {
-            var all: [EpisodeDetail] = []
-            for (state, part) in zip(services, perService) {
-                let team = team(of: state.name, teamOf: teamOf)
-                all += part.longest.map { var e = $0; e.team = team; return e }
-            }
+            var all = analyses.services.flatMap(\.longest)
             all.sort {
                 $0.recovery != $1.recovery
                     ? $0.recovery > $1.recovery
@@ -531,36 +585,24 @@ public struct MetricsEngine: Sendable {
         return teamOf.map { $0(service, fromEvents) } ?? fromEvents
     }
 
-    /// What one service contributes to the reports of several periods: per period, its
-    /// samples, whether it has an event there, and its own figures where the period lists it.
-    private struct PerService: Sendable {
-        var samples: [MetricSamples]
-        var inPeriod: [Bool]
-        /// For the periods that list services (the first ones), its figures; nil where it has no
-        /// event.
-        var listed: [ServiceReport?]
-        var longest: [EpisodeDetail]
-    }
-
     /// The report of period `index` from each service's part (in `services` order).
     private func assemble(
-        period: Period, perService: [PerService], index p: Int, log: (stored: Int, duplicates: Int, rejected: Int), ignored: Int?,
-        groupOf: (@Sendable (String) -> String?)?, teamOf: (@Sendable (_ service: String, _ fromEvents: String?) -> String?)?,
-        keepingSamples: Bool
+        period: Period, perService: [ServiceAnalyses.Service], index p: Int, log: (stored: Int, duplicates: Int, rejected: Int),
+        ignored: Int?, groupOf: (@Sendable (String) -> String?)?, keepingSamples: Bool
     ) -> Report {
         var listed: [ServiceReport] = []
         var totals = MetricSamples()
         var listedDeployments: [Int] = []
         var byTeam: [String: Pool] = [:]
         var byGroup: [String: Pool] = [:]
-        for (state, part) in zip(services, perService) {
+        for part in perService {
             let samples = part.samples[p]
             totals.merge(samples)
             guard part.inPeriod[p] else { continue }
             listedDeployments.append(samples.deployments)
             if p < part.listed.count, let service = part.listed[p] { listed.append(service) }
-            byTeam[team(of: state.name, teamOf: teamOf) ?? Report.unassignedTeam, default: Pool()].add(samples)
-            if let group = groupOf?(state.name) { byGroup[group, default: Pool()].add(samples) }
+            byTeam[part.team ?? Report.unassignedTeam, default: Pool()].add(samples)
+            if let group = groupOf?(part.name) { byGroup[group, default: Pool()].add(samples) }
         }
         listed.sort { $0.service.utf8.lexicographicallyPrecedes($1.service.utf8) }
         let byName = { (a: String, b: String) in a.utf8.lexicographicallyPrecedes(b.utf8) }
@@ -592,6 +634,65 @@ public struct MetricsEngine: Sendable {
             report.samples = ReportSamples(totals: totals, teams: byTeam.mapValues(\.samples))
         }
         return report
+    }
+}
+
+/// Each service's part of the reports of several periods (`MetricsEngine.analyse`), gathered
+/// from one engine or, in a partitioned replay, from one engine per partition of services.
+/// Invariant: every part is of the same `periods`, and no service has two parts.
+public struct ServiceAnalyses: Sendable {
+    public let periods: [Period]
+    fileprivate var services: [Service]
+
+    /// What one service contributes to the reports of several periods: per period, its
+    /// samples, whether it has an event there, and its own figures where the period lists it.
+    fileprivate struct Service: Sendable {
+        var name: String
+        var team: String?
+        var samples: [MetricSamples]
+        var inPeriod: [Bool]
+        /// For the periods that list services (the first ones), its figures; nil where it has no
+        /// event.
+        var listed: [ServiceReport?]
+        /// Its longest recoveries of the first period, with its team.
+        var longest: [EpisodeDetail]
+    }
+
+    fileprivate init(periods: [Period], services: [Service]) {
+        self.periods = periods
+        self.services = services
+    }
+
+    /// No service's part, for `periods`: what the parts of each partition are appended to.
+    public init(periods: [Period]) {
+        self.init(periods: periods, services: [])
+    }
+
+    /// The services with a part.
+    public var count: Int { services.count }
+
+    /// The services listed in the first period (those with an event of known type there).
+    public var listedInFirstPeriod: [String] {
+        services.compactMap { $0.listed.first.flatMap { $0?.service } }
+    }
+
+    /// Sets every service's samples aside in `store` (`MetricSamples.store(in:)`): what a
+    /// partitioned replay does with each partition's, so that memory holds no partition's
+    /// samples but the one being analysed. The reports read them back from there.
+    /// They are stored by period, then list, then service: the runs that one pool reads (a
+    /// period's list, of every service of a team) lie together, and are read back together.
+    public mutating func storeSamples(in store: any SampleStore) {
+        for p in periods.indices {
+            for k in 0..<MetricSamples.durationLists {
+                for i in services.indices { services[i].samples[p].withDuration(k) { $0.store(in: store) } }
+            }
+        }
+    }
+
+    /// Adds the parts of other services (another partition's).
+    public mutating func append(contentsOf other: ServiceAnalyses) {
+        precondition(other.periods == periods, "appending the analyses of other periods")
+        services += other.services
     }
 }
 

@@ -6,7 +6,7 @@
 /// number of candidates; a value v falls into bucket `(key(v) - lowKey) >> shift`, so the
 /// buckets are in value order.
 struct RankSelection {
-    private let runs: [[Int64]]
+    private let runs: [SampleRun]
     private(set) var windows: [Range<Int>]
     /// The smallest candidate's key; `span`: the largest's key minus it.
     private let lowKey: UInt64
@@ -16,7 +16,7 @@ struct RankSelection {
 
     /// Counts the values of `windows` (one per run, possibly empty) into 256 to 65,536
     /// buckets, more for more candidates (a pass costs its candidates plus its buckets).
-    init(runs: [[Int64]], windows: [Range<Int>]) {
+    init(runs: [SampleRun], windows: [Range<Int>]) {
         self.runs = runs
         var (low, high) = (UInt64.max, UInt64.min)
         var candidates = 0
@@ -36,8 +36,8 @@ struct RankSelection {
         var counts = [Int](repeating: 0, count: Int(span >> shift) + 1)
         counts.withUnsafeMutableBufferPointer { c in
             for (run, window) in zip(runs, windows) where !window.isEmpty {
-                run.withUnsafeBufferPointer { values in
-                    for i in window { c[Int((Self.key(values[i]) &- low) >> shift)] += 1 }
+                run.forEachChunk(in: window) { values in
+                    for v in values { c[Int((Self.key(v) &- low) >> shift)] += 1 }
                 }
             }
         }
@@ -64,8 +64,7 @@ struct RankSelection {
                 narrowed.append(window)
                 continue
             }
-            let slice = run[window]
-            narrowed.append(slice.partitionPoint { $0 >= low }..<slice.partitionPoint { $0 > high })
+            narrowed.append(run.partitionPoint(in: window) { $0 >= low }..<run.partitionPoint(in: window) { $0 > high })
         }
         windows = narrowed
         guard counts[bucket] == 1 else { return nil }

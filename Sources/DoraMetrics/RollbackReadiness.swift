@@ -235,32 +235,15 @@ extension Readiness {
         Double(microseconds) / Double(Timestamp.microsecondsPerDay)
     }
 
-    /// Readiness of `services` as of `period`'s end, with the drills of `period` of every
-    /// service in `everyService`; `exercises` gives a service's rollbacks of every environment.
-    init(
-        period: Period, objective: Int64, services: [String], everyService: Set<String>,
-        exercises: @Sendable (String) -> ServiceExercises
-    ) {
-        let asOf = period.to.microseconds
+    /// Readiness as of `period`'s end from the parts of every service (`ReadinessParts`, of
+    /// one engine or gathered from a partitioned replay's).
+    public init(period: Period, objective: Int64, parts: ReadinessParts) {
+        precondition(parts.period == period && parts.objective == objective, "readiness parts of another period or objective")
         self.objective = objective
         self.asOf = period.to
-        // One service's rollbacks at a time on each core (merging a service's parts copies
-        // them): its entry when it is listed, and its drills of the period. The services are
-        // independent, and the results come back in name order.
-        let listed = Set(services)
-        let names = everyService.union(services).sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) })
-        let perService = ParallelMap.map(names) { name -> (entry: Service?, drills: [Exercise]) in
-            let gathered = exercises(name)
-            let drills = gathered.drills(in: period)
-            guard listed.contains(name) else { return (nil, drills) }
-            let all = gathered.exercises(before: asOf)
-            let last = all.reduce(nil as Exercise?) { best, e in best.map { Exercise.isLater(e, than: $0) ? e : $0 } ?? e }
-            let lastSuccess = all.lazy.filter { $0.outcome == .completed }.map(\.at).max()
-            let isStale = lastSuccess.map { asOf - $0 >= objective } ?? true
-            return (Service(service: name, lastExercise: last, lastSuccess: lastSuccess, isStale: isStale), drills)
-        }
-        let entries = perService.compactMap(\.entry)
-        let periodDrills = perService.flatMap(\.drills)
+        let rows = parts.rows.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        let entries = rows.compactMap(\.entry)
+        let periodDrills = rows.flatMap(\.drills)
         self.services = entries
         neverExercised = entries.filter { $0.lastExercise == nil }.map(\.service)
         stale = entries.filter { $0.lastExercise != nil && $0.isStale }.map(\.service)
@@ -271,5 +254,55 @@ extension Readiness {
             inProgress: periodDrills.count - completed.count - failed,
             successRate: completed.count + failed == 0 ? nil : Double(completed.count) / Double(completed.count + failed),
             duration: Stat(completed.compactMap(\.duration)))
+    }
+}
+
+/// Each service's part of rollback readiness (its entry when it is listed, its drills of the
+/// period), computed where the services' rollbacks are: from one engine, or partition by
+/// partition in a partitioned replay, then assembled by `Readiness(period:objective:parts:)`.
+/// Invariant: every row is of `period` and `objective`, and no service has two.
+public struct ReadinessParts: Sendable {
+    public let period: Period
+    public let objective: Int64
+    fileprivate var rows: [Row]
+
+    fileprivate struct Row: Sendable {
+        var name: String
+        var entry: Readiness.Service?
+        var drills: [Exercise]
+    }
+
+    /// No service's part: what the parts of each partition are appended to.
+    public init(period: Period, objective: Int64) {
+        self.period = period
+        self.objective = objective
+        rows = []
+    }
+
+    /// The parts of every service of `everyService` and `listed` (the report's services, which
+    /// get an entry); `exercises` gives a service's rollbacks of every environment.
+    init(period: Period, objective: Int64, listed: [String], everyService: Set<String>, exercises: @Sendable (String) -> ServiceExercises) {
+        self.init(period: period, objective: objective)
+        let asOf = period.to.microseconds
+        // One service's rollbacks at a time on each core (merging a service's parts copies
+        // them). The services are independent.
+        let listedSet = Set(listed)
+        rows = ParallelMap.map(Array(everyService.union(listed))) { name -> Row in
+            let gathered = exercises(name)
+            let drills = gathered.drills(in: period)
+            guard listedSet.contains(name) else { return Row(name: name, entry: nil, drills: drills) }
+            let all = gathered.exercises(before: asOf)
+            let last = all.reduce(nil as Exercise?) { best, e in best.map { Exercise.isLater(e, than: $0) ? e : $0 } ?? e }
+            let lastSuccess = all.lazy.filter { $0.outcome == .completed }.map(\.at).max()
+            let isStale = lastSuccess.map { asOf - $0 >= objective } ?? true
+            let entry = Readiness.Service(service: name, lastExercise: last, lastSuccess: lastSuccess, isStale: isStale)
+            return Row(name: name, entry: entry, drills: drills)
+        }
+    }
+
+    /// Adds the parts of other services (another partition's).
+    public mutating func append(contentsOf other: ReadinessParts) {
+        precondition(other.period == period && other.objective == objective, "appending readiness parts of another period or objective")
+        rows += other.rows
     }
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 public import DoraEventLog
 public import DoraEvents
 public import DoraMetrics
@@ -29,6 +32,26 @@ public struct Replay {
     public var keepingSamples = false
     /// List this many of the period's longest recoveries (`Report.longestRecoveries`).
     public var longestRecoveries = 0
+    /// Compute the report's rollback readiness (`Report.readiness`) with this objective
+    /// (microseconds; nil: leave it out).
+    public var readinessObjective: Int64?
+    /// `report` folds a log of more events than this in partitions of about this many events
+    /// each (by service), so that it holds only one partition's services' states at a time; 0:
+    /// never. docs/replay.md, "Partitions".
+    public var eventsPerPartition = Replay.defaultEventsPerPartition
+    /// Where a partitioned replay sets the partitions' records aside (files with no name, gone
+    /// when the replay ends).
+    public var spillDirectory = Replay.defaultSpillDirectory
+
+    /// About 90 MB of services' state (about 85 bytes per stored event), and as fast as
+    /// larger partitions or faster (bench/RESULTS.md, thirty-third session).
+    public static let defaultEventsPerPartition = 1_000_000
+
+    /// `$TMPDIR`, else `/tmp`.
+    public static var defaultSpillDirectory: String {
+        guard let tmp = getenv("TMPDIR"), tmp.pointee != 0 else { return "/tmp" }
+        return String(cString: tmp)
+    }
 
     public init(configuration: MetricsConfiguration = MetricsConfiguration(), margin: Duration? = nil) {
         self.configuration = configuration
@@ -66,15 +89,23 @@ public struct Replay {
     }
 
     /// Replays `directories` and reports on the period [from, to); a missing bound defaults to
-    /// the day of the earliest (latest) stored event.
+    /// the day of the earliest (latest) stored event. A single log of more events than
+    /// `eventsPerPartition` is folded in partitions.
     public func report(directories: [String], from: Timestamp?, to: Timestamp?) throws(Failure) -> Report {
-        try reportAndEngine(directories: directories, from: from, to: to).report
+        try replay(directories: directories, from: from, to: to, partitioning: true).report
     }
 
     /// `report`, also giving the engine it replayed into (every event read, for an SLO
-    /// backtest to the period's end without a second replay).
+    /// backtest to the period's end without a second replay). It never partitions: the engine
+    /// holds every service's state.
     public func reportAndEngine(
         directories: [String], from: Timestamp?, to: Timestamp?
+    ) throws(Failure) -> (report: Report, engine: MetricsEngine) {
+        try replay(directories: directories, from: from, to: to, partitioning: false)
+    }
+
+    private func replay(
+        directories: [String], from: Timestamp?, to: Timestamp?, partitioning: Bool
     ) throws(Failure) -> (report: Report, engine: MetricsEngine) {
         // The default end leaves out events more than a day after the report's moment.
         let cutoff = now.advanced(byMicroseconds: Timestamp.microsecondsPerDay)
@@ -89,7 +120,11 @@ public struct Replay {
             // ...unless some event lies in the future: then only the events say which is the
             // latest before the cutoff, and the whole log is read first.
             let hasFuture = to == nil && latest.map { $0 > cutoff } == true
-            if hasFuture { totals.duplicates += try Self.merge(readers, overlapping: nil, into: &engine) }
+            var spill: RecordSpill?
+            if hasFuture {
+                let (dropped, spilled) = try load(readers, overlapping: nil, into: &engine, partitioning: partitioning)
+                (totals.duplicates, spill) = (totals.duplicates + dropped, spilled)
+            }
             let defaultTo = hasFuture ? engine.defaultPeriod?.to : latest.map { $0.startOfDay.advanced(byMicroseconds: Timestamp.microsecondsPerDay) }
             guard let periodFrom = from ?? earliest?.startOfDay, let periodTo = to ?? defaultTo else {
                 throw hasFuture ? Failure.onlyFutureEvents(cutoff: cutoff) : Failure.emptyLog(directories: directories)
@@ -112,7 +147,10 @@ public struct Replay {
                 totals.rejected += reader.totals.rejected
                 totals.ignored += reader.totals.ignored
             }
-            if !hasFuture { totals.duplicates += try Self.merge(readers, overlapping: range, into: &engine) }
+            if !hasFuture {
+                let (dropped, spilled) = try load(readers, overlapping: range, into: &engine, partitioning: partitioning)
+                (totals.duplicates, spill) = (totals.duplicates + dropped, spilled)
+            }
             if readers.count > 1 { totals.stored = engine.added }
             if !engine.hasEventsOfEnvironment && margin == nil && !engine.otherEnvironments.isEmpty {
                 throw Failure.unknownEnvironment(
@@ -121,12 +159,31 @@ public struct Replay {
             // One analysis of each service serves the report, its comparison period and its
             // series' buckets.
             let buckets = series?.buckets(of: period) ?? []
+            let periods = [period] + (other.map { [$0] } ?? []) + buckets
+            var analyses = ServiceAnalyses(periods: periods)
+            var readiness = readinessObjective.map { ReadinessParts(period: period, objective: $0) }
+            // A partitioned replay sets each partition's samples aside once it is analysed.
+            let samples = try spill.map { (s) throws(EventLogError) in try SampleSpill(directory: s.directory) }
+            let analyse = { (engine: MetricsEngine) in
+                var part = engine.analyse(periods: periods, teamOf: teamOf, longestRecoveries: longestRecoveries, listingServices: 1)
+                if let objective = readinessObjective {
+                    readiness!.append(contentsOf: engine.readinessParts(period: period, objective: objective, services: part.listedInFirstPeriod))
+                }
+                if let samples { part.storeSamples(in: samples) }
+                analyses.append(contentsOf: part)
+            }
+            if let spill {
+                // One partition's services at a time: its engine is gone before the next is folded.
+                for p in 0..<spill.partitions { analyse(try Self.fold(partition: p, of: spill, like: engine)) }
+            } else {
+                analyse(engine)
+            }
             var reports = engine.reports(
-                periods: [period] + (other.map { [$0] } ?? []) + buckets,
-                log: (totals.stored, totals.duplicates, totals.rejected),
-                ignored: readers.count == 1 ? totals.ignored : nil, teamOf: teamOf, keepingSamples: other != nil || keepingSamples,
-                longestRecoveries: longestRecoveries, listingServices: 1)
+                from: analyses, log: (totals.stored, totals.duplicates, totals.rejected),
+                ignored: readers.count == 1 ? totals.ignored : nil, keepingSamples: other != nil || keepingSamples,
+                longestRecoveries: longestRecoveries)
             var report = reports.removeFirst()
+            if let readiness { report.readiness = Readiness(period: period, objective: readiness.objective, parts: readiness) }
             if other != nil { report.comparison = PeriodComparison.compare(report, with: reports.removeFirst()) }
             if !keepingSamples { report.samples = nil }
             if let series {
@@ -135,6 +192,9 @@ public struct Replay {
             }
             report.futureEvents = hasFuture ? engine.futureEvents : 0
             report.events.conflictingDuplicates = totals.conflictingDuplicates
+            // Every statistic has read its samples back by now, but the page's distributions
+            // (`Report.samples`), which the renderer reads later.
+            try samples?.check()
             return (report, engine)
         } catch let error as Failure {
             throw error
@@ -175,6 +235,41 @@ public struct Replay {
         // Popped, not iterated: a part still held by the array would share its storage with
         // the merged engine, and the merge would copy it instead of taking it over.
         while let part = parts.popLast() { engine.merge(part) }
+    }
+
+    /// Adds the events of `readers` within `range` to `engine`, as `merge` does. With
+    /// `partitioning`, a single log of more than `eventsPerPartition` events is read into a spill
+    /// instead: `engine` becomes one that keeps no service, and each service's events are set
+    /// aside in its partition. Returns how many copies of an id were dropped, and the spill.
+    private func load(
+        _ readers: [LogReader], overlapping range: Range<Timestamp>?, into engine: inout MetricsEngine, partitioning: Bool
+    ) throws(EventLogError) -> (duplicates: Int, spill: RecordSpill?) {
+        let blocks = readers.count == 1 ? readers[0].blocks(overlapping: range) : []
+        let events = blocks.reduce(0) { $0 + $1.recordCount }
+        guard partitioning, readers.count == 1, eventsPerPartition > 0, events > eventsPerPartition else {
+            return (try Self.merge(readers, overlapping: range, into: &engine), nil)
+        }
+        let spill = RecordSpill(partitions: (events + eventsPerPartition - 1) / eventsPerPartition, directory: spillDirectory)
+        let counting = engine.makeEmpty(keepingServices: false)
+        let writers = try spill.writers(2)
+        var parts = try readers[0].foldEncoded(blocks, into: zip([counting, counting], writers).map { $0 }) { part, record, encoded in
+            part.0.add(record)
+            part.1.add(record, encoded: encoded)
+        }
+        try spill.finish(parts.map(\.1))
+        engine = counting
+        while let part = parts.popLast() { engine.merge(part.0) }
+        return (0, spill)
+    }
+
+    /// The engine of the services of one partition of `spill`, folded on both cores; `like`
+    /// gives its configuration and cutoff.
+    private static func fold(partition p: Int, of spill: RecordSpill, like engine: MetricsEngine) throws(EventLogError) -> MetricsEngine {
+        let empty = engine.makeEmpty(keepingServices: true)
+        var parts = try spill.fold(partition: p, into: [empty, empty]) { $0.add($1) }
+        var folded = empty
+        while let part = parts.popLast() { folded.merge(part) }
+        return folded
     }
 
     /// Adds the events of `readers` within `range` to `engine`; across several logs the first

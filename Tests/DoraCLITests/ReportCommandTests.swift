@@ -41,6 +41,26 @@ struct ReportCommandTests {
         }
     }
 
+    @Test func aReportInPartitionsPrintsWhatOnePassPrintsAndItsOptionsAreChecked() throws {
+        try withTemporaryDirectory { dir in
+            let log = try ingestExample(dir)
+            for format in ["json", "markdown", "csv"] {
+                let one = try Doralog.run(["report", "--log", log, "--format", format, "--partition-events", "0"])
+                // Five events, partitions of two: three partitions, set aside in the given directory.
+                let partitioned = try Doralog.run(
+                    ["report", "--log", log, "--format", format, "--partition-events", "2", "--spill-dir", dir])
+                #expect(one.status == 0 && partitioned.status == 0)
+                #expect(partitioned.standardOutput == one.standardOutput, "\(format)")
+            }
+            let missing = try Doralog.run(["report", "--log", log, "--partition-events", "2", "--spill-dir", dir + "/absent"])
+            #expect(missing.status == 2 && missing.standardError.contains("--spill-dir") && missing.standardError.contains("/absent"))
+            let negative = try Doralog.run(["report", "--log", log, "--partition-events", "-1"])
+            #expect(negative.status == 2 && negative.standardError.contains("--partition-events"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { !$0.hasPrefix("doralog-spill") },
+                    "the spill's files have no name")
+        }
+    }
+
     @Test func aDirectoryThatIsNotALogIsNamedSoAndReadingItWritesNothing() throws {
         try withTemporaryDirectory { dir in
             let foreign = dir + "/etc"

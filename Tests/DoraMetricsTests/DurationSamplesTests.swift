@@ -1,4 +1,5 @@
 import DoraTestSupport
+import Foundation
 import Testing
 
 @testable import DoraMetrics
@@ -86,5 +87,92 @@ import Testing
             DurationSamples.sortAscending(&radix)
             #expect(radix == values.sorted())
         }
+    }
+}
+
+/// Samples set aside in a store (a partitioned replay's, on disk) give every statistic the
+/// samples in memory give.
+@Suite struct StoredSamplesTests {
+    /// A store in memory that counts its reads.
+    final class ArrayStore: SampleStore, @unchecked Sendable {
+        private let lock = NSLock()
+        private var values: [Int64] = []
+        private(set) var reads = 0
+
+        func countingReadsFromNow() { lock.withLock { reads = 0 } }
+
+        func append(_ more: UnsafeBufferPointer<Int64>) -> Int {
+            lock.withLock {
+                values += more
+                return values.count - more.count
+            }
+        }
+
+        func read(from position: Int, into buffer: UnsafeMutableBufferPointer<Int64>) {
+            lock.withLock {
+                reads += 1
+                for i in buffer.indices { buffer[i] = values[position + i] }
+            }
+        }
+
+        /// Adds `delta` to every stored value (to show that statistics read them from here).
+        func shift(by delta: Int64) {
+            lock.withLock { values = values.map { $0 + delta } }
+        }
+    }
+
+    @Test(arguments: [1, 3, 40])
+    func aPoolWithStoredRunsGivesTheStatisticsOfThePoolInMemory(runs: Int) {
+        var rng = SplitMix64(state: UInt64(runs) &+ 7)
+        let store = ArrayStore()
+        var inMemory = DurationSamples()
+        var mixed = DurationSamples()
+        for r in 0..<runs {
+            // Some runs longer than a chunk read back at once, so that reads come in several.
+            let length = r % 5 == 0 ? SampleRun.chunkValues + 300 : Int(rng.next() % 500)
+            let values = (0..<length).map { _ in Int64(rng.next() % 9_000_000_000) - 1_000_000 }
+            var run = DurationSamples(values)
+            run.seal()
+            inMemory.merge(run)
+            if r % 2 == 0 { run.store(in: store) }
+            #expect(run.isStored == (r % 2 == 0 || values.isEmpty))
+            mixed.merge(run)
+        }
+        let sorted = inMemory.sorted
+        #expect(mixed.sorted == sorted && mixed == inMemory)
+        store.countingReadsFromNow()
+        #expect(mixed.stat == inMemory.stat)
+        // The stored runs lie together: one read brings them all back.
+        #expect(store.reads == 1)
+        let ranks = Array(stride(from: 1, through: sorted.count, by: 97)) + [sorted.count]
+        #expect(mixed.values(atRanks: ranks) == inMemory.values(atRanks: ranks))
+        // A pool too large to read back is selected where its runs are stored.
+        #expect(mixed.values(atRanks: ranks, readingBackUpTo: 0) == inMemory.values(atRanks: ranks))
+        let middle = sorted[sorted.count / 2]
+        #expect(mixed.count(above: middle, inclusive: true) == inMemory.count(above: middle, inclusive: true))
+        let bounds: [Int64] = [0, 60_000_000, 1_000_000_000, 5_000_000_000]
+        #expect(mixed.buckets(bounds) == inMemory.buckets(bounds))
+        #expect(store.reads > 0)
+        // The stored runs are read from the store, not from a copy kept aside.
+        store.shift(by: 1)
+        #expect(mixed.sorted != sorted)
+        #expect(mixed.stat.mean == inMemory.stat.mean, "the mean is the sum kept when the run was stored")
+    }
+
+    /// `MetricSamples.store(in:)` must reach every duration list it has: a list left out would
+    /// stay in memory in a partitioned replay.
+    @Test func storingAServicesSamplesSetsEveryDurationListAside() {
+        let lists: [WritableKeyPath<MetricSamples, DurationSamples>] = [
+            \.leadTimes, \.recovery, \.detect, \.decide, \.act, \.verify, \.timeToRestore, \.rollbackDurations,
+            \.autoRollbackDurations, \.manualRollbackDurations,
+        ]
+        let declared = Mirror(reflecting: MetricSamples()).children.filter { $0.value is DurationSamples }.count
+        #expect(declared == lists.count, "a duration list was added: add it to MetricSamples.forEachDuration and here")
+        var samples = MetricSamples()
+        for (i, list) in lists.enumerated() { samples[keyPath: list] = DurationSamples([Int64(i), 7]) }
+        let store = ArrayStore()
+        samples.store(in: store)
+        #expect(samples.isStored)
+        for list in lists { #expect(samples[keyPath: list].isStored) }
     }
 }
