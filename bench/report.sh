@@ -14,6 +14,7 @@ swift build -c release --product doralog >&2
 doralog=.build/release/doralog
 data="bench/out/events-$events-from-2025.jsonl"  # dated in the past: the default period ends a day from now
 log="bench/out/report-log-$events"
+mkdir -p bench/out
 [ -f "$data" ] || "$doralog" generate --events "$events" --days 365 --start 2025-01-01 --services 200 --teams 12 --output "$data"
 source bench/lib.sh
 ensure_log "$doralog" "$data" "$log"

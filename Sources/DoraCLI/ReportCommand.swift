@@ -87,9 +87,13 @@ struct ReportCommand: ParsableCommand {
     var output: String?
 
     @Option(help: ArgumentHelp(
-        "Fold a log of more events than this in partitions of services of about this many events each, holding one partition's state at a time (less memory, the same report; 0: never; see docs/replay.md).",
+        "Fold a log of more events than --partition-above in partitions of services of about this many events each, holding one partition's state at a time (less memory, the same report; 0: never; see docs/replay.md).",
         valueName: "n"))
     var partitionEvents = Replay.defaultEventsPerPartition
+
+    @Option(help: ArgumentHelp(
+        "Fold a log of at most this many events in one pass, all its state in memory (about 85 bytes per event).", valueName: "n"))
+    var partitionAbove = Replay.defaultPartitionedAbove
 
     @Option(help: ArgumentHelp(
         "Where a partitioned report sets each partition's events aside while it runs (about 80 bytes per event read; default: $TMPDIR, else /tmp).",
@@ -164,8 +168,10 @@ struct ReportCommand: ParsableCommand {
             objective = d.wholeMicroseconds
         }
         guard partitionEvents >= 0 else { throw CLIError.usage("--partition-events: give a count of events, or 0 for never") }
+        guard partitionAbove >= 0 else { throw CLIError.usage("--partition-above: give a count of events") }
         replay.readinessObjective = objective
         replay.eventsPerPartition = partitionEvents
+        replay.partitionedAbove = partitionAbove
         if let spillDir {
             var st = stat()
             guard stat(spillDir, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { throw CLIError.usage("--spill-dir: '\(spillDir)' is not a directory") }

@@ -35,10 +35,12 @@ public struct Replay {
     /// Compute the report's rollback readiness (`Report.readiness`) with this objective
     /// (microseconds; nil: leave it out).
     public var readinessObjective: Int64?
-    /// `report` folds a log of more events than this in partitions of about this many events
-    /// each (by service), so that it holds only one partition's services' states at a time; 0:
-    /// never. docs/replay.md, "Partitions".
+    /// `report` folds a log of more events than `partitionedAbove` in partitions of about this
+    /// many events each (by service), so that it holds only one partition's services' states at
+    /// a time; 0: never. docs/replay.md, "Partitions".
     public var eventsPerPartition = Replay.defaultEventsPerPartition
+    /// The most events `report` folds in one pass (with `eventsPerPartition` as a floor).
+    public var partitionedAbove = Replay.defaultPartitionedAbove
     /// Where a partitioned replay sets the partitions' records aside (files with no name, gone
     /// when the replay ends).
     public var spillDirectory = Replay.defaultSpillDirectory
@@ -46,6 +48,11 @@ public struct Replay {
     /// About 90 MB of services' state (about 85 bytes per stored event), and as fast as
     /// larger partitions or faster (bench/RESULTS.md, thirty-third session).
     public static let defaultEventsPerPartition = 1_000_000
+
+    /// One pass over 10 million events peaks under 1 GiB (about 85 bytes per event) and is
+    /// up to an eighth faster than partitions, which write and read the spill (bench/RESULTS.md,
+    /// thirty-third session).
+    public static let defaultPartitionedAbove = 10_000_000
 
     /// `$TMPDIR`, else `/tmp`.
     public static var defaultSpillDirectory: String {
@@ -90,7 +97,7 @@ public struct Replay {
 
     /// Replays `directories` and reports on the period [from, to); a missing bound defaults to
     /// the day of the earliest (latest) stored event. A single log of more events than
-    /// `eventsPerPartition` is folded in partitions.
+    /// `partitionedAbove` is folded in partitions.
     public func report(directories: [String], from: Timestamp?, to: Timestamp?) throws(Failure) -> Report {
         try replay(directories: directories, from: from, to: to, partitioning: true).report
     }
@@ -238,7 +245,7 @@ public struct Replay {
     }
 
     /// Adds the events of `readers` within `range` to `engine`, as `merge` does. With
-    /// `partitioning`, a single log of more than `eventsPerPartition` events is read into a spill
+    /// `partitioning`, a single log of more than `partitionedAbove` events is read into a spill
     /// instead: `engine` becomes one that keeps no service, and each service's events are set
     /// aside in its partition. Returns how many copies of an id were dropped, and the spill.
     private func load(
@@ -246,7 +253,7 @@ public struct Replay {
     ) throws(EventLogError) -> (duplicates: Int, spill: RecordSpill?) {
         let blocks = readers.count == 1 ? readers[0].blocks(overlapping: range) : []
         let events = blocks.reduce(0) { $0 + $1.recordCount }
-        guard partitioning, readers.count == 1, eventsPerPartition > 0, events > eventsPerPartition else {
+        guard partitioning, readers.count == 1, eventsPerPartition > 0, events > max(partitionedAbove, eventsPerPartition) else {
             return (try Self.merge(readers, overlapping: range, into: &engine), nil)
         }
         let spill = RecordSpill(partitions: (events + eventsPerPartition - 1) / eventsPerPartition, directory: spillDirectory)

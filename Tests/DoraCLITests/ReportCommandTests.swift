@@ -48,11 +48,12 @@ struct ReportCommandTests {
                 let one = try Doralog.run(["report", "--log", log, "--format", format, "--partition-events", "0"])
                 // Five events, partitions of two: three partitions, set aside in the given directory.
                 let partitioned = try Doralog.run(
-                    ["report", "--log", log, "--format", format, "--partition-events", "2", "--spill-dir", dir])
+                    ["report", "--log", log, "--format", format, "--partition-events", "2", "--partition-above", "0", "--spill-dir", dir])
                 #expect(one.status == 0 && partitioned.status == 0)
                 #expect(partitioned.standardOutput == one.standardOutput, "\(format)")
             }
-            let missing = try Doralog.run(["report", "--log", log, "--partition-events", "2", "--spill-dir", dir + "/absent"])
+            let missing = try Doralog.run(
+                ["report", "--log", log, "--partition-events", "2", "--partition-above", "0", "--spill-dir", dir + "/absent"])
             #expect(missing.status == 2 && missing.standardError.contains("--spill-dir") && missing.standardError.contains("/absent"))
             let negative = try Doralog.run(["report", "--log", log, "--partition-events", "-1"])
             #expect(negative.status == 2 && negative.standardError.contains("--partition-events"))

@@ -44,6 +44,7 @@ import Testing
         replay.longestRecoveries = 10
         replay.readinessObjective = 30 * Timestamp.microsecondsPerDay
         replay.eventsPerPartition = eventsPerPartition
+        replay.partitionedAbove = 0
         replay.spillDirectory = spillDirectory
         return replay
     }
@@ -148,10 +149,14 @@ import Testing
             } catch {
                 #expect("\(error)".contains(missing))
             }
-            // Below the size, and when the engine is asked for, a replay never partitions.
+            // Below the size of one partition or of one pass, and when the engine is asked for,
+            // a replay never partitions.
             var small = partitioned
             small.eventsPerPartition = 1_000_000
             _ = try small.report(directories: [dir + "/log"], from: nil, to: nil)
+            var onePass = partitioned
+            onePass.partitionedAbove = 2_500
+            _ = try onePass.report(directories: [dir + "/log"], from: nil, to: nil)
             _ = try partitioned.reportAndEngine(directories: [dir + "/log"], from: nil, to: nil)
         }
     }
