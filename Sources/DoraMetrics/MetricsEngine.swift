@@ -121,8 +121,10 @@ public struct MetricsEngine: Sendable {
             }
             return
         }
-        hasEventsOfEnvironment = true
-        guard keepsServices else { return }
+        guard keepsServices else {
+            hasEventsOfEnvironment = true
+            return
+        }
         services[stateIndex(slot, service: event.service)].add(event, incidentSeverities: configuration.incidentSeverities)
     }
 
@@ -153,8 +155,11 @@ public struct MetricsEngine: Sendable {
             }
             return
         }
-        hasEventsOfEnvironment = true
-        guard keepsServices else { return }
+        // (The flag is set where a service's state is made: not written per event.)
+        guard keepsServices else {
+            hasEventsOfEnvironment = true
+            return
+        }
         services[stateIndex(slot, service: names[slot])].add(record, incidentSeverities: configuration.incidentSeverities)
     }
 
