@@ -93,8 +93,9 @@ public enum SVGChart {
         _ frame: ChartFrame, values: [Double], markers: [ChartReference], reference: ChartReference? = nil,
         format: @escaping (Double) -> String
     ) -> String {
-        let sorted = values.sorted()
-        let top = niceMaximum(sorted + markers.map(\.value) + (reference.map { [$0.value] } ?? []), frame.values)
+        // Values that come sorted (a report's samples, millions in a large log) are not copied.
+        let sorted = zip(values, values.dropFirst()).allSatisfy { $0 <= $1 } ? values : values.sorted()
+        let top = niceMaximum(Array(sorted.suffix(1)) + markers.map(\.value) + (reference.map { [$0.value] } ?? []), frame.values)
         let plot = Plot(frame: frame, categories: [], maximum: 1, format: { Plot.percent($0) })
         var body = plot.axes(xMaximum: top, xFormat: format)
         let n = Double(max(sorted.count, 1))

@@ -338,11 +338,12 @@ public enum HTMLReportRenderer {
         var charts: [[String: Any]] = []
         if let samples = report.samples {
             let objective = page.rollbackObjective.map { ChartReference(label: "objective \($0.name)", value: $0.seconds) }
-            for (title, values, reference) in [
-                ("Recovery time, cumulative", samples.totals.recovery.sorted, nil as ChartReference?),
-                ("Rollback time, cumulative", samples.totals.rollbackDurations.sorted, objective),
-            ] where !values.isEmpty {
-                let seconds = values.map { Double($0) / 1_000_000 }
+            // One chart's values in memory at a time: the totals of a large log are millions.
+            for (title, pool, reference) in [
+                ("Recovery time, cumulative", samples.totals.recovery, nil as ChartReference?),
+                ("Rollback time, cumulative", samples.totals.rollbackDurations, objective),
+            ] where !pool.isEmpty {
+                let seconds = pool.sorted.map { Double($0) / 1_000_000 }
                 let p50 = nearestRank(seconds, 50)!
                 let p95 = nearestRank(seconds, 95)!
                 let frame = ChartFrame(title: title, xLabel: "duration", yLabel: "share at or below", values: .seconds)
