@@ -174,7 +174,9 @@ struct ReportCommand: ParsableCommand {
         replay.partitionedAbove = partitionAbove
         if let spillDir {
             var st = stat()
-            guard stat(spillDir, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { throw CLIError.usage("--spill-dir: '\(spillDir)' is not a directory") }
+            guard stat(spillDir, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
+                throw CLIError.usage("--spill-dir: '\(spillDir)' is not a directory")
+            }
             replay.spillDirectory = spillDir
         }
         // --explain and the page's SLO status read every service's state after the report: then

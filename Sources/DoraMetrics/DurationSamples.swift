@@ -2,9 +2,9 @@
 ///
 /// A service holds one run; a team or the totals hold their services' runs, shared
 /// copy-on-write, never copied or re-sorted. A run is in memory, or set aside in a
-/// `SampleStore` (`store(in:)`), where the statistics read it back. Nearest-rank percentiles are found by a binary
-/// search over values across the runs, and the mean from an exact integer sum, so the result
-/// is the same whatever the order of the runs.
+/// `SampleStore` (`store(in:)`), where the statistics read it back. Nearest-rank percentiles
+/// are found by a radix selection across the runs, and the mean from an exact integer sum, so
+/// the result is the same whatever the order of the runs and wherever they are held.
 public struct DurationSamples: Sendable, Equatable {
     private var runs: [SampleRun] = []
     /// Values appended since the last `seal`, not yet sorted.
