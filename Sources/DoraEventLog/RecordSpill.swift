@@ -65,7 +65,7 @@ public final class RecordSpill: @unchecked Sendable {
     public func finish(_ writers: [Writer]) throws(EventLogError) {
         for var writer in writers {
             try writer.flushAll()
-            for chunk in writer.chunks { chunks[chunk.partition].append(Chunk(file: chunk.file, offset: chunk.offset, length: chunk.length)) }
+            for (partition, chunk) in writer.chunks { chunks[partition].append(chunk) }
         }
     }
 
@@ -116,7 +116,7 @@ public final class RecordSpill: @unchecked Sendable {
         private let handle: SpillFile
         private let partitions: Int
         private var buffers: [[UInt8]]
-        fileprivate private(set) var chunks: [(partition: Int, file: Int, offset: Int, length: Int)] = []
+        fileprivate private(set) var chunks: [(partition: Int, chunk: Chunk)] = []
         private var failure: EventLogError?
 
         fileprivate init(file: Int, to handle: SpillFile, partitions: Int, chunkBytes: Int) {
@@ -140,7 +140,7 @@ public final class RecordSpill: @unchecked Sendable {
                 Result { () throws(EventLogError) in try handle.append(bytes) }
             }
             switch written {
-            case .success(let offset): chunks.append((p, file, offset, buffers[p].count))
+            case .success(let offset): chunks.append((p, Chunk(file: file, offset: offset, length: buffers[p].count)))
             case .failure(let error): failure = error
             }
             buffers[p].removeAll(keepingCapacity: true)
