@@ -13,16 +13,12 @@ import DoraEvents
 ///
 /// Invariants, for the state it belongs to:
 /// - `first` holds, per sha not in `shippedBefore`, its first deploy by (time, id bytes);
-/// - the samples as last taken are the current samples without `added` and with `removed`:
-///   both in evaluation order (`TimedSample.precedes`), no sample in both, and every one of
-///   `removed` among the samples as last taken.
+/// - `change` is how the current samples differ from those last taken (`UntakenChange`).
 struct LeadTimeIndex: Sendable {
     /// Per sha, its first deploy (an index into the service's deploys).
     private var first: FirstDeployMap
-    /// The samples gone since the last take.
-    private var removed: [TimedSample] = []
-    /// The samples new since the last take.
-    private var added: [TimedSample] = []
+    /// How the samples changed since the last take.
+    private var change = UntakenChange()
 
     /// The index of a service's history so far. What changed is measured from `taken`, the
     /// samples as last taken (in evaluation order); nil: none was ever taken, so every sample
@@ -31,7 +27,7 @@ struct LeadTimeIndex: Sendable {
         let (order, position) = state.deployOrder()
         first = state.firstDeploys { position[$0] < position[$1] }
         let samples = first.leadTimeSamples(in: state.commits, position: position) { state.deploys[order[$0]] }
-        if let taken { (removed, added) = Self.difference(from: taken, to: samples) } else { added = samples }
+        change = UntakenChange(from: taken, to: samples)
     }
 
     /// The index of `kept`, which is `state` without what lies before `cutoff`
@@ -47,8 +43,7 @@ struct LeadTimeIndex: Sendable {
     init(of kept: ServiceState, forgetting old: LeadTimeIndex, of state: ServiceState, before cutoff: Int64) {
         let position = kept.deployOrder().position
         first = kept.firstDeploys { position[$0] < position[$1] }
-        removed = Array(old.removed[old.removed.partitionPoint { $0.time >= cutoff }...])
-        added = Array(old.added[old.added.partitionPoint { $0.time >= cutoff }...])
+        change = old.change.dropping(before: cutoff)
         var shipped: [TimedSample] = []
         func offer(_ sha: ShortFingerprint) {
             guard let (i, commitTime) = first.first(of: sha, in: kept.commits) else { return }
@@ -64,7 +59,7 @@ struct LeadTimeIndex: Sendable {
             }
         }
         state.shippedBefore.forEachKey(notIn: kept.shippedBefore, offer)
-        for sample in TimedSample.sorted(shipped) { note(sample, gone: false) }
+        for sample in TimedSample.sorted(shipped) { change.note(sample, gone: false) }
     }
 
     /// The current samples, in evaluation order, derived from the first deploys (`report`'s
@@ -77,24 +72,20 @@ struct LeadTimeIndex: Sendable {
 
     /// The samples as they were when last taken.
     func samplesAsTaken(in state: ServiceState) -> [TimedSample] {
-        let current = samples(in: state)
-        guard !removed.isEmpty || !added.isEmpty else { return current }
-        let withoutAdded = Self.difference(from: added, to: current).added  // every one of `added` is current
-        return Self.merged(withoutAdded, removed)
+        change.samplesAsTaken(current: samples(in: state))
     }
 
     /// At least the number of samples as last taken: each first-shipped sha gives at most one
-    /// current sample, and those taken differ from the current ones by `removed` and `added`.
-    var samplesAsTakenBound: Int { first.count + removed.count }
+    /// current sample, and those taken differ from the current ones by the change.
+    var samplesAsTakenBound: Int { first.count + change.removed.count }
 
     /// How many items it holds: its first deploys and the changes not yet taken.
-    var retainedItems: Int { first.count + removed.count + added.count }
+    var retainedItems: Int { first.count + change.count }
 
     /// How the samples changed since they were last taken (nil: not at all); they count as
     /// taken from now on.
     mutating func takeChange() -> SampleChange? {
-        defer { (removed, added) = ([], []) }
-        return SampleChange(removed: removed, added: added)
+        change.take()
     }
 
     /// Whether a deploy of the index ships `sha` (first): only then does remembering it as
@@ -127,73 +118,10 @@ struct LeadTimeIndex: Sendable {
             if let held = previous.deploy {
                 let other = deploys[held]
                 if other.time >= previous.commitTime {
-                    note(TimedSample(time: other.time, value: other.time - previous.commitTime, id: other.id), gone: true)
+                    change.note(TimedSample(time: other.time, value: other.time - previous.commitTime, id: other.id), gone: true)
                 }
             }
-            if deploy.time >= c.time { note(TimedSample(time: deploy.time, value: deploy.time - c.time, id: deploy.id), gone: false) }
+            if deploy.time >= c.time { change.note(TimedSample(time: deploy.time, value: deploy.time - c.time, id: deploy.id), gone: false) }
         }
-    }
-
-    /// Records that `sample` is gone (or new): it cancels the same sample new (or gone) since
-    /// the last take, else joins the samples gone (new).
-    private mutating func note(_ sample: TimedSample, gone: Bool) {
-        if let i = Self.position(of: sample, in: gone ? added : removed) {
-            if gone { added.remove(at: i) } else { removed.remove(at: i) }
-            return
-        }
-        // Deploys mostly arrive in time order: the sample then goes at the end.
-        if gone {
-            removed.insert(sample, at: removed.partitionPoint { TimedSample.precedes(sample, $0) })
-        } else {
-            added.insert(sample, at: added.partitionPoint { TimedSample.precedes(sample, $0) })
-        }
-    }
-
-    /// Where `sample` is in `samples` (in evaluation order), its id compared as bytes.
-    private static func position(of sample: TimedSample, in samples: [TimedSample]) -> Int? {
-        var i = samples.partitionPoint { !TimedSample.precedes($0, sample) }
-        while i < samples.count && !TimedSample.precedes(sample, samples[i]) {
-            if samples[i].time == sample.time && samples[i].value == sample.value && samples[i].id.utf8.elementsEqual(sample.id.utf8) {
-                return i
-            }
-            i += 1
-        }
-        return nil
-    }
-
-    /// What `new` lacks of `old` and what it has more, both in evaluation order (multisets:
-    /// a sample twice in one and once in the other counts once).
-    static func difference(from old: [TimedSample], to new: [TimedSample]) -> (removed: [TimedSample], added: [TimedSample]) {
-        var (removed, added): ([TimedSample], [TimedSample]) = ([], [])
-        var (i, j) = (0, 0)
-        while i < old.count || j < new.count {
-            if j == new.count || (i < old.count && TimedSample.precedes(old[i], new[j])) {
-                removed.append(old[i])
-                i += 1
-            } else if i == old.count || TimedSample.precedes(new[j], old[i]) {
-                added.append(new[j])
-                j += 1
-            } else {  // neither precedes: the same sample
-                (i, j) = (i + 1, j + 1)
-            }
-        }
-        return (removed, added)
-    }
-
-    /// `a` and `b` (each in evaluation order) merged into one list in that order.
-    private static func merged(_ a: [TimedSample], _ b: [TimedSample]) -> [TimedSample] {
-        var out: [TimedSample] = []
-        out.reserveCapacity(a.count + b.count)
-        var (i, j) = (0, 0)
-        while i < a.count || j < b.count {
-            if j == b.count || (i < a.count && !TimedSample.precedes(b[j], a[i])) {
-                out.append(a[i])
-                i += 1
-            } else {
-                out.append(b[j])
-                j += 1
-            }
-        }
-        return out
     }
 }

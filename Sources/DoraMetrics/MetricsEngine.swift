@@ -63,6 +63,10 @@ public struct MetricsEngine: Sendable {
     private var commitsRememberedSince: Int64 = .max
     /// Whether each service keeps its lead-time samples as deploys arrive (`trackLeadTimes`).
     public private(set) var tracksLeadTimes = false
+    /// Whether each service keeps its links and episodes as events arrive (`trackEpisodes`).
+    public private(set) var tracksEpisodes = false
+    /// The metrics whose samples those keep (`trackEpisodes`).
+    private var episodeMetrics: Set<DurationMetric> = []
 
     /// - Parameter futureCutoff: events after it leave the default period (the moment of the
     ///   report plus a day); nil: none does.
@@ -269,8 +273,10 @@ public struct MetricsEngine: Sendable {
                 let nested = part.parts
                 part.parts = []
                 part.leadTimes = nil
+                part.episodes = nil
                 services[stateIndex[slot]].parts += [part] + nested
                 services[stateIndex[slot]].leadTimes = nil  // no longer its whole history
+                services[stateIndex[slot]].episodes = nil
             }
         }
     }
@@ -345,6 +351,7 @@ public struct MetricsEngine: Sendable {
             services[i].shippedBefore.pack()  // what a start-up remembered, deploy by deploy
         }
         if tracksLeadTimes { trackLeadTimes() }
+        if tracksEpisodes { trackEpisodes(keeping: episodeMetrics) }
     }
 
     /// How many services `consolidate` merges, or `forget` replaces, between two calls of
@@ -366,13 +373,23 @@ public struct MetricsEngine: Sendable {
     ///     not always fill (at a live run's start-up the step rose about 165 MB without it,
     ///     55 MB with it; bench/RESULTS.md, twenty-sixth session): the live run gives the
     ///     free pages back to the kernel there.
-    public mutating func forget(before cutoff: Timestamp, commitsSince: Timestamp? = nil, releaseMemory: (() -> Void)? = nil) {
+    ///   - threads: the threads the services are forgotten on, `releaseInterval` at a time. At
+    ///     the 100M stream's density a step took 0.45 s on two threads and 0.78 s on one
+    ///     (its links are built again too), for about the same CPU (bench/RESULTS.md,
+    ///     thirty-fourth session).
+    public mutating func forget(
+        before cutoff: Timestamp, commitsSince: Timestamp? = nil, releaseMemory: (() -> Void)? = nil, threads: ParallelMap.Threads = .everyCore
+    ) {
         consolidate()
         let c = cutoff.microseconds
         let since = commitsSince?.microseconds ?? c
-        for i in services.indices {
-            services[i] = services[i].forgetting(before: c, commitsSince: since)
-            if let releaseMemory, i % Self.releaseInterval == Self.releaseInterval - 1 { releaseMemory() }
+        var start = 0
+        while start < services.count {
+            let end = min(start + Self.releaseInterval, services.count)
+            let forgotten = ParallelMap.map(Array(services[start..<end]), on: threads) { $0.forgetting(before: c, commitsSince: since) }
+            services.replaceSubrange(start..<end, with: forgotten)
+            if let releaseMemory, end - start == Self.releaseInterval { releaseMemory() }
+            start = end
         }
         commitsRememberedSince = since
         for (name, e) in exercises { exercises[name] = e.forgetting(before: c) }
@@ -469,6 +486,87 @@ public struct MetricsEngine: Sendable {
     public func leadTimesAsTakenBound(of service: String) -> Int {
         guard let slot = serviceIndex[service], stateIndex[slot] >= 0 else { return 0 }
         return services[stateIndex[slot]].leadTimes?.samplesAsTakenBound ?? 0
+    }
+
+    /// Makes every service keep its links and recovery episodes as events arrive
+    /// (`EpisodeIndex`), instead of linking its whole history each time the samples of
+    /// `EpisodeIndex.metrics` or its rollbacks' outcomes are asked for (the live run asks
+    /// every round). Costs memory per deploy and per linked item, so `report` does not do it.
+    /// A service added later gets its index when its changes are first taken
+    /// (`takeSampleChanges`); services merged from another engine stop keeping them until
+    /// `consolidate`.
+    /// - Parameter metrics: the metrics whose samples (and their changes) are kept, of
+    ///   `rollback_time`, `time_to_restore`, `recovery_time` and its phases: those some SLO
+    ///   reads (the links serve the rollback alerts whatever they are).
+    public mutating func trackEpisodes(keeping metrics: Set<DurationMetric> = Set(DurationMetric.allCases)) {
+        tracksEpisodes = true
+        episodeMetrics = metrics.intersection(EpisodeIndex.metrics)
+        let window = configuration.attributionWindowMicroseconds
+        for i in services.indices where services[i].parts.isEmpty { services[i].trackEpisodes(window: window, keeping: episodeMetrics) }
+    }
+
+    /// The metrics whose samples the services keep as events arrive (`trackLeadTimes`,
+    /// `trackEpisodes`): an SLO evaluation takes their changes (`takeSampleChanges`) instead
+    /// of deriving and comparing them.
+    public var keptMetrics: Set<DurationMetric> {
+        var kept: Set<DurationMetric> = tracksLeadTimes ? [.leadTime] : []
+        kept.formUnion(episodeMetrics)
+        return kept
+    }
+
+    /// Per metric of `keptMetrics` and service of `only` (nil: every one) whose samples of it
+    /// changed since they were last taken, how; they count as taken from now on. The touched
+    /// services' episode indexes are brought up to date first, so their rollbacks' outcomes can
+    /// be read from them too, and which of those changed since the last take
+    /// (`changedRollbackOutcomes`).
+    public mutating func takeSampleChanges(
+        only: Set<String>?, threads: ParallelMap.Threads = .everyCore
+    ) -> [DurationMetric: [String: SampleChange]] {
+        var out: [DurationMetric: [String: SampleChange]] = [:]
+        if tracksLeadTimes {
+            let changes = takeLeadTimeChanges(only: only)
+            if !changes.isEmpty { out[.leadTime] = changes }
+        }
+        guard tracksEpisodes else { return out }
+        // The services' indexes are updated on the threads, each moved out of its state
+        // meanwhile (the states are only read, and no second reference to an index is left to
+        // copy it on write). A service new since `trackEpisodes` gets its index at its first
+        // round: building it as its events arrive would hold each of them as pending until
+        // then (a whole replay's, at start-up).
+        let (window, metrics) = (configuration.attributionWindowMicroseconds, episodeMetrics)
+        let chosen = services.indices.filter { services[$0].parts.isEmpty && (only?.contains(services[$0].name) ?? true) }
+        let work = chosen.map { i in (index: services[i].episodes.take(), state: services[i]) }
+        let updated = ParallelMap.map(consuming: work, on: threads) { item in
+            guard var index = item.index else { return EpisodeIndex(of: item.state, window: window, keeping: metrics) }
+            index.update(in: item.state)
+            return index
+        }
+        for (i, var index) in zip(chosen, updated) {
+            index.takeChangedOutcomes()
+            for metric in metrics {
+                if let change = index.takeChange(metric) { out[metric, default: [:]][services[i].name] = change }
+            }
+            services[i].episodes = index
+        }
+        return out
+    }
+
+    /// `service`'s samples of `metric` (one of `keptMetrics`) as they were when last taken
+    /// (`takeSampleChanges`); nil if it keeps none. Derived each time: for a window rebuilt.
+    public func samplesAsTaken(_ metric: DurationMetric, of service: String) -> [TimedSample]? {
+        if metric == .leadTime { return leadTimesAsTaken(of: service) }
+        guard let slot = serviceIndex[service], stateIndex[slot] >= 0 else { return nil }
+        let state = services[stateIndex[slot]]
+        return state.episodes?.samplesAsTaken(metric, in: state)
+    }
+
+    /// At least as many as `samplesAsTaken(_:of:)` gives, in O(1): what a pooled window
+    /// reserves.
+    public func samplesAsTakenBound(_ metric: DurationMetric, of service: String) -> Int {
+        if metric == .leadTime { return leadTimesAsTakenBound(of: service) }
+        guard let slot = serviceIndex[service], stateIndex[slot] >= 0 else { return 0 }
+        let state = services[stateIndex[slot]]
+        return state.episodes?.samplesAsTakenBound(metric, in: state) ?? 0
     }
 
     /// The default period: the days from the earliest to the latest stored event that is not

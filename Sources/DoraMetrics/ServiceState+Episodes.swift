@@ -10,6 +10,30 @@ extension ServiceState {
         var rollbackDone: Int64?
         var healthyAt: Int64?  // nil: open
         var hasRollback: Bool
+
+        /// The episode of the deploy at `deploy` from what links to it (§2.4); `linked` must
+        /// be a failed change.
+        init(deploy: Int, linked l: Linked) {
+            self.deploy = deploy
+            detectedAt = min(l.firstStart ?? .max, l.firstFiring)
+            rollbackStarted = l.firstStart
+            rollbackDone = l.firstCompletion
+            healthyAt = l.healthyAt
+            hasRollback = l.firstStart != nil
+        }
+
+        /// Its SLO samples (slo.md, "Samples"), each with its metric, dated when it became
+        /// healthy, for `deployRecord` (the deploy at `deploy`); none while it is open.
+        func forEachTimedSample(of deployRecord: DeployRecord, _ body: (DurationMetric, TimedSample) -> Void) {
+            guard let healthy = healthyAt else { return }
+            let (t, id) = (deployRecord.time, deployRecord.id)
+            body(.recoveryTime, TimedSample(time: healthy, value: healthy - t, id: id))
+            body(.detect, TimedSample(time: healthy, value: detectedAt - t, id: id))
+            guard hasRollback, let started = rollbackStarted, let done = rollbackDone else { return }
+            body(.decide, TimedSample(time: healthy, value: started - detectedAt, id: id))
+            body(.act, TimedSample(time: healthy, value: done - started, id: id))
+            body(.verify, TimedSample(time: healthy, value: healthy - done, id: id))
+        }
     }
 
     /// What linking finds for one service, independent of any period.
@@ -64,7 +88,7 @@ extension ServiceState {
 
     /// The rollbacks and incidents linked to one deploy, folded as they are linked: all its
     /// episode needs (§2.4).
-    private struct Linked {
+    struct Linked: Equatable, Sendable {
         /// The earliest start and the earliest completion of its rollbacks (nil: none).
         var firstStart: Int64?
         var firstCompletion: Int64?
@@ -178,14 +202,7 @@ extension ServiceState {
 
         // §2.4 Recovery episodes, one per failed change.
         var episodes: [Episode] = []
-        for p in sorted.indices {
-            let l = linked[p]
-            guard l.isFailedChange else { continue }
-            episodes.append(
-                Episode(
-                    deploy: p, detectedAt: min(l.firstStart ?? .max, l.firstFiring), rollbackStarted: l.firstStart,
-                    rollbackDone: l.firstCompletion, healthyAt: l.healthyAt, hasRollback: l.firstStart != nil))
-        }
+        for p in sorted.indices where linked[p].isFailedChange { episodes.append(Episode(deploy: p, linked: linked[p])) }
 
         // §2.7 Rework by timing: another deploy inside a closed episode's [detected, healthy].
         var rework = [Bool](repeating: false, count: findingRework ? sorted.count : 0)

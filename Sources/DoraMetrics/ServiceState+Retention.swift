@@ -54,6 +54,12 @@ extension ServiceState {
         kept.drills = drills
         kept.forgottenSuccesses += forgottenSuccesses + forgottenDrills
         if let leadTimes { kept.leadTimes = LeadTimeIndex(of: kept, forgetting: leadTimes, of: self, before: cutoff) }
+        if var episodes {
+            // Built again on what is kept, its changes measured from the samples as last taken
+            // (a retention step happens once a day).
+            episodes.update(in: self)
+            kept.episodes = EpisodeIndex(of: kept, window: episodes.window, keeping: episodes.kept, taken: episodes.samplesAsTaken(in: self))
+        }
         return kept
     }
 
@@ -61,7 +67,7 @@ extension ServiceState {
     /// retention bounds (for tests that memory stays flat).
     var retainedItems: Int {
         deploys.count + commits.count + failedDeployTimes.count + alerts.count + rollbacks.count + drills.count + eventTimes.count
-            + (leadTimes?.retainedItems ?? 0) + shippedBefore.count
+            + (leadTimes?.retainedItems ?? 0) + (episodes?.retainedItems ?? 0) + shippedBefore.count
     }
 }
 

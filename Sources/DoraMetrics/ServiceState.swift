@@ -28,6 +28,10 @@ struct ServiceState: Sendable {
     /// The lead-time samples kept as deploys arrive, for the live run (`MetricsEngine.trackLeadTimes`);
     /// nil otherwise. Invariant: non-nil only while `parts` is empty.
     var leadTimes: LeadTimeIndex?
+    /// The links and episodes kept as events arrive, for the live run
+    /// (`MetricsEngine.trackEpisodes`); nil otherwise. Invariant: non-nil only while `parts`
+    /// is empty.
+    var episodes: EpisodeIndex?
     /// Completions of the rollbacks and drills a retention forgot (`forgetting(before:)`):
     /// rollback readiness counts every success.
     var forgottenSuccesses = 0
@@ -182,6 +186,7 @@ struct ServiceState: Sendable {
             commits.append(CommitRecord(sha: sha, time: time))
         }
         deploys.append(DeployRecord(id: id, time: t, version: version, commitEnd: Int32(commits.count), unplanned: unplanned))
+        episodes?.didAddDeploy(at: deploys.count - 1)
         if leadTimes != nil {
             leadTimes!.add(deploy: deploys.count - 1, commitsFrom: start, deploys: deploys, commits: commits, shippedBefore: shippedBefore)
         }
@@ -191,6 +196,20 @@ struct ServiceState: Sendable {
     mutating func trackLeadTimes() {
         precondition(parts.isEmpty, "consolidate before tracking lead times")
         if leadTimes == nil { leadTimes = LeadTimeIndex(of: self) }
+    }
+
+    /// Starts keeping the links and episodes as events arrive, from the history so far.
+    mutating func trackEpisodes(window: Int64, keeping metrics: Set<DurationMetric>) {
+        precondition(parts.isEmpty, "consolidate before tracking episodes")
+        if episodes == nil { episodes = EpisodeIndex(of: self, window: window, keeping: metrics) }
+    }
+
+    /// Hands the kept episode index what is about to change, with this state as it is (the
+    /// index is moved out meanwhile, so that the state can be read whole).
+    private mutating func tellEpisodes(_ body: (inout EpisodeIndex, ServiceState) -> Void) {
+        guard var index = episodes.take() else { return }
+        body(&index, self)
+        episodes = index
     }
 
     /// Builds the kept lead-time samples again from the history (when a change to it is not
@@ -211,6 +230,7 @@ struct ServiceState: Sendable {
         _ fields: () -> (isIncident: Bool, deployID: String?)
     ) {
         eventTimes.append(t)
+        if episodes != nil { tellEpisodes { $0.willChangeAlert(at: position, in: $1) } }
         alerts[position: position].record(firing: firing, at: t, id: id, fields)
     }
 
@@ -220,6 +240,7 @@ struct ServiceState: Sendable {
         _ rollbackID: String, status: Event.Rollback.Status, isDrill: Bool, at t: Int64, id: @autoclosure () -> String,
         _ fields: () -> (fromVersion: String?, deployID: String?, trigger: Event.Rollback.Trigger)
     ) {
+        if episodes != nil { tellEpisodes { $0.willChangeRollback(rollbackID, in: $1) } }
         if isDrill || !drills.isEmpty && drills[rollbackID] != nil {
             // The rollback is a drill from now on, with the events it had as a real one.
             if isDrill, let earlier = rollbacks.removeValue(forKey: rollbackID) { drills[rollbackID, default: RollbackState()].merge(earlier) }

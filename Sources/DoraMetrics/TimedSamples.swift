@@ -179,6 +179,7 @@ extension MetricsEngine {
         of metrics: Set<DurationMetric>, withRollbackOutcomes: Bool, only: Set<String>? = nil,
         threads: ParallelMap.Threads = .everyCore
     ) -> (samples: [DurationMetric: [ServiceTimedSamples]], rollbackOutcomes: [String: [RollbackOutcome]]) {
+        guard !metrics.isEmpty || withRollbackOutcomes else { return ([:], [:]) }  // a live round that takes all from here
         let selected = services.filter { only?.contains($0.name) ?? true }
         let perService = ParallelMap.map(selected, on: threads) {
             $0.consolidated().timedSamples(metrics, withRollbackOutcomes: withRollbackOutcomes, configuration: configuration)
@@ -200,7 +201,7 @@ extension MetricsEngine {
 extension MetricsEngine {
     /// The services `timedSamples(of:only:)` lists (in the same order), with their teams and no
     /// sample: the members of the scopes whose samples a caller takes from elsewhere (the SLO
-    /// evaluation, the lead times kept here, `leadTimesAsTaken`).
+    /// evaluation, the samples kept here, `samplesAsTaken`).
     public func listedServices(only: Set<String>? = nil) -> [ServiceTimedSamples] {
         services.lazy.filter { only?.contains($0.name) ?? true }
             .map { ServiceTimedSamples(service: $0.name, team: team(of: $0.name), samples: []) }
@@ -214,14 +215,15 @@ extension ServiceState {
     func timedSamples(
         _ metrics: Set<DurationMetric>, withRollbackOutcomes: Bool = false, configuration: MetricsConfiguration
     ) -> (samples: [DurationMetric: [TimedSample]], rollbackOutcomes: [RollbackOutcome]?) {
-        let outcomesNeedLinks = withRollbackOutcomes && rollbacksNeedLinks
+        // The links kept by a live run's episode index serve the outcomes without an analysis.
+        let outcomesNeedLinks = withRollbackOutcomes && rollbacksNeedLinks && !(episodes?.isUpdated ?? false)
         let needsAnalysis = !metrics.isDisjoint(with: [.recoveryTime, .detect, .decide, .act, .verify])
             || (metrics.contains(.leadTime) && leadTimes == nil) || outcomesNeedLinks
         let analysis =
             needsAnalysis ? analyze(configuration: configuration, recordingRollbackLinks: outcomesNeedLinks, findingRework: false) : nil
         var out: [DurationMetric: [TimedSample]] = [:]
         for metric in metrics { out[metric] = timedSamples(metric, analysis: analysis) }
-        return (out, withRollbackOutcomes ? rollbackOutcomes(analysis: analysis) : nil)
+        return (out, withRollbackOutcomes ? rollbackOutcomes(analysis: outcomesNeedLinks ? analysis : nil) : nil)
     }
 
     /// This service's samples of `metric`, in (time, id) order (`a`: its analysis, for the
@@ -230,29 +232,17 @@ extension ServiceState {
         var out: [TimedSample] = []
         switch metric {
         case .rollbackTime:
-            for (rollbackID, r) in rollbacks where r.hasStarted {
-                guard let done = r.completedTime else { continue }
-                out.append(TimedSample(time: done, value: done - r.startedTime, id: rollbackID))
+            for (rollbackID, r) in rollbacks {
+                if let sample = r.rollbackTimeSample(id: rollbackID) { out.append(sample) }
             }
         case .timeToRestore:
-            for (alertID, a) in alerts where a.firingID != nil && a.isIncident {
-                guard let resolved = a.resolvedTime else { continue }
-                out.append(TimedSample(time: resolved, value: resolved - a.firingTime, id: alertID))
+            for (alertID, a) in alerts {
+                if let sample = a.timeToRestoreSample(id: alertID) { out.append(sample) }
             }
         case .recoveryTime, .detect, .decide, .act, .verify:
             let a = a!
             for e in a.episodes {
-                guard let healthy = e.healthyAt else { continue }
-                let deploy = a.deploys[e.deploy]
-                let value: Int64?
-                switch metric {
-                case .recoveryTime: value = healthy - deploy.time
-                case .detect: value = e.detectedAt - deploy.time
-                default:
-                    guard e.hasRollback, let started = e.rollbackStarted, let done = e.rollbackDone else { continue }
-                    value = metric == .decide ? started - e.detectedAt : metric == .act ? done - started : healthy - done
-                }
-                if let value { out.append(TimedSample(time: healthy, value: value, id: deploy.id)) }
+                e.forEachTimedSample(of: a.deploys[e.deploy]) { m, sample in if m == metric { out.append(sample) } }
             }
         case .leadTime:
             if let leadTimes { return leadTimes.samples(in: self) }
@@ -261,5 +251,26 @@ extension ServiceState {
             return firstDeploy.leadTimeSamples(in: commits, position: a.position) { a.deploys[$0] }
         }
         return TimedSample.sorted(out)
+    }
+}
+
+extension ServiceState.RollbackState {
+    /// Its `rollback_time` sample (slo.md, "Samples"): from its start to its completion, dated
+    /// at the completion; nil unless it started and completed.
+    func rollbackTimeSample(id: String) -> TimedSample? {
+        guard hasStarted, let done = completedTime else { return nil }
+        return TimedSample(time: done, value: done - startedTime, id: id)
+    }
+}
+
+extension ServiceState.AlertState {
+    /// Whether it counts as an incident (metrics.md §2.5): it fired, with an incident severity.
+    var isFiredIncident: Bool { firingID != nil && isIncident }
+
+    /// Its `time_to_restore` sample: from its firing to its resolution, dated at the
+    /// resolution; nil unless it is a resolved incident.
+    func timeToRestoreSample(id: String) -> TimedSample? {
+        guard isFiredIncident, let resolved = resolvedTime else { return nil }
+        return TimedSample(time: resolved, value: resolved - firingTime, id: id)
     }
 }

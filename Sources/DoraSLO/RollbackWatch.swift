@@ -78,10 +78,19 @@ struct RollbackWatch: Sendable {
 
     /// Takes the service's outcomes as now known and emits what is due.
     /// - Parameters:
+    ///   - isComplete: whether `outcomes` holds every rollback of the service; otherwise only
+    ///     those that may have changed since the last update (a live round's), and the others
+    ///     are as they were: those that may still make a transition are kept from before.
+    ///     An update that is not complete never forgets rollbacks (`forgetUnknownRollbacks`).
     ///   - from: transitions before it are not shown, and the alerts they concern stay ok.
     ///   - to: event times at or after it are not known yet (a backtest's `--to`).
     ///   - end: clock-driven instants at or after it are not due yet.
-    mutating func update(_ outcomes: [RollbackOutcome], from: Int64, to: Int64, end: Int64) -> [SLOAlert] {
+    mutating func update(_ outcomes: [RollbackOutcome], isComplete: Bool = true, from: Int64, to: Int64, end: Int64) -> [SLOAlert] {
+        guard isComplete else {
+            let changed = Set(outcomes.map(\.rollbackID))
+            self.outcomes = self.outcomes.filter { !changed.contains($0.rollbackID) } + outcomes
+            return advance(from: from, to: to, end: end)
+        }
         self.outcomes = outcomes
         if forgetsUnknown {
             let known = Set(outcomes.map(\.rollbackID))

@@ -15,8 +15,8 @@ public struct SLOEvaluation: Sendable {
     public let assignments: ServiceAssignments
     private(set) var evaluators: [Key: ScopeEvaluator] = [:]
     /// Per metric, each service's samples as last computed (the live run recomputes only the
-    /// services a batch touched). Lead times whose engine says what changed (`evaluate`'s
-    /// `leadTimeChanges`) are kept without their samples: the engine has them.
+    /// services a batch touched). The metrics whose engine says what changed (`evaluate`'s
+    /// `engineChanges`) are kept without their samples: the engine has them.
     private var cache: [DurationMetric: [String: ServiceTimedSamples]] = [:]
     /// Per group scope, the services it pooled at its last update (a change means a rebuild).
     private var members: [Key: [String]] = [:]
@@ -69,9 +69,9 @@ public struct SLOEvaluation: Sendable {
         /// nil once taken (`takeEvaluator`).
         var evaluator: ScopeEvaluator?
         var pooled: [ServiceTimedSamples]
-        /// Whether the members' samples are the lead times the engine keeps: then `pooled`
+        /// The metric, when the members' samples are ones the engine keeps: then `pooled`
         /// holds none, and a rebuild asks the engine for them.
-        var fromEngine: Bool
+        var fromEngine: DurationMetric?
         var unchangedThrough: Int64
         var change: (removed: [TimedSample], added: [TimedSample])?
 
@@ -122,13 +122,14 @@ public struct SLOEvaluation: Sendable {
     ///   - end: window expiries at or after it are not evaluated yet: a backtest's end, or a
     ///     live run's clock. Default: `to`.
     ///   - threads: the threads the services and scopes are evaluated on.
-    ///   - leadTimeChanges: with an engine that keeps its lead times, what
-    ///     `MetricsEngine.takeLeadTimeChanges(only: services)` returned just before: then the
-    ///     lead-time samples are not kept here (differential tests hold the two ways equal).
-    ///     Every call on this evaluation must then pass it.
+    ///   - engineChanges: with an engine that keeps samples as events arrive (its
+    ///     `keptMetrics`), what `MetricsEngine.takeSampleChanges(only: services)` returned just
+    ///     before: then the samples of those metrics are not derived nor kept here
+    ///     (differential tests hold the two ways equal). Every call on this evaluation must
+    ///     then pass it.
     public mutating func evaluate(
         _ engine: MetricsEngine, services touched: Set<String>? = nil, from: Int64 = .min, to: Int64 = .max, end: Int64? = nil,
-        threads: ParallelMap.Threads = .everyCore, leadTimeChanges: [String: SampleChange]? = nil
+        threads: ParallelMap.Threads = .everyCore, engineChanges: [DurationMetric: [String: SampleChange]]? = nil
     ) -> [SLOAlert] {
         let end = end ?? to
         var out: [SLOAlert] = []
@@ -137,18 +138,30 @@ public struct SLOEvaluation: Sendable {
         // unchanged).
         var changed: [DurationMetric: [String: SampleChange]] = [:]
         let metrics = Set(slos.map(\.metric))
-        // The lead times the engine keeps are not derived here: the round's changes are what
-        // the windows take, and a window rebuilt asks the engine for them (`samples(of:)`).
-        let fromEngineMetrics: Set<DurationMetric> = leadTimeChanges != nil && metrics.contains(.leadTime) ? [.leadTime] : []
-        var (fresh, outcomes) = engine.timedSamples(
-            of: metrics.subtracting(fromEngineMetrics), withRollbackOutcomes: !rollbackSLOs.isEmpty, only: touched, threads: threads)
-        for metric in fromEngineMetrics { fresh[metric] = engine.listedServices(only: touched) }
+        // The samples the engine keeps are not derived here: the round's changes are what the
+        // windows take, and a window rebuilt asks the engine for them (`samplesAsTaken`).
+        let fromEngineMetrics: Set<DurationMetric> = engineChanges != nil ? metrics.intersection(engine.keptMetrics) : []
+        // With the links kept, the rollback alerts take the outcomes that changed (or every one,
+        // after a rebuild) rather than every rollback's of each touched service.
+        let outcomesFromEngine = engineChanges != nil && engine.tracksEpisodes
+        let derived = engine.timedSamples(
+            of: metrics.subtracting(fromEngineMetrics), withRollbackOutcomes: !rollbackSLOs.isEmpty && !outcomesFromEngine, only: touched,
+            threads: threads)
+        var fresh = derived.samples
+        let outcomeUpdates =
+            outcomesFromEngine && !rollbackSLOs.isEmpty
+            ? engine.changedRollbackOutcomes(only: touched)
+            : derived.rollbackOutcomes.mapValues { RollbackOutcomeUpdate(outcomes: $0, isComplete: true) }
+        if !fromEngineMetrics.isEmpty {
+            let listed = engine.listedServices(only: touched)  // sorted once for all of them
+            for metric in fromEngineMetrics { fresh[metric] = listed }
+        }
         for metric in metrics {
             // Taken out of the cache, so that each service's old samples are freed as soon as
             // they are replaced (no second copy of the whole cache during the round).
             var known = cache.removeValue(forKey: metric) ?? [:]
             if touched == nil { known = [:] }
-            let fromEngine = metric == .leadTime ? leadTimeChanges : nil
+            let fromEngine = fromEngineMetrics.contains(metric) ? engineChanges?[metric] ?? [:] : nil
             for var s in fresh[metric] ?? [] {
                 if horizon > .min { s.dropSamples(before: horizon) }
                 if let fromEngine, touched != nil {
@@ -224,7 +237,7 @@ public struct SLOEvaluation: Sendable {
                 updates.append(
                     Update(
                         key: key, evaluator: evaluator ?? ScopeEvaluator(slos: group.map { slos[$0] }, scope: scope),
-                        pooled: pooled, fromEngine: fromEngineMetrics.contains(slo.metric),
+                        pooled: pooled, fromEngine: fromEngineMetrics.contains(slo.metric) ? slo.metric : nil,
                         unchangedThrough: sameMembers ? earliest - 1 : .min, change: change))
             }
         }
@@ -233,10 +246,15 @@ public struct SLOEvaluation: Sendable {
         for index in rollbackSLOs {
             let slo = slos[index]
             for s in byMetric[.rollbackTime] ?? [] where selects(slo.selection, service: s.service, team: s.team) {
-                guard let serviceOutcomes = outcomes[s.service] else { continue }  // not touched
+                guard var update = outcomeUpdates[s.service] else { continue }  // not touched
                 let key = WatchKey(slo: index, service: s.service)
-                var watch = rollbackWatches.removeValue(forKey: key) ?? RollbackWatch(slo: slo, service: s.service)
-                out += watch.update(serviceOutcomes, from: from, to: to, end: end)
+                let existing = rollbackWatches.removeValue(forKey: key)
+                // A new watch (the service newly selected) needs every outcome.
+                if existing == nil && !update.isComplete {
+                    update = RollbackOutcomeUpdate(outcomes: engine.allRollbackOutcomes(of: s.service), isComplete: true)
+                }
+                var watch = existing ?? RollbackWatch(slo: slo, service: s.service)
+                out += watch.update(update.outcomes, isComplete: update.isComplete, from: from, to: to, end: end)
                 rollbackWatches[key] = watch
             }
         }
@@ -269,13 +287,13 @@ public struct SLOEvaluation: Sendable {
                         Self.samples(
                             of: update.pooled, after: after, before: to,
                             samplesOf: { member in
-                                guard fromEngine else { return member.samples }
+                                guard let fromEngine else { return member.samples }
                                 var taken = member
-                                taken.samples = engine.leadTimesAsTaken(of: member.service) ?? []
+                                taken.samples = engine.samplesAsTaken(fromEngine, of: member.service) ?? []
                                 if horizon > .min { taken.dropSamples(before: horizon) }
                                 return taken.samples
                             },
-                            bound: { member in fromEngine ? engine.leadTimesAsTakenBound(of: member.service) : member.samples.count })
+                            bound: { member in fromEngine.map { engine.samplesAsTakenBound($0, of: member.service) } ?? member.samples.count })
                     },
                     unchangedThrough: update.unchangedThrough, evaluateFrom: from, end: end)
             }
@@ -350,7 +368,7 @@ public struct SLOEvaluation: Sendable {
     /// The samples of `members` with time in (after, before), in (time, id) order: only those
     /// an evaluator can still use, so a round costs the windows, not the whole history.
     /// - Parameters:
-    ///   - samplesOf: a member's samples (default: those it holds; the lead times the engine
+    ///   - samplesOf: a member's samples (default: those it holds; the samples the engine
     ///     keeps are asked of it one member at a time, so only one member's whole list is held
     ///     at once).
     ///   - bound: at least the number of a member's samples: the pooled list is allocated once

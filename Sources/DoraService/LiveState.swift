@@ -67,7 +67,8 @@ public actor LiveState {
         self.wallClockLag = wallClockLag
         self.retention = retention
         engine = MetricsEngine(configuration: configuration, futureCutoff: Self.futureCutoff())
-        engine.trackLeadTimes()  // each round asks for the touched services' lead times
+        engine.trackLeadTimes()  // each round asks for the touched services' samples
+        engine.trackEpisodes(keeping: Set(slos.map(\.metric)))
         evaluation = SLOEvaluation(slos: slos, readiness: readiness, assignments: assignments)
         totals = LogTotals()
     }
@@ -94,7 +95,7 @@ public actor LiveState {
             if range != nil { ignoredInUnreadBlocks = reader.totals.ignored - engine.ignored }
             engine.consolidate(releaseMemory: HeapTrim.releaseFreePages)
             _ = engine.takeTouchedServices()  // every service is evaluated below
-            _ = engine.takeLeadTimeChanges(only: nil)  // and from its samples as they are now
+            _ = engine.takeSampleChanges(only: nil)  // and from its samples as they are now
             self.engine = engine
         }
         // The replay's threads built the state in parts, freed as they were merged: give their
@@ -113,7 +114,7 @@ public actor LiveState {
         if let start { evaluation.forget(before: start.microseconds) }
         // Only what still fires is kept of the transitions (every one of the retention's, 27 MB
         // at the 100M stream's density), before the retention step below.
-        let firing = SLOAlert.stillFiring(evaluation.evaluate(engine, end: clock, threads: .helpers(threads), leadTimeChanges: [:]))
+        let firing = SLOAlert.stillFiring(evaluation.evaluate(engine, end: clock, threads: .helpers(threads), engineChanges: [:]))
         if let start {
             // Along the way too: this step replaces the states the replay built, and their holes
             // raised it by about 165 MB instead of 55 (bench/RESULTS.md, twenty-sixth session).
@@ -248,7 +249,8 @@ public actor LiveState {
         guard let retention else { return }
         // A commit's deploys are remembered for another retention, so that shipping it again
         // within twice the retention gives no lead time, as in the whole history.
-        engine.forget(before: start, commitsSince: start.advanced(byMicroseconds: -retention), releaseMemory: releaseMemory)
+        engine.forget(
+            before: start, commitsSince: start.advanced(byMicroseconds: -retention), releaseMemory: releaseMemory, threads: .helpers(threads))
         retainedFrom = start
     }
 
@@ -271,9 +273,8 @@ public actor LiveState {
         totals.rejected += summary.rejected
         advanceClock(caughtUp: caughtUp)
         let touched = engine.takeTouchedServices()
-        let leadTimeChanges = engine.takeLeadTimeChanges(only: touched)
-        let alerts = count(
-            evaluation.evaluate(engine, services: touched, end: clock, threads: .helpers(threads), leadTimeChanges: leadTimeChanges))
+        let changes = engine.takeSampleChanges(only: touched, threads: .helpers(threads))
+        let alerts = count(evaluation.evaluate(engine, services: touched, end: clock, threads: .helpers(threads), engineChanges: changes))
         if !deferringRetention { await applyRetention() }
         return alerts
     }

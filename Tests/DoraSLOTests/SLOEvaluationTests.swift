@@ -83,16 +83,34 @@ import Testing
         #expect(rounds > 500 && differingWindows == 0, "windows differing from a rebuild's in \(differingWindows) scope-rounds")
     }
 
+    /// `slos`, and SLOs on the recovery episodes' metrics, pooled and per service.
+    static var episodeSLOs: [SLODefinition] {
+        func slo(_ name: String, _ metric: DurationMetric, _ objective: Int64, per: SLODefinition.Aggregation) -> SLODefinition {
+            var s = SLODefinition(name: name, metric: metric, objective: objective)
+            s.percentileTenths = 500
+            s.per = per
+            s.window = 3 * day
+            s.minSamples = 2
+            return s
+        }
+        return slos + [
+            slo("recovery", .recoveryTime, 15 * 60_000_000, per: .group), slo("detect", .detect, 10 * 60_000_000, per: .service),
+            slo("act", .act, 5 * 60_000_000, per: .group), slo("verify", .verify, 3 * 60_000_000, per: .service),
+        ]
+    }
+
     @Test(arguments: [23, 24] as [UInt64])
-    func leadTimeChangesTakenFromTheEngineEmitWhatComparingWithAKeptCopyEmits(seed: UInt64) {
-        // The live run's rounds with a retention, evaluated twice: taking the lead-time changes
-        // from the engine's index, and comparing with the samples kept from the last round.
+    func sampleChangesTakenFromTheEngineEmitWhatComparingWithAKeptCopyEmits(seed: UInt64) {
+        // The live run's rounds with a retention, evaluated twice: taking the changes from the
+        // engine's indexes (lead times, links and episodes), and comparing with the samples
+        // kept from the last round.
         let configuration = Self.stream(seed: seed, events: 6_000, days: 40, shuffleWindow: 512)
         let retention = 8 * Self.day  // twice the longest window
         var engine = MetricsEngine()
         engine.trackLeadTimes()
-        var taking = SLOEvaluation(slos: Self.slos)
-        var comparing = SLOEvaluation(slos: Self.slos)
+        engine.trackEpisodes()
+        var taking = SLOEvaluation(slos: Self.episodeSLOs)
+        var comparing = SLOEvaluation(slos: Self.episodeSLOs)
         var (fast, reference): ([SLOAlert], [SLOAlert]) = ([], [])
         var seen = Set<String>()
         var events = EventGenerator(configuration: configuration).lines().compactMap { try? EventDecoder.decode($0) }
@@ -102,7 +120,7 @@ import Testing
             .map(\.element)
         var generator = SystemRandomNumberGenerator()
         var retainedFrom = Int64.min
-        var (rounds, differingWindows, leadChanges, forgotten) = (0, 0, 0, 0)
+        var (rounds, differingWindows, leadChanges, episodeChanges, forgotten) = (0, 0, 0, 0, 0)
         for e in events {
             if e.time.microseconds < retainedFrom {
                 engine.addForgotten(e)
@@ -112,10 +130,11 @@ import Testing
             }
             guard Int.random(in: 0..<12, using: &generator) == 0 else { continue }
             let touched = engine.takeTouchedServices()
-            let changes = engine.takeLeadTimeChanges(only: touched)
-            leadChanges += changes.count
+            let changes = engine.takeSampleChanges(only: touched)
+            leadChanges += changes[.leadTime]?.count ?? 0
+            episodeChanges += changes[.recoveryTime]?.count ?? 0
             let clock = engine.latest!.microseconds
-            fast += taking.evaluate(engine, services: touched, end: clock, leadTimeChanges: changes)
+            fast += taking.evaluate(engine, services: touched, end: clock, engineChanges: changes)
             reference += comparing.evaluate(engine, services: touched, end: clock)
             rounds += 1
             for (key, evaluator) in taking.evaluators {
@@ -135,10 +154,15 @@ import Testing
                 retainedFrom = start
             }
         }
-        #expect(fast.contains { $0.slo == "lead" }, "the lead-time SLO should change state")
+        for name in ["lead", "recovery", "detect", "act", "verify", "rb"] {
+            #expect(fast.contains { $0.slo == name }, "the SLO \(name) should change state: \(Set(fast.map(\.slo)))")
+        }
+        // The rollback alerts, fed only the outcomes that changed each round.
+        #expect(fast.contains { $0.kind == .rollbackFailed } && fast.contains { $0.kind == .rollbackStuck })
         #expect(fast == reference)
-        #expect(rounds > 300 && leadChanges > 100 && forgotten > 20 && differingWindows == 0, "windows differing in \(differingWindows) scope-rounds")
-        #expect(taking.retainedItems < comparing.retainedItems, "no copy of the lead times kept")
+        #expect(rounds > 300 && leadChanges > 100 && episodeChanges > 100 && forgotten > 20 && differingWindows == 0,
+                "windows differing in \(differingWindows) scope-rounds")
+        #expect(taking.retainedItems < comparing.retainedItems, "no copy of the kept samples")
     }
 
     @Test func aLateSampleArrivingWhileItsServiceIsOutOfTheSelectionIsInItsWindowsOnReturn() {
