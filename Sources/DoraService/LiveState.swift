@@ -67,8 +67,12 @@ public actor LiveState {
         self.wallClockLag = wallClockLag
         self.retention = retention
         engine = MetricsEngine(configuration: configuration, futureCutoff: Self.futureCutoff())
-        engine.trackLeadTimes()  // each round asks for the touched services' samples
-        engine.trackEpisodes(keeping: Set(slos.map(\.metric)))
+        // Each round asks for the touched services' samples: they are kept as events arrive.
+        engine.trackLeadTimes()
+        let metrics = Set(slos.map(\.metric))
+        // The links cost memory per item: kept only for SLOs that read them (every metric but
+        // lead time; rollback time's alerts read the links too).
+        if metrics.contains(where: { $0 != .leadTime }) { engine.trackEpisodes(keeping: metrics) }
         evaluation = SLOEvaluation(slos: slos, readiness: readiness, assignments: assignments)
         totals = LogTotals()
     }
