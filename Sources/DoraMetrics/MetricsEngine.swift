@@ -375,8 +375,8 @@ public struct MetricsEngine: Sendable {
     ///     free pages back to the kernel there.
     ///   - threads: the threads the services are forgotten on, `releaseInterval` at a time. At
     ///     the 100M stream's density a step took 0.45 s on two threads and 0.78 s on one
-    ///     (its links are built again too), for about the same CPU (bench/RESULTS.md,
-    ///     thirty-fourth session).
+    ///     (its links are built again too), for about the same CPU; on a smaller state two
+    ///     threads took more CPU than one (bench/RESULTS.md, thirty-fourth session).
     public mutating func forget(
         before cutoff: Timestamp, commitsSince: Timestamp? = nil, releaseMemory: (() -> Void)? = nil, threads: ParallelMap.Threads = .everyCore
     ) {
@@ -557,7 +557,11 @@ public struct MetricsEngine: Sendable {
         if metric == .leadTime { return leadTimesAsTaken(of: service) }
         guard let slot = serviceIndex[service], stateIndex[slot] >= 0 else { return nil }
         let state = services[stateIndex[slot]]
-        return state.episodes?.samplesAsTaken(metric, in: state)
+        guard var index = state.episodes else { return nil }
+        // A service with events not yet taken (not one of a round's, which are taken first)
+        // answers from an updated copy: its changes stay to be taken.
+        index.update(in: state)
+        return index.samplesAsTaken(metric, in: state)
     }
 
     /// At least as many as `samplesAsTaken(_:of:)` gives, in O(1): what a pooled window
