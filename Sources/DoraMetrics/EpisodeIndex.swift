@@ -154,15 +154,11 @@ struct EpisodeIndex: Sendable {
     /// The completions of the rollbacks linked to the deploy at `index`, and when its episode
     /// became healthy (nil: open, or none).
     func rollbackCompletions(ofDeploy index: Int, in state: ServiceState) -> (completions: [Int64], healthyAt: Int64?) {
-        let p = Int32(index)
-        guard let last = latestItem[p] else { return ([], nil) }
         var completions: [Int64] = []
-        var k = rollbacks.partitionPoint { $0.time >= state.deploys[index].time }
-        while k < rollbacks.count && rollbacks[k].time <= last {
-            if rollbacks[k].deploy == p, let done = state.rollbacks[rollbacks[k].key]?.completedTime { completions.append(done) }
-            k += 1
-        }
-        return (completions, derive(p, in: state).linked.healthyAt)
+        let linked = derive(Int32(index), in: state) { _, r in
+            if let done = r.completedTime { completions.append(done) }
+        }.linked
+        return (completions, linked.healthyAt)
     }
 
     /// The current samples of `metric` (one of `metrics`), in evaluation order.

@@ -178,7 +178,7 @@ extension ServiceState {
         let window = configuration.attributionWindowMicroseconds
         var incidents: [Incident] = []
         var incidentDeploys: [String: Int] = [:]
-        for (alertID, a) in alerts where a.firingID != nil && a.isIncident {
+        for (alertID, a) in alerts where a.isFiredIncident {
             let incident = Incident(firingTime: a.firingTime, resolvedTime: a.resolvedTime, alertID: recordingIncidentLinks ? alertID : nil)
             incidents.append(incident)
             var target = explicit(a.deployID, atOrBefore: a.firingTime)

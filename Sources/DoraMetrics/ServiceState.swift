@@ -230,7 +230,7 @@ struct ServiceState: Sendable {
         _ fields: () -> (isIncident: Bool, deployID: String?)
     ) {
         eventTimes.append(t)
-        if episodes != nil { tellEpisodes { $0.willChangeAlert(at: position, in: $1) } }
+        tellEpisodes { $0.willChangeAlert(at: position, in: $1) }
         alerts[position: position].record(firing: firing, at: t, id: id, fields)
     }
 
@@ -240,7 +240,7 @@ struct ServiceState: Sendable {
         _ rollbackID: String, status: Event.Rollback.Status, isDrill: Bool, at t: Int64, id: @autoclosure () -> String,
         _ fields: () -> (fromVersion: String?, deployID: String?, trigger: Event.Rollback.Trigger)
     ) {
-        if episodes != nil { tellEpisodes { $0.willChangeRollback(rollbackID, in: $1) } }
+        tellEpisodes { $0.willChangeRollback(rollbackID, in: $1) }
         if isDrill || !drills.isEmpty && drills[rollbackID] != nil {
             // The rollback is a drill from now on, with the events it had as a real one.
             if isDrill, let earlier = rollbacks.removeValue(forKey: rollbackID) { drills[rollbackID, default: RollbackState()].merge(earlier) }
