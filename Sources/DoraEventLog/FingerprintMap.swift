@@ -28,13 +28,15 @@ enum ContentFingerprint {
 /// probing.
 ///
 /// Fingerprints are uniformly distributed already, so their low bits are the slot; this
-/// avoids re-hashing with SipHash on every lookup (the ingest hot path). The values sit in a
-/// parallel array, touched only on a hit, so a probe reads 16-byte keys alone. Memory: 32 bytes
-/// a slot, load factor at most 0.7. The all-zero fingerprint is kept apart (zero marks an
-/// empty slot).
+/// avoids re-hashing with SipHash on every lookup (the ingest hot path). The values sit in
+/// parallel arrays, touched only on a hit, so a probe reads 16-byte keys alone; a value's two
+/// fields have an array each, 12 bytes where a `StoredCopy` takes 16. Memory: 28 bytes a slot,
+/// load factor at most 0.7. The all-zero fingerprint is kept apart (zero marks an empty slot).
 struct FingerprintMap {
     private var slots: [IDFingerprint]
-    private var values: [StoredCopy]
+    /// Per slot, its value's `content` and `ordinal`.
+    private var contents: [UInt64]
+    private var ordinals: [UInt32]
     private var mask: Int
     private var zeroValue: StoredCopy?
     private(set) var count = 0
@@ -43,7 +45,8 @@ struct FingerprintMap {
         var size = 16
         while size * 7 / 10 < minimumCapacity { size *= 2 }
         slots = HugePages.array(repeating: IDFingerprint(high: 0, low: 0), count: size)
-        values = HugePages.array(repeating: StoredCopy(content: 0, ordinal: 0), count: size)
+        contents = HugePages.array(repeating: 0, count: size)
+        ordinals = HugePages.array(repeating: 0, count: size)
         mask = size - 1
     }
 
@@ -63,7 +66,7 @@ struct FingerprintMap {
     /// The value stored for `f`, or nil.
     subscript(_ f: IDFingerprint) -> StoredCopy? {
         guard let i = slot(of: f) else { return nil }
-        return i < 0 ? zeroValue : values[i]
+        return i < 0 ? zeroValue : StoredCopy(content: contents[i], ordinal: ordinals[i])
     }
 
     /// The slot holding `f` (-1 for the zero fingerprint), or nil.
@@ -104,25 +107,28 @@ struct FingerprintMap {
             }
         }
         guard let inserted else { return false }
-        values[inserted] = value
+        contents[inserted] = value.content
+        ordinals[inserted] = value.ordinal
         count += 1
         return true
     }
 
     private mutating func grow() {
-        let oldSlots = slots
-        let oldValues = values
+        let (oldSlots, oldContents, oldOrdinals) = (slots, contents, ordinals)
         slots = HugePages.array(repeating: IDFingerprint(high: 0, low: 0), count: oldSlots.count * 2)
-        values = HugePages.array(repeating: StoredCopy(content: 0, ordinal: 0), count: oldSlots.count * 2)
+        contents = HugePages.array(repeating: 0, count: oldSlots.count * 2)
+        ordinals = HugePages.array(repeating: 0, count: oldSlots.count * 2)
         mask = slots.count - 1
         count = zeroValue == nil ? 0 : 1
-        for (i, e) in oldSlots.enumerated() where e.high != 0 || e.low != 0 { insert(e, oldValues[i]) }
+        for (i, e) in oldSlots.enumerated() where e.high != 0 || e.low != 0 {
+            insert(e, StoredCopy(content: oldContents[i], ordinal: oldOrdinals[i]))
+        }
     }
 
     /// Calls `body` with the members and their values in ascending order of fingerprint, as a
     /// sealed segment's sidecar lists them, then empties the map, keeping its size (the next
     /// segment's ids will be about as many, and regrowing to them would hold the old and the
-    /// new arrays at once: 96 MB at the last doubling for a full segment).
+    /// new arrays at once: 84 MB at the last doubling for a full segment).
     ///
     /// The members are sorted in the map's own arrays, not copied: a sorted copy would add
     /// 32 bytes per member (26 MB for a full segment) at the seal, the peak of a large ingest.
@@ -131,23 +137,27 @@ struct FingerprintMap {
         _ body: (SortedMembers) throws(EventLogError) -> Value
     ) throws(EventLogError) -> Value {
         let n = slots.withUnsafeMutableBufferPointer { s in
-            values.withUnsafeMutableBufferPointer { v in
-                // The members to the front (empty slots come after them), then sorted there.
-                var n = 0
-                for i in s.indices where s[i].high != 0 || s[i].low != 0 {
-                    s[n] = s[i]
-                    v[n] = v[i]
-                    n += 1
+            contents.withUnsafeMutableBufferPointer { c in
+                ordinals.withUnsafeMutableBufferPointer { o in
+                    // The members to the front (empty slots come after them), then sorted there.
+                    var n = 0
+                    for i in s.indices where s[i].high != 0 || s[i].low != 0 {
+                        (s[n], c[n], o[n]) = (s[i], c[i], o[i])
+                        n += 1
+                    }
+                    Self.sort(s, Columns(contents: c, ordinals: o), 0..<n, shift: 120)
+                    return n
                 }
-                Self.sort(s, v, 0..<n, shift: 120)
-                return n
             }
         }
         let result: Result<Value, EventLogError> = slots.withUnsafeBufferPointer { s in
-            values.withUnsafeBufferPointer { v in
-                let members = SortedMembers(
-                    zeroValue: zeroValue, fingerprints: UnsafeBufferPointer(rebasing: s[..<n]), values: UnsafeBufferPointer(rebasing: v[..<n]))
-                return Result { () throws(EventLogError) in try body(members) }
+            contents.withUnsafeBufferPointer { c in
+                ordinals.withUnsafeBufferPointer { o in
+                    let members = SortedMembers(
+                        zeroValue: zeroValue, fingerprints: UnsafeBufferPointer(rebasing: s[..<n]),
+                        contents: UnsafeBufferPointer(rebasing: c[..<n]), ordinals: UnsafeBufferPointer(rebasing: o[..<n]))
+                    return Result { () throws(EventLogError) in try body(members) }
+                }
             }
         }
         guard case .failure = result else {
@@ -157,7 +167,7 @@ struct FingerprintMap {
         // The members are no longer where a lookup probes for them: put them back.
         var rebuilt = FingerprintMap(minimumCapacity: count)
         if let zeroValue { rebuilt.insert(IDFingerprint(high: 0, low: 0), zeroValue) }
-        for i in 0..<n { rebuilt.insert(slots[i], values[i]) }
+        for i in 0..<n { rebuilt.insert(slots[i], StoredCopy(content: contents[i], ordinal: ordinals[i])) }
         self = rebuilt
         return try result.get()
     }
@@ -167,9 +177,7 @@ struct FingerprintMap {
     /// American flag sort), then each bucket on the next byte, small ones by insertion. With
     /// uniform fingerprints a full segment's members need two levels; the buckets of the
     /// second fit the cache.
-    private static func sort(
-        _ s: UnsafeMutableBufferPointer<IDFingerprint>, _ v: UnsafeMutableBufferPointer<StoredCopy>, _ range: Range<Int>, shift: Int
-    ) {
+    private static func sort(_ s: UnsafeMutableBufferPointer<IDFingerprint>, _ v: Columns, _ range: Range<Int>, shift: Int) {
         guard range.count > 32 && shift >= 0 else {
             for i in range.dropFirst() {
                 var j = i
@@ -222,14 +230,30 @@ struct FingerprintMap {
         /// The value of the all-zero fingerprint, which has no slot and comes first.
         fileprivate let zeroValue: StoredCopy?
         fileprivate let fingerprints: UnsafeBufferPointer<IDFingerprint>
-        fileprivate let values: UnsafeBufferPointer<StoredCopy>
+        fileprivate let contents: UnsafeBufferPointer<UInt64>
+        fileprivate let ordinals: UnsafeBufferPointer<UInt32>
 
         var startIndex: Int { 0 }
         var endIndex: Int { fingerprints.count + (zeroValue == nil ? 0 : 1) }
 
         subscript(position: Int) -> (IDFingerprint, StoredCopy) {
-            guard let zeroValue else { return (fingerprints[position], values[position]) }
-            return position == 0 ? (IDFingerprint(high: 0, low: 0), zeroValue) : (fingerprints[position - 1], values[position - 1])
+            guard let zeroValue else { return member(position) }
+            return position == 0 ? (IDFingerprint(high: 0, low: 0), zeroValue) : member(position - 1)
+        }
+
+        private func member(_ i: Int) -> (IDFingerprint, StoredCopy) {
+            (fingerprints[i], StoredCopy(content: contents[i], ordinal: ordinals[i]))
+        }
+    }
+
+    /// The value arrays of the slots being sorted, swapped together.
+    private struct Columns {
+        let contents: UnsafeMutableBufferPointer<UInt64>
+        let ordinals: UnsafeMutableBufferPointer<UInt32>
+
+        func swapAt(_ i: Int, _ j: Int) {
+            contents.swapAt(i, j)
+            ordinals.swapAt(i, j)
         }
     }
 

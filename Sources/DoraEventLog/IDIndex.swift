@@ -17,7 +17,7 @@ import Glibc
 ///   the maps of the appends in flight nor the runs. An append that fails may leave its marks:
 ///   they only make the filter answer "maybe" more often.
 /// Heap cost: about `bloomBitsPerID / 8` bytes per stored or reserved id (1.25 B at the
-/// default 10 bits), 1/4 B per sealed id for the runs' fences, and about 46 B per id of the
+/// default 10 bits), 1/4 B per sealed id for the runs' fences, and about 40 B per id of the
 /// active segment. Lookups and bloom growth read the sidecars, so they can fail with an I/O
 /// error.
 struct IDIndex {
@@ -40,10 +40,10 @@ struct IDIndex {
     /// (`EventLog.prepare`); never written to. Made on each use (8 KiB).
     static var placeholder: IDIndex { IDIndex(bitsPerID: 1, expectedCount: 0) }
 
-    /// An empty index whose bloom has room for `expectedCount` ids and a quarter more.
+    /// An empty index whose bloom has room for `expectedCount` ids and an eighth more.
     init(bitsPerID: Int, expectedCount: Int) {
         self.bitsPerID = bitsPerID
-        self.bloom = BlockedBloomFilter(capacity: max(expectedCount + expectedCount / 4, 1 << 16), bitsPerID: bitsPerID)
+        self.bloom = BlockedBloomFilter(capacity: max(expectedCount + expectedCount / 8, 1 << 16), bitsPerID: bitsPerID)
     }
 
     /// Whether `fingerprint` is stored.
@@ -105,11 +105,14 @@ struct IDIndex {
     }
 
     /// Makes room in the bloom for an append of up to `additional` new ids before it marks
-    /// them, doubling the filter when it is full; a rebuild keeps the marks of the appends
-    /// `inFlight` (prepared, not yet committed).
+    /// them, growing the filter by a quarter when it is full; a rebuild keeps the marks of the
+    /// appends `inFlight` (prepared, not yet committed). A quarter, not a doubling: a log that
+    /// grew to N ids then holds a filter for at most 1.25 N (a process that had ingested 100M
+    /// ids held one for up to 200M, 250 MB), for a rebuild every quarter of growth (each
+    /// re-reads the stored fingerprints: 4 to 5 s at 100M ids).
     mutating func makeRoom(for additional: Int, keeping inFlight: [FingerprintMap]) throws(EventLogError) {
         if count + additional > bloom.capacity {
-            try rebuildBloom(capacity: max(count + additional, bloom.capacity * 2), keeping: inFlight)
+            try rebuildBloom(capacity: max(count + additional, bloom.capacity + bloom.capacity / 4), keeping: inFlight)
         }
     }
 
@@ -135,12 +138,12 @@ struct IDIndex {
     var isLoaded: Bool { deferred.isEmpty }
 
     /// Opens the runs of `deferRun`, in their order, with the bloom sized as an open that did
-    /// not defer them would size it (their ids, the active ones and a million more, and a
-    /// quarter of room). Should a sidecar fail to read, the runs not opened yet stay deferred.
+    /// not defer them would size it (their ids, the active ones and a million more, and an
+    /// eighth of room). Should a sidecar fail to read, the runs not opened yet stay deferred.
     mutating func loadDeferredRuns(keeping inFlight: [FingerprintMap]) throws(EventLogError) {
         guard !deferred.isEmpty else { return }
         let expected = deferred.reduce(count + 1_000_000) { $0 + $1.index.fingerprintCount }
-        try reserveCapacity(expected + expected / 4 - count, keeping: inFlight)
+        try reserveCapacity(expected + expected / 8 - count, keeping: inFlight)
         while let (path, index) = deferred.first {
             try addRun(path: path, index: index)
             deferred.removeFirst()

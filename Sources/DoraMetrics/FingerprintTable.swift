@@ -8,13 +8,13 @@ import DoraEvents
 /// `SortedFingerprintTable`), where a `Dictionary` spends most of its time hashing the key
 /// again with SipHash.
 ///
-/// Open addressing with linear probing on the fingerprint's own low bits (already uniform),
+/// Open addressing with linear probing from the fingerprint's own low bits (already uniform),
 /// key and value side by side in one slot, so a lookup that hits costs one cache line. No
 /// removal: a smaller table is built with `filter`. Two strings sharing a 128-bit fingerprint
 /// share an entry; a user that cannot accept that checks the key it finds.
 ///
 /// Invariants: the slot count is zero (nothing held yet: an empty table allocates nothing)
-/// or a power of two of at least 16, and at most 5/8 of the slots are full; an
+/// or at least 16, and at most 7/10 of the slots are full (`SlotSizing`); an
 /// empty slot holds the all-zero fingerprint, so that key itself lives in `zeroKeyValue`.
 /// Iteration is in slot order, which depends only on the starting capacity and the keys in
 /// insertion order: the same insertions give the same order (reports that list items in it
@@ -43,11 +43,10 @@ struct FingerprintTable<Value: BitwiseCopyable & Sendable>: Sendable {
         guard key != Self.emptyKey else { return zeroKeyValue }
         guard !slots.isEmpty else { return nil }
         return slots.withUnsafeBufferPointer { s in
-            let mask = s.count - 1
-            var i = Int(truncatingIfNeeded: key.low) & mask
+            var i = SlotSizing.home(UInt32(truncatingIfNeeded: key.low), slots: s.count)
             while s[i].key != Self.emptyKey {
                 if s[i].key == key { return s[i].value }
-                i = (i + 1) & mask
+                i = SlotSizing.next(i, slots: s.count)
             }
             return nil
         }
@@ -69,11 +68,10 @@ struct FingerprintTable<Value: BitwiseCopyable & Sendable>: Sendable {
             return update(&value, isNew)
         }
         let (result, isNew) = slots.withUnsafeMutableBufferPointer { s in
-            let mask = s.count - 1
-            var i = Int(truncatingIfNeeded: key.low) & mask
+            var i = SlotSizing.home(UInt32(truncatingIfNeeded: key.low), slots: s.count)
             while s[i].key != Self.emptyKey {
                 if s[i].key == key { return (update(&s[i].value, false), false) }
-                i = (i + 1) & mask
+                i = SlotSizing.next(i, slots: s.count)
             }
             s[i] = Slot(key: key, value: initial)
             return (update(&s[i].value, true), true)
@@ -112,10 +110,9 @@ struct FingerprintTable<Value: BitwiseCopyable & Sendable>: Sendable {
         let old = slots
         slots = SlotSizing.zeroed(SlotSizing.grown(old.count))
         slots.withUnsafeMutableBufferPointer { s in
-            let mask = s.count - 1
             for slot in old where slot.key != Self.emptyKey {
-                var i = Int(truncatingIfNeeded: slot.key.low) & mask
-                while s[i].key != Self.emptyKey { i = (i + 1) & mask }
+                var i = SlotSizing.home(UInt32(truncatingIfNeeded: slot.key.low), slots: s.count)
+                while s[i].key != Self.emptyKey { i = SlotSizing.next(i, slots: s.count) }
                 s[i] = slot
             }
         }
@@ -134,23 +131,37 @@ extension FingerprintTable where Value: Comparable {
     }
 }
 
-/// The sizing that `FingerprintTable` and `FirstDeployMap` share, so that the same keys take
-/// the same slots in both: a power of two of at least 16 slots (none until the first key), at
-/// most 5/8 full, doubled when one more key would pass that; an all-zero slot is empty.
+/// The sizing and placement that `FingerprintTable` and `FirstDeployMap` share, so that the
+/// same keys take the same slots in both. A table made for a known number of keys gets
+/// exactly the slots that keep it at most 7/10 full; one that grows past that doubles; none
+/// until the first key, then at least 16. (Power-of-two sizes left the tables a third to two
+/// thirds full: the live run's per-service tables, rebuilt at each retention step, held about
+/// twice their keys' room; bench/RESULTS.md, thirty-fifth session.) A key's home slot is its
+/// fingerprint's low 32 bits scaled to the slot count (a multiply and a shift, for any count);
+/// probing is linear and wraps at the end. An all-zero slot is empty.
 enum SlotSizing {
     /// The slots for `capacity` keys without growing (0 for none).
     static func count(forCapacity capacity: Int) -> Int {
         guard capacity > 0 else { return 0 }
-        var size = 16
-        while size * 5 / 8 < capacity { size *= 2 }
-        return size
+        return max(16, capacity * 10 / 7 + 1)
     }
 
     /// Whether a table of `slots` slots holding `count` keys must grow before one more.
-    static func isFull(count: Int, slots: Int) -> Bool { (count + 1) * 8 > slots * 5 }
+    static func isFull(count: Int, slots: Int) -> Bool { (count + 1) * 10 > slots * 7 }
 
     /// The slot count after growing from `slots`.
-    static func grown(_ slots: Int) -> Int { max(16, slots * 2) }
+    static func grown(_ slots: Int) -> Int {
+        precondition(slots < 1 << 31, "a fingerprint table outgrew 32-bit placement")
+        return max(16, slots * 2)
+    }
+
+    /// The slot a key whose fingerprint's low 32 bits are `bits` is placed from.
+    @inline(__always) static func home(_ bits: UInt32, slots: Int) -> Int {
+        Int(truncatingIfNeeded: (UInt64(bits) &* UInt64(truncatingIfNeeded: slots)) >> 32)
+    }
+
+    /// The slot probed after `i`.
+    @inline(__always) static func next(_ i: Int, slots: Int) -> Int { i + 1 == slots ? 0 : i + 1 }
 
     /// `size` slots of zero bytes: empty, their other fields never read.
     static func zeroed<Slot>(_ size: Int) -> [Slot] {

@@ -6,7 +6,7 @@ import DoraEvents
 /// `report` builds one per analysis; the live run's `LeadTimeIndex` keeps one up to date.
 ///
 /// A hash table placed as `FingerprintTable` places its keys (open addressing, linear probing
-/// on the fingerprint's low bits, sized by `SlotSizing`), so the same offers give the same
+/// from the fingerprint's low bits, sized by `SlotSizing`), so the same offers give the same
 /// slot order, which `forEach` follows. A slot does not hold the key: only the
 /// fingerprint's low 32 bits, which place it and rule out nearly every other key, and the
 /// commit position, where the whole fingerprint is read to confirm a match. That is 12 bytes a
@@ -73,11 +73,10 @@ struct FirstDeployMap: Sendable {
     private func slot(of sha: ShortFingerprint, in commits: Commits) -> (index: Int, found: Bool) {
         slots.withUnsafeBufferPointer { s in
             let tag = UInt32(truncatingIfNeeded: sha.bits)
-            let mask = s.count - 1
-            var i = Int(truncatingIfNeeded: sha.bits) & mask
+            var i = SlotSizing.home(tag, slots: s.count)
             while s[i].entry != 0 {
                 if s[i].tag == tag && commits[Int(s[i].entry) - 1].sha == sha { return (i, true) }
-                i = (i + 1) & mask
+                i = SlotSizing.next(i, slots: s.count)
             }
             return (i, false)
         }
@@ -101,10 +100,9 @@ struct FirstDeployMap: Sendable {
         let old = slots
         slots = SlotSizing.zeroed(SlotSizing.grown(old.count))
         slots.withUnsafeMutableBufferPointer { s in
-            let mask = s.count - 1
             for slot in old where slot.entry != 0 {
-                var i = Int(slot.tag) & mask
-                while s[i].entry != 0 { i = (i + 1) & mask }
+                var i = SlotSizing.home(slot.tag, slots: s.count)
+                while s[i].entry != 0 { i = SlotSizing.next(i, slots: s.count) }
                 s[i] = slot
             }
         }

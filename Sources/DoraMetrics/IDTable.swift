@@ -29,6 +29,21 @@ struct IDTable<Value>: Sequence {
     var count: Int { ids.count }
     var isEmpty: Bool { ids.isEmpty }
 
+    /// Makes room for `capacity` ids in all, so that neither the arrays nor the position map
+    /// grow by doubling on the way there (a consolidation knows about how many ids its parts
+    /// bring: grown by doubling, the tables of a live run's start-up held up to twice their
+    /// ids' room; bench/RESULTS.md, thirty-fifth session).
+    mutating func reserveCapacity(_ capacity: Int) {
+        guard capacity > ids.capacity else { return }
+        ids.reserveCapacity(capacity)
+        values.reserveCapacity(capacity)
+        var rebuilt = PositionMap(capacity: capacity)
+        for (p, id) in ids.enumerated() where collided.isEmpty || collided[id] != p {
+            rebuilt.updateValue(p, forKey: IDFingerprint(id: id))
+        }
+        positions = rebuilt
+    }
+
     /// The position of the entry of the id given by its bytes, made with `initial` on first sight.
     mutating func position(of bytes: EventRecord.Bytes, initial: @autoclosure () -> Value) -> Int {
         let fingerprint = IDFingerprint(bytes: bytes)

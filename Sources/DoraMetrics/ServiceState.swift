@@ -282,6 +282,8 @@ struct ServiceState: Sendable {
         whole.commits.reserveCapacity(total(\.commits))
         whole.eventTimes.reserveCapacity(total(\.eventTimes))
         whole.failedDeployTimes.reserveCapacity(total(\.failedDeployTimes))
+        // At most the parts' alerts, fewer where an alert's events fell in several parts.
+        whole.alerts.reserveCapacity(roomToGrow(parts.reduce(alerts.count) { $0 + $1.alerts.count }))
         var remembered: [SortedFingerprintTable<Int64>.Entry] = []  // merged in one pass, below
         for part in parts {
             whole.failedDeployTimes += part.failedDeployTimes

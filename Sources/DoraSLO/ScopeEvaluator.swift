@@ -12,22 +12,30 @@ public import DoraMetrics
 /// time order emits exactly the backtest's transitions.
 /// Invariant: it keeps only the samples of the last two windows (older ones can no longer be
 /// in a baseline), so its memory is bounded by the event rate times twice the window.
+/// A sample that leaves the current window keeps only its time and value: the baseline's
+/// verdicts depend on nothing else, and exemplars come from the current window.
 public struct ScopeEvaluator: Sendable {
     /// The SLOs evaluated here, all on one metric and window; never empty.
     public let slos: [SLODefinition]
     public let scope: SLOScope
     /// The first (or only) SLO.
     public var slo: SLODefinition { slos[0] }
-    /// Samples with time in (latest - 2 window, latest], in (time, id) order, from `start`
-    /// to `filled`; those from `currentStart` on are in the current window. Samples from
-    /// `filled` on are being added (only while `add` runs: otherwise `filled` is the count).
-    /// They are put here before they are evaluated so that a window filled with millions of
-    /// samples at once (a pooled scope at start-up) takes over the array it is given instead of
-    /// holding a second copy of it (bench/RESULTS.md, twenty-sixth session).
+    /// The current window: samples with time in (latest - window, latest], in (time, id)
+    /// order, from `currentStart` to `filled` (those before `currentStart` were passed over and
+    /// not dropped yet). Samples from `filled` on are being added (only while `add` runs:
+    /// otherwise `filled` is the count). They are put here before they are evaluated so that a
+    /// window filled with millions of samples at once (a pooled scope at start-up) takes over
+    /// the array it is given instead of holding a second copy of it (bench/RESULTS.md,
+    /// twenty-sixth session).
     private var samples: [TimedSample] = []
-    private var start = 0
     private var currentStart = 0
     private var filled = 0
+    /// The baseline window: time and value of the samples with time in (latest - 2 window,
+    /// latest - window], in time order, from `baselineStart`. Half a `TimedSample`: the pooled
+    /// windows of a large organisation are among a live run's largest parts (bench/RESULTS.md,
+    /// thirty-fifth session).
+    private var baseline: [BaselineSample] = []
+    private var baselineStart = 0
     /// The values of the baseline and current windows, each kept sorted as samples move
     /// through (an insertion or removal per move instead of a sort per evaluation).
     private var baselineValues = SortedValues()
@@ -55,12 +63,16 @@ public struct ScopeEvaluator: Sendable {
         baselineExpires = slos.contains { $0.regression != nil }
     }
 
-    /// How many samples it holds (including those passed over and not yet dropped).
-    var retainedSamples: Int { samples.count }
+    /// How many samples its windows hold: what it retains, whenever it drops the fronts it
+    /// passed over (so that two evaluators fed the same samples in other batches agree).
+    var retainedSamples: Int { (baseline.count - baselineStart) + (samples.count - currentStart) }
+
+    /// How many samples its arrays hold, including the passed-over fronts not dropped yet.
+    var storedSamples: Int { baseline.count + samples.count }
 
     /// The samples in the baseline and current windows as of the last evaluation (for tests).
-    var windows: (baseline: ArraySlice<TimedSample>, current: ArraySlice<TimedSample>) {
-        (samples[start..<currentStart], samples[currentStart..<filled])
+    var windows: (baseline: ArraySlice<BaselineSample>, current: ArraySlice<TimedSample>) {
+        (baseline[baselineStart...], samples[currentStart..<filled])
     }
 
     /// The current window's nearest-rank value of `slos[index]`'s percentile and its sample
@@ -122,7 +134,7 @@ public struct ScopeEvaluator: Sendable {
         let window = slo.window
         var next: Int64?
         if currentStart < filled { next = samples[currentStart].time + window }
-        if baselineExpires && start < currentStart { next = min(next ?? .max, samples[start].time + 2 * window) }
+        if baselineExpires && baselineStart < baseline.count { next = min(next ?? .max, baseline[baselineStart].time + 2 * window) }
         return next
     }
 
@@ -149,15 +161,16 @@ public struct ScopeEvaluator: Sendable {
         from samples: (_ after: Int64) -> [TimedSample], evaluateFrom: Int64 = .min, end: Int64 = .min
     ) -> [SLOAlert] {
         let horizon = evaluatedThrough == .min ? Int64.min : evaluatedThrough - 2 * slo.window
-        // The windows take the list over (see `filled`): those already evaluated are put back
-        // in them, the rest evaluated in order.
+        // The current window takes the list over (see `filled`): those already evaluated are
+        // put back in the windows, the rest evaluated in order.
         self.samples = samples(horizon)
         let seen = self.samples.partitionPoint { $0.time > evaluatedThrough }
-        start = 0
         filled = seen
         let currentBound = evaluatedThrough == .min ? Int64.min : evaluatedThrough - slo.window
         currentStart = self.samples[..<seen].firstIndex { $0.time > currentBound } ?? seen
-        baselineValues = SortedValues(self.samples[..<currentStart].lazy.map(\.value))
+        baseline = self.samples[..<currentStart].map(BaselineSample.init)
+        baselineStart = 0
+        baselineValues = SortedValues(baseline.lazy.map(\.value))
         currentValues = SortedValues(self.samples[currentStart..<seen].lazy.map(\.value))
         return evaluateAdded(evaluateFrom: evaluateFrom, end: end)
     }
@@ -179,10 +192,17 @@ public struct ScopeEvaluator: Sendable {
         // it, as now known, up to the last evaluation (all within the retained windows, since
         // the unchanged part reaches into them).
         var k = self.samples.count
-        while k > start && self.samples[k - 1].time > unchangedThrough { k -= 1 }
+        while k > currentStart && self.samples[k - 1].time > unchangedThrough { k -= 1 }
+        var gone = Array(self.samples[k...])
+        if k == currentStart {
+            // Into the baseline too, whose samples are matched by time and value alone.
+            var b = baseline.count
+            while b > baselineStart && baseline[b - 1].time > unchangedThrough { b -= 1 }
+            gone = baseline[b...].map { TimedSample(time: $0.time, value: $0.value, id: "") } + gone
+        }
         let fresh = samples(unchangedThrough)
         let seen = fresh.prefix { $0.time <= evaluatedThrough }
-        replace(Array(self.samples[k...]), with: Array(seen))
+        replace(gone, with: Array(seen))
         return add(Array(fresh[seen.count...]), evaluateFrom: evaluateFrom, end: end)
     }
 
@@ -206,7 +226,9 @@ public struct ScopeEvaluator: Sendable {
     }
 
     /// Takes `gone` out of the retained windows and puts `come` in (both in time order, all
-    /// within the retained windows), as of the last evaluation.
+    /// within the retained windows), as of the last evaluation. In the baseline a sample is
+    /// matched by its time and value (it has no id there): either of two such samples leaves
+    /// the same window.
     private mutating func replace(_ gone: [TimedSample], with come: [TimedSample]) {
         let currentBound = evaluatedThrough - slo.window
         for sample in gone {
@@ -215,50 +237,66 @@ public struct ScopeEvaluator: Sendable {
         for sample in come {
             if sample.time <= currentBound { baselineValues.insert(sample.value) } else { currentValues.insert(sample.value) }
         }
-        // In place, so that the windows are never held twice (the pooled scope of a large
-        // organisation holds millions of samples). First the retained samples without `gone`
-        // and the passed-over prefix, a time at a time (the order within one time is irrelevant:
-        // evaluation happens once per time)...
+        let goneBefore = gone.partitionPoint { $0.time > currentBound }
+        let comeBefore = come.partitionPoint { $0.time > currentBound }
+        Self.replace(
+            in: &baseline, from: baselineStart,
+            removing: gone[..<goneBefore].map(BaselineSample.init), adding: come[..<comeBefore].map(BaselineSample.init)
+        ) { $0.value == $1.value }
+        baselineStart = 0
+        Self.replace(in: &samples, from: currentStart, removing: gone[goneBefore...], adding: come[comeBefore...]) { a, b in
+            a.value == b.value && a.id.utf8.elementsEqual(b.id.utf8)
+        }
+        currentStart = 0
+        filled = samples.count
+    }
+
+    /// Drops `array[..<start]` and `gone` from `array` (time-sorted from `start`) and merges
+    /// `come` in after the samples of its own time. In place, so that a window is never held
+    /// twice (the pooled scope of a large organisation holds millions of samples). `same`
+    /// tells a removed sample among those of its time.
+    private static func replace<Sample: TimeOrdered>(
+        in array: inout [Sample], from start: Int, removing gone: some Collection<Sample>, adding come: some Collection<Sample>,
+        same: (Sample, Sample) -> Bool
+    ) {
+        let gone = Array(gone), come = Array(come)
+        // First the samples without `gone` and the passed-over prefix, a time at a time (the
+        // order within one time is irrelevant: evaluation happens once per time)...
         var (g, i, w) = (0, start, 0)
-        while i < samples.count {
-            let t = samples[i].time
+        while i < array.count {
+            let t = array[i].time
             var end = i
-            while end < samples.count && samples[end].time == t { end += 1 }
+            while end < array.count && array[end].time == t { end += 1 }
             precondition(g >= gone.count || gone[g].time >= t, "a removed sample was never in the windows")
             var removed: [Int] = []  // positions in this time's group, each taken once
             while g < gone.count && gone[g].time == t {
-                let match = (i..<end).first { k in
-                    !removed.contains(k) && samples[k].value == gone[g].value && samples[k].id.utf8.elementsEqual(gone[g].id.utf8)
-                }
+                let match = (i..<end).first { k in !removed.contains(k) && same(array[k], gone[g]) }
                 precondition(match != nil, "a removed sample was never in the windows")
                 removed.append(match!)
                 g += 1
             }
             for k in i..<end where !removed.contains(k) {
-                if k != w { samples.swapAt(k, w) }
+                if k != w { array.swapAt(k, w) }
                 w += 1
             }
             i = end
         }
         precondition(g == gone.count, "a removed sample was never in the windows")
-        samples.removeLast(samples.count - w)
+        array.removeLast(array.count - w)
         // ...then `come` merged in from the back, after the samples of its own time.
         var (j, c) = (w - 1, come.count - 1)
-        samples.append(contentsOf: come)
-        var k = samples.count - 1
+        array.append(contentsOf: come)
+        var k = array.count - 1
         while c >= 0 {
-            if j >= 0 && samples[j].time > come[c].time {
-                samples.swapAt(k, j)
+            if j >= 0 && array[j].time > come[c].time {
+                array.swapAt(k, j)
                 j -= 1
             } else {
-                samples[k] = come[c]
+                array[k] = come[c]
                 c -= 1
             }
             k -= 1
         }
-        start = 0
-        filled = samples.count
-        currentStart = samples.firstIndex { $0.time > currentBound } ?? samples.count
     }
 
     /// `update(from:)` with every sample of the scope.
@@ -275,18 +313,43 @@ public struct ScopeEvaluator: Sendable {
             let v = samples[currentStart].value
             currentValues.remove(v)
             baselineValues.insert(v)
+            appendToBaseline(BaselineSample(samples[currentStart]))
             currentStart += 1
         }
-        while start < currentStart && samples[start].time <= t - 2 * window {
-            baselineValues.remove(samples[start].value)
-            start += 1
+        while baselineStart < baseline.count && baseline[baselineStart].time <= t - 2 * window {
+            baselineValues.remove(baseline[baselineStart].value)
+            baselineStart += 1
         }
-        if start > 4096 && start * 2 > samples.count {
-            samples.removeFirst(start)
-            currentStart -= start
-            filled -= start
-            start = 0
+        // The passed-over fronts dropped, in place, once they are a quarter (the current
+        // window) or half (the baseline) of their arrays. The current window's array can be
+        // millions of samples taken over at start-up, most of which move on to the baseline:
+        // the pages its room no longer needs go back to the kernel as they move, so that the
+        // samples are never held at full size twice and no copy is made (bench/RESULTS.md,
+        // thirty-fifth session).
+        if currentStart > 4096 && currentStart * 4 > samples.count {
+            samples.removeFirst(currentStart)
+            filled -= currentStart
+            currentStart = 0
+            UnusedCapacity.release(&samples)
         }
+        if baselineStart > 4096 && baselineStart * 2 > baseline.count {
+            baseline.removeFirst(baselineStart)
+            baselineStart = 0
+        }
+    }
+
+    /// Appends to the baseline, growing it by an eighth when full (or first reusing its
+    /// passed-over front, when that is a quarter of it), rather than doubling it.
+    private mutating func appendToBaseline(_ sample: BaselineSample) {
+        if baseline.count == baseline.capacity {
+            if baselineStart * 4 > baseline.count {
+                baseline.removeFirst(baselineStart)
+                baselineStart = 0
+            } else {
+                baseline.reserveCapacity(roomToGrow(baseline.count))
+            }
+        }
+        baseline.append(sample)
     }
 
     /// One evaluation at `t` (a sample time or an expiry), over the windows as moved to it.
@@ -357,3 +420,22 @@ public struct ScopeEvaluator: Sendable {
         return top
     }
 }
+
+/// A sample of a baseline window: what is left of a `TimedSample` once it has left the
+/// current window.
+struct BaselineSample: Sendable, Equatable, TimeOrdered {
+    var time: Int64
+    var value: Int64
+
+    init(_ sample: TimedSample) {
+        time = sample.time
+        value = sample.value
+    }
+}
+
+/// A window's element: ordered by its time.
+protocol TimeOrdered {
+    var time: Int64 { get }
+}
+
+extension TimedSample: TimeOrdered {}

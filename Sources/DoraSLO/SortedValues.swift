@@ -7,6 +7,10 @@
 /// value and size are also kept in two flat arrays, so finding a block reads one contiguous
 /// array instead of touching every block it passes, and the sizes in a Fenwick tree, so a
 /// rank is found in O(log blocks) (every evaluation asks for several).
+/// Memory: a block's array grows by `growthStep` values at a time, and a full block is split
+/// into two arrays of exactly its halves before the insertion, so a block holds about its
+/// values and at most a step more (doubling, and a split that kept the full block's array,
+/// left the windows of a large run about half empty: bench/RESULTS.md, thirty-fifth session).
 /// Invariant: every block is non-empty and sorted, blocks are in order, `maxima[i]` and
 /// `counts[i]` are block i's last value and size, and `sizes` is the Fenwick tree of `counts`.
 struct SortedValues: Sendable {
@@ -17,8 +21,12 @@ struct SortedValues: Sendable {
     private var sizes: [Int] = [0]
     private(set) var count = 0
     private static let blockLimit = 256
+    private static let growthStep = 32
 
     init() {}
+
+    /// The room its blocks have, in values (at least `count`).
+    var reservedValues: Int { blocks.reduce(0) { $0 + $1.capacity } }
 
     /// From unsorted values.
     init<S: Sequence>(_ values: S) where S.Element == Int64 {
@@ -54,22 +62,29 @@ struct SortedValues: Sendable {
             sizes = [0, 1]
             return
         }
-        let b = min(block(for: v), blocks.count - 1)
+        var b = min(block(for: v), blocks.count - 1)
+        if counts[b] == Self.blockLimit {
+            split(b)
+            if v > maxima[b] { b += 1 }
+        }
+        if blocks[b].count == blocks[b].capacity { blocks[b].reserveCapacity(blocks[b].count + Self.growthStep) }
         blocks[b].insert(v, at: Self.upperBound(blocks[b], v))
         counts[b] += 1
         addSize(1, toBlock: b)
         if v > maxima[b] { maxima[b] = v }
-        if counts[b] > Self.blockLimit {
-            let keep = Self.blockLimit / 2
-            let upper = Array(blocks[b][keep...])
-            blocks[b].removeSubrange(keep...)
-            blocks.insert(upper, at: b + 1)
-            maxima.insert(maxima[b], at: b + 1)
-            maxima[b] = blocks[b][keep - 1]
-            counts[b] = keep
-            counts.insert(upper.count, at: b + 1)
-            rebuildSizes()
-        }
+    }
+
+    /// Splits full block `b` into its lower and upper halves, each in an array of its size.
+    private mutating func split(_ b: Int) {
+        let keep = Self.blockLimit / 2
+        let upper = Array(blocks[b][keep...])
+        blocks[b] = Array(blocks[b][..<keep])
+        blocks.insert(upper, at: b + 1)
+        maxima.insert(maxima[b], at: b + 1)
+        maxima[b] = blocks[b][keep - 1]
+        counts[b] = keep
+        counts.insert(upper.count, at: b + 1)
+        rebuildSizes()
     }
 
     /// Removes one occurrence of `v`, which must be present.

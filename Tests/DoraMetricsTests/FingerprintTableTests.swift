@@ -74,20 +74,23 @@ import Testing
         for (i, key) in keys.enumerated() { #expect(kept[key] == (i % 3 == 0 ? Int64(i) : nil)) }
     }
 
-    /// Reports list lead-time items in a first-deploy map's slot order (`report --explain`), so
-    /// that order must stay the one of linear probing from the fingerprint's low bits, through
-    /// growth: keys whose home slots differ are listed by home slot, whatever their insertion.
+    /// A table lists its entries in slot order, which must depend only on the keys and the
+    /// starting capacity: keys whose home slots differ are listed by home slot (the low 32 bits
+    /// of the fingerprint scaled to the slot count), whatever their insertion order, through growth.
     @Test(arguments: [8, 20])
     func entriesAreListedByTheirHomeSlotThroughGrowth(keys count: Int) {
-        // Low bits 0 ..< 32 in a scrambled order, distinct modulo the final slot count: 8 keys
-        // stay in 16 slots, 20 make them grow to 32.
-        let lows = (0..<count).map { UInt64($0 * 13 % 32) }
-        let mask: UInt64 = count <= 10 ? 15 : 31
+        // Home slots 0 ..< slots in a scrambled order: 8 keys stay in 16 slots (at most 7/10
+        // full), 20 make them grow to 32. The bits above the low 32 do not place a key.
+        let slots = count <= 11 ? 16 : 32
+        let shift = UInt64(32 - slots.trailingZeroBitCount)
+        let homes = (0..<count).map { UInt64($0 * 13 % slots) }
         var table = FingerprintTable<Int32>()
-        for (i, low) in lows.enumerated() { table.updateValue(Int32(i), forKey: IDFingerprint(high: 7, low: low | 1 << 40)) }
+        for (i, home) in homes.enumerated() {
+            table.updateValue(Int32(i), forKey: IDFingerprint(high: 7, low: home << shift | UInt64(i) << 40))
+        }
         var listed: [UInt64] = []
-        table.forEach { key, _ in listed.append(key.low & 0xFF) }
-        #expect(Set(lows.map { $0 & mask }).count == count)
-        #expect(listed == lows.sorted { $0 & mask < $1 & mask })
+        table.forEach { key, _ in listed.append(key.low & 0xFFFF_FFFF) }
+        #expect(listed == homes.sorted().map { $0 << shift })
+        #expect(SlotSizing.home(UInt32(homes[1] << shift), slots: slots) == Int(homes[1]))
     }
 }

@@ -25,6 +25,18 @@ import Testing
         #expect(table["never-seen"] == nil && !table.isEmpty)
     }
 
+    @Test func roomReservedAfterSomeIDsKeepsEachOfThemFoundAndTheOrderOfFirstSight() {
+        var table = IDTable<Int>()
+        let first = (0..<5_000).map { "alert-\($0)" }
+        for id in first { table[position: table.position(of: id, initial: 0)] += 1 }
+        table.reserveCapacity(12_000)
+        for id in first + (0..<7_000).map({ "later-\($0)" }) { table[position: table.position(of: id, initial: 0)] += 1 }
+        #expect(table.count == 12_000 && table.ids == first + (0..<7_000).map { "later-\($0)" })
+        #expect(first.allSatisfy { table[$0] == 2 } && table["later-6999"] == 1 && table["never"] == nil)
+        table.reserveCapacity(10)  // less than it holds: nothing changes
+        #expect(table.count == 12_000 && table["alert-0"] == 2)
+    }
+
     @Test func idsAreComparedAsBytesSoTwoSpellingsOfOneTextAreTwoEntries() {
         var table = IDTable<Int>()
         let composed = "caf\u{e9}"

@@ -29,6 +29,18 @@ import Testing
         #expect((1...max(1, reference.count)).allSatisfy { reference.isEmpty || values.element(rank: $0) == reference[$0 - 1] })
     }
 
+    /// A window's values mostly come in rising (durations of samples in time order are not, but
+    /// each block fills from its end) or at random: either way the blocks hold about their
+    /// values, not twice or four times their room.
+    @Test(arguments: [false, true])
+    func blocksKeepAboutTheRoomTheirValuesNeed(random: Bool) {
+        var generator = SystemRandomNumberGenerator()
+        var values = SortedValues()
+        for i in 0..<100_000 { values.insert(random ? Int64.random(in: 0..<1_000_000, using: &generator) : Int64(i)) }
+        #expect(values.count == 100_000)
+        #expect(values.reservedValues <= values.count + values.count / 4, "\(values.reservedValues) reserved for \(values.count)")
+    }
+
     @Test func wideValuesSplitAndEmptyBlocksKeepEveryRankAndCount() {
         var generator = SystemRandomNumberGenerator()
         var values = SortedValues((0..<3_000).map { _ in Int64.random(in: -1_000_000...1_000_000, using: &generator) })
