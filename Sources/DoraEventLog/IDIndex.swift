@@ -17,7 +17,7 @@ import Glibc
 ///   the maps of the appends in flight nor the runs. An append that fails may leave its marks:
 ///   they only make the filter answer "maybe" more often.
 /// Heap cost: about `bloomBitsPerID / 8` bytes per stored or reserved id (1.25 B at the
-/// default 10 bits), 1/4 B per sealed id for the runs' fences, and about 40 B per id of the
+/// default 10 bits), 1/4 B per sealed id for the runs' fences, and 35 to 70 B per id of the
 /// active segment. Lookups and bloom growth read the sidecars, so they can fail with an I/O
 /// error.
 struct IDIndex {

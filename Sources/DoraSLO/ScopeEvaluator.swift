@@ -262,40 +262,50 @@ public struct ScopeEvaluator: Sendable {
         let gone = Array(gone), come = Array(come)
         // First the samples without `gone` and the passed-over prefix, a time at a time (the
         // order within one time is irrelevant: evaluation happens once per time)...
-        var (g, i, w) = (0, start, 0)
-        while i < array.count {
-            let t = array[i].time
-            var end = i
-            while end < array.count && array[end].time == t { end += 1 }
-            precondition(g >= gone.count || gone[g].time >= t, "a removed sample was never in the windows")
-            var removed: [Int] = []  // positions in this time's group, each taken once
-            while g < gone.count && gone[g].time == t {
-                let match = (i..<end).first { k in !removed.contains(k) && same(array[k], gone[g]) }
-                precondition(match != nil, "a removed sample was never in the windows")
-                removed.append(match!)
-                g += 1
+        if gone.isEmpty {
+            array.removeFirst(start)
+        } else {
+            let kept = array.withUnsafeMutableBufferPointer { a -> Int in
+                var (g, i, w) = (0, start, 0)
+                while i < a.count {
+                    let t = a[i].time
+                    var end = i
+                    while end < a.count && a[end].time == t { end += 1 }
+                    precondition(g >= gone.count || gone[g].time >= t, "a removed sample was never in the windows")
+                    var removed: [Int] = []  // positions in this time's group, each taken once
+                    while g < gone.count && gone[g].time == t {
+                        let match = (i..<end).first { k in !removed.contains(k) && same(a[k], gone[g]) }
+                        precondition(match != nil, "a removed sample was never in the windows")
+                        removed.append(match!)
+                        g += 1
+                    }
+                    for k in i..<end where !removed.contains(k) {
+                        if k != w { a.swapAt(k, w) }
+                        w += 1
+                    }
+                    i = end
+                }
+                precondition(g == gone.count, "a removed sample was never in the windows")
+                return w
             }
-            for k in i..<end where !removed.contains(k) {
-                if k != w { array.swapAt(k, w) }
-                w += 1
-            }
-            i = end
+            array.removeLast(array.count - kept)
         }
-        precondition(g == gone.count, "a removed sample was never in the windows")
-        array.removeLast(array.count - w)
         // ...then `come` merged in from the back, after the samples of its own time.
-        var (j, c) = (w - 1, come.count - 1)
+        guard !come.isEmpty else { return }
+        var j = array.count - 1
         array.append(contentsOf: come)
-        var k = array.count - 1
-        while c >= 0 {
-            if j >= 0 && array[j].time > come[c].time {
-                array.swapAt(k, j)
-                j -= 1
-            } else {
-                array[k] = come[c]
-                c -= 1
+        array.withUnsafeMutableBufferPointer { a in
+            var (c, k) = (come.count - 1, a.count - 1)
+            while c >= 0 {
+                if j >= 0 && a[j].time > come[c].time {
+                    a.swapAt(k, j)
+                    j -= 1
+                } else {
+                    a[k] = come[c]
+                    c -= 1
+                }
+                k -= 1
             }
-            k -= 1
         }
     }
 
