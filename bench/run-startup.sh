@@ -18,12 +18,13 @@
 # `STEADY=0 COPY=0 bash bench/run-startup.sh LOG` on bench/scale.sh's 100M stream. EVENTS and
 # DAYS size the generated log: `EVENTS=12800000 DAYS=140` (same density) also fills the 60 days
 # before the retention, whose commits a long-running service remembers (twenty-seventh session).
+# DORALOG (a doralog binary) times another build's start-ups, for an A/B comparison in one hour.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh time
-swift build -c release --product doralog >&2
+source bench/lib.sh
+doralog_build
 swift build -c release --product doralog-aggregator-bench >&2
-doralog=$PWD/.build/release/doralog
 bench=$PWD/.build/release/doralog-aggregator-bench
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -162,8 +162,11 @@ extension ServiceState {
     /// Per commit sha, the successful deploy (index into `deploys`) that ships it first by
     /// `precedes` (metrics.md §2.2), with its commit time there; a commit that a deploy forgot
     /// by a retention shipped (`shippedBefore`) has none.
-    func firstDeploys(by precedes: (_ a: Int, _ b: Int) -> Bool) -> FirstDeployMap {
-        var map = FirstDeployMap(capacity: commits.count)
+    /// - Parameter room: the shas it holds without growing, at least the commits' count (a
+    ///   live index passes `roomToGrow` of it: an exactly sized map would double at the first
+    ///   new sha after every retention step).
+    func firstDeploys(room: Int = 0, by precedes: (_ a: Int, _ b: Int) -> Bool) -> FirstDeployMap {
+        var map = FirstDeployMap(capacity: max(room, commits.count))
         var start = 0
         for (i, d) in deploys.enumerated() {
             for position in start..<Int(d.commitEnd) where shippedBefore.isEmpty || shippedBefore[commits[position].sha] == nil {

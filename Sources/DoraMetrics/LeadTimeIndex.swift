@@ -25,7 +25,7 @@ struct LeadTimeIndex: Sendable {
     /// is new.
     init(of state: ServiceState, taken: [TimedSample]? = nil) {
         let (order, position) = state.deployOrder()
-        first = state.firstDeploys { position[$0] < position[$1] }
+        first = state.firstDeploys(room: roomToGrow(state.commits.count)) { position[$0] < position[$1] }
         let samples = first.leadTimeSamples(in: state.commits, position: position) { state.deploys[order[$0]] }
         change = UntakenChange(from: taken, to: samples)
     }
@@ -42,7 +42,7 @@ struct LeadTimeIndex: Sendable {
     /// The differential test of the index (`LeadTimeIndexTests`) holds it to the rebuild.
     init(of kept: ServiceState, forgetting old: LeadTimeIndex, of state: ServiceState, before cutoff: Int64) {
         let position = kept.deployOrder().position
-        first = kept.firstDeploys { position[$0] < position[$1] }
+        first = kept.firstDeploys(room: roomToGrow(kept.commits.count)) { position[$0] < position[$1] }
         change = old.change.dropping(before: cutoff)
         var shipped: [TimedSample] = []
         func offer(_ sha: ShortFingerprint) {
