@@ -21,9 +21,7 @@ struct IDTable<Value>: Sequence {
 
     /// A table that takes `capacity` ids before its arrays grow.
     init(capacity: Int) {
-        ids.reserveCapacity(capacity)
-        values.reserveCapacity(capacity)
-        positions = PositionMap(capacity: capacity)
+        reserveCapacity(capacity)
     }
 
     var count: Int { ids.count }
