@@ -12,7 +12,7 @@
 #   (1,095 days for 100M), ending before today; the pipeline is bench/run-startup.sh's: three
 #   SLOs with 28-day windows and `live: {retention: 60d}`;
 # - it prints the peak RSS (VmHWM) every 10 s, the events accounted for every minute, and at
-#   the end the peak, the retained items and the time.
+#   the end the peak, `run`'s CPU seconds, the retained items and the time.
 # Usage: bench/run-fed.sh [N]   (default 12,800,000: 140 days at the 100M stream's density)
 # Environment: RATE (events produced a second); DORALOG (a doralog binary to measure instead
 # of this checkout's release build).
@@ -72,6 +72,8 @@ while :; do
 done
 wait $producer || echo "produce failed: $(tail -3 "$work/produce.txt")"
 rss=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
+# CPU seconds of `run` (user + system): comparable between builds when both accounted for every event.
+cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' /proc/$pid/stat)
 items=$(curl -sf "http://127.0.0.1:$port/metrics" | awk '/^doralog_live_retained_items / {print $2}')
 kill -TERM $pid && wait $pid || true
-echo "fed $n events over $days days in $(( $(date +%s) - started )) s: peak RSS $rss KiB, $items retained items"
+echo "fed $n events over $days days in $(( $(date +%s) - started )) s: peak RSS $rss KiB, $cpu CPU-s, $items retained items"
