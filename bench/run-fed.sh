@@ -30,16 +30,19 @@ cd "$(dirname "$0")/.."
 n=${1:-12800000}
 rate=${RATE:-20000}
 lag=${LAG:-400000}
+chunk=$(( lag / 4 ))
+partitions=64
+group=fed
 bash scripts/ensure-deps.sh time
 python3 -c "import confluent_kafka" 2> /dev/null || python3 -m pip install -q "confluent-kafka==2.16.1"
 source bench/lib.sh
 doralog_build
 work=$(mktemp -d)
-start_broker "$doralog" "$work" 64
+start_broker "$doralog" "$work" $partitions
 days=$(( n / 91000 < 30 ? 30 : n / 91000 ))
 start=$(date -u -d "-$(( days + 2 )) days" +%F)
 port=$(( 20000 + RANDOM % 10000 ))
-three_slo_pipeline "$brokers" "$work/log" fed "$port" > "$work/p.yaml"
+three_slo_pipeline "$brokers" "$work/log" $group "$port" > "$work/p.yaml"
 "$doralog" run --pipeline "$work/p.yaml" > /dev/null 2> "$work/run.err" &
 pid=$!
 trap 'kill $pid $broker 2> /dev/null || true; rm -rf "$work"' EXIT
@@ -48,28 +51,30 @@ until curl -sf -m 1 "http://127.0.0.1:$port/readyz" > /dev/null; do
     sleep 0.2
 done
 started=$(date +%s)
-# The sum of the group's committed offsets (what `run` has stored and acknowledged), read
-# without joining the group; split(1) runs feed-chunk.sh once per chunk, in order, with the
-# chunk on its stdin and its name (x000000, x000001, ...) in FILE.
+# committed.py BROKERS GROUP PARTITIONS prints the sum of the group's committed offsets (what
+# `run` has stored and acknowledged), read without joining the group. split(1) runs
+# feed-chunk.sh once per chunk, in order, with the chunk on its stdin and its name (x000000,
+# x000001, ...) in FILE.
 cat > "$work/committed.py" <<'PY'
 import sys
 from confluent_kafka import Consumer, TopicPartition
-c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "fed", "enable.auto.commit": False})
-print(sum(max(tp.offset, 0) for tp in c.committed([TopicPartition("events", p) for p in range(64)], timeout=30)))
+brokers, group, partitions = sys.argv[1], sys.argv[2], int(sys.argv[3])
+c = Consumer({"bootstrap.servers": brokers, "group.id": group, "enable.auto.commit": False})
+print(sum(max(tp.offset, 0) for tp in c.committed([TopicPartition("events", p) for p in range(partitions)], timeout=30)))
 c.close()
 PY
 cat > "$work/feed-chunk.sh" <<SH
 set -eu
-need=\$(( 10#\${FILE#x} * $(( lag / 4 )) - $lag ))
+need=\$(( 10#\${FILE#x} * $chunk - $lag ))
 while [ \$need -gt 0 ]; do
-    committed=\$(python3 "$work/committed.py" "$brokers") || exit 1  # the broker is gone: stop feeding
+    committed=\$(python3 "$work/committed.py" "$brokers" $group $partitions) || exit 1  # the broker is gone: stop feeding
     [ \$committed -ge \$need ] && break
     sleep 2
 done
 exec "$doralog" produce --brokers "$brokers" --topic events --file - --rate "$rate" -X linger.ms=100
 SH
 "$doralog" generate --events "$n" --days "$days" --start "$start" --services 2000 --teams 12 \
-    | split -l $(( lag / 4 )) -a 6 -d --filter="bash $work/feed-chunk.sh" - > "$work/produce.txt" 2>&1 &
+    | split -l $chunk -a 6 -d --filter="bash $work/feed-chunk.sh" - > "$work/produce.txt" 2>&1 &
 producer=$!
 # Progress is the group's committed offsets, read every 10 s without touching `run`. /metrics
 # is read every SCRAPE seconds (default 60, a Prometheus scrape interval; 0: only at the end),
@@ -86,7 +91,7 @@ while :; do
         curl -sf -m 60 -o /dev/null "http://127.0.0.1:$port/metrics" || echo "$elapsed s: /metrics did not answer"
         next_scrape=$(( next_scrape + scrape ))
     fi
-    done_n=$(python3 "$work/committed.py" "$brokers" 2> /dev/null) || done_n=$last
+    done_n=$(python3 "$work/committed.py" "$brokers" $group $partitions 2> /dev/null) || done_n=$last
     echo "$elapsed s: $done_n of $n committed, VmHWM $(hwm) KiB, VmRSS $(awk '/VmRSS/ {print $2}' /proc/$pid/status) KiB"
     [ "$done_n" -ge "$n" ] && break
     if ! kill -0 $producer 2> /dev/null; then
@@ -96,7 +101,7 @@ while :; do
     last=$done_n
 done
 wait $producer || echo "produce failed: $(tail -3 "$work/produce.txt")"
-rss=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
+rss=$(hwm)
 # CPU seconds of `run` (user + system): comparable between builds when both accounted for every event.
 cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' /proc/$pid/stat)
 # Stored + duplicates + rejected must be every event produced (read after the peak was taken).
@@ -104,4 +109,5 @@ metrics=$(curl -sf -m 60 "http://127.0.0.1:$port/metrics")
 accounted=$(awk '/^doralog_events_total\{outcome="(stored|duplicates|rejected)"\}/ {s += $2} END {printf "%d", s}' <<< "$metrics")
 items=$(awk '/^doralog_live_retained_items / {print $2}' <<< "$metrics")
 kill -TERM $pid && wait $pid || true
+[ "$accounted" = "$n" ] || echo "NOT every event accounted for: $accounted of $n"
 echo "fed $n events over $days days in $(( $(date +%s) - started )) s (/metrics every ${scrape} s): $accounted accounted for, peak RSS $rss KiB, $cpu CPU-s, $items retained items"
