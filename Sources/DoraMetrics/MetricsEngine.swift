@@ -291,20 +291,13 @@ public struct MetricsEngine: Sendable {
     /// `readiness`'s part for this engine's services: a partitioned replay gathers each
     /// partition's, each listing its own services of the report.
     public func readinessParts(period: Period, objective: Int64, services: [String]) -> ReadinessParts {
-        let every = Set(self.services.map(\.name)).union(exercises.keys)
-        return ReadinessParts(period: period, objective: objective, listed: services, everyService: every, exercises: exercises(of:))
+        slice(self.services.indices, withOthers: true).readinessParts(period: period, objective: objective, services: services)
     }
 
     /// Every rollback of `service`, real or drill, in every environment.
     func exercises(of service: String) -> ServiceExercises {
-        var all = ServiceExercises()
-        if let slot = serviceIndex[service], stateIndex[slot] >= 0 {
-            let (real, drills) = services[stateIndex[slot]].rollbacksAndDrills()
-            all = ServiceExercises(environment: configuration.environment, real: real, drills: drills)
-            all.forgottenSuccesses = services[stateIndex[slot]].forgottenSuccesses
-        }
-        if let other = exercises[service] { all.merge(other) }
-        return all
+        let state = serviceIndex[service].flatMap { stateIndex[$0] >= 0 ? services[stateIndex[$0]] : nil }
+        return ServiceExercises(of: state, in: configuration.environment, elsewhere: exercises[service])
     }
 
     /// Per service of the environment (or only those of `only`), what the readiness SLO needs,
@@ -625,6 +618,29 @@ public struct MetricsEngine: Sendable {
             longestRecoveries: longestRecoveries)
     }
 
+    /// How many services of the report's environment the engine keeps: the indices `slice`
+    /// takes. A service keeps its index: new ones are added at the end, none is removed.
+    public var serviceCount: Int { services.count }
+
+    /// The services at `range` of those of the report's environment, as values
+    /// (`ServiceSlice`). `withOthers` adds the rollbacks of the services that have some only in
+    /// other environments, which readiness lists too: exactly one slice of a report takes them.
+    public func slice(_ range: Range<Int>, withOthers: Bool) -> ServiceSlice {
+        let states = Array(services[range])
+        let teams = states.map { self.teams[serviceIndex[$0.name]!]?.team }
+        var elsewhere: [String: ServiceExercises]
+        if range == services.indices && withOthers {
+            elsewhere = exercises
+        } else {
+            elsewhere = [:]
+            for state in states { elsewhere[state.name] = exercises[state.name] }
+            if withOthers {
+                for (name, e) in exercises where serviceIndex[name].map({ stateIndex[$0] < 0 }) ?? true { elsewhere[name] = e }
+            }
+        }
+        return ServiceSlice(configuration: configuration, states: states, teams: teams, elsewhere: elsewhere)
+    }
+
     /// The first half of `reports(periods:...)`: each service's part of the reports of
     /// `periods`, from one analysis of each. A partitioned replay analyses one partition's
     /// engine at a time, gathers the parts (`ServiceAnalyses.append`), and assembles them with
@@ -634,29 +650,9 @@ public struct MetricsEngine: Sendable {
         teamOf: (@Sendable (_ service: String, _ fromEvents: String?) -> String?)? = nil, longestRecoveries: Int = 0,
         listingServices: Int = .max
     ) -> ServiceAnalyses {
-        // Each service's samples, sorted, and its own figures in each period that lists it,
-        // computed on two threads (services are independent).
-        let listing = min(listingServices, periods.count)
-        let perService = ParallelMap.map(services) { state -> ServiceAnalyses.Service in
-            let whole = state.consolidated()
-            let team = team(of: state.name, teamOf: teamOf)
-            let (samples, longest) = whole.samples(in: periods, configuration: configuration, longestRecoveries: longestRecoveries)
-            let sealed = samples.map { var s = $0; s.seal(); return s }
-            let inPeriod = periods.map(whole.hasKnownEvent(in:))
-            let listed = (0..<listing).map { p -> ServiceReport? in
-                guard inPeriod[p] else { return nil }
-                var service = ServiceReport(service: state.name, team: team, metrics: Metrics(sealed[p], period: periods[p]))
-                if let bucketBounds {
-                    service.rollbackBuckets = sealed[p].rollbackDurations.buckets(bucketBounds)
-                    service.recoveryBuckets = sealed[p].recovery.buckets(bucketBounds)
-                }
-                return service
-            }
-            return ServiceAnalyses.Service(
-                name: state.name, team: team, samples: sealed, inPeriod: inPeriod, listed: listed,
-                longest: longest.map { var e = $0; e.team = team; return e })
-        }
-        return ServiceAnalyses(periods: periods, services: perService)
+        slice(services.indices, withOthers: false).analyse(
+            periods: periods, bucketBounds: bucketBounds, teamOf: teamOf, longestRecoveries: longestRecoveries,
+            listingServices: listingServices)
     }
 
     /// The second half of `reports(periods:...)`: the report of each of `analyses`' periods,
@@ -689,8 +685,12 @@ public struct MetricsEngine: Sendable {
     /// A service's team in a report: the one `teamOf` gives (a pipeline file's rules) for it
     /// and its events' team, else its events' team (the latest event naming one).
     func team(of service: String, teamOf: ((_ service: String, _ fromEvents: String?) -> String?)?) -> String? {
-        let fromEvents = teams[serviceIndex[service]!]?.team
-        return teamOf.map { $0(service, fromEvents) } ?? fromEvents
+        Self.team(of: service, fromEvents: teams[serviceIndex[service]!]?.team, teamOf: teamOf)
+    }
+
+    /// `team(of:teamOf:)` given the team of the service's events.
+    static func team(of service: String, fromEvents: String?, teamOf: ((_ service: String, _ fromEvents: String?) -> String?)?) -> String? {
+        teamOf.map { $0(service, fromEvents) } ?? fromEvents
     }
 
     /// The report of period `index` from each service's part (in `services` order).
@@ -750,11 +750,11 @@ public struct MetricsEngine: Sendable {
 /// Invariant: every part is of the same `periods`, and no service has two parts.
 public struct ServiceAnalyses: Sendable {
     public let periods: [Period]
-    fileprivate var services: [Service]
+    private(set) var services: [Service]
 
     /// What one service contributes to the reports of several periods: per period, its
     /// samples, whether it has an event there, and its own figures where the period lists it.
-    fileprivate struct Service: Sendable {
+    struct Service: Sendable {
         var name: String
         var team: String?
         var samples: [MetricSamples]
@@ -766,7 +766,7 @@ public struct ServiceAnalyses: Sendable {
         var longest: [EpisodeDetail]
     }
 
-    fileprivate init(periods: [Period], services: [Service]) {
+    init(periods: [Period], services: [Service]) {
         self.periods = periods
         self.services = services
     }

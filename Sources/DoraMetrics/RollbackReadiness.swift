@@ -29,6 +29,18 @@ struct ServiceExercises: Sendable {
         environments[environment] = Environment(real: real, drills: drills)
     }
 
+    /// Every rollback of a service, real or drill, in every environment: those of its state in
+    /// the report's `environment` (shared, not copied), and those `elsewhere`.
+    init(of state: ServiceState?, in environment: String, elsewhere: ServiceExercises?) {
+        self.init()
+        if let state {
+            let (real, drills) = state.rollbacksAndDrills()
+            self.init(environment: environment, real: real, drills: drills)
+            forgottenSuccesses = state.forgottenSuccesses
+        }
+        if let elsewhere { merge(elsewhere) }
+    }
+
     mutating func add(
         environment: String, rollbackID: String, status: Event.Rollback.Status, isDrill: Bool, at t: Int64, id: String,
         trigger: Event.Rollback.Trigger

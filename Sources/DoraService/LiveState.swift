@@ -293,23 +293,60 @@ public actor LiveState {
     /// services pooled by tier in `groups` (the live view's per-tier figures); nil when no
     /// event is stored and no period is given.
     ///
-    /// It answers as of the call: the state is taken on its executor (`reportSource`, a copy of
-    /// values that shares their storage) and the report computed on the report thread, so a
+    /// The state is read on its executor and the report computed on the report thread, so a
     /// scrape of `/metrics` never holds up a round, and so an alert: over 10M events and 2,000
-    /// services a scrape held the executor about 1.5 s (bench/RESULTS.md, thirty-second
-    /// session). Meanwhile the rounds copy what they change of the shared storage, so a report
-    /// costs memory in proportion to what changes while it runs; a retention step, which
-    /// changes everything, waits for it (`applyRetention`).
+    /// services, one that read the whole state at once held the executor about 1.5 s
+    /// (bench/RESULTS.md, thirty-second session). It reads the services a slice at a time
+    /// (`reportSlices` hops, between rounds), as values that share their storage with the
+    /// state, and analyses each slice before taking the next. The rounds going on meanwhile
+    /// copy what they change of the slice in hand, and only of it: when the whole state was
+    /// read at once, every service a round changed during the report's seconds was copied, and
+    /// a scrape a minute raised a fed run's peak by up to 300 MB (bench/RESULTS.md,
+    /// thirty-sixth session). So each service is reported as it was at one moment between
+    /// rounds, and the counts of stored events as they were when the report began. A retention
+    /// step, which changes every service, waits for the reports under way (`applyRetention`).
     /// - Parameter bucketBounds: also count each service's rollback and recovery times into
     ///   these buckets (microseconds), for `/metrics`.
     public nonisolated func report(period: Period? = nil, bucketBounds: [Int64]? = nil) async -> Report? {
         let source = await takeReportSource()
-        let report = await threads.report { source.report(period: period, bucketBounds: bucketBounds) }
+        guard let period = period ?? source.defaultPeriod else {
+            await letGoOfReportSource()
+            return nil
+        }
+        var parts = ReportSource.Parts(period: period, readinessObjective: source.readinessObjective)
+        var taken = 0
+        while true {
+            let (slice, isLast) = await takeSlice(from: taken)
+            taken += slice.count
+            parts.append(await threads.report { source.parts(of: slice, period: period, bucketBounds: bucketBounds) })
+            if isLast { break }
+        }
         await letGoOfReportSource()
-        return report
+        return await threads.report { [parts] in source.report(from: parts) }
     }
 
-    /// Reports computing from a `reportSource` they took: a retention step waits for them.
+    /// How many slices a report reads the services in (`report`): more hold less of the state
+    /// at a time, and wait for more rounds.
+    private(set) var reportSlices = 16
+
+    /// Sets `reportSlices` (tests).
+    func setReportSlices(_ slices: Int) {
+        precondition(slices > 0, "a report reads its services in at least one slice")
+        reportSlices = slices
+    }
+
+    /// The next slice of services from index `start` (`MetricsEngine.slice`), and whether it is
+    /// the last: the one that reaches the services known now, and adds the rollbacks of the
+    /// services that have some only in other environments.
+    func takeSlice(from start: Int) -> (slice: ServiceSlice, isLast: Bool) {
+        let count = engine.serviceCount
+        let end = min(count, start + max(1, (count + reportSlices - 1) / reportSlices))
+        let isLast = end == count
+        return (engine.slice(min(start, end)..<end, withOthers: isLast), isLast)
+    }
+
+    /// Reports computing from a source they took (`takeReportSource`): a retention step waits
+    /// for them.
     private(set) var reportsHolding = 0
     /// Whether a retention step waits for the reports (new ones then wait for the step), and
     /// who waits.
@@ -317,13 +354,18 @@ public actor LiveState {
     private var stepsWaiting: [CheckedContinuation<Void, Never>] = []
     private var reportsWaiting: [CheckedContinuation<Void, Never>] = []
 
-    private func takeReportSource() async -> ReportSource {
+    /// What a report reads of the state but its services, which it then takes in slices
+    /// (`takeSlice`); until it lets go (`letGoOfReportSource`), a retention step waits.
+    func takeReportSource() async -> ReportSource {
         while retentionWaiting { await withCheckedContinuation { reportsWaiting.append($0) } }
         reportsHolding += 1
-        return reportSource()
+        return ReportSource(
+            assembler: engine.makeEmpty(keepingServices: false), defaultPeriod: engine.defaultPeriod, totals: totals,
+            ignored: ignoredEvents, assignments: evaluation.assignments,
+            readinessObjective: evaluation.readiness.first?.maxAge ?? Readiness.defaultObjective)
     }
 
-    private func letGoOfReportSource() {
+    func letGoOfReportSource() {
         reportsHolding -= 1
         guard reportsHolding == 0 else { return }
         let steps = stepsWaiting
@@ -349,33 +391,59 @@ public actor LiveState {
         await threads.report(work)
     }
 
-    /// What a report reads of the state, as it is now.
-    func reportSource() -> ReportSource {
-        ReportSource(
-            engine: engine, totals: totals, ignored: ignoredEvents, assignments: evaluation.assignments,
-            readinessObjective: evaluation.readiness.first?.maxAge ?? Readiness.defaultObjective)
-    }
-
-    /// What a live report reads of the state at one moment (`reportSource`): values, so taking
-    /// it copies no state, and the report is computed from it off the state's executor.
+    /// What a live report reads of the state when it begins (`takeReportSource`), and how it
+    /// makes the report from its slices of services: each slice's parts (`parts(of:)`),
+    /// gathered in `Parts`, then assembled (`report(from:)`) as a partitioned replay assembles
+    /// its partitions'.
     struct ReportSource: Sendable {
-        let engine: MetricsEngine
+        /// An engine that keeps no service, with the state's configuration: what assembles the
+        /// parts.
+        let assembler: MetricsEngine
+        let defaultPeriod: Period?
         let totals: LogTotals
         /// Stored events of unknown type (`ignoredEvents`).
         let ignored: Int
         let assignments: ServiceAssignments
         let readinessObjective: Int64
 
-        /// `LiveState.report` as of this moment.
-        func report(period: Period?, bucketBounds: [Int64]?) -> Report? {
-            guard let period = period ?? engine.defaultPeriod else { return nil }
+        /// The slices' parts of one report.
+        struct Parts: Sendable {
+            var analyses: ServiceAnalyses
+            var readiness: ReadinessParts
+
+            init(analyses: ServiceAnalyses, readiness: ReadinessParts) {
+                self.analyses = analyses
+                self.readiness = readiness
+            }
+
+            /// No service's parts yet.
+            init(period: Period, readinessObjective: Int64) {
+                self.init(analyses: ServiceAnalyses(periods: [period]), readiness: ReadinessParts(period: period, objective: readinessObjective))
+            }
+
+            mutating func append(_ other: Parts) {
+                analyses.append(contentsOf: other.analyses)
+                readiness.append(contentsOf: other.readiness)
+            }
+        }
+
+        /// The parts of `slice`'s services of the report over `period`.
+        func parts(of slice: ServiceSlice, period: Period, bucketBounds: [Int64]?) -> Parts {
             let assignments = self.assignments
-            var report = engine.report(
-                period: period, log: (totals.stored, totals.duplicates, totals.rejected), ignored: ignored,
-                groupOf: { assignments.tier(of: $0) }, bucketBounds: bucketBounds,
-                teamOf: { assignments.team(of: $0, fromEvents: $1) })
+            let analyses = slice.analyse(
+                periods: [period], bucketBounds: bucketBounds, teamOf: { assignments.team(of: $0, fromEvents: $1) })
+            let readiness = slice.readinessParts(period: period, objective: readinessObjective, services: analyses.listedInFirstPeriod)
+            return Parts(analyses: analyses, readiness: readiness)
+        }
+
+        /// The report from the parts of every service.
+        func report(from parts: Parts) -> Report {
+            let assignments = self.assignments
+            var report = assembler.reports(
+                from: parts.analyses, log: (totals.stored, totals.duplicates, totals.rejected), ignored: ignored,
+                groupOf: { assignments.tier(of: $0) })[0]
             report.events.conflictingDuplicates = totals.conflictingDuplicates
-            report.readiness = engine.readiness(period: period, objective: readinessObjective, services: report.services.map(\.service))
+            report.readiness = Readiness(period: parts.analyses.periods[0], objective: readinessObjective, parts: parts.readiness)
             return report
         }
     }

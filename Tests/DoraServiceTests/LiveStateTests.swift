@@ -65,18 +65,59 @@ import Testing
         #expect(completed == 3 || completed == 6, "the state as of some moment, never a part of a round")
     }
 
-    /// A report answers as of the moment it was asked for: the rounds after that change the
-    /// state, not the report.
-    @Test func aReportReadsTheStateAsItWasWhenItWasAskedFor() async throws {
+    /// A report reads each service as it was when it took the service's slice: the rounds
+    /// after that change the state, not the report.
+    @Test func aReportReadsEachServiceAsItWasWhenItTookItsSlice() async throws {
         let state = LiveState(configuration: MetricsConfiguration(), slos: [Self.slo], assignments: ServiceAssignments())
         _ = await state.add(Self.rollbacks(day: 1, minutes: 1), summary: AppendSummary())
         let period = Period(from: Timestamp.parse(rfc3339: "2026-07-01T00:00:00Z")!, to: Timestamp.parse(rfc3339: "2026-07-10T00:00:00Z")!)
         let before = try #require(await state.report(period: period))
-        let source = await state.reportSource()
+        let source = await state.takeReportSource()
+        let (slice, isLast) = await state.takeSlice(from: 0)
+        #expect(isLast && slice.count == 1, "one service: one slice")
         _ = await state.add(Self.rollbacks(day: 2, minutes: 10), summary: AppendSummary())
-        #expect(source.report(period: period, bucketBounds: nil) == before)
+        #expect(source.report(from: source.parts(of: slice, period: period, bucketBounds: nil)) == before)
+        await state.letGoOfReportSource()
         let after = try #require(await state.report(period: period))
         #expect(after.totals.rollbacks.completed == 6 && before.totals.rollbacks.completed == 3)
+    }
+
+    /// Read a slice at a time, the services make the report they make read all at once: each
+    /// service is in one slice, and the rollbacks of a service seen only in another
+    /// environment (which readiness counts) in exactly one.
+    @Test func aReportReadInSlicesEqualsTheReportReadAtOnce() async throws {
+        let day: Int64 = 86_400_000_000
+        let generated = LiveStateRetentionTests.events(days: 30, count: 4_000)
+        let start = generated[0].time.startOfDay
+        let drill = try [("started", 0), ("completed", 12)].map { status, minutes in
+            try EventDecoder.decode(EventJSON.rollback(
+                "elsewhere-\(status)", at: start.advanced(byMicroseconds: 5 * day + Int64(minutes) * 60_000_000).rfc3339,
+                rollbackID: "elsewhere", status: status, service: "rehearsed-in-staging-only", environment: "staging",
+                from: status == "started" ? "v2" : nil, to: status == "started" ? "v1" : nil, exercise: "drill"))
+        }
+        let state = LiveState(
+            configuration: MetricsConfiguration(), slos: [Self.slo], readiness: [ReadinessObjective(name: "exercised", maxAge: 10 * day)],
+            assignments: ServiceAssignments([.init(pattern: "*", tier: "tier-1")]))
+        _ = await state.add(generated + drill, summary: AppendSummary(read: generated.count + 2, stored: generated.count + 2))
+        await state.setReportSlices(1)
+        let services = await state.takeSlice(from: 0).slice.count
+        #expect(services == 8, "the generated services, not the one seen only in staging")
+        let bounds: [Int64] = [60_000_000, 600_000_000, 3_600_000_000]
+        let whole = try #require(await state.report(bucketBounds: bounds))
+        for slices in [3, services] {
+            await state.setReportSlices(slices)
+            let sliced = try #require(await state.report(bucketBounds: bounds))
+            #expect(sliced == whole, "in \(slices) slices")
+        }
+        #expect(whole.services.count == services)
+        let readiness = try #require(whole.readiness)
+        #expect(!readiness.services.contains { $0.service == "rehearsed-in-staging-only" }, "readiness lists the report's services")
+        let withoutDrill = LiveState(
+            configuration: MetricsConfiguration(), slos: [Self.slo], readiness: [ReadinessObjective(name: "exercised", maxAge: 10 * day)],
+            assignments: ServiceAssignments([.init(pattern: "*", tier: "tier-1")]))
+        _ = await withoutDrill.add(generated, summary: AppendSummary(read: generated.count, stored: generated.count))
+        let others = try #require(await withoutDrill.report()?.readiness)
+        #expect(readiness.drills.count == others.drills.count + 1, "the drill of the service seen only in staging, once")
     }
 
     @Test func theClockFollowsTheWallClockOnlyWhileCaughtUpAndAgesTheBreachOut() async {
