@@ -87,12 +87,13 @@ doralog_build() {
     fi
 }
 
-# three_slo_pipeline BROKERS LOGDIR GROUP: prints bench/run-startup.sh's pipeline on topic
-# `events` of BROKERS: three SLOs with 28-day windows and `live: {retention: 60d}`, no alert
-# output; a fourth argument adds an endpoint on that port of 127.0.0.1.
+# three_slo_pipeline BROKERS LOGDIR GROUP [PORT [LAG]]: prints bench/run-startup.sh's pipeline
+# on topic `events` of BROKERS: three SLOs with 28-day windows and `live: {retention: 60d}`, no
+# alert output; PORT adds an endpoint on that port of 127.0.0.1, LAG sets
+# `alerts.wall_clock_lag`.
 three_slo_pipeline() {
     printf 'source: {kafka: {brokers: "%s", topics: [events], group: %s}}\n' "$1" "$3"
-    printf 'log: {directory: "%s"}\nalerts: {stdout: false}\n' "$2"
+    printf 'log: {directory: "%s"}\nalerts: {stdout: false%s}\n' "$2" "${5:+, wall_clock_lag: $5}"
     [ -n "${4:-}" ] && printf 'http: {listen: "127.0.0.1:%s"}\n' "$4"
     printf '%s\n' 'slos:' \
         '  - {name: rb, metric: rollback_time, objective: 5m, window: 28d}' \

@@ -17,7 +17,11 @@
 #   (stored + duplicates + rejected = produced);
 # - the stream is bench/scale.sh's for N events: 2,000 services, 12 teams, about 91,000 a day
 #   (1,095 days for 100M), ending before today; the pipeline is bench/run-startup.sh's: three
-#   SLOs with 28-day windows and `live: {retention: 60d}`;
+#   SLOs with 28-day windows and `live: {retention: 60d}`, and a `wall_clock_lag` longer than
+#   the stream (docs/slo.md, "The clock"). The stream is months to years old when it is fed,
+#   so with the default lag of 30 s the SLO clock would jump to today whenever `run` caught
+#   up with the producer, and the windows would hold nothing until the stream's last 56
+#   days; a service fed as its events happen holds full windows all along;
 # - it prints the committed offsets and the peak RSS (VmHWM) every 10 s, and at the end the
 #   events accounted for, the peak, `run`'s CPU seconds, the retained items and the time.
 # Usage: bench/run-fed.sh [N]   (default 12,800,000: 140 days at the 100M stream's density)
@@ -42,7 +46,7 @@ start_broker "$doralog" "$work" $partitions
 days=$(( n / 91000 < 30 ? 30 : n / 91000 ))
 start=$(date -u -d "-$(( days + 2 )) days" +%F)
 port=$(( 20000 + RANDOM % 10000 ))
-three_slo_pipeline "$brokers" "$work/log" $group "$port" > "$work/p.yaml"
+three_slo_pipeline "$brokers" "$work/log" $group "$port" "$(( days + 30 ))d" > "$work/p.yaml"
 "$doralog" run --pipeline "$work/p.yaml" > /dev/null 2> "$work/run.err" &
 pid=$!
 trap 'kill $pid $broker 2> /dev/null || true; rm -rf "$work"' EXIT
