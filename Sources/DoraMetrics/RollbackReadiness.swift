@@ -32,11 +32,12 @@ struct ServiceExercises: Sendable {
     /// Every rollback of a service, real or drill, in every environment: those of its state in
     /// the report's `environment` (shared, not copied), and those `elsewhere`.
     init(of state: ServiceState?, in environment: String, elsewhere: ServiceExercises?) {
-        self.init()
         if let state {
             let (real, drills) = state.rollbacksAndDrills()
             self.init(environment: environment, real: real, drills: drills)
             forgottenSuccesses = state.forgottenSuccesses
+        } else {
+            self.init()
         }
         if let elsewhere { merge(elsewhere) }
     }

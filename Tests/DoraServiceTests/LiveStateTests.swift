@@ -95,9 +95,12 @@ import Testing
                 rollbackID: "elsewhere", status: status, service: "rehearsed-in-staging-only", environment: "staging",
                 from: status == "started" ? "v2" : nil, to: status == "started" ? "v1" : nil, exercise: "drill"))
         }
-        let state = LiveState(
-            configuration: MetricsConfiguration(), slos: [Self.slo], readiness: [ReadinessObjective(name: "exercised", maxAge: 10 * day)],
-            assignments: ServiceAssignments([.init(pattern: "*", tier: "tier-1")]))
+        let makeState = {
+            LiveState(
+                configuration: MetricsConfiguration(), slos: [Self.slo], readiness: [ReadinessObjective(name: "exercised", maxAge: 10 * day)],
+                assignments: ServiceAssignments([.init(pattern: "*", tier: "tier-1")]))
+        }
+        let state = makeState()
         _ = await state.add(generated + drill, summary: AppendSummary(read: generated.count + 2, stored: generated.count + 2))
         await state.setReportSlices(1)
         let services = await state.takeSlice(from: 0).slice.count
@@ -112,9 +115,7 @@ import Testing
         #expect(whole.services.count == services)
         let readiness = try #require(whole.readiness)
         #expect(!readiness.services.contains { $0.service == "rehearsed-in-staging-only" }, "readiness lists the report's services")
-        let withoutDrill = LiveState(
-            configuration: MetricsConfiguration(), slos: [Self.slo], readiness: [ReadinessObjective(name: "exercised", maxAge: 10 * day)],
-            assignments: ServiceAssignments([.init(pattern: "*", tier: "tier-1")]))
+        let withoutDrill = makeState()
         _ = await withoutDrill.add(generated, summary: AppendSummary(read: generated.count, stored: generated.count))
         let others = try #require(await withoutDrill.report()?.readiness)
         #expect(readiness.drills.count == others.drills.count + 1, "the drill of the service seen only in staging, once")
